@@ -1,0 +1,54 @@
+# Goodskin Clinic. The two commands: `make run` (the app, on a fresh machine) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+# Tests use the machine's PostgreSQL and Redis (override on the command line or in the env).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/goodskin
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test lint format migrate seed clean help
+
+help:
+	@echo "make run    - set up and serve the app on http://127.0.0.1:8000 with a Celery worker and beat"
+	@echo "make test   - set up and run ruff and the whole test suite (PostgreSQL and Redis)"
+	@echo "make lint   - ruff lint and format check"
+	@echo "make format - ruff format and autofix"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.run-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.run-installed
+
+# With nothing configured: DEBUG on, SQLite and a folder-based Celery broker (see README).
+run: export DEBUG ?= true
+run: $(VENV)/.run-installed
+	mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@echo "Serving on http://127.0.0.1:8000 with a Celery worker and beat. Ctrl-C stops all of it."
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: export DATABASE_URL = $(TEST_DATABASE_URL)
+test: export REDIS_URL = $(TEST_REDIS_URL)
+test: export DJANGO_ALLOW_ASYNC_UNSAFE = true
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm

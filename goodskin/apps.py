@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class GoodskinConfig(AppConfig):
+    """Settings, roles, login, the base pages and the health check."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "goodskin"
+    verbose_name = _("Goodskin Clinic")

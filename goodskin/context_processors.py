@@ -1,0 +1,40 @@
+"""The navigation bar: what the signed-in role may do."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from .roles import Role, role_of
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str | Promise
+    url_name: str
+
+
+# Later issues add the patient list, the day and week views and the patient's schedule here.
+NAV_ITEMS: dict[Role, tuple[NavItem, ...]] = {
+    Role.FRONT_DESK: (NavItem(_("Front desk"), "frontdesk_home"),),
+    Role.DOCTOR: (NavItem(_("My day"), "doctor_home"),),
+    Role.PATIENT: (NavItem(_("My schedule"), "patient_home"),),
+    Role.ADMIN: (NavItem(_("Administration"), "admin:index"),),
+}
+
+
+def navigation(request) -> dict:
+    role = role_of(request.user) if hasattr(request, "user") else None
+    path = request.path
+    items = []
+    for item in NAV_ITEMS.get(role, ()):
+        url = reverse(item.url_name)
+        items.append({"label": item.label, "url": url, "active": path.startswith(url)})
+    return {
+        "user_role": role,
+        "user_role_label": role.label if role else "",
+        "nav_items": items,
+        "clinic_name": settings.CLINIC_NAME,
+    }

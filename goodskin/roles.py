@@ -1,0 +1,65 @@
+"""The clinic's roles and the checks every view uses.
+
+A role is a Django group (created by a data migration); clinic administrators are superusers and
+work in the Django admin. A user in more than one group acts in the first role of ROLE_ORDER.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    DOCTOR = "doctor", _("Doctor")
+    FRONT_DESK = "front_desk", _("Front desk")
+    PATIENT = "patient", _("Patient")
+
+
+# Group names as stored in auth_group (English, stable: they are data, not display text).
+GROUP_NAMES = {
+    Role.FRONT_DESK: "Front desk",
+    Role.DOCTOR: "Doctor",
+    Role.PATIENT: "Patient",
+}
+ROLE_ORDER = (Role.DOCTOR, Role.FRONT_DESK, Role.PATIENT)
+STAFF_ROLES = (Role.FRONT_DESK, Role.DOCTOR)
+
+
+def role_of(user) -> Role | None:
+    """The role a user acts in, or None for anonymous users and users without a role."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    # Cached on the user object: one group query per request at most.
+    if not hasattr(user, "_goodskin_role"):
+        names = set(user.groups.values_list("name", flat=True))
+        role = next((r for r in ROLE_ORDER if GROUP_NAMES[r] in names), None)
+        if role is None and user.is_superuser:
+            role = Role.ADMIN
+        user._goodskin_role = role
+    return user._goodskin_role
+
+
+def role_required(*roles: Role) -> Callable:
+    """Let only users acting in one of `roles` through; others get the 403 page."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if role_of(request.user) not in roles:
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def group_for(role: Role):
+    """The auth group of a role (made by a migration; made again if a test flushed it)."""
+    from django.contrib.auth.models import Group
+
+    return Group.objects.get_or_create(name=GROUP_NAMES[role])[0]

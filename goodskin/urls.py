@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from . import views
+
+admin.site.site_header = _("Goodskin Clinic administration")
+admin.site.site_title = _("Goodskin Clinic")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("desk/", views.frontdesk_home, name="frontdesk_home"),
+    path("doctor/", views.doctor_home, name="doctor_home"),
+    path("portal/", views.patient_home, name="patient_home"),
+    path("healthz", views.healthz, name="healthz"),
+    # Login, logout, password change and reset, with templates in templates/registration/.
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,63 @@
+"""Landing pages per role and the health check."""
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from . import health
+from .roles import Role, role_of, role_required
+
+HOME_URL_NAMES = {
+    Role.FRONT_DESK: "frontdesk_home",
+    Role.DOCTOR: "doctor_home",
+    Role.PATIENT: "patient_home",
+    Role.ADMIN: "admin:index",
+}
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Where login lands: each role on its own home page."""
+    role = role_of(request.user)
+    if role is None:
+        return render(request, "home/no_role.html", status=403)
+    return redirect(HOME_URL_NAMES[role])
+
+
+@role_required(Role.FRONT_DESK)
+def frontdesk_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home/frontdesk.html")
+
+
+@role_required(Role.DOCTOR)
+def doctor_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home/doctor.html")
+
+
+@role_required(Role.PATIENT)
+def patient_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home/patient.html")
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    state = health.health()
+    healthy = all(value == "ok" for value in state.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "down", **state}, status=200 if healthy else 503
+    )
+
+
+class LogoutView(auth_views.LogoutView):
+    """Log out (POST only, as in Django) and say so on the login page."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, _("You are logged out."))
+        return response

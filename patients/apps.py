@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PatientsConfig(AppConfig):
+    """Who: the patient record, contact details, consents and screening answers."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "patients"
+    verbose_name = _("Patients")

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SchedulingConfig(AppConfig):
+    """When: working hours, appointments, series booking, reminders, the patient's schedule."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "scheduling"
+    verbose_name = _("Scheduling")

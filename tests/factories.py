@@ -1,0 +1,36 @@
+"""factory_boy factories shared by the test suite."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from goodskin.roles import Role, group_for
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+
+    @factory.post_generation
+    def password(self, create, extracted, **kwargs):
+        self.set_password(extracted or PASSWORD)
+        if create:
+            self.save(update_fields=["password"])
+
+    @factory.post_generation
+    def role(self, create, extracted: Role | None, **kwargs):
+        if not create or extracted is None:
+            return
+        if extracted == Role.ADMIN:
+            self.is_staff = self.is_superuser = True
+            self.save(update_fields=["is_staff", "is_superuser"])
+        else:
+            self.groups.add(group_for(extracted))

@@ -1,0 +1,103 @@
+"""Every URL of the app is classified: public, open to patients, or for staff only.
+
+The walk over the URL configuration makes a new page fail here until it is classified, so a
+page can't be added without a login or with the wrong role by accident.
+"""
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from goodskin.roles import Role
+
+# Pages anyone may open.
+PUBLIC = {
+    "login",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+    "healthz",
+}
+# Pages a patient may open (besides the public ones); everything else is for staff.
+PATIENT_PAGES = {"home", "patient_home", "password_change", "password_change_done", "logout"}
+# Staff pages that belong to one role only.
+ROLE_HOMES = {"frontdesk_home": Role.FRONT_DESK, "doctor_home": Role.DOCTOR}
+
+SAMPLES = {
+    "int": "1",
+    "str": "x",
+    "slug": "x",
+    "uuid": "00000000-0000-0000-0000-000000000000",
+    "path": "x",
+}
+
+
+def app_urls() -> list[tuple[str, str]]:
+    """(name, sample path) for every named route outside the Django admin."""
+    found = []
+
+    def walk(patterns, prefix):
+        for p in patterns:
+            route = str(p.pattern)
+            if isinstance(p, URLResolver):
+                if getattr(p, "app_name", None) == "admin":
+                    continue
+                walk(p.url_patterns, prefix + route)
+            elif isinstance(p, URLPattern) and p.name:
+                sample = re.sub(
+                    r"<(?:(\w+):)?\w+>", lambda m: SAMPLES[m[1] or "str"], prefix + route
+                )
+                found.append((p.name, "/" + sample))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+URLS = app_urls()
+PRIVATE = [(name, path) for name, path in URLS if name not in PUBLIC]
+STAFF_ONLY = [(name, path) for name, path in PRIVATE if name not in PATIENT_PAGES]
+
+
+def test_it_finds_the_apps_urls():
+    names = {name for name, _ in URLS}
+    assert {"home", "login", "healthz", "frontdesk_home", "doctor_home"} <= names
+
+
+@pytest.mark.parametrize(("name", "path"), PRIVATE)
+def test_it_sends_anonymous_visitors_to_login(client, db, name, path):
+    response = client.get(path)
+    assert response.status_code == 302, name
+    assert response.url.startswith(reverse("login") + "?next=")
+
+
+@pytest.mark.parametrize(("name", "path"), STAFF_ONLY)
+def test_it_keeps_patients_out_of_staff_pages(client, patient, name, path):
+    client.force_login(patient)
+    assert client.get(path).status_code in (403, 404), name
+    assert client.post(path).status_code in (403, 404), name
+
+
+@pytest.mark.parametrize(("name", "role"), ROLE_HOMES.items())
+def test_it_keeps_other_roles_out_of_a_role_home(client, users_by_role, name, role):
+    for other, user in users_by_role.items():
+        client.force_login(user)
+        expected = 200 if other == role else 403
+        assert client.get(reverse(name)).status_code == expected, (name, other)
+
+
+def test_it_keeps_non_administrators_out_of_the_admin(client, users_by_role):
+    for role, user in users_by_role.items():
+        client.force_login(user)
+        response = client.get("/admin/")
+        if role == Role.ADMIN:
+            assert response.status_code == 200
+        else:
+            assert response.status_code == 302
+            assert response.url.startswith("/admin/login/")
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC - {"password_reset_confirm"}))
+def test_it_opens_public_pages_without_login(client, db, name):
+    assert client.get(reverse(name)).status_code == 200

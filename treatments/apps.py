@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TreatmentsConfig(AppConfig):
+    """What: consultations, treatment plans, session charts, adverse events, aftercare."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "treatments"
+    verbose_name = _("Treatments")
