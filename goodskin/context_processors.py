@@ -18,9 +18,15 @@ class NavItem:
 
 # Later issues add the patient list, the day and week views and the patient's schedule here.
 NAV_ITEMS: dict[Role, tuple[NavItem, ...]] = {
-    Role.FRONT_DESK: (NavItem(_("Front desk"), "frontdesk_home"),),
-    Role.DOCTOR: (NavItem(_("My day"), "doctor_home"),),
-    Role.PATIENT: (NavItem(_("My schedule"), "patient_home"),),
+    Role.FRONT_DESK: (
+        NavItem(_("Front desk"), "frontdesk_home"),
+        NavItem(_("Patients"), "patients:list"),
+    ),
+    Role.DOCTOR: (NavItem(_("My day"), "doctor_home"), NavItem(_("Patients"), "patients:list")),
+    Role.PATIENT: (
+        NavItem(_("My schedule"), "patient_home"),
+        NavItem(_("My details"), "patients:my_record"),
+    ),
     Role.ADMIN: (NavItem(_("Administration"), "admin:index"),),
 }
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("doctor/", views.doctor_home, name="doctor_home"),
     path("portal/", views.patient_home, name="patient_home"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("patients.urls")),
     # Login, logout, password change and reset, with templates in templates/registration/.
     path(
         "accounts/login/",

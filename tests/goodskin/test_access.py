@@ -13,6 +13,7 @@ from goodskin.roles import Role
 
 # Pages anyone may open.
 PUBLIC = {
+    "patients:open_account",
     "login",
     "password_reset",
     "password_reset_done",
@@ -21,7 +22,14 @@ PUBLIC = {
     "healthz",
 }
 # Pages a patient may open (besides the public ones); everything else is for staff.
-PATIENT_PAGES = {"home", "patient_home", "password_change", "password_change_done", "logout"}
+PATIENT_PAGES = {
+    "home",
+    "patient_home",
+    "password_change",
+    "password_change_done",
+    "logout",
+    "patients:my_record",
+}
 # Staff pages that belong to one role only.
 ROLE_HOMES = {"frontdesk_home": Role.FRONT_DESK, "doctor_home": Role.DOCTOR}
 
@@ -38,20 +46,21 @@ def app_urls() -> list[tuple[str, str]]:
     """(name, sample path) for every named route outside the Django admin."""
     found = []
 
-    def walk(patterns, prefix):
+    def walk(patterns, prefix, namespace):
         for p in patterns:
             route = str(p.pattern)
             if isinstance(p, URLResolver):
                 if getattr(p, "app_name", None) == "admin":
                     continue
-                walk(p.url_patterns, prefix + route)
+                walk(p.url_patterns, prefix + route, p.namespace or namespace)
             elif isinstance(p, URLPattern) and p.name:
                 sample = re.sub(
                     r"<(?:(\w+):)?\w+>", lambda m: SAMPLES[m[1] or "str"], prefix + route
                 )
-                found.append((p.name, "/" + sample))
+                name = f"{namespace}:{p.name}" if namespace else p.name
+                found.append((name, "/" + sample))
 
-    walk(get_resolver().url_patterns, "")
+    walk(get_resolver().url_patterns, "", None)
     return found
 
 
@@ -98,6 +107,8 @@ def test_it_keeps_non_administrators_out_of_the_admin(client, users_by_role):
             assert response.url.startswith("/admin/login/")
 
 
-@pytest.mark.parametrize("name", sorted(PUBLIC - {"password_reset_confirm"}))
+@pytest.mark.parametrize(
+    "name", sorted(PUBLIC - {"password_reset_confirm", "patients:open_account"})
+)
 def test_it_opens_public_pages_without_login(client, db, name):
     assert client.get(reverse(name)).status_code == 200

@@ -1,0 +1,41 @@
+"""The one way a view reaches a patient's record: checks the role, then the object, and audits
+the read. Anyone who may not see the record gets 404, so ids reveal nothing."""
+
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+
+from goodskin.actors import Actor
+from goodskin.roles import STAFF_ROLES, Role, role_of
+
+from . import audit
+from .models import AuditAction, Patient
+
+
+def get_patient_for_user(
+    request: HttpRequest,
+    pk: int,
+    *,
+    roles: tuple[Role, ...] = STAFF_ROLES,
+    subject: str = "patient",
+) -> Patient:
+    """A patient record for front desk and doctors (or `roles`); 404 for everyone else."""
+    if role_of(request.user) not in roles:
+        raise Http404
+    patient = get_object_or_404(Patient, pk=pk)
+    audit.record(
+        actor=Actor.from_request(request), patient=patient, action=AuditAction.VIEW, subject=subject
+    )
+    return patient
+
+
+def get_own_patient(request: HttpRequest, *, subject: str = "patient") -> Patient:
+    """The signed-in patient's own record, for the portal; 404 for anyone else."""
+    if role_of(request.user) != Role.PATIENT:
+        raise Http404
+    patient = Patient.objects.active().filter(portal_user=request.user).first()
+    if patient is None:
+        raise Http404
+    audit.record(
+        actor=Actor.from_request(request), patient=patient, action=AuditAction.VIEW, subject=subject
+    )
+    return patient

@@ -1,0 +1,249 @@
+"""The patient record, its screening answers, portal invitations and the audit trail."""
+
+import unicodedata
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+from .screening import QUESTIONS, Answer
+
+
+def fold(text: str) -> str:
+    """Lower case without accents or extra spaces: how names are compared and searched."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", _("Other / intersex")
+    UNKNOWN = "unknown", _("Prefer not to say")
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("Text message (SMS)")
+
+
+class PatientQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(merged_into__isnull=True)
+
+
+class Patient(models.Model):
+    legal_first_name = models.CharField(_("legal first name"), max_length=100)
+    legal_last_name = models.CharField(_("legal last name"), max_length=100)
+    preferred_name = models.CharField(_("preferred name"), max_length=100, blank=True)
+    date_of_birth = models.DateField(_("date of birth"))
+    sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+
+    phone = PhoneNumberField(_("mobile phone"), blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    address_line1 = models.CharField(_("address"), max_length=200, blank=True)
+    address_line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    state = models.CharField(_("state"), max_length=50, blank=True, default="OR")
+    postal_code = models.CharField(_("ZIP code"), max_length=20, blank=True)
+
+    emergency_contact_name = models.CharField(_("emergency contact"), max_length=200, blank=True)
+    emergency_contact_relation = models.CharField(_("relation"), max_length=100, blank=True)
+    emergency_contact_phone = PhoneNumberField(_("emergency contact phone"), blank=True)
+
+    reminder_channel = models.CharField(
+        _("preferred reminder channel"),
+        max_length=10,
+        choices=Channel.choices,
+        default=Channel.EMAIL,
+    )
+    # Each consent keeps the date it was last given or withdrawn; the audit keeps every change.
+    consent_email = models.BooleanField(_("agrees to email reminders"), default=False)
+    consent_email_on = models.DateField(_("email consent given or withdrawn on"), null=True)
+    consent_sms = models.BooleanField(_("agrees to text message reminders"), default=False)
+    consent_sms_on = models.DateField(_("SMS consent given or withdrawn on"), null=True)
+    consent_photos = models.BooleanField(_("agrees to clinical photos"), default=False)
+    consent_photos_on = models.DateField(_("photo consent given or withdrawn on"), null=True)
+
+    portal_user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="patient",
+        verbose_name=_("portal account"),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+
+    # Folded "first last preferred" for search; a trigram index on PostgreSQL serves it.
+    search_name = models.CharField(max_length=320, editable=False)
+    # Bumped on every save: two people editing the same record can't overwrite each other.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_records"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["legal_last_name", "legal_first_name", "id"]
+        indexes = [
+            # Search by date of birth, and the duplicate check on registration.
+            models.Index(fields=["date_of_birth"], name="patient_dob_idx"),
+            # Search and duplicate check by phone (stored E.164) and by email.
+            models.Index(fields=["phone"], name="patient_phone_idx"),
+            models.Index(fields=["email"], name="patient_email_idx"),
+            # The patient list, sorted by name.
+            models.Index(fields=["legal_last_name", "legal_first_name"], name="patient_name_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(legal_first_name="") & ~models.Q(legal_last_name=""),
+                name="patient_has_a_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def save(self, *args, **kwargs):
+        self.search_name = fold(
+            f"{self.legal_first_name} {self.legal_last_name} {self.preferred_name}"
+        )
+        self.email = (self.email or "").strip().lower()
+        super().save(*args, **kwargs)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.legal_first_name} {self.legal_last_name}"
+
+    @property
+    def display_name(self) -> str:
+        """The name to greet and list by: preferred first name where given."""
+        if self.preferred_name:
+            return f"{self.preferred_name} {self.legal_last_name} ({self.legal_first_name})"
+        return self.full_name
+
+    def age(self, on: date | None = None) -> int:
+        on = on or timezone.localdate()
+        dob = self.date_of_birth
+        return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
+
+
+class ScreeningAnswer(models.Model):
+    """The current answer to one screening question; earlier answers are ScreeningChanges."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="screening")
+    question = models.CharField(max_length=40, choices=[(q.key, q.label) for q in QUESTIONS])
+    answer = models.CharField(max_length=10, choices=Answer.choices, default=Answer.UNKNOWN)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "question"], name="one_answer_per_question")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question}: {self.answer}"
+
+
+class ScreeningChange(models.Model):
+    """An answer as it was before someone changed it: who changed it, when, from what to what."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    question = models.CharField(max_length=40, choices=[(q.key, q.label) for q in QUESTIONS])
+    old_answer = models.CharField(max_length=10, choices=Answer.choices, blank=True)
+    old_note = models.CharField(max_length=300, blank=True)
+    new_answer = models.CharField(max_length=10, choices=Answer.choices)
+    new_note = models.CharField(max_length=300, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            # The screening history of one patient, newest first.
+            models.Index(fields=["patient", "-changed_at"], name="screening_change_patient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question}: {self.old_answer or '-'} -> {self.new_answer}"
+
+
+class PortalInvitation(models.Model):
+    """A one-time link that lets a patient set a password and open their portal account."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    # Only a hash of the token is stored: a database reader can't use a pending link.
+    token_hash = models.CharField(max_length=64, unique=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+
+    def __str__(self) -> str:
+        return f"invitation to {self.email}"
+
+    def is_usable(self, now=None) -> bool:
+        return self.accepted_at is None and (now or timezone.now()) < self.expires_at
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", _("viewed")
+    CREATE = "create", _("created")
+    CHANGE = "change", _("changed")
+    MERGE = "merge", _("merged")
+    EXPORT = "export", _("exported")
+    INVITE = "invite", _("invited to the portal")
+    DELETE = "delete", _("deleted")
+
+
+class AuditEntry(models.Model):
+    """Who did what to which patient's data, when and from where. Written by services and access
+    helpers, never edited. Other apps write theirs through patients.audit.record."""
+
+    at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    role = models.CharField(max_length=20, blank=True)
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, null=True, related_name="audit_entries"
+    )
+    action = models.CharField(max_length=10, choices=AuditAction.choices)
+    # What was touched, e.g. "patient", "screening", "plan:12".
+    subject = models.CharField(max_length=60, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = _("audit entries")
+        indexes = [
+            # An administrator's list of one patient's audit trail, newest first.
+            models.Index(fields=["patient", "-at"], name="audit_patient_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.subject}"

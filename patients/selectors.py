@@ -1,0 +1,167 @@
+"""Reads that several pages share: search, possible duplicates, the screening summary."""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from difflib import SequenceMatcher
+
+import phonenumbers
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from .models import Patient, ScreeningAnswer, fold
+from .screening import BY_KEY, ESTROGEN, FOAM_ONLY, QUESTIONS, UNTREATED_VARICOSE, Answer, Kind
+
+SEARCH_LIMIT = 50
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%m/%d/%Y",
+    "%m-%d-%Y",
+    "%m.%d.%Y",
+    "%m/%d/%y",
+    "%d %B %Y",
+    "%B %d %Y",
+    "%b %d %Y",
+    "%d %b %Y",
+)
+# Two names this alike (0..1, difflib ratio on folded names) with the same birthday are probably
+# the same person typed twice.
+NAME_LIKENESS = 0.8
+
+
+def parse_date(text: str) -> date | None:
+    cleaned = text.strip().replace(",", "")
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(cleaned, fmt).date()  # noqa: DTZ007 - a date, no time
+        except ValueError:
+            continue
+    return None
+
+
+def parse_phone(text: str) -> str | None:
+    """E.164 form of a phone typed any common way, or None."""
+    if len(re.sub(r"\D", "", text)) < 7:
+        return None
+    try:
+        number = phonenumbers.parse(text, settings.PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def search_patients(query: str) -> QuerySet[Patient]:
+    """Patients matching one search box: a date of birth, a phone, an email or name parts."""
+    query = (query or "").strip()
+    patients = Patient.objects.active()
+    if not query:
+        return patients.none()
+    if "@" in query:
+        return patients.filter(email__icontains=query.lower())[:SEARCH_LIMIT]
+    if dob := parse_date(query):
+        return patients.filter(date_of_birth=dob)[:SEARCH_LIMIT]
+    if phone := parse_phone(query):
+        return patients.filter(Q(phone=phone) | Q(emergency_contact_phone=phone))[:SEARCH_LIMIT]
+    # Every part of the name, in any order; served by the trigram index on search_name.
+    condition = Q()
+    for part in fold(query).split():
+        condition &= Q(search_name__contains=part)
+    return patients.filter(condition)[:SEARCH_LIMIT]
+
+
+def possible_duplicates(
+    *,
+    first_name: str,
+    last_name: str,
+    date_of_birth: date | None,
+    phone: str,
+    email: str,
+    exclude_id: int | None = None,
+) -> list[Patient]:
+    """Records that may be the same person: same birthday and a close name, or same phone or
+    email. Shown before a new record is saved."""
+    condition = Q()
+    if date_of_birth:
+        condition |= Q(date_of_birth=date_of_birth)
+    if phone:
+        condition |= Q(phone=phone)
+    if email:
+        condition |= Q(email=email.strip().lower())
+    if not condition:
+        return []
+    name = fold(f"{first_name} {last_name}")
+    matches = []
+    for candidate in Patient.objects.active().filter(condition).exclude(pk=exclude_id)[:50]:
+        same_contact = (phone and str(candidate.phone) == str(phone)) or (
+            email and candidate.email == email.strip().lower()
+        )
+        candidate_name = fold(candidate.full_name)
+        close_name = SequenceMatcher(None, name, candidate_name).ratio() >= NAME_LIKENESS or (
+            SequenceMatcher(
+                None, name, fold(f"{candidate.legal_last_name} {candidate.legal_first_name}")
+            ).ratio()
+            >= NAME_LIKENESS
+        )
+        if same_contact or (candidate.date_of_birth == date_of_birth and close_name):
+            matches.append(candidate)
+    return matches
+
+
+@dataclass
+class ScreeningSummary:
+    """What matters of the screening, for the banner on every patient and plan page."""
+
+    answers: dict[str, ScreeningAnswer] = field(default_factory=dict)
+
+    def _yes(self, kind: Kind) -> list:
+        return [q for q in QUESTIONS if q.kind == kind and self._answer(q.key) == Answer.YES]
+
+    def _answer(self, key: str) -> str:
+        answer = self.answers.get(key)
+        return answer.answer if answer else Answer.UNKNOWN
+
+    @property
+    def absolute(self) -> list:
+        return [q for q in self._yes(Kind.ABSOLUTE) if q.key != FOAM_ONLY]
+
+    @property
+    def relative(self) -> list:
+        return self._yes(Kind.RELATIVE)
+
+    @property
+    def foam_blocked(self) -> bool:
+        return self._answer(FOAM_ONLY) == Answer.YES
+
+    @property
+    def estrogen(self) -> bool:
+        return self._answer(ESTROGEN) == Answer.YES
+
+    @property
+    def untreated_varicose(self) -> bool:
+        return self._answer(UNTREATED_VARICOSE) == Answer.YES
+
+    @property
+    def unanswered(self) -> list:
+        return [
+            q for q in QUESTIONS if q.kind != Kind.HISTORY and self._answer(q.key) == Answer.UNKNOWN
+        ]
+
+    @property
+    def blocks_plan(self) -> bool:
+        """An absolute contraindication: no treatment plan can start."""
+        return bool(self.absolute)
+
+    def rows(self) -> list[tuple]:
+        """(question, current answer row or None) in checklist order."""
+        return [(q, self.answers.get(q.key)) for q in QUESTIONS]
+
+
+def screening_summary(patient: Patient) -> ScreeningSummary:
+    answers = patient.screening.select_related("recorded_by")
+    return ScreeningSummary(answers={a.question: a for a in answers})
+
+
+def question_label(key: str) -> str:
+    return str(BY_KEY[key].label)

@@ -1,0 +1,339 @@
+"""Every change to patient records: register, update, screen, merge, invite, export."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from goodskin.actors import Actor
+from goodskin.roles import Role, group_for
+
+from . import audit
+from .models import (
+    AuditAction,
+    AuditEntry,
+    Patient,
+    PortalInvitation,
+    ScreeningAnswer,
+    ScreeningChange,
+)
+from .screening import BY_KEY, Answer
+
+CONSENTS = ("consent_email", "consent_sms", "consent_photos")
+# Fields an audit entry may name but never copy: free text with clinical detail.
+MASKED = {"notes"}
+
+
+class PatientError(Exception):
+    """A use case that can't go ahead; the message is for the person who tried."""
+
+
+class StaleRecord(PatientError):
+    """Someone saved the record after this form was opened."""
+
+    def __init__(self, changes: list[dict]):
+        super().__init__(_("Someone else changed this record while you were editing it."))
+        self.changes = changes
+
+
+def _value(value: Any) -> Any:
+    return "" if value is None else str(value)
+
+
+def _diff(before: dict, after: dict) -> dict:
+    return {
+        name: (["…", "…"] if name in MASKED else [_value(before.get(name)), _value(new)])
+        for name, new in after.items()
+        if _value(before.get(name)) != _value(new)
+    }
+
+
+def _stamp_consents(patient: Patient, before: dict) -> None:
+    today = timezone.localdate()
+    for name in CONSENTS:
+        if (
+            getattr(patient, name) != before.get(name, False)
+            or getattr(patient, f"{name}_on") is None
+        ):
+            setattr(patient, f"{name}_on", today)
+
+
+@transaction.atomic
+def register_patient(*, data: dict, by: Actor) -> Patient:
+    patient = Patient(**data, created_by=by.user)
+    _stamp_consents(patient, {})
+    patient.save()
+    audit.record(
+        actor=by,
+        patient=patient,
+        action=AuditAction.CREATE,
+        subject="patient",
+        details={"version": 1},
+    )
+    return patient
+
+
+def changes_since(patient: Patient, version: int) -> list[dict]:
+    """The saves after `version`: who, when and which fields, for the person whose edit lost."""
+    entries = (
+        AuditEntry.objects.filter(
+            patient=patient,
+            action=AuditAction.CHANGE,
+            subject="patient",
+            details__version__gt=version,
+        )
+        .select_related("user")
+        .order_by("at")
+    )
+    return [{"user": e.user, "at": e.at, "fields": e.details.get("fields", {})} for e in entries]
+
+
+@transaction.atomic
+def update_patient(*, patient_id: int, version: int, data: dict, by: Actor) -> Patient:
+    # Lock the row: two saves of the same version can't both pass the check below.
+    patient = Patient.objects.select_for_update().get(pk=patient_id)
+    if patient.version != version:
+        raise StaleRecord(changes_since(patient, version))
+    before = {name: getattr(patient, name) for name in data}
+    before.update({name: getattr(patient, name) for name in CONSENTS})
+    for name, value in data.items():
+        setattr(patient, name, value)
+    changed = _diff(before, data)
+    if not changed:
+        return patient
+    _stamp_consents(patient, before)
+    patient.version += 1
+    patient.updated_at = timezone.now()
+    patient.save()
+    audit.record(
+        actor=by,
+        patient=patient,
+        action=AuditAction.CHANGE,
+        subject="patient",
+        details={"version": patient.version, "fields": changed},
+    )
+    return patient
+
+
+@transaction.atomic
+def record_screening(*, patient: Patient, answers: dict[str, tuple[str, str]], by: Actor) -> int:
+    """Save screening answers {question: (answer, note)}; keep every earlier answer. Returns how
+    many answers changed."""
+    unknown = set(answers) - set(BY_KEY)
+    if unknown:
+        raise PatientError(_("Unknown screening question."))
+    current = {
+        a.question: a for a in ScreeningAnswer.objects.select_for_update().filter(patient=patient)
+    }
+    now = timezone.now()
+    changed = {}
+    for key, (answer, note) in answers.items():
+        if answer not in Answer.values:
+            raise PatientError(_("An answer must be yes, no or unknown."))
+        row = current.get(key)
+        if row and row.answer == answer and row.note == note:
+            continue
+        if row is None and answer == Answer.UNKNOWN and not note:
+            continue
+        ScreeningChange.objects.create(
+            patient=patient,
+            question=key,
+            old_answer=row.answer if row else "",
+            old_note=row.note if row else "",
+            new_answer=answer,
+            new_note=note,
+            changed_at=now,
+            changed_by=by.user,
+        )
+        ScreeningAnswer.objects.update_or_create(
+            patient=patient,
+            question=key,
+            defaults={"answer": answer, "note": note, "recorded_at": now, "recorded_by": by.user},
+        )
+        changed[key] = [row.answer if row else "", answer]
+    if changed:
+        audit.record(
+            actor=by,
+            patient=patient,
+            action=AuditAction.CHANGE,
+            subject="screening",
+            details={"answers": changed},
+        )
+    return len(changed)
+
+
+def _move_related(*, keep: Patient, duplicate: Patient) -> dict[str, int]:
+    """Point everything that refers to `duplicate` at `keep`. Generic over every relation, so
+    plans and appointments added by later apps move too."""
+    moved = {}
+    kept_questions = set(keep.screening.values_list("question", flat=True))
+    # Screening: one answer per question; the kept record's answer wins where both have one.
+    duplicate.screening.filter(question__in=kept_questions).delete()
+    for relation in Patient._meta.related_objects:
+        if relation.one_to_one or relation.many_to_many or relation.related_model is Patient:
+            continue
+        if relation.related_model is AuditEntry:
+            continue  # the trail stays where it happened; the merge entry links both
+        count = relation.related_model._base_manager.filter(
+            **{relation.field.name: duplicate}
+        ).update(**{relation.field.name: keep})
+        if count:
+            moved[relation.related_model._meta.label] = count
+    return moved
+
+
+@transaction.atomic
+def merge_patients(*, keep_id: int, duplicate_id: int, reason: str, by: Actor) -> Patient:
+    if by.role not in (Role.DOCTOR, Role.ADMIN):
+        raise PatientError(_("Only a doctor or an administrator can merge records."))
+    if keep_id == duplicate_id:
+        raise PatientError(_("Choose two different records."))
+    if not reason.strip():
+        raise PatientError(_("Say why these records are the same person."))
+    # Lock both rows in id order so two merges of the same pair can't deadlock.
+    locked = {
+        p.pk: p
+        for p in Patient.objects.select_for_update()
+        .filter(pk__in=[keep_id, duplicate_id])
+        .order_by("pk")
+    }
+    keep, duplicate = locked.get(keep_id), locked.get(duplicate_id)
+    if keep is None or duplicate is None:
+        raise PatientError(_("One of the records no longer exists."))
+    if keep.merged_into_id or duplicate.merged_into_id:
+        raise PatientError(_("One of the records has already been merged."))
+    moved = _move_related(keep=keep, duplicate=duplicate)
+    if duplicate.portal_user_id and not keep.portal_user_id:
+        keep.portal_user, duplicate.portal_user = duplicate.portal_user, None
+        duplicate.save(update_fields=["portal_user"])
+        keep.save(update_fields=["portal_user"])
+    duplicate.merged_into = keep
+    duplicate.version += 1
+    duplicate.save(update_fields=["merged_into", "version"])
+    details = {"kept": keep.pk, "merged": duplicate.pk, "reason": reason.strip(), "moved": moved}
+    for patient in (keep, duplicate):
+        audit.record(
+            actor=by, patient=patient, action=AuditAction.MERGE, subject="patient", details=details
+        )
+    return keep
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite_to_portal(*, patient: Patient, by: Actor, link_for) -> PortalInvitation:
+    """Email the patient a one-time link to open their portal account. `link_for(token)` makes
+    the absolute URL (the view knows the host)."""
+    if patient.portal_user_id:
+        raise PatientError(_("This patient already has a portal account."))
+    if not patient.email:
+        raise PatientError(_("Add the patient's email address first."))
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        # An earlier link stops working when a new one is sent.
+        PortalInvitation.objects.filter(patient=patient, accepted_at__isnull=True).update(
+            expires_at=timezone.now()
+        )
+        invitation = PortalInvitation.objects.create(
+            patient=patient,
+            email=patient.email,
+            token_hash=_token_hash(token),
+            sent_by=by.user,
+            expires_at=timezone.now() + timedelta(days=settings.PORTAL_INVITATION_DAYS),
+        )
+        audit.record(
+            actor=by,
+            patient=patient,
+            action=AuditAction.INVITE,
+            subject="portal",
+            details={"email": patient.email},
+        )
+    context = {
+        "patient": patient,
+        "link": link_for(token),
+        "days": settings.PORTAL_INVITATION_DAYS,
+        "clinic_name": settings.CLINIC_NAME,
+    }
+    send_mail(
+        subject=_("Your %(clinic)s patient page") % {"clinic": settings.CLINIC_NAME},
+        message=render_to_string("patients/email/invitation.txt", context),
+        html_message=render_to_string("patients/email/invitation.html", context),
+        from_email=None,
+        recipient_list=[patient.email],
+    )
+    return invitation
+
+
+def usable_invitation(token: str) -> PortalInvitation | None:
+    invitation = (
+        PortalInvitation.objects.select_related("patient")
+        .filter(token_hash=_token_hash(token))
+        .first()
+    )
+    if invitation is None or not invitation.is_usable():
+        return None
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(*, token: str, password: str, ip: str | None) -> object:
+    """Open the patient's portal account with the chosen password; the link then stops working."""
+    invitation = (
+        PortalInvitation.objects.select_for_update()
+        .select_related("patient")
+        .filter(token_hash=_token_hash(token))
+        .first()
+    )
+    if invitation is None or not invitation.is_usable():
+        raise PatientError(_("This link has expired or has already been used."))
+    patient = Patient.objects.select_for_update().get(pk=invitation.patient_id)
+    if patient.portal_user_id:
+        raise PatientError(_("This patient already has a portal account."))
+    User = get_user_model()
+    username = invitation.email.lower()
+    if User.objects.filter(username__iexact=username).exists():
+        raise PatientError(_("An account with this email already exists. Please call the clinic."))
+    user = User.objects.create_user(
+        username=username,
+        email=invitation.email,
+        password=password,
+        first_name=patient.preferred_name or patient.legal_first_name,
+        last_name=patient.legal_last_name,
+    )
+    user.groups.add(group_for(Role.PATIENT))
+    patient.portal_user = user
+    patient.save(update_fields=["portal_user"])
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    audit.record(
+        actor=Actor(user=user, role=Role.PATIENT, ip=ip),
+        patient=patient,
+        action=AuditAction.CREATE,
+        subject="portal account",
+    )
+    return user
+
+
+def export_patient(*, patient: Patient, by: Actor) -> dict:
+    """The whole record as data, for a records request; the export is audited."""
+    fields = [
+        f.name
+        for f in Patient._meta.concrete_fields
+        if f.name not in {"search_name", "portal_user", "created_by", "merged_into"}
+    ]
+    record = {name: _value(getattr(patient, name)) for name in fields}
+    record["screening"] = {
+        a.question: {"answer": a.answer, "note": a.note, "recorded_at": _value(a.recorded_at)}
+        for a in patient.screening.all()
+    }
+    audit.record(actor=by, patient=patient, action=AuditAction.EXPORT, subject="patient")
+    return record

@@ -1,0 +1,225 @@
+"""Patient pages for front desk and doctors, and the patient's own record in the portal."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from goodskin.actors import Actor, client_ip
+from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
+
+from . import audit, selectors, services
+from .access import get_own_patient, get_patient_for_user
+from .forms import (
+    MergeForm,
+    OpenAccountForm,
+    PatientEditForm,
+    PatientForm,
+    ScreeningForm,
+    SearchForm,
+)
+from .models import AuditAction, Patient, ScreeningChange
+
+staff_only = role_required(*STAFF_ROLES)
+MERGE_ROLES = (Role.DOCTOR, Role.ADMIN)
+
+
+@staff_only
+def patient_list(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    patients = list(selectors.search_patients(query)) if query else []
+    template = "patients/_results.html" if request.htmx else "patients/list.html"
+    return render(request, template, {"form": form, "query": query, "patients": patients})
+
+
+@staff_only
+def patient_create(request: HttpRequest) -> HttpResponse:
+    form = PatientForm(request.POST or None)
+    duplicates = []
+    if request.method == "POST" and form.is_valid():
+        data = form.model_data()
+        if not request.POST.get("create_anyway"):
+            duplicates = selectors.possible_duplicates(
+                first_name=data["legal_first_name"],
+                last_name=data["legal_last_name"],
+                date_of_birth=data["date_of_birth"],
+                phone=str(data["phone"] or ""),
+                email=data["email"],
+            )
+        if not duplicates:
+            patient = services.register_patient(data=data, by=Actor.from_request(request))
+            messages.success(request, _("%(name)s is registered.") % {"name": patient.full_name})
+            return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/form.html", {"form": form, "duplicates": duplicates})
+
+
+@staff_only
+def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request, pk)
+    if patient.merged_into_id:
+        messages.info(request, _("This record was merged into another one."))
+        return redirect("patients:detail", pk=patient.merged_into_id)
+    context = {
+        "patient": patient,
+        "screening": selectors.screening_summary(patient),
+        "invitation": patient.invitations.first(),
+        "can_merge": role_of(request.user) in MERGE_ROLES,
+    }
+    return render(request, "patients/detail.html", context)
+
+
+@staff_only
+def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request, pk)
+    initial = {"version": patient.version}
+    form = PatientEditForm(request.POST or None, instance=patient, initial=initial)
+    stale = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_patient(
+                patient_id=patient.pk,
+                version=form.cleaned_data["version"],
+                data=form.model_data(),
+                by=Actor.from_request(request),
+            )
+        except services.StaleRecord as error:
+            stale = error
+            patient.refresh_from_db()
+            # The form keeps what this person typed; the next save is against the new version.
+            form.data = form.data.copy()
+            form.data["version"] = patient.version
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/form.html", {"form": form, "patient": patient, "stale": stale})
+
+
+@staff_only
+def screening_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request, pk, subject="screening")
+    summary = selectors.screening_summary(patient)
+    form = ScreeningForm(request.POST or None, answers=summary.answers)
+    if request.method == "POST" and form.is_valid():
+        count = services.record_screening(
+            patient=patient, answers=form.answers(), by=Actor.from_request(request)
+        )
+        messages.success(
+            request, _("Screening saved (%(count)d answers changed).") % {"count": count}
+        )
+        return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/screening_form.html", {"patient": patient, "form": form})
+
+
+@role_required(Role.DOCTOR)
+def screening_history(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request, pk, subject="screening history")
+    changes = ScreeningChange.objects.filter(patient=patient).select_related("changed_by")
+    return render(
+        request, "patients/screening_history.html", {"patient": patient, "changes": changes}
+    )
+
+
+@role_required(*MERGE_ROLES)
+def patient_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request, pk, roles=MERGE_ROLES)
+    form = MergeForm(request.POST or None, initial={"duplicate_id": request.GET.get("duplicate")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.merge_patients(
+                keep_id=patient.pk,
+                duplicate_id=form.cleaned_data["duplicate_id"],
+                reason=form.cleaned_data["reason"],
+                by=Actor.from_request(request),
+            )
+        except services.PatientError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The records are merged."))
+            return redirect("patients:detail", pk=patient.pk)
+    duplicate_id = _int_or_none(request.POST.get("duplicate_id") or request.GET.get("duplicate"))
+    duplicate = None
+    if duplicate_id and duplicate_id != patient.pk:
+        duplicate = Patient.objects.active().filter(pk=duplicate_id).first()
+    if duplicate:
+        audit.record(
+            actor=Actor.from_request(request),
+            patient=duplicate,
+            action=AuditAction.VIEW,
+            subject="merge preview",
+        )
+    return render(
+        request, "patients/merge.html", {"patient": patient, "form": form, "duplicate": duplicate}
+    )
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@staff_only
+@require_POST
+def patient_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request, pk)
+    try:
+        services.invite_to_portal(
+            patient=patient,
+            by=Actor.from_request(request),
+            link_for=lambda token: request.build_absolute_uri(
+                reverse("patients:open_account", args=[token])
+            ),
+        )
+    except services.PatientError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Invitation sent to %(email)s.") % {"email": patient.email})
+    return redirect("patients:detail", pk=patient.pk)
+
+
+@staff_only
+def patient_export(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request, pk, subject="export")
+    record = services.export_patient(patient=patient, by=Actor.from_request(request))
+    response = HttpResponse(
+        json.dumps(record, indent=2, ensure_ascii=False), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="patient-{patient.pk}.json"'
+    return response
+
+
+@role_required(Role.PATIENT)
+def my_record(request: HttpRequest) -> HttpResponse:
+    patient = get_own_patient(request)
+    return render(request, "patients/my_record.html", {"patient": patient})
+
+
+@login_not_required
+def open_account(request: HttpRequest, token: str) -> HttpResponse:
+    """The invitation link: the patient chooses a password and is signed in to the portal."""
+    invitation = services.usable_invitation(token)
+    if invitation is None:
+        return render(request, "patients/open_account.html", {"invalid": True}, status=404)
+    form = OpenAccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.accept_invitation(
+                token=token, password=form.cleaned_data["password1"], ip=client_ip(request)
+            )
+        except services.PatientError as error:
+            form.add_error(None, str(error))
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Welcome! Your patient page is ready."))
+            return redirect("home")
+    return render(
+        request, "patients/open_account.html", {"form": form, "patient": invitation.patient}
+    )
