@@ -34,3 +34,29 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.save(update_fields=["is_staff", "is_superuser"])
         else:
             self.groups.add(group_for(extracted))
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "patients.Patient"
+
+    legal_first_name = factory.Faker("first_name_female")
+    legal_last_name = factory.Faker("last_name")
+    date_of_birth = factory.Faker("date_of_birth", minimum_age=25, maximum_age=80)
+    sex = "female"
+    phone = factory.Sequence(lambda n: f"+1503555{n % 10000:04d}")
+    email = factory.LazyAttributeSequence(
+        lambda p, n: f"{p.legal_first_name}.{p.legal_last_name}.{n}@example.org".lower()
+    )
+    city = "Portland"
+    state = "OR"
+    consent_email = True
+
+
+def screen(patient, by=None, **answers: str) -> None:
+    """Record screening answers, e.g. screen(patient, estrogen="yes")."""
+    from goodskin.actors import Actor
+    from patients.services import record_screening
+
+    actor = Actor(user=by, role=None)
+    record_screening(patient=patient, answers={k: (v, "") for k, v in answers.items()}, by=actor)

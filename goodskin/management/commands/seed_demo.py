@@ -1,10 +1,13 @@
-"""Demo users for every role, so a new user can log in and look around.
+"""Demo data for every role, so a new user can log in and look around.
 
-Idempotent: users that exist are left as they are. Passwords are random and printed once, when a
-user is created; --reset-passwords prints new ones. Refuses to run with DEBUG off unless
---allow-production is given, so demo logins never appear on a real clinic's server by mistake.
+Idempotent: what exists is left as it is. Users come first (passwords are random and printed
+once, when a user is created; --reset-passwords prints new ones); then each clinic app adds its
+own demo data through its `demo.seed(stdout)` function, in the order of DEMO_APPS. Refuses to run
+with DEBUG off unless --allow-production is given, so demo logins never appear on a real
+clinic's server by mistake.
 """
 
+import importlib
 import secrets
 
 from django.conf import settings
@@ -27,6 +30,8 @@ DEMO_USERS = (
     ("karen.thompson", "Karen", "Thompson", Role.PATIENT),
 )
 EMAIL_DOMAIN = "demo.goodskin.test"
+# Apps with a demo module, left to right as they depend on each other.
+DEMO_APPS = ("patients", "treatments", "scheduling")
 
 
 def new_password() -> str:
@@ -34,7 +39,7 @@ def new_password() -> str:
 
 
 class Command(BaseCommand):
-    help = "Create demo users for each role (idempotent) and print their logins."
+    help = "Create demo users and clinic data (idempotent) and print the demo logins."
 
     def add_arguments(self, parser):
         parser.add_argument("--reset-passwords", action="store_true")
@@ -46,27 +51,40 @@ class Command(BaseCommand):
                 "DEBUG is off: this looks like a real clinic. Pass --allow-production to add "
                 "demo users anyway."
             )
+        with transaction.atomic():
+            printed = self.seed_users(reset_passwords)
+            for app in DEMO_APPS:
+                try:
+                    demo = importlib.import_module(f"{app}.demo")
+                except ModuleNotFoundError:
+                    continue
+                demo.seed(self.stdout)
+        self.print_logins(printed)
+
+    def seed_users(self, reset_passwords: bool) -> list[tuple]:
         User = get_user_model()
         printed = []
-        with transaction.atomic():
-            for username, first, last, role in DEMO_USERS:
-                user, created = User.objects.get_or_create(
-                    username=username,
-                    defaults={
-                        "first_name": first,
-                        "last_name": last,
-                        "email": f"{username}@{EMAIL_DOMAIN}",
-                        "is_staff": role == Role.ADMIN,
-                        "is_superuser": role == Role.ADMIN,
-                    },
-                )
-                if role in GROUP_NAMES:
-                    user.groups.add(group_for(role))
-                if created or reset_passwords:
-                    password = new_password()
-                    user.set_password(password)
-                    user.save(update_fields=["password"])
-                    printed.append((role.label, username, password))
+        for username, first, last, role in DEMO_USERS:
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@{EMAIL_DOMAIN}",
+                    "is_staff": role == Role.ADMIN,
+                    "is_superuser": role == Role.ADMIN,
+                },
+            )
+            if role in GROUP_NAMES:
+                user.groups.add(group_for(role))
+            if created or reset_passwords:
+                password = new_password()
+                user.set_password(password)
+                user.save(update_fields=["password"])
+                printed.append((role.label, username, password))
+        return printed
+
+    def print_logins(self, printed: list[tuple]) -> None:
         if printed:
             self.stdout.write("Demo logins (shown once; --reset-passwords prints new ones):")
             for role_label, username, password in printed:
