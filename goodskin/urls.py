@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from . import views
+from .auth import LoginForm
 
 admin.site.site_header = _("Goodskin Clinic administration")
 admin.site.site_title = _("Goodskin Clinic")
@@ -18,7 +19,9 @@ urlpatterns = [
     # Login, logout, password change and reset, with templates in templates/registration/.
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, authentication_form=LoginForm
+        ),
         name="login",
     ),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),

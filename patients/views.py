@@ -217,7 +217,7 @@ def open_account(request: HttpRequest, token: str) -> HttpResponse:
         except services.PatientError as error:
             form.add_error(None, str(error))
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="goodskin.auth.UsernameOrEmailBackend")
             messages.success(request, _("Welcome! Your patient page is ready."))
             return redirect("home")
     return render(

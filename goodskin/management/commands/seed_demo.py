@@ -8,6 +8,7 @@ clinic's server by mistake.
 """
 
 import importlib
+import importlib.util
 import secrets
 
 from django.conf import settings
@@ -54,11 +55,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             printed = self.seed_users(reset_passwords)
             for app in DEMO_APPS:
-                try:
-                    demo = importlib.import_module(f"{app}.demo")
-                except ModuleNotFoundError:
-                    continue
-                demo.seed(self.stdout)
+                if importlib.util.find_spec(f"{app}.demo") is not None:
+                    importlib.import_module(f"{app}.demo").seed(self.stdout)
         self.print_logins(printed)
 
     def seed_users(self, reset_passwords: bool) -> list[tuple]:
