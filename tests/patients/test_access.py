@@ -1,0 +1,97 @@
+"""Every patient URL against every role and against ids that are not one's own."""
+
+import pytest
+from django.urls import reverse
+
+from goodskin.roles import Role
+from tests.factories import PatientFactory, UserFactory
+
+# (url name, method) of every page that takes a patient id.
+PATIENT_URLS = [
+    ("patients:detail", "get"),
+    ("patients:edit", "get"),
+    ("patients:screening", "get"),
+    ("patients:screening_history", "get"),
+    ("patients:merge", "get"),
+    ("patients:invite", "post"),
+    ("patients:export", "get"),
+]
+ALLOWED = {
+    "patients:detail": {Role.FRONT_DESK, Role.DOCTOR},
+    "patients:edit": {Role.FRONT_DESK, Role.DOCTOR},
+    "patients:screening": {Role.FRONT_DESK, Role.DOCTOR},
+    "patients:screening_history": {Role.DOCTOR},
+    "patients:merge": {Role.DOCTOR, Role.ADMIN},
+    "patients:invite": {Role.FRONT_DESK, Role.DOCTOR},
+    "patients:export": {Role.FRONT_DESK, Role.DOCTOR},
+}
+
+
+@pytest.fixture
+def own_record(patient):
+    return PatientFactory(portal_user=patient)
+
+
+@pytest.mark.parametrize(("name", "method"), PATIENT_URLS)
+def test_it_opens_patient_pages_only_to_the_roles_that_need_them(
+    client, users_by_role, own_record, name, method
+):
+    other = PatientFactory(email="")  # no email: invite answers without sending
+    for role, user in users_by_role.items():
+        client.force_login(user)
+        response = getattr(client, method)(reverse(name, args=[other.pk]))
+        if role in ALLOWED[name]:
+            assert response.status_code in (200, 302), (name, role)
+        else:
+            assert response.status_code in (403, 404), (name, role)
+            assert other.legal_last_name not in response.content.decode()
+
+
+@pytest.mark.parametrize(("name", "method"), PATIENT_URLS)
+def test_it_answers_404_to_a_patient_even_for_their_own_id(
+    client, patient, own_record, name, method
+):
+    client.force_login(patient)
+    response = getattr(client, method)(reverse(name, args=[own_record.pk]))
+    assert response.status_code in (403, 404)
+
+
+@pytest.mark.parametrize(("name", "method"), PATIENT_URLS)
+def test_it_answers_404_for_an_id_that_does_not_exist(client, doctor, name, method):
+    client.force_login(doctor)
+    assert getattr(client, method)(reverse(name, args=[987654])).status_code == 404
+
+
+@pytest.mark.parametrize(("name", "method"), PATIENT_URLS)
+def test_it_sends_anonymous_visitors_to_login(client, own_record, name, method):
+    response = getattr(client, method)(reverse(name, args=[own_record.pk]))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_it_shows_a_patient_their_own_record_read_only(client, patient, own_record):
+    client.force_login(patient)
+    response = client.get(reverse("patients:my_record"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert own_record.legal_last_name in body
+    assert "<form" not in body.split("</nav>")[1]
+    assert client.post(reverse("patients:my_record")).status_code in (200, 405)
+
+
+def test_it_shows_another_patient_nothing_of_this_record(client, own_record):
+    stranger = UserFactory(username="stranger", role=Role.PATIENT)
+    PatientFactory(portal_user=stranger, legal_last_name="Zimmerman")
+    client.force_login(stranger)
+    body = client.get(reverse("patients:my_record")).content.decode()
+    assert own_record.legal_last_name not in body
+    assert "Zimmerman" in body
+
+
+def test_it_answers_404_to_a_patient_user_without_a_record(client, patient):
+    client.force_login(patient)
+    assert client.get(reverse("patients:my_record")).status_code == 404
+
+
+def test_it_keeps_staff_out_of_the_patients_own_page(client, front_desk):
+    client.force_login(front_desk)
+    assert client.get(reverse("patients:my_record")).status_code == 403
