@@ -29,6 +29,8 @@ PATIENT_PAGES = {
     "password_change_done",
     "logout",
     "patients:my_record",
+    "treatments:my_treatment",
+    "treatments:my_plan",
 }
 # Staff pages that belong to one role only.
 ROLE_HOMES = {"frontdesk_home": Role.FRONT_DESK, "doctor_home": Role.DOCTOR}

@@ -1,0 +1,36 @@
+"""Administrators change the clinic's clinical numbers and the aftercare messages here.
+Patients' plans and charts are not in the admin: every read of them goes through audited pages."""
+
+from django.contrib import admin
+
+from .models import AftercareStep, ClinicSettings
+
+
+@admin.register(ClinicSettings)
+class ClinicSettingsAdmin(admin.ModelAdmin):
+    fieldsets = (
+        (None, {"fields": ("sessions_min", "sessions_default", "sessions_max")}),
+        (None, {"fields": ("small_plan_max_areas", "large_plan_min_areas")}),
+        (None, {"fields": ("interval_weeks", "hose_days", "touch_up_months")}),
+        (
+            None,
+            {"fields": ("session_minutes_min", "session_minutes_max", "minutes_per_extra_area")},
+        ),
+        (None, {"fields": ("agent_max_ml", "foam_max_ml")}),
+        (None, {"fields": ("warning_signs",)}),
+    )
+
+    def has_add_permission(self, request):
+        # One row: made by get_clinic_settings() the first time it is needed.
+        return not ClinicSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AftercareStep)
+class AftercareStepAdmin(admin.ModelAdmin):
+    list_display = ("order", "title", "anchor", "offset_days", "active")
+    list_display_links = ("title",)
+    list_editable = ("order", "active")
+    prepopulated_fields = {"key": ("title",)}

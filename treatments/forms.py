@@ -1,0 +1,402 @@
+"""Forms for consultations, plans, session charts, amendments and adverse events. They check
+shape and range; the services check the clinical rules and the forms show their message."""
+
+import uuid
+from decimal import Decimal
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from patients.forms import DateInput
+
+from . import regions
+from .models import (
+    AdverseEvent,
+    Agent,
+    AgentForm,
+    Ceap,
+    ClinicSettings,
+    Consultation,
+    Decision,
+    VesselType,
+)
+from .services import AMENDABLE
+
+# Dates further back than this are typing mistakes, not late charting.
+OLDEST_DAYS = 366 * 2
+
+
+def _helper() -> FormHelper:
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    return helper
+
+
+def _check_date(value):
+    today = timezone.localdate()
+    if value > today:
+        raise forms.ValidationError(_("The date can't be in the future."))
+    if (today - value).days > OLDEST_DAYS:
+        raise forms.ValidationError(_("The date is more than two years ago. Check the year."))
+    return value
+
+
+class TokenMixin(forms.Form):
+    """A token per opened form: a second post of the same form is recognised, not saved twice."""
+
+    form_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("form_token", uuid.uuid4())
+
+
+class ConsultationForm(TokenMixin, forms.ModelForm):
+    vessels_right = forms.MultipleChoiceField(
+        label=_("Vessels seen, right leg"),
+        choices=VesselType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    vessels_left = forms.MultipleChoiceField(
+        label=_("Vessels seen, left leg"),
+        choices=VesselType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    acknowledged = forms.MultipleChoiceField(
+        label=_("I have discussed each of these with the patient"),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = Consultation
+        fields = [
+            "held_on",
+            "ceap_right",
+            "ceap_left",
+            "vessels_right",
+            "vessels_left",
+            "decision",
+            "varicose_override",
+            "varicose_override_reason",
+            "notes",
+        ]
+        widgets = {
+            "held_on": DateInput(),
+            "decision": forms.RadioSelect,
+            "varicose_override_reason": forms.Textarea(attrs={"rows": 2}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, screening, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.screening = screening
+        self.fields["held_on"].initial = timezone.localdate()
+        self.fields["ceap_right"].initial = self.fields["ceap_left"].initial = Ceap.C1
+        self.fields["acknowledged"].choices = [(q.key, q.label) for q in screening.relative]
+        if not screening.relative:
+            del self.fields["acknowledged"]
+        if not screening.untreated_varicose:
+            del self.fields["varicose_override"]
+            del self.fields["varicose_override_reason"]
+        self.helper = _helper()
+
+    def clean_held_on(self):
+        return _check_date(self.cleaned_data["held_on"])
+
+    def clean(self):
+        data = super().clean()
+        ticked = set(data.get("acknowledged") or [])
+        if any(q.key not in ticked for q in self.screening.relative):
+            self.add_error(
+                "acknowledged", _("Tick every relative contraindication to acknowledge it.")
+            )
+        if (
+            data.get("varicose_override")
+            and not (data.get("varicose_override_reason") or "").strip()
+        ):
+            self.add_error("varicose_override_reason", _("Write why you override."))
+        allows = data.get("decision") in (Decision.ELIGIBLE, Decision.PRECAUTIONS)
+        if allows and self.screening.blocks_plan:
+            self.add_error(
+                "decision", _("An absolute contraindication was answered yes: choose another.")
+            )
+        return data
+
+    def service_data(self) -> dict:
+        data = {name: self.cleaned_data.get(name) for name in self.Meta.fields}
+        data["varicose_override"] = bool(data.get("varicose_override"))
+        data["varicose_override_reason"] = data.get("varicose_override_reason") or ""
+        return data
+
+
+class AreaChoiceField(forms.MultipleChoiceField):
+    default_error_messages = {
+        "invalid_choice": _("One of the areas does not exist. Choose areas from the diagram."),
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=regions.CHOICES, widget=forms.CheckboxSelectMultiple, **kwargs)
+
+
+class PlanForm(TokenMixin, forms.Form):
+    consultation = forms.ModelChoiceField(label=_("Consultation"), queryset=Consultation.objects)
+    areas = AreaChoiceField(label=_("Areas to treat"))
+    sessions = forms.IntegerField(label=_("Number of sessions"), required=False)
+    interval_weeks = forms.IntegerField(
+        label=_("Weeks between sessions"), min_value=1, max_value=26
+    )
+    hose_days = forms.IntegerField(
+        label=_("Days of support hose after each session"), min_value=0, max_value=60
+    )
+    start = forms.BooleanField(label=_("Start the plan now"), required=False, initial=True)
+    notes = forms.CharField(
+        label=_("Notes"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+    def __init__(self, *args, patient, clinic: ClinicSettings, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clinic = clinic
+        consultations = patient.consultations.order_by("-held_on", "-id")
+        self.fields["consultation"].queryset = consultations.filter(
+            decision__in=[Decision.ELIGIBLE, Decision.PRECAUTIONS]
+        )
+        self.fields["consultation"].initial = self.fields["consultation"].queryset.first()
+        sessions = self.fields["sessions"]
+        sessions.min_value, sessions.max_value = clinic.sessions_min, clinic.sessions_max
+        sessions.widget.attrs.update({"min": clinic.sessions_min, "max": clinic.sessions_max})
+        sessions.help_text = _(
+            "Suggested: %(small)d for up to %(few)d areas, %(usual)d for an average plan, "
+            "%(large)d from %(many)d areas. Leave empty to use the suggestion."
+        ) % {
+            "small": clinic.sessions_min,
+            "few": clinic.small_plan_max_areas,
+            "usual": clinic.sessions_default,
+            "large": clinic.sessions_max,
+            "many": clinic.large_plan_min_areas,
+        }
+        self.fields["interval_weeks"].initial = clinic.interval_weeks
+        self.fields["hose_days"].initial = clinic.hose_days
+        self.helper = _helper()
+
+    def clean_sessions(self):
+        value = self.cleaned_data.get("sessions")
+        if value is not None and not self.clinic.sessions_min <= value <= self.clinic.sessions_max:
+            raise forms.ValidationError(
+                _("A plan has between %(min)d and %(max)d sessions.")
+                % {"min": self.clinic.sessions_min, "max": self.clinic.sessions_max}
+            )
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if data.get("areas") and data.get("sessions") is None and not self.has_error("sessions"):
+            data["sessions"] = self.clinic.suggested_sessions(len(data["areas"]))
+        return data
+
+
+class ChartForm(TokenMixin, forms.Form):
+    treated_on = forms.DateField(label=_("Date of the session"), widget=DateInput())
+    regions = AreaChoiceField(label=_("Treated areas"))
+    immediate_reactions = forms.CharField(
+        label=_("Immediate reactions"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=2000,
+    )
+    compression = forms.CharField(label=_("Compression prescribed"), max_length=200, required=False)
+    notes = forms.CharField(
+        label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000
+    )
+    sign = forms.BooleanField(label=_("Sign the chart now"), required=False, initial=True)
+
+    def __init__(self, *args, clinic: ClinicSettings, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["treated_on"].initial = timezone.localdate()
+        self.fields["compression"].initial = _("Support hose for %(days)d days") % {
+            "days": clinic.hose_days
+        }
+
+    def clean_treated_on(self):
+        return _check_date(self.cleaned_data["treated_on"])
+
+
+class AreaForm(forms.Form):
+    """The details of one treated area; one per region, named area-<region key>-<field>."""
+
+    vessel_type = forms.ChoiceField(label=_("Vessels"), choices=VesselType.choices)
+    agent = forms.ChoiceField(label=_("Agent"), choices=Agent.choices)
+    concentration = forms.DecimalField(
+        label=_("Concentration (%)"),
+        max_digits=4,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal(72),
+    )
+    form = forms.ChoiceField(label=_("Liquid or foam"), choices=AgentForm.choices)
+    volume_ml = forms.DecimalField(
+        label=_("Volume (mL)"),
+        max_digits=4,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal(20),
+    )
+    injections = forms.IntegerField(label=_("Injections"), min_value=1, max_value=200)
+
+    def __init__(self, *args, region: str, **kwargs):
+        super().__init__(*args, prefix=f"area-{region}", **kwargs)
+        self.region = region
+        self.region_label = regions.label(region)
+        self.initial = {
+            "vessel_type": VesselType.SPIDER,
+            "agent": Agent.POLIDOCANOL,
+            "concentration": Decimal("0.5"),
+            "form": AgentForm.LIQUID,
+            **self.initial,
+        }
+
+    def clean(self):
+        from .services import check_area
+
+        data = super().clean()
+        problem = (
+            None if self.errors else check_area({**data, "region": self.region}, foam_blocked=False)
+        )
+        if problem:
+            raise forms.ValidationError(problem)
+        return data
+
+
+class ChartForms:
+    """The chart form and one area form per region; only the chosen regions' rows are read."""
+
+    def __init__(self, data=None, *, clinic: ClinicSettings):
+        self.main = ChartForm(data, clinic=clinic)
+        self.areas = [AreaForm(data, region=key) for key, _label in regions.CHOICES]
+        self.chosen: list[str] = []
+        if data is not None:
+            self.chosen = [k for k in data.getlist("regions") if regions.is_region(k)]
+
+    def rows(self):
+        """(area form, shown) in region order; hidden rows are not chosen."""
+        return [(form, form.region in self.chosen) for form in self.areas]
+
+    def is_valid(self) -> bool:
+        valid = self.main.is_valid()
+        for form in self.areas:
+            if form.region in self.chosen:
+                valid = form.is_valid() and valid
+        return valid
+
+    def area_data(self) -> list[dict]:
+        return [
+            {"region": f.region, **f.cleaned_data}
+            for f in self.areas
+            if f.region in self.main.cleaned_data["regions"]
+        ]
+
+    @property
+    def area_errors(self) -> bool:
+        return any(f.errors for f in self.areas if f.region in self.chosen)
+
+
+class AmendForm(forms.Form):
+    field = forms.ChoiceField(
+        label=_("Part of the chart"),
+        choices=list(
+            zip(
+                AMENDABLE,
+                [_("Immediate reactions"), _("Compression prescribed"), _("Notes")],
+                strict=True,
+            )
+        ),
+    )
+    new_text = forms.CharField(
+        label=_("New text"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=5000,
+    )
+    reason = forms.CharField(
+        label=_("Reason for the change"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+    def __init__(self, *args, signed: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.signed = signed
+        self.fields["reason"].required = signed
+        self.fields["reason"].error_messages["required"] = _(
+            "A signed chart needs a reason for every change."
+        )
+        self.helper = _helper()
+
+    def clean_reason(self):
+        reason = self.cleaned_data.get("reason", "").strip()
+        if self.signed and not reason:
+            raise forms.ValidationError(_("A signed chart needs a reason for every change."))
+        return reason
+
+
+class StopPlanForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why does the plan stop?"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+    )
+
+
+class AdverseEventForm(TokenMixin, forms.ModelForm):
+    class Meta:
+        model = AdverseEvent
+        fields = [
+            "type",
+            "onset_on",
+            "severity",
+            "region",
+            "chart",
+            "management",
+            "follow_up_needed",
+            "resolved_on",
+        ]
+        widgets = {
+            "onset_on": DateInput(),
+            "resolved_on": DateInput(),
+            "management": forms.Textarea(attrs={"rows": 3}),
+        }
+        labels = {"chart": _("After session")}
+
+    def __init__(self, *args, plan, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["chart"].queryset = plan.charts.order_by("number")
+        self.fields["chart"].label_from_instance = lambda c: (
+            _("Session %(n)d, %(day)s")
+            % {
+                "n": c.number,
+                "day": c.treated_on.strftime("%b %d, %Y"),
+            }
+        )
+        self.fields["region"].error_messages["invalid_choice"] = _(
+            "One of the areas does not exist. Choose areas from the diagram."
+        )
+        self.helper = _helper()
+
+    def clean_onset_on(self):
+        return _check_date(self.cleaned_data["onset_on"])
+
+    def clean(self):
+        data = super().clean()
+        onset, resolved = data.get("onset_on"), data.get("resolved_on")
+        if onset and resolved and resolved < onset:
+            self.add_error("resolved_on", _("An event can't resolve before it began."))
+        if resolved and resolved > timezone.localdate():
+            self.add_error("resolved_on", _("The date can't be in the future."))
+        return data
+
+    def service_data(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in self.Meta.fields}

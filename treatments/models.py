@@ -1,0 +1,471 @@
+"""Consultations, treatment plans, session charts, adverse events and the aftercare programme,
+with the clinic's settings that hold every clinical number (defaults: the clinic's own page)."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from patients.models import Patient
+
+from . import regions
+
+User = settings.AUTH_USER_MODEL
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later; the 31st becomes the last day of a shorter month."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=candidate)
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+class ClinicSettings(models.Model):
+    """One row: the clinic's clinical numbers, changed by an administrator in the Django admin."""
+
+    sessions_min = models.PositiveSmallIntegerField(_("fewest sessions in a plan"), default=2)
+    sessions_default = models.PositiveSmallIntegerField(_("usual sessions in a plan"), default=4)
+    sessions_max = models.PositiveSmallIntegerField(_("most sessions in a plan"), default=6)
+    # The plan form suggests the fewest sessions up to this many areas, the most from the next.
+    small_plan_max_areas = models.PositiveSmallIntegerField(
+        _("a small plan has at most this many areas"), default=3
+    )
+    large_plan_min_areas = models.PositiveSmallIntegerField(
+        _("a large plan has at least this many areas"), default=9
+    )
+    interval_weeks = models.PositiveSmallIntegerField(
+        _("weeks between sessions on the same area"), default=4
+    )
+    hose_days = models.PositiveSmallIntegerField(
+        _("days of support hose after a session"), default=14
+    )
+    session_minutes_min = models.PositiveSmallIntegerField(
+        _("shortest session (minutes)"), default=15
+    )
+    session_minutes_max = models.PositiveSmallIntegerField(
+        _("longest session (minutes)"), default=25
+    )
+    minutes_per_extra_area = models.PositiveSmallIntegerField(
+        _("minutes added for each area after the first"), default=2
+    )
+    agent_max_ml = models.DecimalField(
+        _("most of one agent per session (mL)"), max_digits=5, decimal_places=2, default=Decimal(10)
+    )
+    foam_max_ml = models.DecimalField(
+        _("most foam per session (mL)"), max_digits=5, decimal_places=2, default=Decimal(10)
+    )
+    touch_up_months = models.PositiveSmallIntegerField(
+        _("months after a plan ends until the touch-up review"), default=12
+    )
+    warning_signs = models.TextField(
+        _("warning signs (ends every after-session message)"),
+        default=(
+            "Call the clinic, or emergency services (911) if it is severe, if you have: pain or "
+            "swelling in the calf, chest pain or trouble breathing, changes in your sight, "
+            "weakness or numbness, an open sore, or redness that spreads."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("clinic settings")
+        verbose_name_plural = _("clinic settings")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(sessions_min__gte=1)
+                & models.Q(sessions_min__lte=models.F("sessions_default"))
+                & models.Q(sessions_default__lte=models.F("sessions_max")),
+                name="sessions_min_default_max_in_order",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(session_minutes_min__lte=models.F("session_minutes_max")),
+                name="session_minutes_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Clinic settings"))
+
+    def suggested_sessions(self, area_count: int) -> int:
+        if area_count <= self.small_plan_max_areas:
+            return self.sessions_min
+        if area_count >= self.large_plan_min_areas:
+            return self.sessions_max
+        return self.sessions_default
+
+    def session_minutes(self, area_count: int) -> int:
+        minutes = self.session_minutes_min + self.minutes_per_extra_area * max(0, area_count - 1)
+        return min(minutes, self.session_minutes_max)
+
+
+class Ceap(models.TextChoices):
+    C0 = "C0", _("C0 – no visible veins")
+    C1 = "C1", _("C1 – spider or reticular veins")
+    C2 = "C2", _("C2 – varicose veins")
+    C3 = "C3", _("C3 – swelling (oedema)")
+    C4 = "C4", _("C4 – skin changes")
+    C5 = "C5", _("C5 – healed ulcer")
+    C6 = "C6", _("C6 – open ulcer")
+
+
+class VesselType(models.TextChoices):
+    SPIDER = "spider", _("Spider veins (telangiectasia, under 1 mm)")
+    RETICULAR = "reticular", _("Reticular veins (1–3 mm)")
+    VARICOSE = "varicose", _("Varicose veins (over 3 mm)")
+
+
+class Decision(models.TextChoices):
+    ELIGIBLE = "eligible", _("Eligible")
+    PRECAUTIONS = "precautions", _("Eligible with precautions")
+    DEFERRED = "deferred", _("Deferred")
+    NOT_ELIGIBLE = "not_eligible", _("Not eligible")
+
+
+class Consultation(models.Model):
+    """What the doctor found and decided at the consultation, with the screening as reviewed."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consultations")
+    doctor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    held_on = models.DateField(_("date"))
+    ceap_right = models.CharField(_("CEAP class, right leg"), max_length=2, choices=Ceap.choices)
+    ceap_left = models.CharField(_("CEAP class, left leg"), max_length=2, choices=Ceap.choices)
+    vessels_right = models.JSONField(_("vessels seen, right leg"), default=list)
+    vessels_left = models.JSONField(_("vessels seen, left leg"), default=list)
+    # The screening answers as the doctor saw them: {question key: answer}.
+    screening_reviewed = models.JSONField(default=dict)
+    # Relative contraindications answered yes that the doctor acknowledged (question keys).
+    acknowledged = models.JSONField(default=list)
+    decision = models.CharField(_("decision"), max_length=20, choices=Decision.choices)
+    varicose_override = models.BooleanField(
+        _("treat despite untreated varicose veins"), default=False
+    )
+    varicose_override_reason = models.TextField(_("why"), blank=True)
+    varicose_override_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    varicose_override_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # A double-posted form carries the same token: the second post finds the first row.
+    form_token = models.UUIDField(null=True, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["-held_on", "-id"]
+        indexes = [
+            # The patient's consultations, newest first.
+            models.Index(fields=["patient", "-held_on"], name="consultation_patient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"consultation {self.pk} ({self.held_on})"
+
+    @property
+    def allows_plan(self) -> bool:
+        return self.decision in (Decision.ELIGIBLE, Decision.PRECAUTIONS)
+
+
+class PlanStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    COMPLETED = "completed", _("Completed")
+    STOPPED = "stopped", _("Stopped")
+
+
+class TreatmentPlanQuerySet(models.QuerySet):
+    def for_patient(self, patient: Patient):
+        return self.filter(patient=patient)
+
+    def with_chart_count(self):
+        return self.annotate(charted=models.Count("charts"))
+
+
+class TreatmentPlan(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="treatment_plans")
+    doctor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    consultation = models.ForeignKey(Consultation, on_delete=models.PROTECT, related_name="plans")
+    areas = models.JSONField(_("areas to treat"), default=list)
+    sessions_planned = models.PositiveSmallIntegerField(_("number of sessions"))
+    interval_weeks = models.PositiveSmallIntegerField(_("weeks between sessions"))
+    hose_days = models.PositiveSmallIntegerField(_("days of support hose after each session"))
+    session_minutes = models.PositiveSmallIntegerField(_("planned session length (minutes)"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=PlanStatus.choices, default=PlanStatus.DRAFT
+    )
+    stop_reason = models.TextField(_("why the plan stopped"), blank=True)
+    # Kept from the screening when the plan was made; the page also shows the current banner.
+    estrogen_warning = models.BooleanField(default=False)
+    touch_up_due = models.DateField(_("touch-up review due"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    form_token = models.UUIDField(null=True, unique=True, editable=False)
+
+    objects = TreatmentPlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The patient's plans, newest first (patient page, portal).
+            models.Index(fields=["patient", "-created_at"], name="plan_patient_idx"),
+        ]
+        constraints = [
+            # The clinic settings narrow this further; this keeps absurd rows out of the table.
+            models.CheckConstraint(
+                condition=models.Q(sessions_planned__gte=1) & models.Q(sessions_planned__lte=12),
+                name="plan_sessions_in_range",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="stopped") | ~models.Q(stop_reason=""),
+                name="stopped_plan_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"plan {self.pk}"
+
+    @property
+    def area_labels(self) -> list[str]:
+        return [regions.label(key) for key in self.areas]
+
+    @property
+    def interval(self) -> timedelta:
+        return timedelta(weeks=self.interval_weeks)
+
+
+class ChartQuerySet(models.QuerySet):
+    def signed(self):
+        return self.filter(signed_at__isnull=False)
+
+
+class SessionChart(models.Model):
+    """What was done at one session of a plan. Signed charts are changed only by amendments."""
+
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="charts")
+    number = models.PositiveSmallIntegerField(_("session"))
+    treated_on = models.DateField(_("date of the session"))
+    doctor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    immediate_reactions = models.TextField(_("immediate reactions"), blank=True)
+    compression = models.CharField(_("compression prescribed"), max_length=200, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    form_token = models.UUIDField(null=True, unique=True, editable=False)
+
+    objects = ChartQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["plan", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="one_chart_per_session"),
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="chart_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"session {self.number} of plan {self.plan_id}"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+
+class Agent(models.TextChoices):
+    POLIDOCANOL = "polidocanol", _("Polidocanol (Asclera)")
+    STS = "sts", _("Sodium tetradecyl sulfate (STS)")
+    SALINE = "saline", _("Hypertonic saline")
+    GLYCERIN = "glycerin", _("Glycerin")
+
+
+# Concentrations (%) a chart accepts per agent (CLINICAL.md, with room either side).
+AGENT_RANGES: dict[str, tuple[Decimal, Decimal]] = {
+    Agent.POLIDOCANOL: (Decimal("0.1"), Decimal(3)),
+    Agent.STS: (Decimal("0.1"), Decimal(3)),
+    Agent.SALINE: (Decimal("10"), Decimal("23.4")),
+    Agent.GLYCERIN: (Decimal("50"), Decimal("72")),
+}
+# Only these agents are made into foam.
+FOAMABLE = {Agent.POLIDOCANOL, Agent.STS}
+
+
+class AgentForm(models.TextChoices):
+    LIQUID = "liquid", _("Liquid")
+    FOAM = "foam", _("Foam")
+
+
+class TreatedArea(models.Model):
+    chart = models.ForeignKey(SessionChart, on_delete=models.CASCADE, related_name="areas")
+    region = models.CharField(_("area"), max_length=30, choices=regions.CHOICES)
+    vessel_type = models.CharField(_("vessels"), max_length=10, choices=VesselType.choices)
+    agent = models.CharField(_("agent"), max_length=20, choices=Agent.choices)
+    concentration = models.DecimalField(_("concentration (%)"), max_digits=4, decimal_places=2)
+    form = models.CharField(_("liquid or foam"), max_length=10, choices=AgentForm.choices)
+    volume_ml = models.DecimalField(
+        _("volume (mL)"),
+        max_digits=4,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal(20))],
+    )
+    injections = models.PositiveSmallIntegerField(
+        _("injections"), validators=[MinValueValidator(1), MaxValueValidator(200)]
+    )
+
+    class Meta:
+        ordering = ["chart", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(volume_ml__gt=0) & models.Q(injections__gte=1),
+                name="treated_area_positive_amounts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return regions.label(self.region)
+
+    @property
+    def region_label(self) -> str:
+        return regions.label(self.region)
+
+
+class ChartAmendment(models.Model):
+    """A change to a signed chart: the text before and after, why, who and when."""
+
+    chart = models.ForeignKey(SessionChart, on_delete=models.PROTECT, related_name="amendments")
+    field = models.CharField(max_length=30)
+    old_text = models.TextField(blank=True)
+    new_text = models.TextField(blank=True)
+    reason = models.TextField()
+    by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(reason=""), name="amendment_has_reason")
+        ]
+
+    def __str__(self) -> str:
+        return f"amendment of {self.field} on chart {self.chart_id}"
+
+
+class AdverseEventType(models.TextChoices):
+    BRUISING = "bruising", _("Bruising")
+    PAIN_ITCHING = "pain_itching", _("Pain, itching or hives")
+    HYPERPIGMENTATION = "hyperpigmentation", _("Browning (hyperpigmentation)")
+    MATTING = "matting", _("“Blush” (telangiectatic matting)")
+    TRAPPED_BLOOD = "trapped_blood", _("Trapped blood")
+    THROMBOPHLEBITIS = "thrombophlebitis", _("Superficial thrombophlebitis")
+    ULCER = "ulcer", _("Skin ulcer or necrosis")
+    INFECTION = "infection", _("Infection")
+    ALLERGIC = "allergic", _("Allergic reaction or anaphylaxis")
+    DVT = "dvt", _("Deep vein thrombosis")
+    PE = "pe", _("Pulmonary embolism")
+    VISUAL_NEURO = "visual_neuro", _("Visual or neurological symptoms")
+
+
+# These alert the treating doctor at once and stay on their home page until resolved.
+SERIOUS_TYPES = frozenset(
+    {
+        AdverseEventType.ALLERGIC,
+        AdverseEventType.DVT,
+        AdverseEventType.PE,
+        AdverseEventType.ULCER,
+        AdverseEventType.VISUAL_NEURO,
+        AdverseEventType.INFECTION,
+    }
+)
+
+
+class Severity(models.TextChoices):
+    MILD = "mild", _("Mild")
+    MODERATE = "moderate", _("Moderate")
+    SEVERE = "severe", _("Severe")
+
+
+class AdverseEventQuerySet(models.QuerySet):
+    def serious(self):
+        return self.filter(type__in=SERIOUS_TYPES)
+
+    def unresolved(self):
+        return self.filter(resolved_on__isnull=True)
+
+
+class AdverseEvent(models.Model):
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="adverse_events")
+    chart = models.ForeignKey(
+        SessionChart, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    type = models.CharField(_("what happened"), max_length=20, choices=AdverseEventType.choices)
+    onset_on = models.DateField(_("began on"))
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
+    region = models.CharField(_("area"), max_length=30, choices=regions.CHOICES, blank=True)
+    management = models.TextField(_("management"), blank=True)
+    follow_up_needed = models.BooleanField(_("follow-up needed"), default=False)
+    resolved_on = models.DateField(_("resolved on"), null=True, blank=True)
+    reported_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    alerted_at = models.DateTimeField(null=True, blank=True)
+    form_token = models.UUIDField(null=True, unique=True, editable=False)
+
+    objects = AdverseEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-onset_on", "-id"]
+        indexes = [
+            # The doctor's home page: unresolved events, by plan.
+            models.Index(
+                fields=["plan"],
+                condition=models.Q(resolved_on__isnull=True),
+                name="adverse_event_open_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_type_display()
+
+    @property
+    def is_serious(self) -> bool:
+        return self.type in SERIOUS_TYPES
+
+
+class Anchor(models.TextChoices):
+    SESSION = "session", _("after the session")
+    HOSE_END = "hose_end", _("after the support-hose period ends")
+    INTERVAL_END = "interval_end", _("after the interval between sessions")
+
+
+class AftercareStep(models.Model):
+    """One message of the after-session programme; issue 6 sends them."""
+
+    key = models.SlugField(unique=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    title = models.CharField(_("title"), max_length=100)
+    anchor = models.CharField(_("counted from"), max_length=20, choices=Anchor.choices)
+    offset_days = models.SmallIntegerField(_("days after that"), default=0)
+    email_subject = models.CharField(_("email subject"), max_length=150)
+    email_body = models.TextField(_("email text"))
+    sms_text = models.CharField(_("text message"), max_length=320)
+    active = models.BooleanField(_("send this message"), default=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def offset(self, clinic: ClinicSettings) -> timedelta:
+        """How long after the session this message is due, with the clinic's periods."""
+        base = {
+            Anchor.SESSION: 0,
+            Anchor.HOSE_END: clinic.hose_days,
+            Anchor.INTERVAL_END: clinic.interval_weeks * 7,
+        }[self.anchor]
+        return timedelta(days=base + self.offset_days)

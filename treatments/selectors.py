@@ -1,0 +1,134 @@
+"""Reads that several pages share: the clinic settings, a plan's progress, the aftercare
+programme, the doctor's open alerts."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from . import diagram, regions
+from .models import (
+    AdverseEvent,
+    AftercareStep,
+    AgentForm,
+    ClinicSettings,
+    SessionChart,
+    TreatmentPlan,
+)
+
+
+def get_clinic_settings() -> ClinicSettings:
+    """The clinic's one settings row, made with the clinic page's defaults the first time."""
+    return ClinicSettings.objects.order_by("pk").first() or ClinicSettings.objects.create()
+
+
+@dataclass
+class VolumeCheck:
+    """A session's volume per agent and form, and which go over the clinic's maximum."""
+
+    per_agent: dict[str, Decimal] = field(default_factory=dict)
+    foam: Decimal = Decimal(0)
+    total: Decimal = Decimal(0)
+    over_agents: list[str] = field(default_factory=list)
+    over_foam: bool = False
+
+    @property
+    def warn(self) -> bool:
+        return bool(self.over_agents) or self.over_foam
+
+
+def volume_check(areas, clinic: ClinicSettings) -> VolumeCheck:
+    """`areas`: TreatedArea rows or dicts with agent, form and volume_ml."""
+    check = VolumeCheck()
+    for area in areas:
+        get = area.get if isinstance(area, dict) else lambda name, a=area: getattr(a, name)
+        volume = Decimal(get("volume_ml") or 0)
+        check.per_agent[get("agent")] = check.per_agent.get(get("agent"), Decimal(0)) + volume
+        if get("form") == AgentForm.FOAM:
+            check.foam += volume
+        check.total += volume
+    check.over_agents = [a for a, v in check.per_agent.items() if v > clinic.agent_max_ml]
+    check.over_foam = check.foam > clinic.foam_max_ml
+    return check
+
+
+@dataclass
+class PlanProgress:
+    plan: TreatmentPlan
+    charts: list[SessionChart]
+    sessions_done: int
+    sessions_left: int
+    next_earliest: date | None
+    # region key -> session numbers that treated it, for the table and the picture.
+    sessions_by_area: dict[str, list[int]]
+
+    @property
+    def area_rows(self) -> list[tuple[str, str, list[int]]]:
+        keys = list(dict.fromkeys([*self.plan.areas, *self.sessions_by_area]))
+        return [(k, regions.label(k), self.sessions_by_area.get(k, [])) for k in keys]
+
+    @property
+    def picture(self) -> list:
+        counts = {k: len(v) for k, v in self.sessions_by_area.items()}
+        return diagram.build(counts=counts)
+
+
+def plan_progress(plan: TreatmentPlan) -> PlanProgress:
+    charts = list(plan.charts.prefetch_related("areas").order_by("number"))
+    by_area: dict[str, list[int]] = defaultdict(list)
+    for chart in charts:
+        for area in chart.areas.all():
+            if chart.number not in by_area[area.region]:
+                by_area[area.region].append(chart.number)
+    done = len(charts)
+    left = max(0, plan.sessions_planned - done) if plan.status != "stopped" else 0
+    next_earliest = None
+    if charts and left:
+        next_earliest = charts[-1].treated_on + plan.interval
+    return PlanProgress(
+        plan=plan,
+        charts=charts,
+        sessions_done=done,
+        sessions_left=left,
+        next_earliest=next_earliest,
+        sessions_by_area=dict(by_area),
+    )
+
+
+@dataclass(frozen=True)
+class AftercareMessage:
+    step: AftercareStep
+    offset_days: int
+    email_subject: str
+    email_body: str
+    sms_text: str
+
+
+def aftercare_steps() -> list[AftercareMessage]:
+    """The after-session messages in order, each ending with the warning signs; issue 6 sends
+    them at session date + offset_days."""
+    clinic = get_clinic_settings()
+    footer = clinic.warning_signs.strip()
+    return [
+        AftercareMessage(
+            step=step,
+            offset_days=step.offset(clinic).days,
+            email_subject=step.email_subject,
+            email_body=f"{step.email_body.strip()}\n\n{footer}",
+            sms_text=f"{step.sms_text.strip()} {footer}",
+        )
+        for step in AftercareStep.objects.filter(active=True)
+    ]
+
+
+def open_serious_events(doctor) -> QuerySet[AdverseEvent]:
+    """Serious adverse events on this doctor's plans that are not resolved yet."""
+    return (
+        AdverseEvent.objects.serious()
+        .unresolved()
+        .filter(plan__doctor=doctor)
+        .select_related("plan__patient")
+        .order_by("onset_on", "id")
+    )

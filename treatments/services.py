@@ -1,0 +1,474 @@
+"""Every change to consultations, plans, charts and adverse events. Each use case checks the
+actor, owns its transaction, audits, and raises TreatmentError with a message for the doctor."""
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from goodskin.actors import Actor
+from goodskin.roles import Role
+from patients import audit
+from patients.models import AuditAction, Patient
+from patients.screening import BY_KEY as QUESTIONS_BY_KEY
+from patients.screening import Kind
+from patients.selectors import screening_summary
+
+from . import regions
+from .models import (
+    AGENT_RANGES,
+    FOAMABLE,
+    AdverseEvent,
+    AgentForm,
+    ChartAmendment,
+    Consultation,
+    PlanStatus,
+    SessionChart,
+    TreatedArea,
+    TreatmentPlan,
+    add_months,
+)
+from .selectors import get_clinic_settings
+
+# Chart fields that may change after saving; a signed chart changes them only by amendment.
+AMENDABLE = ("immediate_reactions", "compression", "notes")
+
+
+class TreatmentError(Exception):
+    """A use case that can't go ahead; the message is for the doctor who tried."""
+
+
+class AlreadySaved(TreatmentError):
+    """The same form was posted twice; `saved` is what the first post made."""
+
+    def __init__(self, saved):
+        super().__init__(_("This form was already saved; nothing was saved twice."))
+        self.saved = saved
+
+
+def _doctor_only(by: Actor) -> None:
+    if by.role != Role.DOCTOR:
+        raise TreatmentError(_("Only a doctor can do this."))
+
+
+def _once(model, token: uuid.UUID | None) -> None:
+    """Refuse a second post of the same form (double click, browser resend)."""
+    if token and (saved := model.objects.filter(form_token=token).first()):
+        raise AlreadySaved(saved)
+
+
+def _check_consultation(*, summary, decision_allows_plan: bool, data: dict, acknowledged) -> None:
+    missing = [q for q in summary.relative if q.key not in set(acknowledged)]
+    if missing:
+        names = ", ".join(str(q.label) for q in missing)
+        raise TreatmentError(_("Acknowledge each relative contraindication: %s.") % names)
+    if decision_allows_plan and summary.blocks_plan:
+        raise TreatmentError(
+            _("An absolute contraindication was answered yes: the patient can't be eligible.")
+        )
+    if data.get("varicose_override") and not data.get("varicose_override_reason", "").strip():
+        raise TreatmentError(_("Write why you treat despite untreated varicose veins."))
+
+
+def record_consultation(
+    *,
+    patient: Patient,
+    data: dict,
+    acknowledged: list[str],
+    by: Actor,
+    form_token: uuid.UUID | None = None,
+) -> Consultation:
+    """Save the doctor's findings and decision with the screening as it stands now."""
+    _doctor_only(by)
+    _once(Consultation, form_token)
+    summary = screening_summary(patient)
+    allows = data["decision"] in ("eligible", "precautions")
+    _check_consultation(
+        summary=summary, decision_allows_plan=allows, data=data, acknowledged=acknowledged
+    )
+    relative_yes = {q.key for q in summary.relative}
+    consultation = Consultation(
+        patient=patient,
+        doctor=by.user,
+        screening_reviewed={k: a.answer for k, a in summary.answers.items()},
+        acknowledged=sorted(set(acknowledged) & relative_yes),
+        form_token=form_token,
+        **data,
+    )
+    if consultation.varicose_override:
+        consultation.varicose_override_reason = consultation.varicose_override_reason.strip()
+        consultation.varicose_override_by = by.user
+        consultation.varicose_override_at = timezone.now()
+    else:
+        consultation.varicose_override_reason = ""
+    try:
+        with transaction.atomic():
+            consultation.save()
+            audit.record(
+                actor=by,
+                patient=patient,
+                action=AuditAction.CREATE,
+                subject=f"consultation:{consultation.pk}",
+                details={
+                    "decision": consultation.decision,
+                    "varicose_override": consultation.varicose_override,
+                },
+            )
+    except IntegrityError as error:
+        # Two posts of one form raced past the check above; the first one won.
+        raise AlreadySaved(Consultation.objects.get(form_token=form_token)) from error
+    return consultation
+
+
+def _check_plan(*, patient: Patient, consultation: Consultation, areas, sessions: int) -> None:
+    clinic = get_clinic_settings()
+    if consultation.patient_id != patient.pk:
+        raise TreatmentError(_("This consultation belongs to another patient."))
+    if not consultation.allows_plan:
+        raise TreatmentError(_("The consultation did not find the patient eligible."))
+    summary = screening_summary(patient)
+    if summary.blocks_plan:
+        raise TreatmentError(_("An absolute contraindication blocks a treatment plan."))
+    if summary.untreated_varicose and not consultation.varicose_override:
+        raise TreatmentError(
+            _(
+                "Untreated varicose veins must be treated first, unless the consultation records "
+                "a doctor's override with a reason."
+            )
+        )
+    if not areas:
+        raise TreatmentError(_("Choose at least one area to treat."))
+    if any(not regions.is_region(key) for key in areas):
+        raise TreatmentError(_("One of the areas does not exist. Choose areas from the diagram."))
+    if not clinic.sessions_min <= sessions <= clinic.sessions_max:
+        raise TreatmentError(
+            _("A plan has between %(min)d and %(max)d sessions.")
+            % {"min": clinic.sessions_min, "max": clinic.sessions_max}
+        )
+
+
+def create_plan(
+    *,
+    patient: Patient,
+    consultation: Consultation,
+    areas: list[str],
+    sessions: int,
+    interval_weeks: int,
+    hose_days: int,
+    start: bool,
+    notes: str,
+    by: Actor,
+    form_token: uuid.UUID | None = None,
+) -> TreatmentPlan:
+    _doctor_only(by)
+    _once(TreatmentPlan, form_token)
+    _check_plan(patient=patient, consultation=consultation, areas=areas, sessions=sessions)
+    clinic = get_clinic_settings()
+    areas = list(dict.fromkeys(areas))
+    plan = TreatmentPlan(
+        patient=patient,
+        doctor=by.user,
+        consultation=consultation,
+        areas=areas,
+        sessions_planned=sessions,
+        interval_weeks=interval_weeks,
+        hose_days=hose_days,
+        session_minutes=clinic.session_minutes(len(areas)),
+        status=PlanStatus.ACTIVE if start else PlanStatus.DRAFT,
+        estrogen_warning=screening_summary(patient).estrogen,
+        notes=notes,
+        form_token=form_token,
+    )
+    try:
+        with transaction.atomic():
+            plan.save()
+            audit.record(
+                actor=by,
+                patient=patient,
+                action=AuditAction.CREATE,
+                subject=f"plan:{plan.pk}",
+                details={"sessions": sessions, "areas": len(areas), "status": plan.status},
+            )
+    except IntegrityError as error:
+        raise AlreadySaved(TreatmentPlan.objects.get(form_token=form_token)) from error
+    return plan
+
+
+@transaction.atomic
+def set_plan_status(*, plan: TreatmentPlan, status: str, reason: str = "", by: Actor) -> None:
+    """Start a draft plan, or stop an open one (with a reason)."""
+    _doctor_only(by)
+    # Lock the plan: a session charted at the same moment could complete it meanwhile.
+    plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+    if status == PlanStatus.ACTIVE and plan.status == PlanStatus.DRAFT:
+        _check_plan(
+            patient=plan.patient,
+            consultation=plan.consultation,
+            areas=plan.areas,
+            sessions=plan.sessions_planned,
+        )
+        plan.status = PlanStatus.ACTIVE
+        plan.save(update_fields=["status"])
+    elif status == PlanStatus.STOPPED and plan.status in (PlanStatus.DRAFT, PlanStatus.ACTIVE):
+        if not reason.strip():
+            raise TreatmentError(_("Say why the plan stops."))
+        plan.status, plan.stop_reason, plan.stopped_at = status, reason.strip(), timezone.now()
+        plan.save(update_fields=["status", "stop_reason", "stopped_at"])
+    else:
+        raise TreatmentError(_("This plan can't change to that status now."))
+    audit.record(
+        actor=by,
+        patient=plan.patient,
+        action=AuditAction.CHANGE,
+        subject=f"plan:{plan.pk}",
+        details={"status": status},
+    )
+
+
+def check_area(area: dict, *, foam_blocked: bool) -> str | None:
+    """What is wrong with one treated area, or None."""
+    if not regions.is_region(area.get("region", "")):
+        return _("One of the areas does not exist. Choose areas from the diagram.")
+    low, high = AGENT_RANGES[area["agent"]]
+    if not low <= Decimal(area["concentration"]) <= high:
+        return _("%(area)s: the concentration for this agent is %(low)s–%(high)s %%.") % {
+            "area": regions.label(area["region"]),
+            "low": low.normalize(),
+            "high": high.normalize(),
+        }
+    if area["form"] == AgentForm.FOAM and area["agent"] not in FOAMABLE:
+        return _("%(area)s: only polidocanol or STS can be used as foam.") % {
+            "area": regions.label(area["region"])
+        }
+    if area["form"] == AgentForm.FOAM and foam_blocked:
+        return _("No foam: the patient has a known right-to-left shunt.")
+    return None
+
+
+def _complete_if_last(plan: TreatmentPlan, chart: SessionChart) -> None:
+    if chart.number < plan.sessions_planned:
+        return
+    plan.status = PlanStatus.COMPLETED
+    plan.completed_at = timezone.now()
+    plan.touch_up_due = add_months(chart.treated_on, get_clinic_settings().touch_up_months)
+    plan.save(update_fields=["status", "completed_at", "touch_up_due"])
+
+
+def record_session(
+    *,
+    plan: TreatmentPlan,
+    treated_on: date,
+    areas: list[dict],
+    immediate_reactions: str,
+    compression: str,
+    notes: str,
+    sign: bool,
+    by: Actor,
+    form_token: uuid.UUID | None = None,
+) -> SessionChart:
+    """Chart the plan's next session; charting the last one completes the plan."""
+    _doctor_only(by)
+    _once(SessionChart, form_token)
+    if not areas:
+        raise TreatmentError(_("Mark at least one treated area."))
+    foam_blocked = screening_summary(plan.patient).foam_blocked
+    for area in areas:
+        if problem := check_area(area, foam_blocked=foam_blocked):
+            raise TreatmentError(problem)
+    try:
+        with transaction.atomic():
+            chart = _save_chart(
+                plan=plan,
+                treated_on=treated_on,
+                areas=areas,
+                fields={
+                    "immediate_reactions": immediate_reactions,
+                    "compression": compression,
+                    "notes": notes,
+                },
+                sign=sign,
+                by=by,
+                form_token=form_token,
+            )
+    except IntegrityError as error:
+        saved = SessionChart.objects.filter(form_token=form_token).first() if form_token else None
+        if saved:
+            raise AlreadySaved(saved) from error
+        raise TreatmentError(_("This session was charted by someone else meanwhile.")) from error
+    return chart
+
+
+def _save_chart(*, plan, treated_on, areas, fields, sign, by, form_token) -> SessionChart:
+    # Lock the plan: two doctors charting at once must not both become session N.
+    plan = TreatmentPlan.objects.select_for_update().select_related("patient").get(pk=plan.pk)
+    if plan.status != PlanStatus.ACTIVE:
+        raise TreatmentError(_("Only an active plan can be charted."))
+    done = plan.charts.count()
+    if done >= plan.sessions_planned:
+        raise TreatmentError(_("Every session of this plan is charted."))
+    last = plan.charts.order_by("-number").first()
+    if last and treated_on < last.treated_on:
+        raise TreatmentError(_("The session date is before the previous session."))
+    now = timezone.now()
+    chart = SessionChart.objects.create(
+        plan=plan,
+        number=done + 1,
+        treated_on=treated_on,
+        doctor=by.user,
+        signed_at=now if sign else None,
+        signed_by=by.user if sign else None,
+        form_token=form_token,
+        **fields,
+    )
+    TreatedArea.objects.bulk_create([TreatedArea(chart=chart, **area) for area in areas])
+    _complete_if_last(plan, chart)
+    audit.record(
+        actor=by,
+        patient=plan.patient,
+        action=AuditAction.CREATE,
+        subject=f"chart:{chart.pk}",
+        details={"plan": plan.pk, "session": chart.number, "areas": len(areas), "signed": sign},
+    )
+    return chart
+
+
+@transaction.atomic
+def sign_chart(*, chart: SessionChart, by: Actor) -> None:
+    _doctor_only(by)
+    chart = (
+        SessionChart.objects.select_for_update().select_related("plan__patient").get(pk=chart.pk)
+    )
+    if chart.is_signed:
+        raise TreatmentError(_("This chart is already signed."))
+    chart.signed_at, chart.signed_by = timezone.now(), by.user
+    chart.save(update_fields=["signed_at", "signed_by"])
+    audit.record(
+        actor=by,
+        patient=chart.plan.patient,
+        action=AuditAction.CHANGE,
+        subject=f"chart:{chart.pk}",
+        details={"signed": True},
+    )
+
+
+@transaction.atomic
+def change_chart_text(
+    *, chart: SessionChart, field: str, new_text: str, reason: str, by: Actor
+) -> ChartAmendment | None:
+    """Change a text of a chart. A signed chart is amended: the earlier text, the reason, who
+    and when are kept. An unsigned chart is still the doctor's draft and changes in place."""
+    _doctor_only(by)
+    if field not in AMENDABLE:
+        raise TreatmentError(_("This part of the chart can't be changed."))
+    chart = (
+        SessionChart.objects.select_for_update().select_related("plan__patient").get(pk=chart.pk)
+    )
+    old_text = getattr(chart, field)
+    if old_text == new_text:
+        raise TreatmentError(_("The new text is the same as the old one."))
+    amendment = None
+    if chart.is_signed:
+        if not reason.strip():
+            raise TreatmentError(_("A signed chart needs a reason for every change."))
+        amendment = ChartAmendment.objects.create(
+            chart=chart,
+            field=field,
+            old_text=old_text,
+            new_text=new_text,
+            reason=reason.strip(),
+            by=by.user,
+        )
+    setattr(chart, field, new_text)
+    chart.save(update_fields=[field])
+    audit.record(
+        actor=by,
+        patient=chart.plan.patient,
+        action=AuditAction.CHANGE,
+        subject=f"chart:{chart.pk}",
+        details={"field": field, "amendment": amendment.pk if amendment else None},
+    )
+    return amendment
+
+
+def report_adverse_event(
+    *, plan: TreatmentPlan, data: dict, by: Actor, form_token: uuid.UUID | None = None
+) -> AdverseEvent:
+    """Record an adverse event; a serious one emails the treating doctor straight away."""
+    _doctor_only(by)
+    _once(AdverseEvent, form_token)
+    if data.get("region") and not regions.is_region(data["region"]):
+        raise TreatmentError(_("One of the areas does not exist. Choose areas from the diagram."))
+    if data.get("chart") and data["chart"].plan_id != plan.pk:
+        raise TreatmentError(_("That session belongs to another plan."))
+    try:
+        with transaction.atomic():
+            event = AdverseEvent.objects.create(
+                plan=plan, reported_by=by.user, form_token=form_token, **data
+            )
+            audit.record(
+                actor=by,
+                patient=plan.patient,
+                action=AuditAction.CREATE,
+                subject=f"adverse event:{event.pk}",
+                details={"type": event.type, "severity": event.severity},
+            )
+    except IntegrityError as error:
+        raise AlreadySaved(AdverseEvent.objects.get(form_token=form_token)) from error
+    if event.is_serious:
+        _alert_doctor(event)
+    return event
+
+
+def _alert_doctor(event: AdverseEvent) -> None:
+    """Email the treating doctor now; the home page keeps showing it until it is resolved.
+    The email names no patient: mail leaves the clinic, the link needs a login."""
+    doctor = event.plan.doctor
+    if not doctor.email:
+        return
+    context = {"event": event, "clinic_name": settings.CLINIC_NAME}
+    send_mail(
+        subject=_("Serious adverse event: %(type)s") % {"type": event.get_type_display()},
+        message=render_to_string("treatments/email/serious_event.txt", context),
+        from_email=None,
+        recipient_list=[doctor.email],
+    )
+    event.alerted_at = timezone.now()
+    event.save(update_fields=["alerted_at"])
+
+
+@transaction.atomic
+def update_adverse_event(*, event: AdverseEvent, data: dict, by: Actor) -> AdverseEvent:
+    """Record management, follow-up and the date it resolved."""
+    _doctor_only(by)
+    event = (
+        AdverseEvent.objects.select_for_update().select_related("plan__patient").get(pk=event.pk)
+    )
+    if data.get("resolved_on") and data["resolved_on"] < event.onset_on:
+        raise TreatmentError(_("An event can't resolve before it began."))
+    changed = [name for name, value in data.items() if getattr(event, name) != value]
+    for name, value in data.items():
+        setattr(event, name, value)
+    event.save(update_fields=list(data))
+    audit.record(
+        actor=by,
+        patient=event.plan.patient,
+        action=AuditAction.CHANGE,
+        subject=f"adverse event:{event.pk}",
+        details={"fields": changed},
+    )
+    return event
+
+
+def relative_keys(patient: Patient) -> list[str]:
+    """Relative contraindications answered yes, to acknowledge at consultation."""
+    return [q.key for q in screening_summary(patient).relative if q.kind == Kind.RELATIVE]
+
+
+def question_label(key: str) -> str:
+    return str(QUESTIONS_BY_KEY[key].label)

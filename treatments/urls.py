@@ -1,0 +1,24 @@
+from django.urls import path
+
+from . import views
+
+app_name = "treatments"
+
+P = "patients/<int:patient_pk>/"
+
+urlpatterns = [
+    path(f"{P}treatment/", views.patient_treatments, name="patient"),
+    path(f"{P}consultations/new/", views.consultation_create, name="consultation_create"),
+    path(f"{P}consultations/<int:pk>/", views.consultation_detail, name="consultation"),
+    path(f"{P}plans/new/", views.plan_create, name="plan_create"),
+    path(f"{P}plans/<int:pk>/", views.plan_detail, name="plan"),
+    path(f"{P}plans/<int:pk>/status/", views.plan_status, name="plan_status"),
+    path(f"{P}plans/<int:pk>/chart/", views.chart_create, name="chart_create"),
+    path(f"{P}plans/<int:pk>/adverse-events/new/", views.adverse_event_create, name="event_create"),
+    path(f"{P}charts/<int:pk>/", views.chart_detail, name="chart"),
+    path(f"{P}charts/<int:pk>/sign/", views.chart_sign, name="chart_sign"),
+    path(f"{P}charts/<int:pk>/amend/", views.chart_amend, name="chart_amend"),
+    path(f"{P}adverse-events/<int:pk>/", views.adverse_event_edit, name="event"),
+    path("portal/treatment/", views.my_treatment, name="my_treatment"),
+    path("portal/treatment/plans/<int:pk>/", views.my_plan, name="my_plan"),
+]

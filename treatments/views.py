@@ -1,0 +1,383 @@
+"""Consultation, plan, chart and adverse-event pages for doctors, the plan summary for the front
+desk, and the patient's own plan progress and aftercare in the portal."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from goodskin.actors import Actor
+from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
+from patients.access import get_own_patient, get_patient_for_user
+from patients.selectors import screening_summary
+
+from . import diagram, selectors, services
+from .access import (
+    get_adverse_event_for_user,
+    get_chart_for_user,
+    get_consultation_for_user,
+    get_own_plan,
+    get_plan_for_user,
+)
+from .forms import (
+    AdverseEventForm,
+    AmendForm,
+    ChartForms,
+    ConsultationForm,
+    PlanForm,
+    StopPlanForm,
+)
+from .models import AdverseEvent, PlanStatus, TreatmentPlan
+
+doctor_only = role_required(Role.DOCTOR)
+staff_only = role_required(*STAFF_ROLES)
+
+
+def _saved_twice(request: HttpRequest, error: services.AlreadySaved) -> None:
+    messages.info(request, str(error))
+
+
+@staff_only
+def patient_treatments(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    """The patient's consultations, plans and adverse events (front desk: plans only)."""
+    patient = get_patient_for_user(request, patient_pk, subject="treatments")
+    is_doctor = role_of(request.user) == Role.DOCTOR
+    plans = TreatmentPlan.objects.for_patient(patient).with_chart_count().select_related("doctor")
+    context = {
+        "patient": patient,
+        "plans": plans,
+        "is_doctor": is_doctor,
+        "screening": screening_summary(patient),
+    }
+    if is_doctor:
+        context["consultations"] = patient.consultations.select_related("doctor")
+        context["events"] = AdverseEvent.objects.filter(plan__patient=patient).select_related(
+            "plan"
+        )
+    return render(request, "treatments/patient_treatments.html", context)
+
+
+@doctor_only
+def consultation_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request, patient_pk, roles=(Role.DOCTOR,), subject="screening")
+    screening = screening_summary(patient)
+    form = ConsultationForm(request.POST or None, screening=screening)
+    if request.method == "POST" and form.is_valid():
+        try:
+            consultation = services.record_consultation(
+                patient=patient,
+                data=form.service_data(),
+                acknowledged=form.cleaned_data.get("acknowledged", []),
+                by=Actor.from_request(request),
+                form_token=form.cleaned_data["form_token"],
+            )
+        except services.AlreadySaved as error:
+            _saved_twice(request, error)
+            consultation = error.saved
+        except services.TreatmentError as error:
+            form.add_error(None, str(error))
+            consultation = None
+        if consultation:
+            messages.success(request, _("Consultation saved."))
+            return redirect("treatments:consultation", patient.pk, consultation.pk)
+    context = {"patient": patient, "form": form, "screening": screening}
+    return render(request, "treatments/consultation_form.html", context)
+
+
+@doctor_only
+def consultation_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
+    consultation = get_consultation_for_user(request, patient_pk, pk)
+    patient = consultation.patient
+    context = {
+        "patient": patient,
+        "consultation": consultation,
+        "screening": screening_summary(patient),
+        "reviewed": _reviewed_rows(consultation),
+    }
+    return render(request, "treatments/consultation_detail.html", context)
+
+
+def _reviewed_rows(consultation) -> list[tuple[str, str, bool]]:
+    """(question, answer, acknowledged) for every question answered yes at the consultation."""
+    from patients.screening import QUESTIONS
+
+    return [
+        (q.label, consultation.screening_reviewed[q.key], q.key in consultation.acknowledged)
+        for q in QUESTIONS
+        if consultation.screening_reviewed.get(q.key) == "yes"
+    ]
+
+
+@doctor_only
+def plan_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request, patient_pk, roles=(Role.DOCTOR,), subject="screening")
+    clinic = selectors.get_clinic_settings()
+    screening = screening_summary(patient)
+    form = PlanForm(request.POST or None, patient=patient, clinic=clinic)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            plan = services.create_plan(
+                patient=patient,
+                consultation=data["consultation"],
+                areas=data["areas"],
+                sessions=data["sessions"],
+                interval_weeks=data["interval_weeks"],
+                hose_days=data["hose_days"],
+                start=data["start"],
+                notes=data["notes"],
+                by=Actor.from_request(request),
+                form_token=data["form_token"],
+            )
+        except services.AlreadySaved as error:
+            _saved_twice(request, error)
+            plan = error.saved
+        except services.TreatmentError as error:
+            form.add_error(None, str(error))
+            plan = None
+        if plan:
+            messages.success(request, _("Treatment plan saved."))
+            return redirect("treatments:plan", patient.pk, plan.pk)
+    chosen = form["areas"].value() or []
+    context = {
+        "patient": patient,
+        "form": form,
+        "screening": screening,
+        "clinic": clinic,
+        "diagram": diagram.build(selected=chosen),
+        "blocked": screening.blocks_plan,
+    }
+    return render(request, "treatments/plan_form.html", context)
+
+
+@staff_only
+def plan_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
+    """Doctors see the whole plan; the front desk sees its summary, without chart details."""
+    plan = get_plan_for_user(request, patient_pk, pk)
+    progress = selectors.plan_progress(plan)
+    is_doctor = role_of(request.user) == Role.DOCTOR
+    context = {
+        "patient": plan.patient,
+        "plan": plan,
+        "progress": progress,
+        "screening": screening_summary(plan.patient),
+        "is_doctor": is_doctor,
+    }
+    if is_doctor:
+        context["stop_form"] = StopPlanForm()
+        context["events"] = plan.adverse_events.all()
+        context["legend"] = diagram.legend()
+        return render(request, "treatments/plan_detail.html", context)
+    return render(request, "treatments/plan_summary.html", context)
+
+
+@doctor_only
+@require_POST
+def plan_status(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
+    plan = get_plan_for_user(request, patient_pk, pk, roles=(Role.DOCTOR,))
+    status = request.POST.get("status", "")
+    form = StopPlanForm(request.POST) if status == PlanStatus.STOPPED else None
+    if form is not None and not form.is_valid():
+        messages.error(request, _("Say why the plan stops."))
+        return redirect("treatments:plan", plan.patient_id, plan.pk)
+    try:
+        services.set_plan_status(
+            plan=plan,
+            status=status,
+            reason=form.cleaned_data["reason"] if form else "",
+            by=Actor.from_request(request),
+        )
+    except services.TreatmentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The plan's status is changed."))
+    return redirect("treatments:plan", plan.patient_id, plan.pk)
+
+
+@doctor_only
+def chart_create(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
+    plan = get_plan_for_user(request, patient_pk, pk, roles=(Role.DOCTOR,))
+    clinic = selectors.get_clinic_settings()
+    forms = ChartForms(request.POST if request.method == "POST" else None, clinic=clinic)
+    refreshing = "refresh" in request.POST
+    if request.method == "POST" and not refreshing and forms.is_valid():
+        chart = _record_session(request, plan, forms)
+        if chart:
+            return redirect("treatments:chart", plan.patient_id, chart.pk)
+    progress = selectors.plan_progress(plan)
+    chosen = forms.chosen if request.method == "POST" else []
+    context = {
+        "patient": plan.patient,
+        "plan": plan,
+        "forms": forms,
+        "form": forms.main,
+        "progress": progress,
+        "number": progress.sessions_done + 1,
+        "screening": screening_summary(plan.patient),
+        "diagram": diagram.build(selected=chosen),
+        "clinic": clinic,
+        "volume": selectors.volume_check(_typed_areas(forms), clinic),
+    }
+    return render(request, "treatments/chart_form.html", context)
+
+
+def _typed_areas(forms: ChartForms) -> list[dict]:
+    """The areas as typed so far, for the running total (bad numbers count as nothing)."""
+    typed = []
+    for form, shown in forms.rows():
+        if shown and form.is_bound and form.is_valid():
+            typed.append(form.cleaned_data)
+    return typed
+
+
+def _record_session(request: HttpRequest, plan: TreatmentPlan, forms: ChartForms):
+    data = forms.main.cleaned_data
+    try:
+        chart = services.record_session(
+            plan=plan,
+            treated_on=data["treated_on"],
+            areas=forms.area_data(),
+            immediate_reactions=data["immediate_reactions"],
+            compression=data["compression"],
+            notes=data["notes"],
+            sign=data["sign"],
+            by=Actor.from_request(request),
+            form_token=data["form_token"],
+        )
+    except services.AlreadySaved as error:
+        _saved_twice(request, error)
+        return error.saved
+    except services.TreatmentError as error:
+        forms.main.add_error(None, str(error))
+        return None
+    messages.success(request, _("Session %(number)d is charted.") % {"number": chart.number})
+    return chart
+
+
+@doctor_only
+def chart_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
+    chart = get_chart_for_user(request, patient_pk, pk)
+    areas = list(chart.areas.all())
+    clinic = selectors.get_clinic_settings()
+    context = {
+        "patient": chart.plan.patient,
+        "plan": chart.plan,
+        "chart": chart,
+        "areas": areas,
+        "amendments": chart.amendments.select_related("by"),
+        "volume": selectors.volume_check(areas, clinic),
+        "clinic": clinic,
+        "diagram": diagram.build(counts={a.region: 1 for a in areas}),
+        "screening": screening_summary(chart.plan.patient),
+    }
+    return render(request, "treatments/chart_detail.html", context)
+
+
+@doctor_only
+@require_POST
+def chart_sign(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
+    chart = get_chart_for_user(request, patient_pk, pk)
+    try:
+        services.sign_chart(chart=chart, by=Actor.from_request(request))
+    except services.TreatmentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The chart is signed."))
+    return redirect("treatments:chart", patient_pk, chart.pk)
+
+
+@doctor_only
+def chart_amend(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
+    chart = get_chart_for_user(request, patient_pk, pk)
+    form = AmendForm(request.POST or None, signed=chart.is_signed)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.change_chart_text(
+                chart=chart,
+                field=form.cleaned_data["field"],
+                new_text=form.cleaned_data["new_text"],
+                reason=form.cleaned_data["reason"],
+                by=Actor.from_request(request),
+            )
+        except services.TreatmentError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The chart is changed; the earlier text is kept."))
+            return redirect("treatments:chart", patient_pk, chart.pk)
+    context = {"patient": chart.plan.patient, "chart": chart, "form": form}
+    return render(request, "treatments/chart_amend.html", context)
+
+
+@doctor_only
+def adverse_event_create(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
+    plan = get_plan_for_user(request, patient_pk, pk, roles=(Role.DOCTOR,))
+    form = AdverseEventForm(request.POST or None, plan=plan)
+    if request.method == "POST" and form.is_valid():
+        try:
+            event = services.report_adverse_event(
+                plan=plan,
+                data=form.service_data(),
+                by=Actor.from_request(request),
+                form_token=form.cleaned_data["form_token"],
+            )
+        except services.AlreadySaved as error:
+            _saved_twice(request, error)
+            event = error.saved
+        except services.TreatmentError as error:
+            form.add_error(None, str(error))
+            event = None
+        if event:
+            messages.success(request, _("Adverse event recorded."))
+            return redirect("treatments:plan", plan.patient_id, plan.pk)
+    context = {"patient": plan.patient, "plan": plan, "form": form, "event": None}
+    return render(request, "treatments/adverse_event_form.html", context)
+
+
+@doctor_only
+def adverse_event_edit(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
+    event = get_adverse_event_for_user(request, patient_pk, pk)
+    plan = event.plan
+    form = AdverseEventForm(request.POST or None, instance=event, plan=plan)
+    if request.method == "POST" and form.is_valid():
+        data = form.service_data()
+        try:
+            services.update_adverse_event(event=event, data=data, by=Actor.from_request(request))
+        except services.TreatmentError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Adverse event updated."))
+            return redirect("treatments:plan", plan.patient_id, plan.pk)
+    context = {"patient": plan.patient, "plan": plan, "form": form, "event": event}
+    return render(request, "treatments/adverse_event_form.html", context)
+
+
+@role_required(Role.PATIENT)
+def my_treatment(request: HttpRequest) -> HttpResponse:
+    """The patient's own plans with their progress, and what to do after each session."""
+    patient = get_own_patient(request, subject="treatment plans")
+    plans = [
+        selectors.plan_progress(plan)
+        for plan in TreatmentPlan.objects.for_patient(patient).exclude(status=PlanStatus.DRAFT)
+    ]
+    context = {"patient": patient, "plans": plans, **_aftercare()}
+    return render(request, "treatments/portal_treatment.html", context)
+
+
+@role_required(Role.PATIENT)
+def my_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = get_own_plan(request, pk)
+    context = {
+        "plan": plan,
+        "progress": selectors.plan_progress(plan),
+        "legend": diagram.legend(),
+        **_aftercare(),
+    }
+    return render(request, "treatments/portal_plan.html", context)
+
+
+def _aftercare() -> dict:
+    return {
+        "aftercare": selectors.aftercare_steps(),
+        "warning_signs": selectors.get_clinic_settings().warning_signs,
+    }
