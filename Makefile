@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/goodskin
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format migrate seed clean help
+.PHONY: run test lint format bench clean help
 
 help:
 	@echo "make run    - set up and serve the app on http://127.0.0.1:8000 with a Celery worker and beat"
@@ -52,3 +52,8 @@ test: lint
 
 clean:
 	rm -rf $(VENV) var staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm
+
+# Benchmarks print numbers (README has the latest); they are not part of make test.
+bench: export DATABASE_URL = postgres://postgres@127.0.0.1:5432/goodskin_bench
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/patient_search.py

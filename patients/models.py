@@ -11,10 +11,28 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from .screening import QUESTIONS, Answer
 
+# Letters that Unicode does not decompose into a base letter and an accent.
+LETTERS = str.maketrans(
+    {
+        "ø": "o",
+        "Ø": "o",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "ß": "ss",
+        "ł": "l",
+        "Ł": "l",
+        "đ": "d",
+        "Đ": "d",
+        "þ": "th",
+    }
+)
+
 
 def fold(text: str) -> str:
     """Lower case without accents or extra spaces: how names are compared and searched."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
+    decomposed = unicodedata.normalize("NFKD", (text or "").translate(LETTERS))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(plain.casefold().split())
 

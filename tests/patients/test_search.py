@@ -105,3 +105,19 @@ def test_it_has_a_trigram_index_that_serves_name_search(db):
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "patient_search_name_trgm" in plan
+
+
+@pytest.mark.parametrize(
+    ("name", "query"),
+    [("Sørensen", "sorensen"), ("Łukasz", "lukasz"), ("Strauß", "strauss"), ("Zoë", "zoe")],
+)
+def test_it_finds_letters_that_have_no_accent_to_strip(db, name, query):
+    patient = PatientFactory(legal_last_name=name)
+    assert list(search_patients(query)) == [patient]
+
+
+def test_it_lists_matches_by_last_then_first_name(db):
+    b = PatientFactory(legal_first_name="Ann", legal_last_name="smith")
+    a = PatientFactory(legal_first_name="Zoe", legal_last_name="Smith")
+    c = PatientFactory(legal_first_name="Bea", legal_last_name="Smithers")
+    assert list(search_patients("smith")) == [b, a, c]
