@@ -45,3 +45,28 @@ def test_it_prints_new_passwords_on_request(db):
 def test_it_refuses_to_seed_a_production_database(db):
     with pytest.raises(CommandError, match="DEBUG is off"):
         call_command("seed_demo", stdout=StringIO())
+
+
+def test_it_adds_patients_that_show_each_warning_and_a_near_duplicate_pair(db):
+    from patients.models import Patient
+    from patients.selectors import possible_duplicates, screening_summary
+
+    seed()
+    patients = list(Patient.objects.all())
+    summaries = [screening_summary(p) for p in patients]
+    assert any(s.estrogen for s in summaries)
+    assert any(s.untreated_varicose for s in summaries)
+    assert any(s.blocks_plan for s in summaries)
+    kathy = Patient.objects.get(legal_first_name="Katherine")
+    matches = possible_duplicates(
+        first_name=kathy.legal_first_name,
+        last_name=kathy.legal_last_name,
+        date_of_birth=kathy.date_of_birth,
+        phone="",
+        email="",
+        exclude_id=kathy.pk,
+    )
+    assert [m.legal_first_name for m in matches] == ["Catherine"]
+    assert Patient.objects.filter(portal_user__isnull=False).count() == 5
+    seed()
+    assert Patient.objects.count() == len(patients)
