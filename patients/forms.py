@@ -221,6 +221,7 @@ class SearchForm(forms.Form):
                 "autofocus": True,
                 "type": "search",
                 "autocomplete": "off",
+                "class": "form-control",
             }
         ),
     )
