@@ -35,7 +35,12 @@ def frontdesk_home(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.DOCTOR)
 def doctor_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home/doctor.html")
+    # Serious adverse events on this doctor's plans stay here until someone resolves them.
+    from treatments.access import list_open_serious_events
+
+    return render(
+        request, "home/doctor.html", {"serious_events": list_open_serious_events(request)}
+    )
 
 
 @role_required(Role.PATIENT)

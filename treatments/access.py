@@ -85,3 +85,15 @@ def get_adverse_event_for_user(request: HttpRequest, patient_pk: int, pk: int) -
     )
     _read(request, event.plan.patient, f"adverse event:{pk}")
     return event
+
+
+def list_open_serious_events(request: HttpRequest) -> list[AdverseEvent]:
+    """The doctor's unresolved serious adverse events for their home page; each patient shown
+    is an audited read."""
+    from .selectors import open_serious_events
+
+    _role(request, DOCTOR_ONLY)
+    events = list(open_serious_events(request.user))
+    for patient in {event.plan.patient_id: event.plan.patient for event in events}.values():
+        _read(request, patient, "serious adverse events")
+    return events

@@ -1,0 +1,89 @@
+"""Plan progress (sessions done and left, next earliest date, per-area counts as a table and a
+picture) and the aftercare programme, for doctors and for the patient in the portal."""
+
+from datetime import timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import PatientFactory
+from tests.treatments.conftest import area, chart_session, make_plan
+from treatments.models import AftercareStep
+from treatments.selectors import aftercare_steps, get_clinic_settings, plan_progress
+
+
+def two_sessions(plan, doctor):
+    first = timezone.localdate() - timedelta(weeks=6)
+    chart_session(plan, doctor, treated_on=first, areas=[area("R-thigh-anterior"), area("L-foot")])
+    chart_session(plan, doctor, treated_on=first + timedelta(weeks=4), areas=[area("L-foot")])
+    return first + timedelta(weeks=4)
+
+
+def test_it_counts_sessions_done_and_left_and_the_next_earliest_date(doctor, plan):
+    last = two_sessions(plan, doctor)
+    progress = plan_progress(plan)
+    assert (progress.sessions_done, progress.sessions_left) == (2, 2)
+    assert progress.next_earliest == last + timedelta(weeks=4)
+    assert progress.sessions_by_area == {"R-thigh-anterior": [1], "L-foot": [1, 2]}
+
+
+def test_it_shows_per_area_sessions_as_a_table_and_a_shaded_picture(client, doctor, plan):
+    two_sessions(plan, doctor)
+    client.force_login(doctor)
+    html = client.get(reverse("treatments:plan", args=[plan.patient_id, plan.pk])).content.decode()
+    assert '<tr data-area="L-foot"><td>Left foot</td><td>1, 2</td></tr>' in html
+    assert 'data-region="L-foot" style="fill: #7cc6bf"' in html
+    assert "2 of 4 done, 2 left" in html
+
+
+def test_the_aftercare_programme_is_seeded_with_the_warning_signs(db):
+    steps = aftercare_steps()
+    assert [s.step.key for s in steps] == ["checkout", "days-0-3", "hose-end", "book-next"]
+    assert [s.offset_days for s in steps] == [0, 1, 14, 28]
+    checkout = steps[0].email_body
+    assert "support hose" in checkout and "Walk" in checkout and "24 hours" in checkout
+    for message in steps:
+        assert "calf" in message.email_body and "chest pain" in message.email_body
+        assert "redness that spreads" in message.sms_text
+
+
+def test_the_aftercare_offsets_follow_the_clinic_settings_and_admin_edits(db):
+    clinic = get_clinic_settings()
+    clinic.hose_days = 21
+    clinic.save()
+    AftercareStep.objects.filter(key="days-0-3").update(sms_text="New words.")
+    by_key = {s.step.key: s for s in aftercare_steps()}
+    assert by_key["hose-end"].offset_days == 21
+    assert by_key["days-0-3"].sms_text.startswith("New words.")
+
+
+def patient_with_portal(patient_user, doctor):
+    record = PatientFactory(portal_user=patient_user)
+    return record, make_plan(record, doctor)
+
+
+def test_a_patient_sees_their_own_progress_and_aftercare(client, patient, doctor):
+    record, plan = patient_with_portal(patient, doctor)
+    two_sessions(plan, doctor)
+    client.force_login(patient)
+    overview = client.get(reverse("treatments:my_treatment")).content.decode()
+    assert "2 of 4 done, 2 left" in overview
+    assert "Warning signs" in overview
+    page = client.get(reverse("treatments:my_plan", args=[plan.pk])).content.decode()
+    assert "Left foot" in page and "progress-picture" in page
+    assert "polidocanol" not in page.lower()  # chart details stay with the doctors
+
+
+def test_a_patient_gets_404_for_another_patients_plan(client, patient, doctor):
+    patient_with_portal(patient, doctor)
+    someone_else = make_plan(PatientFactory(), doctor)
+    client.force_login(patient)
+    assert client.get(reverse("treatments:my_plan", args=[someone_else.pk])).status_code == 404
+
+
+def test_the_portal_says_so_when_there_is_no_plan(client, patient):
+    PatientFactory(portal_user=patient)
+    client.force_login(patient)
+    assert (
+        "no treatment plan yet" in client.get(reverse("treatments:my_treatment")).content.decode()
+    )
