@@ -120,6 +120,7 @@ class Shape:
     cy: float
     count: int = 0
     selected: bool = False
+    planned: bool = False
 
     @property
     def fill(self) -> str:
@@ -166,10 +167,11 @@ def _back_shape(leg: Leg, part: str) -> tuple[str, float, float]:
     return leg.strip(y0, y1, 0, 1), leg.x(mid, 0.5), mid + TOP
 
 
-def build(*, selected=(), counts=None) -> list[View]:
-    """Both views with every region's shape; `selected` keys are pressed, `counts` shade them."""
+def build(*, selected=(), counts=None, planned=()) -> list[View]:
+    """Both views with every region's shape; `selected` keys are pressed, `counts` shade them,
+    `planned` ones get a dashed outline."""
     counts = counts or {}
-    selected = set(selected)
+    selected, planned = set(selected), set(planned)
     views = []
     for view_name, title in ((regions.FRONT, _("Front")), (regions.BACK, _("Back"))):
         view = View(name=view_name, title=str(title))
@@ -196,6 +198,7 @@ def build(*, selected=(), counts=None) -> list[View]:
                         cy=round(cy, 1),
                         count=counts.get(region.key, 0),
                         selected=region.key in selected,
+                        planned=region.key in planned,
                     )
                 )
         view.decor.insert(0, _hips())

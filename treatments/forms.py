@@ -142,7 +142,8 @@ class AreaChoiceField(forms.MultipleChoiceField):
     }
 
     def __init__(self, **kwargs):
-        super().__init__(choices=regions.CHOICES, widget=forms.CheckboxSelectMultiple, **kwargs)
+        widget = forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"})
+        super().__init__(choices=regions.CHOICES, widget=widget, **kwargs)
 
 
 class PlanForm(TokenMixin, forms.Form):

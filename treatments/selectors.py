@@ -72,7 +72,11 @@ class PlanProgress:
     @property
     def picture(self) -> list:
         counts = {k: len(v) for k, v in self.sessions_by_area.items()}
-        return diagram.build(counts=counts)
+        views = diagram.build(counts=counts, planned=self.plan.areas)
+        for view in views:
+            # Planned areas drawn last, so no neighbour's edge covers their dashed outline.
+            view.shapes.sort(key=lambda shape: shape.planned)
+        return views
 
 
 def plan_progress(plan: TreatmentPlan) -> PlanProgress:

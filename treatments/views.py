@@ -215,7 +215,7 @@ def chart_create(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse
         "progress": progress,
         "number": progress.sessions_done + 1,
         "screening": screening_summary(plan.patient),
-        "diagram": diagram.build(selected=chosen),
+        "diagram": diagram.build(selected=chosen, planned=plan.areas),
         "clinic": clinic,
         "volume": selectors.volume_check(_typed_areas(forms), clinic),
     }

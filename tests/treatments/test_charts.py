@@ -60,7 +60,7 @@ def test_the_form_offers_the_diagram_and_the_same_choice_as_a_list(client, docto
     client.force_login(doctor)
     page = client.get(reverse("treatments:chart_create", args=[plan.patient_id, plan.pk]))
     html = page.content.decode()
-    assert html.count('class="gs-region"') == 30
+    assert html.count('role="button" aria-pressed=') == 30
     assert 'tabindex="0" role="button" aria-pressed="false"' in html
     assert html.count('type="checkbox" name="regions"') == 30
 
