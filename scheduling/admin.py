@@ -1,0 +1,37 @@
+"""Administrators set up the calendar here: locations, rooms, doctors' hours and the numbers."""
+
+from django.contrib import admin
+
+from .models import Location, Room, SchedulingSettings, TimeOff, WorkingHours
+
+
+class RoomInline(admin.TabularInline):
+    model = Room
+    extra = 0
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ("name", "time_zone", "phone")
+    inlines = [RoomInline]
+
+
+@admin.register(WorkingHours)
+class WorkingHoursAdmin(admin.ModelAdmin):
+    list_display = ("doctor", "weekday", "starts", "ends", "location")
+    list_filter = ("doctor", "weekday")
+
+
+@admin.register(TimeOff)
+class TimeOffAdmin(admin.ModelAdmin):
+    list_display = ("doctor", "starts_at", "ends_at", "reason")
+    list_filter = ("doctor",)
+
+
+@admin.register(SchedulingSettings)
+class SchedulingSettingsAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return not SchedulingSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

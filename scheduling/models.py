@@ -1,0 +1,242 @@
+"""The clinic's calendar: where and when doctors work, and the appointments in it."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from patients.models import Patient
+from treatments.models import TreatmentPlan
+
+from .clock import day_bounds
+
+User = settings.AUTH_USER_MODEL
+
+
+class SchedulingSettings(models.Model):
+    """One row: the front desk's numbers, changed by an administrator in the Django admin."""
+
+    consultation_minutes = models.PositiveSmallIntegerField(
+        _("consultation length (minutes)"), default=30
+    )
+    touch_up_minutes = models.PositiveSmallIntegerField(_("touch-up length (minutes)"), default=25)
+    review_minutes = models.PositiveSmallIntegerField(
+        _("follow-up review length (minutes)"), default=15
+    )
+    buffer_minutes = models.PositiveSmallIntegerField(
+        _("minutes kept free between appointments"), default=5
+    )
+    slot_step_minutes = models.PositiveSmallIntegerField(
+        _("free times are offered every (minutes)"), default=15
+    )
+    late_cancel_hours = models.PositiveSmallIntegerField(
+        _("a cancellation is late under this many hours before"), default=24
+    )
+
+    class Meta:
+        verbose_name = _("scheduling settings")
+        verbose_name_plural = _("scheduling settings")
+
+    def __str__(self) -> str:
+        return str(_("Scheduling settings"))
+
+
+class Location(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    time_zone = models.CharField(_("time zone"), max_length=50, default="America/Los_Angeles")
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Room(models.Model):
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="rooms")
+    name = models.CharField(_("name"), max_length=50)
+    active = models.BooleanField(_("in use"), default=True)
+
+    class Meta:
+        ordering = ["location", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.location} · {self.name}"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class WorkingHours(models.Model):
+    """A doctor's regular hours on one weekday, in the location's local time."""
+
+    doctor = models.ForeignKey(User, on_delete=models.CASCADE, related_name="working_hours")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
+    starts = models.TimeField(_("from"))
+    ends = models.TimeField(_("until"))
+
+    class Meta:
+        ordering = ["doctor", "weekday", "starts"]
+        verbose_name_plural = _("working hours")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(starts__lt=models.F("ends")),
+                name="working_hours_start_before_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.doctor} {self.get_weekday_display()} {self.starts:%H:%M}-{self.ends:%H:%M}"
+
+
+class TimeOff(models.Model):
+    """A holiday, a training day, a sick afternoon: the doctor takes no appointments."""
+
+    doctor = models.ForeignKey(User, on_delete=models.CASCADE, related_name="time_off")
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["starts_at"]
+        verbose_name_plural = _("time off")
+        indexes = [
+            # Free-slot search: a doctor's time off that overlaps a date range.
+            models.Index(fields=["doctor", "starts_at"], name="timeoff_doctor_start_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(starts_at__lt=models.F("ends_at")),
+                name="time_off_start_before_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.doctor} off {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class Kind(models.TextChoices):
+    CONSULTATION = "consultation", _("Consultation")
+    SESSION = "session", _("Sclerotherapy session")
+    TOUCH_UP = "touch_up", _("Touch-up session")
+    REVIEW = "review", _("Follow-up review")
+
+
+class Status(models.TextChoices):
+    BOOKED = "booked", _("Booked")
+    CHECKED_IN = "checked_in", _("Checked in")
+    IN_PROGRESS = "in_progress", _("In progress")
+    COMPLETED = "completed", _("Completed")
+    NO_SHOW = "no_show", _("Did not come")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+ACTIVE_STATUSES = (Status.BOOKED, Status.CHECKED_IN, Status.IN_PROGRESS)
+
+
+class CancelledBy(models.TextChoices):
+    PATIENT = "patient", _("The patient")
+    CLINIC = "clinic", _("The clinic")
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def not_cancelled(self):
+        return self.exclude(status=Status.CANCELLED)
+
+    def overlapping(self, starts_at, ends_at):
+        return self.filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+
+    def for_doctor(self, doctor):
+        return self.filter(doctor=doctor)
+
+    def on_day(self, day, zone):
+        return self.overlapping(*day_bounds(day, zone))
+
+    def upcoming(self):
+        return self.filter(starts_at__gte=timezone.now(), status__in=ACTIVE_STATUSES)
+
+
+class Appointment(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    doctor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="appointments")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="appointments")
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
+    plan = models.ForeignKey(
+        TreatmentPlan,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="appointments",
+    )
+    session_number = models.PositiveSmallIntegerField(_("session"), null=True, blank=True)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED)
+    cancelled_by = models.CharField(max_length=10, choices=CancelledBy.choices, blank=True)
+    cancel_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    late_cancel = models.BooleanField(_("late cancellation"), default=False)
+    notes = models.CharField(_("note for the front desk"), max_length=300, blank=True)
+    # Bumped on every change: a form opened before someone else's change can't overwrite it.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [
+            # Day and week views, free-slot search: a doctor's appointments in a time range.
+            models.Index(fields=["doctor", "starts_at"], name="appt_doctor_start_idx"),
+            # The same for a room.
+            models.Index(fields=["room", "starts_at"], name="appt_room_start_idx"),
+            # A patient's upcoming and past appointments.
+            models.Index(fields=["patient", "starts_at"], name="appt_patient_start_idx"),
+        ]
+        # No double booking: PostgreSQL exclusion constraints per doctor and per room, made in
+        # migration 0002 (PostgreSQL only, like the trigram index of patients).
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(starts_at__lt=models.F("ends_at")),
+                name="appointment_start_before_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.starts_at:%Y-%m-%d %H:%M} {self.patient}"
+
+    @property
+    def duration(self) -> timedelta:
+        return self.ends_at - self.starts_at
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class AppointmentChange(models.Model):
+    """Every change of an appointment: who, when, what, from what to what. Nothing is deleted."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="changes")
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    action = models.CharField(max_length=20)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.appointment_id} at {self.at:%Y-%m-%d %H:%M}"

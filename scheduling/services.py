@@ -1,0 +1,529 @@
+"""Booking, moving, cancelling and checking in appointments; booking a plan's whole series."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from goodskin.actors import Actor
+from goodskin.roles import STAFF_ROLES, Role, role_of
+from patients import audit
+from patients.models import AuditAction, Patient
+from patients.selectors import screening_summary
+from treatments.models import PlanStatus, TreatmentPlan
+
+from . import clock
+from .models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentChange,
+    CancelledBy,
+    Kind,
+    Location,
+    Room,
+    SchedulingSettings,
+    Status,
+)
+from .slots import Calendar, free_slots
+
+
+class BookingError(Exception):
+    """A booking that can't be made; the message is for the person who tried."""
+
+
+class SlotTaken(BookingError):
+    def __init__(self):
+        super().__init__(_("That time was just taken. Please choose another one."))
+
+
+def scheduling_settings() -> SchedulingSettings:
+    return SchedulingSettings.objects.get_or_create(pk=1)[0]
+
+
+def default_location() -> Location:
+    location = Location.objects.order_by("pk").first()
+    if location is None:
+        raise BookingError(_("No clinic location is set up yet."))
+    return location
+
+
+def minutes_for(kind: str, plan: TreatmentPlan | None) -> int:
+    settings = scheduling_settings()
+    if kind == Kind.SESSION:
+        if plan is None:
+            raise BookingError(_("A sclerotherapy session belongs to a treatment plan."))
+        return plan.session_minutes
+    return {
+        Kind.CONSULTATION: settings.consultation_minutes,
+        Kind.TOUCH_UP: settings.touch_up_minutes,
+        Kind.REVIEW: settings.review_minutes,
+    }[kind]
+
+
+def _snapshot(appointment: Appointment) -> dict:
+    return {
+        "starts_at": appointment.starts_at.isoformat(),
+        "ends_at": appointment.ends_at.isoformat(),
+        "doctor": appointment.doctor_id,
+        "room": appointment.room_id,
+        "status": appointment.status,
+    }
+
+
+def _log(appointment: Appointment, *, action: str, before: dict, by: Actor) -> None:
+    user = by.user if getattr(by.user, "is_authenticated", False) else None
+    after = _snapshot(appointment)
+    AppointmentChange.objects.create(
+        appointment=appointment, by=user, action=action, before=before, after=after
+    )
+    audit.record(
+        actor=by,
+        patient=appointment.patient,
+        action=AuditAction.CHANGE,
+        subject=f"appointment:{appointment.pk}",
+        details={"action": action},
+    )
+
+
+def _lock_doctor(doctor_id: int) -> None:
+    # One booking at a time per doctor: the buffer between appointments is checked here, and
+    # the exclusion constraint can only guard the appointments themselves.
+    get_user_model().objects.select_for_update().filter(pk=doctor_id).first()
+
+
+def _check_plan_gaps(
+    *,
+    plan: TreatmentPlan,
+    number: int,
+    starts_at: datetime,
+    exclude_id: int | None,
+    tz,
+    earlier_only: bool = False,
+) -> None:
+    """Sessions of one plan stay at least the plan's interval apart. A move checks only the
+    sessions before it; the ones after are shifted with it (move_appointment)."""
+    interval = timedelta(weeks=plan.interval_weeks)
+    day = starts_at.astimezone(tz).date()
+    others = [
+        (a.session_number, a.starts_at.astimezone(tz).date())
+        for a in plan.appointments.filter(status__in=(*ACTIVE_STATUSES, Status.COMPLETED)).exclude(
+            pk=exclude_id
+        )
+    ]
+    others += [(c.number, c.treated_on) for c in plan.charts.all()]
+    for other_number, other_day in others:
+        if other_number == number or (earlier_only and other_number > number):
+            continue
+        if abs(day - other_day) < interval:
+            raise BookingError(
+                _("Session %(n)d must be at least %(weeks)d weeks from session %(m)d (%(day)s).")
+                % {
+                    "n": number,
+                    "weeks": plan.interval_weeks,
+                    "m": other_number,
+                    "day": other_day.isoformat(),
+                }
+            )
+
+
+def _check_booking(
+    *,
+    patient: Patient,
+    kind: str,
+    plan,
+    number,
+    starts_at,
+    ends_at,
+    doctor_id,
+    room,
+    location,
+    exclude_id=None,
+    earlier_only=False,
+) -> Room:
+    """Every rule a booking must pass; returns the room to use."""
+    if starts_at <= timezone.now():
+        raise BookingError(_("That time is in the past."))
+    if patient.merged_into_id:
+        raise BookingError(_("This patient record was merged into another one."))
+    tz = clock.zone(location.time_zone)
+    if kind == Kind.SESSION:
+        if plan.patient_id != patient.pk:
+            raise BookingError(_("That plan belongs to another patient."))
+        if plan.status != PlanStatus.ACTIVE:
+            raise BookingError(_("This plan is not active, so no session can be booked."))
+        if not 1 <= number <= plan.sessions_planned:
+            raise BookingError(_("This plan has %(n)d sessions.") % {"n": plan.sessions_planned})
+        if screening_summary(patient).blocks_plan:
+            raise BookingError(_("The screening shows an absolute contraindication."))
+        _check_plan_gaps(
+            plan=plan,
+            number=number,
+            starts_at=starts_at,
+            exclude_id=exclude_id,
+            tz=tz,
+            earlier_only=earlier_only,
+        )
+    calendar = Calendar.load(
+        doctor_ids=[doctor_id],
+        location=location,
+        start=starts_at,
+        end=ends_at,
+        buffer=timedelta(minutes=scheduling_settings().buffer_minutes),
+        exclude_id=exclude_id,
+    )
+    reason = calendar.why_not(doctor_id, starts_at, ends_at)
+    if reason == "hours":
+        raise BookingError(_("The doctor does not work at that time."))
+    if reason == "busy":
+        raise SlotTaken()
+    chosen = calendar.free_room(starts_at, ends_at, wanted=room)
+    if chosen is None:
+        raise BookingError(_("No room is free at that time."))
+    return chosen
+
+
+def _require_staff(by: Actor) -> None:
+    if by.role not in STAFF_ROLES:
+        raise BookingError(_("Only the clinic's staff can do this."))
+
+
+@transaction.atomic
+def book_appointment(
+    *,
+    patient: Patient,
+    doctor,
+    kind: str,
+    starts_at: datetime,
+    by: Actor,
+    plan: TreatmentPlan | None = None,
+    session_number: int | None = None,
+    room: Room | None = None,
+    notes: str = "",
+) -> Appointment:
+    _require_staff(by)
+    if role_of(doctor) != Role.DOCTOR:
+        raise BookingError(_("Choose one of the clinic's doctors."))
+    location = room.location if room else default_location()
+    starts_at = clock.utc(starts_at)
+    ends_at = starts_at + timedelta(minutes=minutes_for(kind, plan))
+    _lock_doctor(doctor.pk)
+    chosen = _check_booking(
+        patient=patient,
+        kind=kind,
+        plan=plan,
+        number=session_number,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        doctor_id=doctor.pk,
+        room=room,
+        location=location,
+    )
+    appointment = Appointment(
+        patient=patient,
+        doctor=doctor,
+        location=location,
+        room=chosen,
+        kind=kind,
+        plan=plan if kind == Kind.SESSION else None,
+        session_number=session_number if kind == Kind.SESSION else None,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        notes=notes,
+        created_by=by.user,
+    )
+    try:
+        # A savepoint: a lost race leaves the surrounding transaction usable for the message.
+        with transaction.atomic():
+            appointment.save()
+    except IntegrityError as error:
+        raise SlotTaken() from error
+    _log(appointment, action="booked", before={}, by=by)
+    return appointment
+
+
+@dataclass
+class Proposal:
+    number: int
+    starts_at: datetime | None
+    doctor: object
+    room: Room | None
+
+
+def remaining_sessions(plan: TreatmentPlan) -> list[int]:
+    """Session numbers neither charted nor booked."""
+    charted = set(plan.charts.values_list("number", flat=True))
+    booked = set(
+        plan.appointments.filter(status__in=(*ACTIVE_STATUSES, Status.COMPLETED)).values_list(
+            "session_number", flat=True
+        )
+    )
+    return [n for n in range(1, plan.sessions_planned + 1) if n not in charted | booked]
+
+
+def _last_session_day(plan: TreatmentPlan, tz) -> date | None:
+    days = [c.treated_on for c in plan.charts.all()]
+    days += [
+        a.starts_at.astimezone(tz).date()
+        for a in plan.appointments.filter(status__in=(*ACTIVE_STATUSES, Status.COMPLETED))
+    ]
+    return max(days, default=None)
+
+
+def propose_series(
+    *, plan: TreatmentPlan, earliest: date | None = None, search_days: int = 28
+) -> list[Proposal]:
+    """A date and time for each remaining session, each at least the interval after the one
+    before, with the plan's doctor; None where no free time was found in the window."""
+    location = default_location()
+    tz = clock.zone(location.time_zone)
+    settings = scheduling_settings()
+    interval = timedelta(weeks=plan.interval_weeks)
+    last = _last_session_day(plan, tz)
+    day = max(
+        filter(
+            None,
+            [
+                earliest,
+                timezone.localdate(timezone.now(), tz) + timedelta(days=1),
+                last + interval if last else None,
+            ],
+        )
+    )
+    proposals = []
+    for number in remaining_sessions(plan):
+        slots = free_slots(
+            doctor_ids=[plan.doctor_id],
+            location=location,
+            first_day=day,
+            last_day=day + timedelta(days=search_days),
+            minutes=plan.session_minutes,
+            step_minutes=settings.slot_step_minutes,
+            buffer_minutes=settings.buffer_minutes,
+            limit=1,
+        )
+        if not slots:
+            proposals.append(Proposal(number, None, plan.doctor, None))
+            day += interval
+            continue
+        slot = slots[0]
+        proposals.append(Proposal(number, slot.starts_at, slot.doctor, slot.room))
+        day = slot.starts_at.astimezone(tz).date() + interval
+    return proposals
+
+
+@transaction.atomic
+def book_series(*, plan: TreatmentPlan, starts: dict[int, datetime], by: Actor) -> list:
+    """Book the plan's sessions {number: start}; all of them or, on any problem, none."""
+    _require_staff(by)
+    plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+    if not starts:
+        raise BookingError(_("Choose at least one session to book."))
+    booked = []
+    for number, starts_at in sorted(starts.items(), key=lambda item: item[1]):
+        try:
+            booked.append(
+                book_appointment(
+                    patient=plan.patient,
+                    doctor=plan.doctor,
+                    kind=Kind.SESSION,
+                    starts_at=starts_at,
+                    plan=plan,
+                    session_number=number,
+                    by=by,
+                )
+            )
+        except BookingError as error:
+            raise BookingError(
+                _("Session %(n)d: %(problem)s Nothing was booked.")
+                % {"n": number, "problem": error}
+            ) from error
+    return booked
+
+
+def _locked(appointment: Appointment, version: int | None) -> Appointment:
+    current = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("patient", "plan", "location")
+        .get(pk=appointment.pk)
+    )
+    if version is not None and current.version != version:
+        raise BookingError(
+            _(
+                "Someone else changed this appointment meanwhile. "
+                "Look at it again before changing it."
+            )
+        )
+    return current
+
+
+class LaterSessionsTooClose(BookingError):
+    """A move brings later sessions of the plan closer than the interval; they can move too."""
+
+    def __init__(self, sessions: list[Appointment]):
+        super().__init__(_("The sessions after this one would be too close. Move them too?"))
+        self.sessions = sessions
+
+
+def _move(current: Appointment, starts_at: datetime, by: Actor, doctor=None) -> Appointment:
+    doctor = doctor or current.doctor
+    _lock_doctor(doctor.pk)
+    starts_at = clock.utc(starts_at)
+    ends_at = starts_at + current.duration
+    room = _check_booking(
+        patient=current.patient,
+        kind=current.kind,
+        plan=current.plan,
+        number=current.session_number,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        doctor_id=doctor.pk,
+        room=None,
+        location=current.location,
+        exclude_id=current.pk,
+        earlier_only=True,
+    )
+    before = _snapshot(current)
+    current.starts_at, current.ends_at, current.doctor, current.room = (
+        starts_at,
+        ends_at,
+        doctor,
+        room,
+    )
+    current.version += 1
+    try:
+        with transaction.atomic():
+            current.save()
+    except IntegrityError as error:
+        raise SlotTaken() from error
+    _log(current, action="moved", before=before, by=by)
+    return current
+
+
+@transaction.atomic
+def move_appointment(
+    *,
+    appointment: Appointment,
+    starts_at: datetime,
+    by: Actor,
+    version: int | None = None,
+    doctor=None,
+    shift_later: bool = False,
+) -> list[Appointment]:
+    """Move one appointment. If later sessions of its plan end up too close, either refuse
+    with LaterSessionsTooClose (nothing changes) or, with shift_later, move each of them to the
+    first free time that keeps the interval, all in this transaction. Returns what moved."""
+    _require_staff(by)
+    current = _locked(appointment, version)
+    if current.status != Status.BOOKED:
+        raise BookingError(_("Only a booked appointment can be moved."))
+    moved = [_move(current, starts_at, by, doctor)]
+    too_close = sessions_too_close_after(current)
+    if too_close and not shift_later:
+        raise LaterSessionsTooClose(too_close)
+    settings = scheduling_settings()
+    for other in too_close:
+        tz = clock.zone(other.location.time_zone)
+        earliest = moved[-1].starts_at.astimezone(tz).date() + other.plan.interval
+        slots = free_slots(
+            doctor_ids=[other.doctor_id],
+            location=other.location,
+            first_day=earliest,
+            last_day=earliest + timedelta(days=28),
+            minutes=int(other.duration.total_seconds() // 60),
+            step_minutes=settings.slot_step_minutes,
+            buffer_minutes=settings.buffer_minutes,
+            limit=1,
+        )
+        if not slots:
+            raise BookingError(
+                _("No free time found for session %(n)d; nothing was moved.")
+                % {"n": other.session_number}
+            )
+        moved.append(_move(_locked(other, None), slots[0].starts_at, by))
+    return moved
+
+
+def sessions_too_close_after(appointment: Appointment) -> list[Appointment]:
+    """Later booked sessions of the same plan that are closer than the interval, taking each
+    as shifted to its earliest allowed day."""
+    if appointment.plan_id is None:
+        return []
+    interval = appointment.plan.interval
+    tz = clock.zone(appointment.location.time_zone)
+    later = appointment.plan.appointments.filter(
+        status=Status.BOOKED, session_number__gt=appointment.session_number
+    ).order_by("session_number")
+    too_close, previous = [], appointment.starts_at.astimezone(tz).date()
+    for other in later:
+        day = other.starts_at.astimezone(tz).date()
+        if day - previous < interval:
+            too_close.append(other)
+            previous = previous + interval
+        else:
+            previous = day
+    return too_close
+
+
+@transaction.atomic
+def cancel_appointment(
+    *,
+    appointment: Appointment,
+    by: Actor,
+    cancelled_by: str,
+    reason: str,
+    version: int | None = None,
+) -> Appointment:
+    if by.role not in (*STAFF_ROLES, Role.PATIENT):
+        raise BookingError(_("You can't cancel this appointment."))
+    if cancelled_by not in CancelledBy.values:
+        raise BookingError(_("Say who cancelled: the patient or the clinic."))
+    if not reason.strip():
+        raise BookingError(_("Give a reason for the cancellation."))
+    current = _locked(appointment, version)
+    if current.status != Status.BOOKED:
+        raise BookingError(_("Only a booked appointment can be cancelled."))
+    before = _snapshot(current)
+    notice = timedelta(hours=scheduling_settings().late_cancel_hours)
+    current.status = Status.CANCELLED
+    current.cancelled_by = cancelled_by
+    current.cancel_reason = reason.strip()
+    current.late_cancel = current.starts_at - timezone.now() < notice
+    current.version += 1
+    current.save()
+    _log(current, action="cancelled", before=before, by=by)
+    return current
+
+
+# Which status may follow which, and from when: check-in and the rest happen on the day.
+TRANSITIONS = {
+    Status.CHECKED_IN: {Status.BOOKED},
+    Status.IN_PROGRESS: {Status.BOOKED, Status.CHECKED_IN},
+    Status.COMPLETED: {Status.CHECKED_IN, Status.IN_PROGRESS},
+    Status.NO_SHOW: {Status.BOOKED},
+    Status.BOOKED: {Status.CHECKED_IN, Status.NO_SHOW},  # undo a click made by mistake
+}
+
+
+@transaction.atomic
+def set_status(
+    *, appointment: Appointment, status: str, by: Actor, version: int | None = None
+) -> Appointment:
+    _require_staff(by)
+    current = _locked(appointment, version)
+    if current.status not in TRANSITIONS.get(status, set()):
+        raise BookingError(
+            _("An appointment that is “%(now)s” can't become “%(next)s”.")
+            % {"now": current.get_status_display(), "next": Status(status).label}
+        )
+    tz = clock.zone(current.location.time_zone)
+    if current.starts_at.astimezone(tz).date() > timezone.localdate(timezone.now(), tz):
+        raise BookingError(_("This appointment is not today yet."))
+    before = _snapshot(current)
+    current.status = status
+    current.version += 1
+    current.save(update_fields=["status", "version"])
+    _log(current, action=f"status:{status}", before=before, by=by)
+    return current

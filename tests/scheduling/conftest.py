@@ -1,0 +1,61 @@
+"""A clinic calendar to book into: the Oregon office, two rooms, a doctor working 8 to 5 on
+weekdays, and the clock frozen on a Monday morning in Oregon."""
+
+from datetime import date, datetime, time
+
+import pytest
+import time_machine
+
+from goodskin.actors import Actor
+from goodskin.roles import Role
+from scheduling.clock import instant, zone
+from scheduling.models import Location, Room, SchedulingSettings, WorkingHours
+
+MONDAY = date(2026, 11, 30)
+TZ = zone("America/Los_Angeles")
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return instant(day, time(hour, minute), TZ)
+
+
+def desk_actor(user) -> Actor:
+    return Actor(user=user, role=Role.FRONT_DESK, ip="127.0.0.1")
+
+
+def work_weekdays(doctor, office, start=time(8), end=time(17)) -> None:
+    for weekday in range(5):
+        WorkingHours.objects.create(
+            doctor=doctor, location=office, weekday=weekday, starts=start, ends=end
+        )
+
+
+@pytest.fixture
+def now():
+    with time_machine.travel(at(MONDAY, 7), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def office(db):
+    # Rebuilt here because transactional tests flush what the migration made.
+    SchedulingSettings.objects.get_or_create(pk=1)
+    location, _ = Location.objects.get_or_create(
+        name="Goodskin Dermatology, Oregon office", defaults={"time_zone": TZ.key}
+    )
+    for name in ("Room 1", "Room 2"):
+        Room.objects.get_or_create(location=location, name=name)
+    return location
+
+
+@pytest.fixture
+def hours(office, doctor):
+    work_weekdays(doctor, office)
+    return office
+
+
+@pytest.fixture
+def other_doctor(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(username="dr.other", role=Role.DOCTOR, email="dr.other@example.org")
