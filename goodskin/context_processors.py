@@ -26,6 +26,7 @@ NAV_ITEMS: dict[Role, tuple[NavItem, ...]] = {
     Role.PATIENT: (
         NavItem(_("My schedule"), "patient_home"),
         NavItem(_("My details"), "patients:my_record"),
+        NavItem(_("My treatment"), "treatments:my_treatment"),
     ),
     Role.ADMIN: (NavItem(_("Administration"), "admin:index"),),
 }

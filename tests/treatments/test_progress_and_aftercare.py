@@ -87,3 +87,16 @@ def test_the_portal_says_so_when_there_is_no_plan(client, patient):
     assert (
         "no treatment plan yet" in client.get(reverse("treatments:my_treatment")).content.decode()
     )
+
+
+def test_the_patient_record_links_to_the_treatment_page(client, front_desk, record):
+    client.force_login(front_desk)
+    html = client.get(reverse("patients:detail", args=[record.pk])).content.decode()
+    assert reverse("treatments:patient", args=[record.pk]) in html
+
+
+def test_the_portal_navigation_offers_my_treatment(client, patient):
+    PatientFactory(portal_user=patient)
+    client.force_login(patient)
+    html = client.get(reverse("treatments:my_treatment")).content.decode()
+    assert f'href="{reverse("treatments:my_treatment")}"' in html
