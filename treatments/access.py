@@ -59,6 +59,7 @@ def get_own_plan(request: HttpRequest, pk: int) -> TreatmentPlan:
         pk=pk,
         patient__portal_user=request.user,
         patient__merged_into__isnull=True,
+        status__in=["active", "completed", "stopped"],  # a draft is still the doctor's
     )
     _read(request, plan.patient, f"plan:{pk}")
     return plan

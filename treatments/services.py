@@ -16,8 +16,6 @@ from goodskin.actors import Actor
 from goodskin.roles import Role
 from patients import audit
 from patients.models import AuditAction, Patient
-from patients.screening import BY_KEY as QUESTIONS_BY_KEY
-from patients.screening import Kind
 from patients.selectors import screening_summary
 
 from . import regions
@@ -463,12 +461,3 @@ def update_adverse_event(*, event: AdverseEvent, data: dict, by: Actor) -> Adver
         details={"fields": changed},
     )
     return event
-
-
-def relative_keys(patient: Patient) -> list[str]:
-    """Relative contraindications answered yes, to acknowledge at consultation."""
-    return [q.key for q in screening_summary(patient).relative if q.kind == Kind.RELATIVE]
-
-
-def question_label(key: str) -> str:
-    return str(QUESTIONS_BY_KEY[key].label)
