@@ -70,3 +70,21 @@ def test_it_adds_patients_that_show_each_warning_and_a_near_duplicate_pair(db):
     assert Patient.objects.filter(portal_user__isnull=False).count() == 5
     seed()
     assert Patient.objects.count() == len(patients)
+
+
+def test_it_fills_a_week_for_both_doctors_with_a_series_in_progress(db):
+    from scheduling.models import Appointment, Kind
+    from scheduling.services import remaining_sessions
+    from treatments.models import PlanStatus, TreatmentPlan
+
+    seed()
+    appointments = Appointment.objects.select_related("doctor")
+    assert {a.doctor.username for a in appointments} == {"dr.nguyen", "dr.patel"}
+    assert appointments.count() >= 20
+    sessions = appointments.filter(kind=Kind.SESSION)
+    assert sessions.exists()
+    for plan in TreatmentPlan.objects.filter(status=PlanStatus.ACTIVE):
+        assert remaining_sessions(plan) == []
+    count = appointments.count()
+    seed()
+    assert Appointment.objects.count() == count
