@@ -140,8 +140,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# The one beat schedule lives here, in code; later issues add the reminder dispatcher.
-CELERY_BEAT_SCHEDULE: dict = {}
+# The one beat schedule, in code: the reminder dispatcher wakes every minute.
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-reminders": {"task": "scheduling.tasks.dispatch_reminders", "schedule": 60.0},
+}
 
 # --- Authentication ---------------------------------------------------------------------------
 PASSWORD_HASHERS = [
@@ -208,6 +210,11 @@ EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Goodskin Clinic <clinic@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# Links in emails (unsubscribe) point here; Message-IDs of reminders use this domain.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+MESSAGE_ID_DOMAIN = env.str("MESSAGE_ID_DOMAIN", default="goodskin.clinic")
+SMS_BACKEND = env.str("SMS_BACKEND", default="scheduling.sms.ConsoleBackend")
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms" / "messages.jsonl"))
 ADMINS = [("Clinic administrator", a) for a in env.list("ADMIN_EMAILS", default=[])]
 
 # --- Security ---------------------------------------------------------------------------------

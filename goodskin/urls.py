@@ -16,6 +16,7 @@ urlpatterns = [
     path("portal/", views.patient_home, name="patient_home"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("patients.urls")),
+    path("", include("scheduling.reminder_urls")),
     path("", include("treatments.urls")),
     # Login, logout, password change and reset, with templates in templates/registration/.
     path(

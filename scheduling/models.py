@@ -34,6 +34,15 @@ class SchedulingSettings(models.Model):
     late_cancel_hours = models.PositiveSmallIntegerField(
         _("a cancellation is late under this many hours before"), default=24
     )
+    first_reminder_hours = models.PositiveSmallIntegerField(
+        _("first reminder, hours before an appointment"), default=48
+    )
+    second_reminder_hours = models.PositiveSmallIntegerField(
+        _("second reminder, hours before an appointment"), default=2
+    )
+    touch_up_hour = models.PositiveSmallIntegerField(
+        _("touch-up invitations go out at this hour (clinic time)"), default=10
+    )
 
     class Meta:
         verbose_name = _("scheduling settings")
@@ -240,3 +249,91 @@ class AppointmentChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.appointment_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Not sent")
+
+
+class ReminderQuerySet(models.QuerySet):
+    def due(self, now):
+        return self.filter(status=ReminderStatus.PENDING, due_at__lte=now)
+
+    def pending(self):
+        return self.filter(status=ReminderStatus.PENDING)
+
+
+class Reminder(models.Model):
+    """A message to a patient, kept as a row until it is sent (the outbox). Written in the same
+    transaction as the booking, move, cancellation or completed session that causes it; Celery
+    only wakes the dispatcher. `key` makes each message once per appointment (or plan) and kind.
+    """
+
+    key = models.CharField(max_length=80, unique=True)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="reminders")
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.PROTECT, null=True, blank=True, related_name="reminders"
+    )
+    plan = models.ForeignKey(
+        TreatmentPlan, on_delete=models.PROTECT, null=True, blank=True, related_name="reminders"
+    )
+    kind = models.CharField(max_length=40)
+    channel = models.CharField(max_length=10)
+    due_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # A claimed row belongs to one worker until then; after it, another may take it.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # What was sent, exactly as sent.
+    recipient = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ReminderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            # The dispatcher: pending rows whose time has come, oldest first.
+            models.Index(
+                fields=["due_at"],
+                name="reminder_pending_due_idx",
+                condition=models.Q(status="pending"),
+            ),
+            # Releasing rows whose lease ran out.
+            models.Index(
+                fields=["lease_until"],
+                name="reminder_sending_lease_idx",
+                condition=models.Q(status="sending"),
+            ),
+            # The staff view of a patient's messages.
+            models.Index(fields=["patient", "-due_at"], name="reminder_patient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.patient_id} at {self.due_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def kind_label(self) -> str:
+        return str(REMINDER_KINDS.get(self.kind, self.kind))
+
+
+REMINDER_KINDS = {
+    "reminder_first": _("First appointment reminder"),
+    "reminder_second": _("Last appointment reminder"),
+    "aftercare:checkout": _("Aftercare: right after the session"),
+    "aftercare:days-0-3": _("Aftercare: the first three days"),
+    "aftercare:hose-end": _("Aftercare: end of the support-hose period"),
+    "aftercare:book-next": _("Book the next session"),
+    "touch_up": _("Touch-up review invitation"),
+}

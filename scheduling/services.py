@@ -15,7 +15,7 @@ from patients.models import AuditAction, Patient
 from patients.selectors import screening_summary
 from treatments.models import PlanStatus, TreatmentPlan
 
-from . import clock
+from . import clock, reminders
 from .models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -23,6 +23,8 @@ from .models import (
     CancelledBy,
     Kind,
     Location,
+    Reminder,
+    ReminderStatus,
     Room,
     SchedulingSettings,
     Status,
@@ -241,6 +243,7 @@ def book_appointment(
     except IntegrityError as error:
         raise SlotTaken() from error
     _log(appointment, action="booked", before={}, by=by)
+    reminders.appointment_booked(appointment)
     return appointment
 
 
@@ -399,6 +402,7 @@ def _move(current: Appointment, starts_at: datetime, by: Actor, doctor=None) -> 
     except IntegrityError as error:
         raise SlotTaken() from error
     _log(current, action="moved", before=before, by=by)
+    reminders.appointment_moved(current)
     return current
 
 
@@ -494,6 +498,7 @@ def cancel_appointment(
     current.version += 1
     current.save()
     _log(current, action="cancelled", before=before, by=by)
+    reminders.appointment_cancelled(current)
     return current
 
 
@@ -526,4 +531,38 @@ def set_status(
     current.version += 1
     current.save(update_fields=["status", "version"])
     _log(current, action=f"status:{status}", before=before, by=by)
+    if status == Status.COMPLETED:
+        # Hands over to the aftercare messages, in this same transaction.
+        reminders.session_completed(current)
+    elif status == Status.NO_SHOW:
+        reminders.appointment_cancelled(current)
     return current
+
+
+@transaction.atomic
+def withdraw_consent(*, patient: Patient, channel: str, by: Actor) -> None:
+    """The patient's unsubscribe link: no more messages on that channel from now on."""
+    field = {"email": "consent_email", "sms": "consent_sms"}.get(channel)
+    if field is None:
+        raise BookingError(_("Unknown channel."))
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if not getattr(patient, field):
+        return
+    setattr(patient, field, False)
+    setattr(patient, f"{field}_on", timezone.localdate())
+    patient.version += 1
+    patient.save(update_fields=[field, f"{field}_on", "version"])
+    audit.record(
+        actor=by,
+        patient=patient,
+        action=AuditAction.CHANGE,
+        subject="patient",
+        details={
+            "version": patient.version,
+            "fields": {field: ["True", "False"]},
+            "via": "unsubscribe link",
+        },
+    )
+    Reminder.objects.filter(patient=patient, channel=channel, status=ReminderStatus.PENDING).update(
+        status=ReminderStatus.CANCELLED, last_error="patient unsubscribed"
+    )

@@ -14,6 +14,7 @@ from goodskin.roles import Role
 # Pages anyone may open.
 PUBLIC = {
     "patients:open_account",
+    "reminders:unsubscribe",
     "login",
     "password_reset",
     "password_reset_done",
@@ -110,7 +111,8 @@ def test_it_keeps_non_administrators_out_of_the_admin(client, users_by_role):
 
 
 @pytest.mark.parametrize(
-    "name", sorted(PUBLIC - {"password_reset_confirm", "patients:open_account"})
+    "name",
+    sorted(PUBLIC - {"password_reset_confirm", "patients:open_account", "reminders:unsubscribe"}),
 )
 def test_it_opens_public_pages_without_login(client, db, name):
     assert client.get(reverse(name)).status_code == 200

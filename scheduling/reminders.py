@@ -1,0 +1,158 @@
+"""Writing the outbox: which messages an appointment or a finished session causes, and when.
+
+Called by the booking services inside their transaction, so a booking that rolls back leaves
+no reminder and a cancelled appointment leaves none pending. Due times are instants: "48 hours
+before" is 48 real hours, whatever the clocks do in between.
+"""
+
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
+
+from treatments.models import AftercareStep, Anchor, PlanStatus, TreatmentPlan
+
+from . import clock
+from .models import Appointment, Kind, Reminder, ReminderStatus, SchedulingSettings
+
+FIRST, SECOND = "reminder_first", "reminder_second"
+TOUCH_UP = "touch_up"
+AFTERCARE_PREFIX = "aftercare:"
+BOOK_NEXT = "aftercare:book-next"
+
+
+def _settings() -> SchedulingSettings:
+    return SchedulingSettings.objects.get_or_create(pk=1)[0]
+
+
+def channel_for(patient) -> str:
+    """The patient's preferred channel; the dispatcher checks consent again when sending."""
+    return patient.reminder_channel
+
+
+def _write(*, key: str, patient, due_at: datetime, kind: str, appointment=None, plan=None) -> None:
+    """Create or re-time the reminder `key`. One that went out (or is going out) stays as it
+    is: the key is what keeps a message from being sent twice."""
+    values = {
+        "patient": patient,
+        "appointment": appointment,
+        "plan": plan,
+        "kind": kind,
+        "channel": channel_for(patient),
+        "due_at": due_at,
+        "status": ReminderStatus.PENDING,
+        "attempts": 0,
+        "last_error": "",
+        "lease_until": None,
+    }
+    existing = Reminder.objects.select_for_update().filter(key=key).first()
+    if existing is None:
+        Reminder.objects.create(key=key, **values)
+    elif existing.status in (ReminderStatus.PENDING, ReminderStatus.CANCELLED):
+        for name, value in values.items():
+            setattr(existing, name, value)
+        existing.save()
+
+
+def appointment_booked(appointment: Appointment) -> None:
+    """Reminders before the appointment; one whose time has already passed is not written."""
+    settings = _settings()
+    now = timezone.now()
+    for kind, hours in (
+        (FIRST, settings.first_reminder_hours),
+        (SECOND, settings.second_reminder_hours),
+    ):
+        due_at = appointment.starts_at - timedelta(hours=hours)
+        key = f"a{appointment.pk}:{kind}"
+        if due_at > now:
+            _write(
+                key=key,
+                patient=appointment.patient,
+                due_at=due_at,
+                kind=kind,
+                appointment=appointment,
+            )
+        else:
+            cancel_keys([key], reason="too late to remind")
+
+
+def appointment_moved(appointment: Appointment) -> None:
+    appointment_booked(appointment)
+
+
+def appointment_cancelled(appointment: Appointment) -> None:
+    Reminder.objects.filter(appointment=appointment, status=ReminderStatus.PENDING).update(
+        status=ReminderStatus.CANCELLED, last_error="appointment cancelled"
+    )
+
+
+def cancel_keys(keys: list[str], *, reason: str) -> None:
+    Reminder.objects.filter(key__in=keys, status=ReminderStatus.PENDING).update(
+        status=ReminderStatus.CANCELLED, last_error=reason
+    )
+
+
+def _aftercare_due(step: AftercareStep, plan: TreatmentPlan, session_end: datetime) -> datetime:
+    days = {
+        Anchor.SESSION: 0,
+        Anchor.HOSE_END: plan.hose_days,
+        Anchor.INTERVAL_END: plan.interval_weeks * 7,
+    }[step.anchor] + step.offset_days
+    if days == 0:
+        return session_end
+    # A later message goes out at the same clock time of day, `days` calendar days on.
+    tz = clock.zone(appointment_zone(plan))
+    local = session_end.astimezone(tz)
+    return clock.instant(local.date() + timedelta(days=days), _safe_time(local.time()), tz)
+
+
+def _safe_time(at: time) -> time:
+    # 09:00 stands in for a time of day that a DST night would make ambiguous or missing.
+    return at if at.hour not in (1, 2) else time(9)
+
+
+def appointment_zone(plan: TreatmentPlan) -> str:
+    appointment = plan.appointments.select_related("location").first()
+    return appointment.location.time_zone if appointment else clock.zone().key
+
+
+def session_completed(appointment: Appointment) -> None:
+    """The after-session messages of a completed treatment session, and the touch-up
+    invitation if the plan is now complete."""
+    if appointment.kind not in (Kind.SESSION, Kind.TOUCH_UP) or appointment.plan_id is None:
+        return
+    plan = appointment.plan
+    session_end = max(appointment.ends_at, timezone.now())
+    for step in AftercareStep.objects.filter(active=True):
+        _write(
+            key=f"a{appointment.pk}:{AFTERCARE_PREFIX}{step.key}",
+            patient=appointment.patient,
+            due_at=_aftercare_due(step, plan, session_end),
+            kind=f"{AFTERCARE_PREFIX}{step.key}",
+            appointment=appointment,
+            plan=plan,
+        )
+    plan_changed(plan)
+
+
+def plan_changed(plan: TreatmentPlan) -> None:
+    """A completed plan invites the patient to a touch-up review when it is due."""
+    if plan.status != PlanStatus.COMPLETED or plan.touch_up_due is None:
+        return
+    tz = clock.zone(appointment_zone(plan))
+    due_at = clock.instant(plan.touch_up_due, time(_settings().touch_up_hour), tz)
+    _write(
+        key=f"p{plan.pk}:{TOUCH_UP}", patient=plan.patient, due_at=due_at, kind=TOUCH_UP, plan=plan
+    )
+
+
+def sweep_completed_plans() -> int:
+    """Plans completed by a chart rather than by a checked-out appointment get their touch-up
+    invitation here (the dispatcher runs this each minute; the key keeps it to one)."""
+    plans = TreatmentPlan.objects.filter(
+        status=PlanStatus.COMPLETED, touch_up_due__isnull=False
+    ).exclude(reminders__kind=TOUCH_UP)
+    count = 0
+    for plan in plans[:200]:
+        plan_changed(plan)
+        count += 1
+    return count

@@ -1,0 +1,297 @@
+"""The outbox: which reminders bookings, moves, cancellations and sessions write, and how the
+dispatcher sends them (Django's locmem email backend here; real SMTP in test_smtp.py)."""
+
+import json
+from datetime import date, time, timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.urls import reverse
+
+from scheduling import outbox, services
+from scheduling.clock import instant
+from scheduling.models import Kind, Reminder, ReminderStatus, SchedulingSettings, Status
+from tests.factories import PatientFactory, screen
+from tests.scheduling.conftest import MONDAY, TZ, at, desk_actor
+from tests.treatments.conftest import chart_session, make_plan
+
+
+@pytest.fixture
+def record(db):
+    patient = PatientFactory(email="rosa@example.org", consent_email=True, consent_sms=True)
+    screen(patient, sclerosant_allergy="no", untreated_varicose="no")
+    return patient
+
+
+def book(user, patient, doctor, starts_at, **extra):
+    return services.book_appointment(
+        patient=patient,
+        doctor=doctor,
+        starts_at=starts_at,
+        by=desk_actor(user),
+        kind=extra.pop("kind", Kind.CONSULTATION),
+        **extra,
+    )
+
+
+def dues(appointment) -> dict:
+    return dict(appointment.reminders.values_list("kind", "due_at"))
+
+
+def test_it_writes_reminders_48_and_2_hours_before_with_the_booking(
+    now, hours, front_desk, doctor, record
+):
+    appointment = book(front_desk, record, doctor, at(MONDAY + timedelta(days=3), 10))
+    assert dues(appointment) == {
+        "reminder_first": appointment.starts_at - timedelta(hours=48),
+        "reminder_second": appointment.starts_at - timedelta(hours=2),
+    }
+
+
+def test_it_skips_a_reminder_whose_time_has_passed(now, hours, front_desk, doctor, record):
+    appointment = book(front_desk, record, doctor, at(MONDAY, 10))  # 3 hours from now
+    assert set(dues(appointment)) == {"reminder_second"}
+
+
+def test_it_leaves_no_reminder_when_the_booking_rolls_back(now, hours, front_desk, doctor, record):
+    plan = make_plan(record, doctor, sessions=2)
+    starts = {1: at(MONDAY + timedelta(days=3), 9), 2: at(MONDAY + timedelta(days=10), 9)}
+    with pytest.raises(services.BookingError):
+        services.book_series(plan=plan, starts=starts, by=desk_actor(front_desk))
+    assert not Reminder.objects.exists()
+
+
+def test_it_cancels_pending_reminders_with_the_appointment(now, hours, front_desk, doctor, record):
+    appointment = book(front_desk, record, doctor, at(MONDAY + timedelta(days=3), 10))
+    services.cancel_appointment(
+        appointment=appointment,
+        by=desk_actor(front_desk),
+        cancelled_by="patient",
+        reason="Travelling",
+    )
+    assert set(appointment.reminders.values_list("status", flat=True)) == {"cancelled"}
+
+
+def test_it_re_times_reminders_when_the_appointment_moves(now, hours, front_desk, doctor, record):
+    appointment = book(front_desk, record, doctor, at(MONDAY + timedelta(days=3), 10))
+    services.move_appointment(
+        appointment=appointment,
+        by=desk_actor(front_desk),
+        starts_at=at(MONDAY + timedelta(days=4), 14),
+    )
+    assert dues(appointment)["reminder_first"] == at(MONDAY + timedelta(days=2), 14)
+    assert Reminder.objects.count() == 2
+
+
+def test_it_reminds_48_real_hours_before_an_appointment_after_the_march_change(
+    office, doctor, front_desk, record
+):
+    from scheduling.models import WorkingHours
+
+    WorkingHours.objects.create(
+        doctor=doctor, location=office, weekday=0, starts=time(8), ends=time(17)
+    )
+    with time_machine.travel(instant(date(2026, 3, 1), time(9), TZ)):
+        appointment = book(front_desk, record, doctor, instant(date(2026, 3, 9), time(9), TZ))
+    first = appointment.reminders.get(kind="reminder_first").due_at
+    assert appointment.starts_at - first == timedelta(hours=48)
+    assert first.astimezone(TZ).strftime("%Y-%m-%d %H:%M %Z") == "2026-03-07 08:00 PST"
+
+
+def complete(appointment, user):
+    for status in (Status.CHECKED_IN, Status.COMPLETED):
+        services.set_status(appointment=appointment, status=status, by=desk_actor(user))
+
+
+def test_it_writes_the_aftercare_programme_when_a_session_is_completed(
+    hours, front_desk, doctor, record
+):
+    plan = make_plan(record, doctor, sessions=2)
+    with time_machine.travel(at(MONDAY, 7), tick=False):
+        appointment = book(
+            front_desk,
+            record,
+            doctor,
+            at(MONDAY, 9),
+            kind=Kind.SESSION,
+            plan=plan,
+            session_number=1,
+        )
+    with time_machine.travel(at(MONDAY, 9, 30), tick=False):
+        complete(appointment, front_desk)
+    due = dues(appointment)
+    end = at(MONDAY, 9, 30)  # checked out after the planned end: counted from checkout
+    assert due["aftercare:checkout"] == at(MONDAY, 9, 30)
+    assert due["aftercare:days-0-3"] == end + timedelta(days=1)
+    assert due["aftercare:hose-end"] == end + timedelta(days=14)
+    assert due["aftercare:book-next"] == end + timedelta(weeks=4)
+
+
+def test_it_invites_to_a_touch_up_when_the_plan_is_complete(now, hours, front_desk, doctor, record):
+    from scheduling.reminders import sweep_completed_plans
+
+    plan = make_plan(record, doctor, sessions=2)
+    chart_session(plan, doctor, treated_on=MONDAY - timedelta(days=60))
+    chart_session(plan, doctor, treated_on=MONDAY - timedelta(days=20))
+    plan.refresh_from_db()
+    assert sweep_completed_plans() == 1
+    touch_up = Reminder.objects.get(kind="touch_up")
+    assert touch_up.due_at.astimezone(TZ).date() == plan.touch_up_due
+    assert sweep_completed_plans() == 0
+
+
+def make_due(appointment):
+    Reminder.objects.filter(appointment=appointment).update(due_at=at(MONDAY, 6))
+
+
+def test_it_sends_due_reminders_once_as_html_and_text(now, hours, front_desk, doctor, record):
+    appointment = book(front_desk, record, doctor, at(MONDAY + timedelta(days=3), 10))
+    make_due(appointment)
+    assert outbox.send_batch(10)["sent"] == 2
+    assert outbox.send_batch(10)["sent"] == 0
+    message = mail.outbox[0]
+    assert message.to == ["rosa@example.org"]
+    assert "Thursday, December 3, 2026 at 10:00 AM" in message.body
+    assert message.alternatives[0].mimetype == "text/html"
+    assert message.extra_headers["Message-ID"].startswith("<reminder-")
+    assert "/messages/stop/" in message.extra_headers["List-Unsubscribe"]
+    sent = Reminder.objects.filter(status=ReminderStatus.SENT).first()
+    assert sent.body == message.body and sent.subject == message.subject
+
+
+def test_it_sends_nothing_on_a_channel_the_patient_withdrew(now, hours, front_desk, doctor, record):
+    appointment = book(front_desk, record, doctor, at(MONDAY + timedelta(days=3), 10))
+    record.consent_email = False
+    record.save()
+    make_due(appointment)
+    assert outbox.send_batch(10)["cancelled"] == 2
+    assert mail.outbox == []
+
+
+def test_it_marks_a_patient_without_email_failed_and_sends_the_rest(
+    now, hours, front_desk, doctor, record
+):
+    nobody = PatientFactory(email="", consent_email=True)
+    for patient, hour in ((nobody, 10), (record, 11)):
+        make_due(book(front_desk, patient, doctor, at(MONDAY + timedelta(days=3), hour)))
+    outcome = outbox.send_batch(10)
+    assert (outcome["failed"], outcome["sent"]) == (2, 2)
+    failed = Reminder.objects.filter(patient=nobody).first()
+    assert (failed.status, failed.last_error) == ("failed", "no email address")
+
+
+def test_it_texts_patients_who_prefer_sms(
+    now, hours, front_desk, doctor, record, settings, tmp_path
+):
+    settings.SMS_BACKEND = "scheduling.sms.FileBackend"
+    settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
+    record.reminder_channel = "sms"
+    record.save()
+    make_due(book(front_desk, record, doctor, at(MONDAY + timedelta(days=3), 10)))
+    assert outbox.send_batch(10)["sent"] == 2
+    lines = [json.loads(line) for line in (tmp_path / "sms.jsonl").read_text().splitlines()]
+    assert lines[0]["to"] == str(record.phone)
+    assert "reminder of your Consultation on Thu Dec 3 at 10:00 AM" in lines[0]["text"]
+
+
+def test_it_ends_every_after_session_message_with_the_warning_signs(
+    hours, front_desk, doctor, record
+):
+    plan = make_plan(record, doctor, sessions=2)
+    with time_machine.travel(at(MONDAY, 7), tick=False):
+        appointment = book(
+            front_desk,
+            record,
+            doctor,
+            at(MONDAY, 9),
+            kind=Kind.SESSION,
+            plan=plan,
+            session_number=1,
+        )
+    with time_machine.travel(at(MONDAY, 9, 30), tick=False):
+        complete(appointment, front_desk)
+    with time_machine.travel(at(MONDAY, 9, 30) + timedelta(weeks=5), tick=False):
+        outbox.send_batch(50)
+    aftercare = [m for m in mail.outbox if "Reminder" not in m.subject]
+    assert len(aftercare) == 4
+    for message in aftercare:
+        assert "pain or swelling in the calf" in message.body
+    assert any("support hose" in m.body for m in aftercare)
+
+
+def test_it_does_not_ask_to_book_a_next_session_already_booked(hours, front_desk, doctor, record):
+    plan = make_plan(record, doctor, sessions=2)
+    with time_machine.travel(at(MONDAY, 7), tick=False):
+        first = book(
+            front_desk,
+            record,
+            doctor,
+            at(MONDAY, 9),
+            kind=Kind.SESSION,
+            plan=plan,
+            session_number=1,
+        )
+        book(
+            front_desk,
+            record,
+            doctor,
+            at(MONDAY + timedelta(weeks=5), 9),
+            kind=Kind.SESSION,
+            plan=plan,
+            session_number=2,
+        )
+    with time_machine.travel(at(MONDAY, 9, 30), tick=False):
+        complete(first, front_desk)
+    with time_machine.travel(at(MONDAY, 9, 30) + timedelta(weeks=4, hours=1), tick=False):
+        outbox.send_batch(50)
+    book_next = Reminder.objects.get(kind="aftercare:book-next")
+    assert (book_next.status, book_next.last_error) == ("cancelled", "next session already booked")
+
+
+def test_it_releases_a_row_left_in_sending_after_the_lease(now, hours, front_desk, doctor, record):
+    make_due(book(front_desk, record, doctor, at(MONDAY + timedelta(days=3), 10)))
+    claimed = outbox.claim(10)
+    assert len(claimed) == 2 and outbox.claim(10) == []
+    assert outbox.release_expired_leases(at(MONDAY, 7) + outbox.LEASE / 2) == 0
+    assert outbox.release_expired_leases(at(MONDAY, 7) + outbox.LEASE * 2) == 2
+    assert outbox.send_batch(10)["sent"] == 2
+
+
+def test_it_unsubscribes_with_one_button_and_no_login(
+    client, now, hours, front_desk, doctor, record
+):
+    appointment = book(front_desk, record, doctor, at(MONDAY + timedelta(days=3), 10))
+    url = outbox.unsubscribe_url(record.pk, "email").split("testserver")[-1]
+    path = "/" + url.split("/", 3)[-1]
+    page = client.get(path)
+    assert page.status_code == 200 and "Yes, stop them" in page.content.decode()
+    record.refresh_from_db()
+    assert record.consent_email  # a GET changes nothing
+    done = client.post(path)
+    assert "no more emails" in done.content.decode()
+    record.refresh_from_db()
+    assert record.consent_email is False
+    assert set(appointment.reminders.values_list("status", flat=True)) == {"cancelled"}
+
+
+def test_it_refuses_a_tampered_unsubscribe_link(client, db):
+    response = client.get(reverse("reminders:unsubscribe", args=["not-a-token"]))
+    assert response.status_code == 404
+
+
+def test_it_shows_staff_the_messages_of_a_patient(
+    client, now, hours, front_desk, doctor, record, patient
+):
+    make_due(book(front_desk, record, doctor, at(MONDAY + timedelta(days=3), 10)))
+    outbox.send_batch(10)
+    client.force_login(front_desk)
+    body = client.get(reverse("reminders:patient", args=[record.pk])).content.decode()
+    assert "First appointment reminder" in body and "Sent" in body
+    client.force_login(patient)
+    assert client.get(reverse("reminders:patient", args=[record.pk])).status_code in (403, 404)
+
+
+def test_settings_hold_the_reminder_offsets(db):
+    settings = SchedulingSettings.objects.get_or_create(pk=1)[0]
+    assert (settings.first_reminder_hours, settings.second_reminder_hours) == (48, 2)
