@@ -20,9 +20,19 @@ class NavItem:
 NAV_ITEMS: dict[Role, tuple[NavItem, ...]] = {
     Role.FRONT_DESK: (
         NavItem(_("Front desk"), "frontdesk_home"),
+        NavItem(_("Today"), "scheduling:day"),
+        NavItem(_("Week"), "scheduling:week"),
+        NavItem(_("Free times"), "scheduling:slots"),
+        NavItem(_("Time off"), "scheduling:time_off"),
         NavItem(_("Patients"), "patients:list"),
     ),
-    Role.DOCTOR: (NavItem(_("My day"), "doctor_home"), NavItem(_("Patients"), "patients:list")),
+    Role.DOCTOR: (
+        NavItem(_("My day"), "scheduling:my_day"),
+        NavItem(_("Clinic day"), "scheduling:day"),
+        NavItem(_("Alerts"), "doctor_home"),
+        NavItem(_("Time off"), "scheduling:time_off"),
+        NavItem(_("Patients"), "patients:list"),
+    ),
     Role.PATIENT: (
         NavItem(_("My schedule"), "patient_home"),
         NavItem(_("My details"), "patients:my_record"),

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("patients.urls")),
     path("", include("scheduling.reminder_urls")),
     path("", include("treatments.urls")),
+    path("", include("scheduling.urls")),
     # Login, logout, password change and reset, with templates in templates/registration/.
     path(
         "accounts/login/",

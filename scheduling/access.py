@@ -1,0 +1,67 @@
+"""The one way a view reaches an appointment or a plan to book: checks the role, then the
+object, and audits the read. Anyone who may not see it gets 404, so ids reveal nothing."""
+
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+
+from goodskin.actors import Actor
+from goodskin.roles import STAFF_ROLES, Role, role_of
+from patients import audit
+from patients.models import AuditAction
+from treatments.models import TreatmentPlan
+
+from .models import Appointment
+
+# Who may book, move and cancel. Doctors see the days and set a visit's status, but the
+# diary is the front desk's: two people moving the same slot is how clinics double-book.
+BOOKING_ROLES = (Role.FRONT_DESK,)
+
+
+def _role(request: HttpRequest, roles: tuple[Role, ...]) -> None:
+    if role_of(request.user) not in roles:
+        raise Http404
+
+
+def get_appointment_for_user(
+    request: HttpRequest, pk: int, *, roles: tuple[Role, ...] = STAFF_ROLES
+) -> Appointment:
+    """An appointment for the clinic's staff (or `roles`); 404 for everyone else."""
+    _role(request, roles)
+    appointment = get_object_or_404(
+        Appointment.objects.select_related(
+            "patient", "doctor", "room", "location", "plan", "created_by"
+        ),
+        pk=pk,
+    )
+    audit.record(
+        actor=Actor.from_request(request),
+        patient=appointment.patient,
+        action=AuditAction.VIEW,
+        subject=f"appointment:{pk}",
+    )
+    return appointment
+
+
+def get_plan_for_booking(request: HttpRequest, pk: int) -> TreatmentPlan:
+    """A treatment plan whose sessions the front desk books; 404 for everyone else."""
+    _role(request, BOOKING_ROLES)
+    plan = get_object_or_404(TreatmentPlan.objects.select_related("patient", "doctor"), pk=pk)
+    audit.record(
+        actor=Actor.from_request(request),
+        patient=plan.patient,
+        action=AuditAction.VIEW,
+        subject=f"plan:{pk} series",
+    )
+    return plan
+
+
+def record_schedule_read(request: HttpRequest, subject: str, appointments) -> None:
+    """A day or week view shows many patients' names: one audit entry lists them all, so the
+    page's queries don't grow with the day."""
+    audit.record(
+        actor=Actor.from_request(request),
+        patient=None,
+        action=AuditAction.VIEW,
+        subject=subject,
+        details={"appointments": [a.pk for a in appointments]},
+    )

@@ -1,0 +1,208 @@
+"""Forms of the scheduling pages. Dates and times are typed in the clinic's zone; a form turns
+them into one instant or says why it can't (a time the clocks skip or repeat)."""
+
+from datetime import date, datetime, time, timedelta
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from patients.forms import DateInput
+from treatments.models import TreatmentPlan
+
+from . import clock
+from .models import CancelledBy, Kind, Status
+from .slots import doctors
+
+MAX_SEARCH_DAYS = 92
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
+
+
+def _instant(form: forms.Form, day: date | None, at: time | None, tz, field: str = "time"):
+    """The instant for a typed day and time, or None with a form error on `field`."""
+    if day is None or at is None:
+        return None
+    try:
+        return clock.instant(day, at, tz)
+    except clock.LocalTimeError as error:
+        form.add_error(field, str(error))
+        return None
+
+
+class DoctorChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
+class PlanChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return _("Plan #%(n)d, %(sessions)d sessions (%(status)s)") % {
+            "n": obj.pk,
+            "sessions": obj.sessions_planned,
+            "status": obj.get_status_display(),
+        }
+
+
+class VersionForm(forms.Form):
+    """Carries the version the person saw: a change made meanwhile refuses the form."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class AppointmentForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Type"), choices=Kind.choices)
+    doctor = DoctorChoiceField(label=_("Doctor"), queryset=None)
+    date = forms.DateField(label=_("Date"), widget=DateInput())
+    time = forms.TimeField(label=_("Time (clinic time)"), widget=TimeInput())
+    plan = PlanChoiceField(label=_("Treatment plan"), queryset=None, required=False)
+    session_number = forms.IntegerField(
+        label=_("Session number"), min_value=1, max_value=12, required=False
+    )
+    notes = forms.CharField(label=_("Note for the front desk"), max_length=300, required=False)
+
+    def __init__(self, *args, patient, tz, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tz = tz
+        self.fields["doctor"].queryset = doctors()
+        self.fields["plan"].queryset = TreatmentPlan.objects.filter(patient=patient).order_by("-pk")
+        self.fields["plan"].help_text = _("Only for a sclerotherapy session.")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == Kind.SESSION:
+            if not data.get("plan"):
+                self.add_error("plan", _("A sclerotherapy session belongs to a treatment plan."))
+            if not data.get("session_number"):
+                self.add_error("session_number", _("Which session of the plan is this?"))
+        data["starts_at"] = _instant(self, data.get("date"), data.get("time"), self.tz)
+        return data
+
+
+class MoveForm(VersionForm):
+    date = forms.DateField(label=_("New date"), widget=DateInput())
+    time = forms.TimeField(label=_("New time (clinic time)"), widget=TimeInput())
+    shift_later = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, tz, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tz = tz
+
+    def clean(self):
+        data = super().clean()
+        data["starts_at"] = _instant(self, data.get("date"), data.get("time"), self.tz)
+        return data
+
+
+class CancelForm(VersionForm):
+    cancelled_by = forms.ChoiceField(
+        label=_("Who cancelled"), choices=CancelledBy.choices, widget=forms.RadioSelect
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class StatusForm(VersionForm):
+    status = forms.ChoiceField(choices=[c for c in Status.choices if c[0] != Status.CANCELLED])
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class SlotSearchForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Type"), choices=Kind.choices, initial=Kind.CONSULTATION)
+    doctor = DoctorChoiceField(
+        label=_("Doctor"), queryset=None, required=False, empty_label=_("Any doctor")
+    )
+    first_day = forms.DateField(label=_("From"), widget=DateInput())
+    last_day = forms.DateField(label=_("Until"), widget=DateInput())
+    patient = forms.IntegerField(label=_("Patient record number"), required=False, min_value=1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["doctor"].queryset = doctors()
+
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("first_day"), data.get("last_day")
+        if first and last:
+            if last < first:
+                self.add_error("last_day", _("The last day is before the first."))
+            elif last - first > timedelta(days=MAX_SEARCH_DAYS):
+                self.add_error(
+                    "last_day",
+                    _("Search at most %(n)d days at a time.") % {"n": MAX_SEARCH_DAYS},
+                )
+        return data
+
+
+class SeriesForm(forms.Form):
+    """One date and time per remaining session; a row left empty is not booked."""
+
+    def __init__(self, *args, numbers: list[int], tz, initial_starts=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.numbers, self.tz = numbers, tz
+        for number in numbers:
+            start = (initial_starts or {}).get(number)
+            local = start.astimezone(tz) if start else None
+            self.fields[f"date_{number}"] = forms.DateField(
+                label=_("Date of session %(n)d") % {"n": number},
+                widget=DateInput(attrs={"class": "form-control"}),
+                required=False,
+                initial=local.date() if local else None,
+            )
+            self.fields[f"time_{number}"] = forms.TimeField(
+                label=_("Time of session %(n)d") % {"n": number},
+                widget=TimeInput(attrs={"class": "form-control"}),
+                required=False,
+                initial=local.time() if local else None,
+            )
+
+    def rows(self):
+        return [(n, self[f"date_{n}"], self[f"time_{n}"]) for n in self.numbers]
+
+    def clean(self):
+        data = super().clean()
+        starts: dict[int, datetime] = {}
+        for number in self.numbers:
+            day, at = data.get(f"date_{number}"), data.get(f"time_{number}")
+            if bool(day) != bool(at):
+                self.add_error(f"time_{number}", _("Give both a date and a time, or neither."))
+                continue
+            moment = _instant(self, day, at, self.tz, field=f"time_{number}")
+            if moment is not None:
+                starts[number] = moment
+        data["starts"] = starts
+        return data
+
+
+class TimeOffForm(forms.Form):
+    doctor = DoctorChoiceField(label=_("Doctor"), queryset=None)
+    date = forms.DateField(label=_("Date"), widget=DateInput())
+    starts = forms.TimeField(label=_("From (clinic time)"), widget=TimeInput())
+    ends = forms.TimeField(label=_("Until (clinic time)"), widget=TimeInput())
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+    def __init__(self, *args, tz, doctor=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tz = tz
+        self.fields["doctor"].queryset = doctors()
+        if doctor is not None:
+            # A doctor blocks time for themselves only: the choice is theirs, fixed.
+            self.fields["doctor"].queryset = doctors().filter(pk=doctor.pk)
+            self.fields["doctor"].initial = doctor.pk
+            self.fields["doctor"].widget = forms.HiddenInput()
+
+    def clean(self):
+        data = super().clean()
+        starts, ends = data.get("starts"), data.get("ends")
+        if starts and ends and ends <= starts:
+            self.add_error("ends", _("The end must be after the start."))
+            return data
+        data["starts_at"] = _instant(self, data.get("date"), starts, self.tz, field="starts")
+        data["ends_at"] = _instant(self, data.get("date"), ends, self.tz, field="ends")
+        if data["ends_at"] and data["ends_at"] <= timezone.now():
+            self.add_error("date", _("That time is already over."))
+        return data

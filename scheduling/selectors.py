@@ -1,0 +1,228 @@
+"""Reads the scheduling pages share: the day, the week, a doctor's own day, an appointment's
+history and a dry run of a series. Each list is read in a fixed number of queries, however many
+appointments the day holds."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from treatments.models import PlanStatus, SessionChart, TreatmentPlan
+
+from . import clock
+from .models import ACTIVE_STATUSES, Appointment, Room, Status
+from .services import TRANSITIONS, default_location, scheduling_settings
+from .slots import Calendar, doctors
+
+# The buttons a card offers, in the order a visit goes.
+STATUS_BUTTONS = (
+    (Status.CHECKED_IN, gettext_lazy("Check in")),
+    (Status.IN_PROGRESS, gettext_lazy("Start")),
+    (Status.COMPLETED, gettext_lazy("Complete")),
+    (Status.NO_SHOW, gettext_lazy("No-show")),
+    (Status.BOOKED, gettext_lazy("Back to booked")),
+)
+
+
+def status_buttons(appointment: Appointment, today: date, tz) -> list[tuple[str, str]]:
+    """(status, label) the appointment may move to now (none before its day)."""
+    if appointment.starts_at.astimezone(tz).date() > today:
+        return []
+    return [
+        (status.value, label)
+        for status, label in STATUS_BUTTONS
+        if appointment.status in TRANSITIONS[status]
+    ]
+
+
+def _appointments(start: datetime, end: datetime):
+    return (
+        Appointment.objects.overlapping(start, end)
+        .select_related("patient", "room", "plan")
+        .order_by("starts_at", "id")
+    )
+
+
+@dataclass
+class Column:
+    title: str
+    key: int
+    appointments: list = field(default_factory=list)
+
+
+def day_columns(day: date, tz, *, by_room: bool = False) -> list[Column]:
+    """One column per doctor (or per room) with the day's appointments: two queries."""
+    start, end = clock.day_bounds(day, tz)
+    if by_room:
+        columns = {r.pk: Column(r.name, r.pk) for r in Room.objects.filter(active=True)}
+    else:
+        columns = {d.pk: Column(d.get_full_name() or d.username, d.pk) for d in doctors()}
+    today = timezone.localdate(timezone.now(), tz)
+    for appointment in _appointments(start, end).select_related("doctor"):
+        appointment.buttons = status_buttons(appointment, today, tz)
+        key = appointment.room_id if by_room else appointment.doctor_id
+        if key not in columns:  # a doctor who has left, a room taken out of use
+            owner = appointment.room if by_room else appointment.doctor
+            columns[key] = Column(str(owner), key)
+        columns[key].appointments.append(appointment)
+    return list(columns.values())
+
+
+@dataclass
+class WeekRow:
+    day: date
+    cells: list  # one list of appointments per doctor, in the order of the doctors
+
+
+def week_grid(monday: date, tz) -> tuple[list, list[WeekRow]]:
+    """The week's days × doctors: two queries."""
+    people = list(doctors())
+    start, _end = clock.day_bounds(monday, tz)
+    _start, end = clock.day_bounds(monday + timedelta(days=6), tz)
+    by_cell = defaultdict(list)
+    for appointment in _appointments(start, end).not_cancelled():
+        by_cell[(appointment.starts_at.astimezone(tz).date(), appointment.doctor_id)].append(
+            appointment
+        )
+    rows = []
+    for offset in range(7):
+        day = monday + timedelta(days=offset)
+        rows.append(WeekRow(day, [by_cell[(day, d.pk)] for d in people]))
+    return people, rows
+
+
+def doctor_day(doctor, day: date, tz) -> list[Appointment]:
+    """A doctor's appointments of the day, each session with its chart if there is one: two
+    queries."""
+    start, end = clock.day_bounds(day, tz)
+    appointments = list(_appointments(start, end).filter(doctor=doctor).not_cancelled())
+    plan_ids = {a.plan_id for a in appointments if a.plan_id}
+    charts = {(c.plan_id, c.number): c for c in SessionChart.objects.filter(plan_id__in=plan_ids)}
+    today = timezone.localdate(timezone.now(), tz)
+    for appointment in appointments:
+        appointment.chart = charts.get((appointment.plan_id, appointment.session_number))
+        appointment.buttons = status_buttons(appointment, today, tz)
+    return appointments
+
+
+@dataclass
+class HistoryRow:
+    at: datetime
+    by: object
+    action: str
+    before: str
+    after: str
+
+
+def _describe(snapshot: dict, tz, people: dict, rooms: dict) -> str:
+    if not snapshot:
+        return ""
+    starts = datetime.fromisoformat(snapshot["starts_at"]).astimezone(tz)
+    doctor = people.get(snapshot.get("doctor"))
+    room = rooms.get(snapshot.get("room"))
+    status = Status(snapshot["status"]).label if snapshot.get("status") in Status.values else ""
+    parts = [starts.strftime("%a %b %-d, %Y %H:%M")]
+    parts += [str(x) for x in (doctor and (doctor.get_full_name() or doctor), room and room.name)]
+    parts.append(str(status))
+    return " · ".join(p for p in parts if p and p != "None")
+
+
+def history(appointment: Appointment, tz) -> list[HistoryRow]:
+    """Every change: who, when, from what to what, in words. Three queries."""
+    changes = list(appointment.changes.select_related("by"))
+    ids = {s.get("doctor") for c in changes for s in (c.before, c.after)}
+    room_ids = {s.get("room") for c in changes for s in (c.before, c.after)}
+    people = get_user_model().objects.in_bulk([i for i in ids if i])
+    rooms = Room.objects.in_bulk([i for i in room_ids if i])
+    labels = {"booked": _("Booked"), "moved": _("Moved"), "cancelled": _("Cancelled")}
+    rows = []
+    for change in changes:
+        action = labels.get(change.action)
+        if action is None and change.action.startswith("status:"):
+            value = change.action.split(":", 1)[1]
+            action = _("Status: %(s)s") % {"s": Status(value).label if value in Status else value}
+        rows.append(
+            HistoryRow(
+                change.at,
+                change.by,
+                action or change.action,
+                _describe(change.before, tz, people, rooms),
+                _describe(change.after, tz, people, rooms),
+            )
+        )
+    return rows
+
+
+def plan_appointments(plan: TreatmentPlan):
+    return plan.appointments.select_related("room", "doctor").order_by("starts_at")
+
+
+def series_problems(plan: TreatmentPlan, starts: dict[int, datetime]) -> dict[int, str]:
+    """A dry run of booking the series: what stands in the way of each proposed session, read
+    only (the booking itself checks all of it again under a lock)."""
+    location = default_location()
+    tz = clock.zone(location.time_zone)
+    if not starts:
+        return {}
+    length = timedelta(minutes=plan.session_minutes)
+    calendar = Calendar.load(
+        doctor_ids=[plan.doctor_id],
+        location=location,
+        start=min(starts.values()),
+        end=max(starts.values()) + length,
+        buffer=timedelta(minutes=scheduling_settings().buffer_minutes),
+    )
+    days = {c.number: c.treated_on for c in plan.charts.all()}
+    for a in plan.appointments.filter(status__in=(*ACTIVE_STATUSES, Status.COMPLETED)):
+        days[a.session_number] = a.starts_at.astimezone(tz).date()
+    days.update({n: s.astimezone(tz).date() for n, s in starts.items()})
+    now = timezone.now()
+    problems = {}
+    for number, starts_at in sorted(starts.items()):
+        problem = _slot_problem(calendar, plan, starts_at, starts_at + length, now)
+        if problem is None:
+            # A pair of proposed rows too close is reported once, on the later session.
+            others = {n: d for n, d in days.items() if n < number or n not in starts}
+            problem = _gap_problem(plan, number, days[number], others)
+        if problem:
+            problems[number] = problem
+    return problems
+
+
+def _slot_problem(calendar, plan, starts_at, ends_at, now) -> str | None:
+    if starts_at <= now:
+        return _("That time is in the past.")
+    reason = calendar.why_not(plan.doctor_id, starts_at, ends_at)
+    if reason == "hours":
+        return _("The doctor does not work at that time.")
+    if reason == "busy":
+        return _("The doctor is busy or off at that time.")
+    if calendar.free_room(starts_at, ends_at) is None:
+        return _("No room is free at that time.")
+    return None
+
+
+def _gap_problem(plan, number: int, own: date, days: dict[int, date]) -> str | None:
+    for other, day in sorted(days.items()):
+        if other != number and abs(own - day) < plan.interval:
+            return _("Less than %(weeks)d weeks from session %(m)d (%(day)s).") % {
+                "weeks": plan.interval_weeks,
+                "m": other,
+                "day": day.isoformat(),
+            }
+    return None
+
+
+def plan_blocker(plan: TreatmentPlan) -> str | None:
+    """Why no session of this plan can be booked at all, if something stops it."""
+    from patients.selectors import screening_summary
+
+    if plan.status != PlanStatus.ACTIVE:
+        return _("This plan is not active, so no session can be booked.")
+    if screening_summary(plan.patient).blocks_plan:
+        return _("The screening shows an absolute contraindication.")
+    return None

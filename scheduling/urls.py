@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+app_name = "scheduling"
+
+urlpatterns = [
+    path("schedule/day/", views.day_view, name="day"),
+    path("schedule/week/", views.week_view, name="week"),
+    path("schedule/my-day/", views.my_day, name="my_day"),
+    path("schedule/slots/", views.slot_search, name="slots"),
+    path("schedule/time-off/", views.time_off, name="time_off"),
+    path("patients/<int:pk>/appointments/new/", views.book_appointment, name="book"),
+    path("plans/<int:pk>/book-series/", views.book_series, name="book_series"),
+    path("appointments/<int:pk>/", views.appointment_detail, name="appointment"),
+    path("appointments/<int:pk>/move/", views.appointment_move, name="move"),
+    path("appointments/<int:pk>/cancel/", views.appointment_cancel, name="cancel"),
+    path("appointments/<int:pk>/status/", views.appointment_status, name="status"),
+]

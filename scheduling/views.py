@@ -1,0 +1,392 @@
+"""Scheduling pages: the day and week views, a doctor's own day, free times, booking one
+appointment or a plan's series, an appointment's page (move, cancel, status) and time off.
+
+The front desk books and changes; doctors see the days, set a visit's status and block time;
+patients reach none of it (their own schedule is in the portal)."""
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+
+from goodskin.actors import Actor
+from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
+from patients.access import get_patient_for_user
+from patients.models import Patient
+from patients.selectors import screening_summary
+
+from . import clock, selectors, services
+from .access import (
+    BOOKING_ROLES,
+    get_appointment_for_user,
+    get_plan_for_booking,
+    record_schedule_read,
+)
+from .forms import (
+    AppointmentForm,
+    CancelForm,
+    MoveForm,
+    SeriesForm,
+    SlotSearchForm,
+    StatusForm,
+    TimeOffForm,
+)
+from .models import Appointment, Kind, Status, TimeOff
+from .slots import free_slots
+
+staff_only = role_required(*STAFF_ROLES)
+
+
+def _clinic_zone():
+    location = services.default_location()
+    return clock.zone(location.time_zone)
+
+
+def _day_from(request: HttpRequest, tz) -> date:
+    """?date=YYYY-MM-DD, or today in clinic time when missing or malformed."""
+    try:
+        return date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        return timezone.localdate(timezone.now(), tz)
+
+
+@staff_only
+def day_view(request: HttpRequest) -> HttpResponse:
+    tz = _clinic_zone()
+    day = _day_from(request, tz)
+    by_room = request.GET.get("by") == "room"
+    columns = selectors.day_columns(day, tz, by_room=by_room)
+    record_schedule_read(
+        request, f"day view {day.isoformat()}", [a for c in columns for a in c.appointments]
+    )
+    context = {
+        "day": day,
+        "tz": tz.key,
+        "columns": columns,
+        "by_room": by_room,
+        "previous": day - timedelta(days=1),
+        "next": day + timedelta(days=1),
+        "today": timezone.localdate(timezone.now(), tz),
+        "can_book": role_of(request.user) in BOOKING_ROLES,
+    }
+    return render(request, "scheduling/day.html", context)
+
+
+@staff_only
+def week_view(request: HttpRequest) -> HttpResponse:
+    tz = _clinic_zone()
+    day = _day_from(request, tz)
+    monday = day - timedelta(days=day.weekday())
+    people, rows = selectors.week_grid(monday, tz)
+    record_schedule_read(
+        request,
+        f"week view {monday.isoformat()}",
+        [a for row in rows for cell in row.cells for a in cell],
+    )
+    context = {
+        "monday": monday,
+        "sunday": monday + timedelta(days=6),
+        "tz": tz.key,
+        "doctors": people,
+        "rows": rows,
+        "previous": monday - timedelta(days=7),
+        "next": monday + timedelta(days=7),
+        "today": timezone.localdate(timezone.now(), tz),
+    }
+    return render(request, "scheduling/week.html", context)
+
+
+@role_required(Role.DOCTOR)
+def my_day(request: HttpRequest) -> HttpResponse:
+    tz = _clinic_zone()
+    day = _day_from(request, tz)
+    appointments = selectors.doctor_day(request.user, day, tz)
+    record_schedule_read(request, f"my day {day.isoformat()}", appointments)
+    context = {
+        "day": day,
+        "tz": tz.key,
+        "appointments": appointments,
+        "previous": day - timedelta(days=1),
+        "next": day + timedelta(days=1),
+        "today": timezone.localdate(timezone.now(), tz),
+    }
+    return render(request, "scheduling/my_day.html", context)
+
+
+def _patient_or_none(pk: int | None):
+    if not pk:
+        return None
+    return Patient.objects.active().filter(pk=pk).first()
+
+
+@staff_only
+def slot_search(request: HttpRequest) -> HttpResponse:
+    tz = _clinic_zone()
+    today = timezone.localdate(timezone.now(), tz)
+    defaults = {"kind": Kind.CONSULTATION, "first_day": today, "last_day": today + timedelta(13)}
+    form = SlotSearchForm(request.GET or None, initial=defaults)
+    patient, plan, days = None, None, []
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["patient"]:
+            patient = get_patient_for_user(request, data["patient"], subject="free times")
+        if data["kind"] == Kind.SESSION:
+            plan = patient and patient.treatment_plans.filter(status="active").first()
+            if plan is None:
+                form.add_error("patient", _("A session needs a patient with an active plan."))
+        if form.is_valid():
+            days = _free_days(data, plan, tz)
+    context = {"form": form, "days": days, "patient": patient, "plan": plan, "tz": tz.key}
+    return render(request, "scheduling/slots.html", context)
+
+
+def _free_days(data: dict, plan, tz) -> list[tuple[date, list]]:
+    settings = services.scheduling_settings()
+    people = [data["doctor"]] if data["doctor"] else list(selectors.doctors())
+    slots = free_slots(
+        doctor_ids=[d.pk for d in people],
+        location=services.default_location(),
+        first_day=data["first_day"],
+        last_day=data["last_day"],
+        minutes=services.minutes_for(data["kind"], plan),
+        step_minutes=settings.slot_step_minutes,
+        buffer_minutes=settings.buffer_minutes,
+    )
+    days: dict[date, list] = {}
+    for slot in slots:
+        days.setdefault(slot.starts_at.astimezone(tz).date(), []).append(slot)
+    return list(days.items())
+
+
+def book_appointment(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient_for_user(request, pk, roles=BOOKING_ROLES, subject="booking")
+    tz = _clinic_zone()
+    initial = {
+        k: request.GET[k] for k in ("kind", "doctor", "date", "time", "plan") if k in request.GET
+    }
+    form = AppointmentForm(request.POST or None, patient=patient, tz=tz, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            appointment = services.book_appointment(
+                patient=patient,
+                doctor=data["doctor"],
+                kind=data["kind"],
+                starts_at=data["starts_at"],
+                plan=data["plan"],
+                session_number=data["session_number"],
+                notes=data["notes"],
+                by=Actor.from_request(request),
+            )
+        except services.BookingError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The appointment is booked."))
+            return redirect("scheduling:appointment", appointment.pk)
+    context = {
+        "patient": patient,
+        "form": form,
+        "tz": tz.key,
+        "screening": screening_summary(patient),
+    }
+    return render(request, "scheduling/book.html", context)
+
+
+def book_series(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = get_plan_for_booking(request, pk)
+    tz = _clinic_zone()
+    numbers = services.remaining_sessions(plan)
+    proposals = {}
+    if request.method != "POST" and numbers:
+        proposals = {p.number: p.starts_at for p in services.propose_series(plan=plan)}
+    form = SeriesForm(request.POST or None, numbers=numbers, tz=tz, initial_starts=proposals)
+    problems, checked = {}, False
+    if request.method == "POST" and form.is_valid():
+        starts = form.cleaned_data["starts"]
+        if request.POST.get("action") == "book":
+            try:
+                booked = services.book_series(
+                    plan=plan, starts=starts, by=Actor.from_request(request)
+                )
+            except services.BookingError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("%(n)d sessions are booked.") % {"n": len(booked)})
+                return redirect("scheduling:book_series", plan.pk)
+        else:
+            problems, checked = selectors.series_problems(plan, starts), True
+    rows = [(n, d, t, problems.get(n)) for n, d, t in form.rows()]
+    context = {
+        "plan": plan,
+        "patient": plan.patient,
+        "form": form,
+        "rows": rows,
+        "checked": checked,
+        "blocker": selectors.plan_blocker(plan),
+        "booked": selectors.plan_appointments(plan),
+        "tz": tz.key,
+    }
+    return render(request, "scheduling/series.html", context)
+
+
+def _detail(request: HttpRequest, appointment, **forms) -> HttpResponse:
+    tz = clock.zone(appointment.location.time_zone)
+    today = timezone.localdate(timezone.now(), tz)
+    version = {"version": appointment.version}
+    can_change = role_of(request.user) in BOOKING_ROLES and appointment.status == Status.BOOKED
+    local = appointment.starts_at.astimezone(tz)
+    context = {
+        "appointment": appointment,
+        "patient": appointment.patient,
+        "tz": tz.key,
+        "history": selectors.history(appointment, tz),
+        "buttons": selectors.status_buttons(appointment, today, tz),
+        "can_change": can_change,
+        "move_form": forms.get("move_form")
+        or MoveForm(tz=tz, initial={**version, "date": local.date(), "time": local.time()}),
+        "cancel_form": forms.get("cancel_form") or CancelForm(initial=version),
+        "later_sessions": forms.get("later_sessions"),
+    }
+    return render(request, "scheduling/appointment.html", context)
+
+
+def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, get_appointment_for_user(request, pk))
+
+
+def _refresh_version(form, appointment) -> None:
+    """After a refusal because of someone else's change, the next try is against the change
+    the person now sees on the page."""
+    appointment.refresh_from_db()
+    form.data = form.data.copy()
+    form.data["version"] = appointment.version
+
+
+def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = get_appointment_for_user(request, pk, roles=BOOKING_ROLES)
+    if request.method != "POST":
+        return redirect("scheduling:appointment", appointment.pk)
+    form = MoveForm(request.POST, tz=clock.zone(appointment.location.time_zone))
+    if not form.is_valid():
+        return _detail(request, appointment, move_form=form)
+    data = form.cleaned_data
+    try:
+        moved = services.move_appointment(
+            appointment=appointment,
+            starts_at=data["starts_at"],
+            version=data["version"],
+            shift_later=data["shift_later"],
+            by=Actor.from_request(request),
+        )
+    except services.LaterSessionsTooClose as error:
+        form.data = form.data.copy()
+        form.data["shift_later"] = "on"
+        return _detail(request, appointment, move_form=form, later_sessions=error.sessions)
+    except services.BookingError as error:
+        form.add_error(None, str(error))
+        _refresh_version(form, appointment)
+        return _detail(request, appointment, move_form=form)
+    if len(moved) > 1:
+        messages.success(request, _("Moved, with %(n)d later sessions.") % {"n": len(moved) - 1})
+    else:
+        messages.success(request, _("The appointment is moved."))
+    return redirect("scheduling:appointment", appointment.pk)
+
+
+def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = get_appointment_for_user(request, pk, roles=BOOKING_ROLES)
+    if request.method != "POST":
+        return redirect("scheduling:appointment", appointment.pk)
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            cancelled = services.cancel_appointment(
+                appointment=appointment,
+                cancelled_by=form.cleaned_data["cancelled_by"],
+                reason=form.cleaned_data["reason"],
+                version=form.cleaned_data["version"],
+                by=Actor.from_request(request),
+            )
+        except services.BookingError as error:
+            form.add_error(None, str(error))
+            _refresh_version(form, appointment)
+        else:
+            if cancelled.late_cancel:
+                messages.warning(request, _("Cancelled. This is a late cancellation."))
+            else:
+                messages.success(request, _("The appointment is cancelled."))
+            return redirect("scheduling:appointment", appointment.pk)
+    return _detail(request, appointment, cancel_form=form)
+
+
+def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = get_appointment_for_user(request, pk)
+    if request.method != "POST":
+        return redirect("scheduling:appointment", appointment.pk)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("That status change was not understood."))
+    else:
+        try:
+            services.set_status(
+                appointment=appointment,
+                status=form.cleaned_data["status"],
+                version=form.cleaned_data["version"],
+                by=Actor.from_request(request),
+            )
+        except services.BookingError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                _("%(name)s: %(status)s.")
+                % {
+                    "name": appointment.patient.full_name,
+                    "status": Status(form.cleaned_data["status"]).label,
+                },
+            )
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect("scheduling:appointment", appointment.pk)
+
+
+@staff_only
+def time_off(request: HttpRequest) -> HttpResponse:
+    tz = _clinic_zone()
+    is_doctor = role_of(request.user) == Role.DOCTOR
+    own = request.user if is_doctor else None
+    form = TimeOffForm(request.POST or None, tz=tz, doctor=own)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        TimeOff.objects.create(
+            doctor=data["doctor"],
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+            reason=data["reason"],
+            created_by=request.user,
+        )
+        messages.success(request, _("The time is blocked."))
+        clashes = (
+            Appointment.objects.not_cancelled()
+            .for_doctor(data["doctor"])
+            .overlapping(data["starts_at"], data["ends_at"])
+            .count()
+        )
+        if clashes:
+            messages.warning(
+                request,
+                _("%(n)d booked appointments fall in that time: move or cancel them.")
+                % {"n": clashes},
+            )
+        return redirect(reverse("scheduling:time_off"))
+    upcoming = TimeOff.objects.filter(ends_at__gt=timezone.now()).select_related("doctor")
+    if own is not None:
+        upcoming = upcoming.filter(doctor=own)
+    context = {"form": form, "upcoming": upcoming[:50], "tz": tz.key, "is_doctor": is_doctor}
+    return render(request, "scheduling/time_off.html", context)
