@@ -35,6 +35,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     patients = list(selectors.search_patients(query)) if query else []
+    upcoming = selectors.next_appointments([p.pk for p in patients])
+    for patient in patients:
+        patient.next_appointment_at = upcoming.get(patient.pk)
     template = "patients/_results.html" if request.htmx else "patients/list.html"
     return render(request, template, {"form": form, "query": query, "patients": patients})
 

@@ -84,8 +84,8 @@ def test_it_runs_a_constant_number_of_queries(client, front_desk, django_assert_
         PatientFactory(legal_last_name=f"Smith{n}")
     client.force_login(front_desk)
     client.get(reverse("patients:list"), {"q": "smith"})  # warm the session
-    # session, user, role, search, audit-free list: the same count for 1 or 30 rows
-    with django_assert_max_num_queries(4):
+    # session, user, role, search, next appointments: the same count for 1 or 30 rows
+    with django_assert_max_num_queries(5):
         response = client.get(reverse("patients:list"), {"q": "smith"})
     assert len(response.context["patients"]) == 30
 
@@ -121,3 +121,33 @@ def test_it_lists_matches_by_last_then_first_name(db):
     a = PatientFactory(legal_first_name="Zoe", legal_last_name="Smith")
     c = PatientFactory(legal_first_name="Bea", legal_last_name="Smithers")
     assert list(search_patients("smith")) == [b, a, c]
+
+
+def test_it_shows_the_next_booked_appointment_in_the_results(client, front_desk, maria, doctor):
+    from datetime import time, timedelta
+
+    from django.utils import timezone
+
+    from scheduling.clock import instant, zone
+    from scheduling.models import Appointment, Location, Room
+
+    office = Location.objects.create(name="Office")
+    room = Room.objects.create(location=office, name="1")
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    for days, status in ((1, "booked"), (8, "booked"), (2, "cancelled")):
+        starts = instant(tomorrow + timedelta(days=days - 1), time(9, days), zone())
+        Appointment.objects.create(
+            patient=maria,
+            doctor=doctor,
+            location=office,
+            room=room,
+            kind="review",
+            starts_at=starts,
+            status=status,
+            ends_at=starts + timedelta(minutes=15),
+        )
+    client.force_login(front_desk)
+    response = client.get(reverse("patients:list"), {"q": "garcia"})
+    row = response.content.decode().split("Majo García")[1]
+    expected = timezone.localtime(instant(tomorrow, time(9, 1), zone()), zone())
+    assert f"{expected:%a %b} {expected.day}, 9:01 a.m." in row
