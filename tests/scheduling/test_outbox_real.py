@@ -118,3 +118,113 @@ def test_a_thousand_due_reminders_arrive_once_each(celery):
     assert mailbox.duplicates() == 0
     assert set(mailbox.ids()) == expected_ids()
     assert mailbox.count() == 1000
+
+
+def test_a_worker_killed_mid_batch_loses_nothing(celery):
+    """SIGKILL (worker and pool) twice while batches are being sent, a new worker each time.
+    A second copy can only be a message whose SMTP transaction ended in the instant before
+    the kill, before its row was marked sent: at most one per worker process that was
+    sending, so up to `concurrency` per kill, not one (each pool process has a batch of
+    its own in flight)."""
+    make_due(1000)
+    concurrency, kills, stuck = 2, 0, []
+    with SMTPServer() as server:
+        mailbox = server.mailbox
+        parts = celery(email=server.url)
+        parts.beat()
+        worker = parts.worker(concurrency=concurrency)
+        for received in (200, 600):
+            assert wait_for(lambda n=received: mailbox.count() >= n, timeout=60), statuses()
+            parts.kill(worker)
+            kills += 1
+            stuck.append(Reminder.objects.filter(status=SENDING).count())
+            move_leases_past()  # no worker is alive: every "sending" row is a dead one's
+            worker = parts.worker(concurrency=concurrency)
+        assert wait_for(all_sent(mailbox, 1000), timeout=90), (mailbox.count(), statuses())
+    duplicates = mailbox.duplicates()
+    print(
+        f"\n{kills} kills; rows left in 'sending' by each: {stuck}; "
+        f"{mailbox.count()} messages received for 1,000 reminders; "
+        f"duplicates (same Message-ID twice): {duplicates}"
+    )
+    assert all(stuck), "each kill should land in the middle of a batch"
+    assert set(mailbox.ids()) == expected_ids()  # none lost
+    assert duplicates <= kills * concurrency
+
+
+def test_reminders_pending_when_redis_is_flushed_are_still_sent(celery, broker):
+    """FLUSHDB in the middle of sending (queued batch tasks and Celery's own keys vanish),
+    with more reminders still to come due afterwards."""
+    make_due(300)
+    later = list(Reminder.objects.order_by("id").values_list("pk", flat=True)[100:])
+    Reminder.objects.filter(pk__in=later).update(due_at=timezone.now() + timedelta(hours=1))
+    with SMTPServer() as server:
+        mailbox = server.mailbox
+        parts = celery(email=server.url)
+        worker = parts.worker(concurrency=2)
+        parts.beat()
+        assert wait_for(lambda: mailbox.count() >= 50, timeout=60), statuses()
+        redis.Redis.from_url(broker).flushdb()
+        Reminder.objects.filter(pk__in=later).update(due_at=timezone.now())  # time moves on
+        sent = wait_for(all_sent(mailbox, 300), timeout=45)
+        assert sent, (mailbox.count(), statuses(), parts.log(worker)[-3000:])
+    assert mailbox.duplicates() == 0
+    assert set(mailbox.ids()) == expected_ids()
+
+
+def test_two_beat_processes_at_once_send_each_reminder_once(celery):
+    make_due(1000)
+    with SMTPServer() as server:
+        mailbox = server.mailbox
+        parts = celery(email=server.url)
+        parts.beat()
+        parts.beat()
+        parts.worker(concurrency=2)
+        assert wait_for(all_sent(mailbox, 1000), timeout=90), (mailbox.count(), statuses())
+    assert mailbox.duplicates() == 0
+    assert mailbox.count() == 1000
+    assert set(mailbox.ids()) == expected_ids()
+
+
+@pytest.fixture
+def redis_down(settings, monkeypatch):
+    """Redis is down: every address points at a closed port, and any connection redis-py
+    tries to open fails (so a stray cache or broker call cannot go unnoticed)."""
+    from redis.connection import AbstractConnection
+
+    from goodskin import celery_app
+
+    closed = "redis://127.0.0.1:1/0"
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": closed}
+    }
+    settings.CELERY_BROKER_URL = closed
+    monkeypatch.setattr(celery_app.conf, "broker_url", closed)
+
+    def refuse(self, *args, **kwargs):
+        raise redis.ConnectionError("Redis is down (test)")
+
+    monkeypatch.setattr(AbstractConnection, "connect", refuse)
+
+
+def test_booking_works_while_redis_is_down(redis_down, now, hours, front_desk, doctor):
+    from django.core.cache import cache
+
+    from scheduling import services
+    from scheduling.models import Kind
+    from tests.scheduling.conftest import MONDAY, at, desk_actor
+
+    with pytest.raises(redis.ConnectionError):
+        cache.get("anything")  # Redis really is unreachable here
+    record = PatientFactory(consent_email=True)
+    appointment = services.book_appointment(
+        patient=record,
+        doctor=doctor,
+        starts_at=at(MONDAY + timedelta(days=3), 10),
+        kind=Kind.CONSULTATION,
+        by=desk_actor(front_desk),
+    )
+    assert set(appointment.reminders.values_list("kind", "status")) == {
+        ("reminder_first", PENDING),
+        ("reminder_second", PENDING),
+    }
