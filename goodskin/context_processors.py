@@ -34,7 +34,7 @@ NAV_ITEMS: dict[Role, tuple[NavItem, ...]] = {
         NavItem(_("Patients"), "patients:list"),
     ),
     Role.PATIENT: (
-        NavItem(_("My schedule"), "patient_home"),
+        NavItem(_("My schedule"), "portal:schedule"),
         NavItem(_("My details"), "patients:my_record"),
         NavItem(_("My treatment"), "treatments:my_treatment"),
     ),

@@ -5,6 +5,8 @@ import zoneinfo
 from django.conf import settings
 from django.utils import timezone
 
+from .roles import Role, role_of
+
 
 class ClinicTimezoneMiddleware:
     def __init__(self, get_response):
@@ -17,3 +19,16 @@ class ClinicTimezoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class PatientIdleTimeoutMiddleware:
+    """A patient's session ends after PATIENT_IDLE_MINUTES without a request: patients log in
+    on shared and family devices. Each request starts the count again."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if role_of(request.user) == Role.PATIENT:
+            request.session.set_expiry(settings.PATIENT_IDLE_MINUTES * 60)
+        return self.get_response(request)

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "goodskin.middleware.ClinicTimezoneMiddleware",
+    "goodskin.middleware.PatientIdleTimeoutMiddleware",
 ]
 
 ROOT_URLCONF = "goodskin.urls"
@@ -164,6 +165,7 @@ AUTHENTICATION_BACKENDS = ["goodskin.auth.UsernameOrEmailBackend"]
 LOGIN_URL = reverse_lazy("login")
 LOGIN_REDIRECT_URL = reverse_lazy("home")
 LOGOUT_REDIRECT_URL = reverse_lazy("login")
+PATIENT_IDLE_MINUTES = env.int("PATIENT_IDLE_MINUTES", default=30)
 PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
 

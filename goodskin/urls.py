@@ -13,10 +13,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("desk/", views.frontdesk_home, name="frontdesk_home"),
     path("doctor/", views.doctor_home, name="doctor_home"),
-    path("portal/", views.patient_home, name="patient_home"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("patients.urls")),
     path("", include("scheduling.reminder_urls")),
+    path("", include("scheduling.portal_urls")),
     path("", include("treatments.urls")),
     path("", include("scheduling.urls")),
     # Login, logout, password change and reset, with templates in templates/registration/.

@@ -15,7 +15,7 @@ from .roles import Role, role_of, role_required
 HOME_URL_NAMES = {
     Role.FRONT_DESK: "frontdesk_home",
     Role.DOCTOR: "doctor_home",
-    Role.PATIENT: "patient_home",
+    Role.PATIENT: "portal:schedule",
     Role.ADMIN: "admin:index",
 }
 
@@ -41,11 +41,6 @@ def doctor_home(request: HttpRequest) -> HttpResponse:
     return render(
         request, "home/doctor.html", {"serious_events": list_open_serious_events(request)}
     )
-
-
-@role_required(Role.PATIENT)
-def patient_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home/patient.html")
 
 
 @login_not_required

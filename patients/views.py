@@ -74,6 +74,10 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "screening": selectors.screening_summary(patient),
         "invitation": patient.invitations.first(),
         "can_merge": role_of(request.user) in MERGE_ROLES,
+        # Who changed the record lately, the patient included (from the portal).
+        "recent_changes": patient.audit_entries.filter(
+            action=AuditAction.CHANGE, subject="patient"
+        ).select_related("user")[:5],
     }
     return render(request, "patients/detail.html", context)
 

@@ -40,6 +40,9 @@ class SchedulingSettings(models.Model):
     second_reminder_hours = models.PositiveSmallIntegerField(
         _("second reminder, hours before an appointment"), default=2
     )
+    patient_notice_hours = models.PositiveSmallIntegerField(
+        _("patients may cancel or move online up to this many hours before"), default=24
+    )
     touch_up_hour = models.PositiveSmallIntegerField(
         _("touch-up invitations go out at this hour (clinic time)"), default=10
     )
@@ -337,3 +340,19 @@ REMINDER_KINDS = {
     "aftercare:book-next": _("Book the next session"),
     "touch_up": _("Touch-up review invitation"),
 }
+
+
+class CalendarFeed(models.Model):
+    """A patient's private calendar subscription. The token is the only key to the feed, so a
+    revoked one answers 404 and a new one is made in its place."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="calendar_feeds")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.patient_id}"

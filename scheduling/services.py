@@ -96,6 +96,17 @@ def _lock_doctor(doctor_id: int) -> None:
     get_user_model().objects.select_for_update().filter(pk=doctor_id).first()
 
 
+def _session_days(plan: TreatmentPlan, tz, exclude_id: int | None = None) -> list[tuple]:
+    """(session number, local day) of the plan's booked, done and charted sessions."""
+    days = [
+        (a.session_number, a.starts_at.astimezone(tz).date())
+        for a in plan.appointments.filter(status__in=(*ACTIVE_STATUSES, Status.COMPLETED)).exclude(
+            pk=exclude_id
+        )
+    ]
+    return days + [(c.number, c.treated_on) for c in plan.charts.all()]
+
+
 def _check_plan_gaps(
     *,
     plan: TreatmentPlan,
@@ -109,13 +120,7 @@ def _check_plan_gaps(
     sessions before it; the ones after are shifted with it (move_appointment)."""
     interval = timedelta(weeks=plan.interval_weeks)
     day = starts_at.astimezone(tz).date()
-    others = [
-        (a.session_number, a.starts_at.astimezone(tz).date())
-        for a in plan.appointments.filter(status__in=(*ACTIVE_STATUSES, Status.COMPLETED)).exclude(
-            pk=exclude_id
-        )
-    ]
-    others += [(c.number, c.treated_on) for c in plan.charts.all()]
+    others = _session_days(plan, tz, exclude_id=exclude_id)
     for other_number, other_day in others:
         if other_number == number or (earlier_only and other_number > number):
             continue
@@ -370,7 +375,9 @@ class LaterSessionsTooClose(BookingError):
         self.sessions = sessions
 
 
-def _move(current: Appointment, starts_at: datetime, by: Actor, doctor=None) -> Appointment:
+def _move(
+    current: Appointment, starts_at: datetime, by: Actor, doctor=None, earlier_only=True
+) -> Appointment:
     doctor = doctor or current.doctor
     _lock_doctor(doctor.pk)
     starts_at = clock.utc(starts_at)
@@ -386,7 +393,7 @@ def _move(current: Appointment, starts_at: datetime, by: Actor, doctor=None) -> 
         room=None,
         location=current.location,
         exclude_id=current.pk,
-        earlier_only=True,
+        earlier_only=earlier_only,
     )
     before = _snapshot(current)
     current.starts_at, current.ends_at, current.doctor, current.room = (
@@ -566,3 +573,97 @@ def withdraw_consent(*, patient: Patient, channel: str, by: Actor) -> None:
     Reminder.objects.filter(patient=patient, channel=channel, status=ReminderStatus.PENDING).update(
         status=ReminderStatus.CANCELLED, last_error="patient unsubscribed"
     )
+
+
+# --- The patient's own changes, from the portal ------------------------------------------
+
+
+def _notice() -> timedelta:
+    return timedelta(hours=scheduling_settings().patient_notice_hours)
+
+
+def patient_may_change(appointment: Appointment) -> bool:
+    """Online changes stop at the notice period; after it the patient calls the clinic."""
+    return (
+        appointment.status == Status.BOOKED and appointment.starts_at - timezone.now() > _notice()
+    )
+
+
+def _own_and_in_time(appointment: Appointment, by: Actor) -> None:
+    if by.role != Role.PATIENT or appointment.patient.portal_user_id != by.user.pk:
+        raise BookingError(_("This appointment is not yours."))
+    if not patient_may_change(appointment):
+        raise BookingError(
+            _("It is too late to change this appointment online. Please call the clinic.")
+        )
+
+
+@transaction.atomic
+def patient_cancel(*, appointment: Appointment, by: Actor, version: int | None = None):
+    current = _locked(appointment, version)
+    _own_and_in_time(current, by)
+    return cancel_appointment(
+        appointment=current,
+        by=by,
+        cancelled_by=CancelledBy.PATIENT,
+        reason=_("Cancelled online by the patient"),
+    )
+
+
+def patient_move_options(appointment: Appointment, days: int = 28) -> list:
+    """Free times the patient may move to: the same doctor and length, after the notice
+    period, and keeping the plan's interval to the sessions before and after."""
+    settings = scheduling_settings()
+    tz = clock.zone(appointment.location.time_zone)
+    first = (timezone.now() + _notice()).astimezone(tz).date()
+    if appointment.plan_id:
+        # Start looking where the plan allows this session, not at today.
+        before = [
+            day
+            for number, day in _session_days(appointment.plan, tz, exclude_id=appointment.pk)
+            if number < appointment.session_number
+        ]
+        if before:
+            first = max(first, max(before) + appointment.plan.interval)
+    slots = free_slots(
+        doctor_ids=[appointment.doctor_id],
+        location=appointment.location,
+        first_day=first,
+        last_day=first + timedelta(days=days),
+        minutes=int(appointment.duration.total_seconds() // 60),
+        step_minutes=settings.slot_step_minutes,
+        buffer_minutes=settings.buffer_minutes,
+    )
+    earliest = timezone.now() + _notice()
+    allowed = []
+    for slot in slots:
+        if slot.starts_at <= earliest or slot.starts_at == appointment.starts_at:
+            continue
+        if appointment.plan_id:
+            try:
+                _check_plan_gaps(
+                    plan=appointment.plan,
+                    number=appointment.session_number,
+                    starts_at=slot.starts_at,
+                    exclude_id=appointment.pk,
+                    tz=tz,
+                )
+            except BookingError:
+                continue
+        allowed.append(slot)
+    return allowed
+
+
+@transaction.atomic
+def patient_move(
+    *, appointment: Appointment, starts_at: datetime, by: Actor, version: int | None = None
+) -> Appointment:
+    current = _locked(appointment, version)
+    _own_and_in_time(current, by)
+    if clock.utc(starts_at) - timezone.now() <= _notice():
+        raise BookingError(
+            _("Choose a time more than %(hours)d hours from now.")
+            % {"hours": scheduling_settings().patient_notice_hours}
+        )
+    # The patient can't shift later sessions: the new time must keep the interval both ways.
+    return _move(current, starts_at, by, earlier_only=False)

@@ -13,6 +13,7 @@ from goodskin.roles import Role
 
 # Pages anyone may open.
 PUBLIC = {
+    "portal:feed",
     "patients:open_account",
     "reminders:unsubscribe",
     "login",
@@ -22,10 +23,23 @@ PUBLIC = {
     "password_reset_complete",
     "healthz",
 }
+# Public pages that need a secret token in the URL (tested with real tokens elsewhere).
+TOKEN_PAGES = {
+    "password_reset_confirm",
+    "patients:open_account",
+    "reminders:unsubscribe",
+    "portal:feed",
+}
 # Pages a patient may open (besides the public ones); everything else is for staff.
 PATIENT_PAGES = {
     "home",
-    "patient_home",
+    "portal:schedule",
+    "portal:appointment",
+    "portal:cancel",
+    "portal:move",
+    "portal:appointment_ics",
+    "portal:calendar",
+    "portal:preferences",
     "password_change",
     "password_change_done",
     "logout",
@@ -112,7 +126,7 @@ def test_it_keeps_non_administrators_out_of_the_admin(client, users_by_role):
 
 @pytest.mark.parametrize(
     "name",
-    sorted(PUBLIC - {"password_reset_confirm", "patients:open_account", "reminders:unsubscribe"}),
+    sorted(PUBLIC - TOKEN_PAGES),
 )
 def test_it_opens_public_pages_without_login(client, db, name):
     assert client.get(reverse(name)).status_code == 200

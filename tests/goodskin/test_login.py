@@ -27,7 +27,7 @@ def test_it_lands_each_role_on_its_own_home(client, users_by_role, role):
     [
         (Role.FRONT_DESK, "Good to see you"),
         (Role.DOCTOR, "Your sessions today"),
-        (Role.PATIENT, "This is your page at Goodskin Clinic"),
+        (Role.PATIENT, "not linked to a patient record yet"),
     ],
 )
 def test_it_shows_each_role_its_home_page(client, users_by_role, role, heading):

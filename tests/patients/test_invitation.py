@@ -31,7 +31,7 @@ def test_it_emails_a_link_that_opens_the_portal_account(client, front_desk):
     assert mail.outbox[0].to == ["ann@example.org"]
     assert mail.outbox[0].alternatives  # an HTML part too
     response = open_account(client, link)
-    assert response.redirect_chain[-1][0] == reverse("patient_home")
+    assert response.redirect_chain[-1][0] == reverse("portal:schedule")
     patient.refresh_from_db()
     assert role_of(patient.portal_user) == Role.PATIENT
     assert patient.portal_user.check_password(PASSWORD)

@@ -1,0 +1,77 @@
+"""Forms of the patient's own pages."""
+
+from collections import defaultdict
+from datetime import datetime
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.formfields import PhoneNumberField
+
+from patients.models import Patient
+
+from . import clock
+
+
+class MoveChoiceForm(forms.Form):
+    """Pick one of the free times offered; anything else posted is refused."""
+
+    starts_at = forms.ChoiceField(label=_("New time"), widget=forms.RadioSelect)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, options, version: int, **kwargs):
+        super().__init__(*args, initial={"version": version}, **kwargs)
+        self.options = options
+        self.fields["starts_at"].choices = [
+            (slot.starts_at.isoformat(), slot.starts_at) for slot in options
+        ]
+
+    def clean_starts_at(self) -> datetime:
+        return datetime.fromisoformat(self.cleaned_data["starts_at"])
+
+    def by_day(self) -> list[tuple]:
+        """[(day, [(value, local time)])] for the template, in the clinic's zone."""
+        tz = clock.zone()
+        days = defaultdict(list)
+        for slot in self.options:
+            local = slot.starts_at.astimezone(tz)
+            days[local.date()].append((slot.starts_at.isoformat(), local))
+        return sorted(days.items())
+
+
+class PreferencesForm(forms.ModelForm):
+    phone = PhoneNumberField(label=_("Mobile phone"), required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = Patient
+        fields = [
+            "phone",
+            "email",
+            "address_line1",
+            "address_line2",
+            "city",
+            "state",
+            "postal_code",
+            "reminder_channel",
+            "consent_email",
+            "consent_sms",
+        ]
+        labels = {
+            "consent_email": _("Send me reminders and aftercare advice by email"),
+            "consent_sms": _("Send me reminders and aftercare advice by text message"),
+        }
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean(self):
+        cleaned = super().clean()
+        channel = cleaned.get("reminder_channel")
+        if channel == "sms" and not cleaned.get("phone"):
+            self.add_error("phone", _("Add a mobile number to get text messages."))
+        if channel == "email" and not cleaned.get("email"):
+            self.add_error("email", _("Add an email address to get emails."))
+        return cleaned
+
+    def model_data(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
