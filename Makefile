@@ -57,3 +57,4 @@ clean:
 bench: export DATABASE_URL = postgres://postgres@127.0.0.1:5432/goodskin_bench
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/patient_search.py
+	$(BIN)/python bench/reminders.py

@@ -95,7 +95,10 @@ class SMTPServer:
     def __init__(self, refuse: tuple[str, ...] = ()):
         self.mailbox = Mailbox(refuse)
         self.port = free_port()
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        # server_hostname: without it aiosmtpd asks socket.getfqdn() on every connection.
+        self.controller = Controller(
+            self.mailbox, hostname="127.0.0.1", port=self.port, server_hostname="localhost"
+        )
 
     @property
     def url(self) -> str:
@@ -155,7 +158,7 @@ class Celery:
 
     def worker(self, concurrency: int = 2, loglevel: str = "WARNING") -> subprocess.Popen:
         name = f"outbox-{uuid.uuid4().hex[:8]}"
-        return self._start(
+        child = self._start(
             name,
             [
                 "worker",
@@ -171,6 +174,8 @@ class Celery:
                 "--without-gossip",
             ],
         )
+        child.hostname = f"{name}@localhost"  # type: ignore[attr-defined]
+        return child
 
     def beat(self) -> subprocess.Popen:
         name = f"beat-{uuid.uuid4().hex[:8]}"
