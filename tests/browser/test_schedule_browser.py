@@ -101,3 +101,24 @@ def test_the_front_desk_books_a_series_and_sees_the_day(page: Page, live_server,
     screenshot("week-view")
     page.set_viewport_size({"width": 375, "height": 800})
     screenshot("week-view-375")
+
+
+def test_the_front_desk_finds_a_free_time_and_opens_an_appointment(
+    page: Page, live_server, plan, screenshot
+):
+    plan, colleague = plan
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, live_server.url)
+    tomorrow = timezone.localdate(timezone.now(), TZ).toordinal() + 1
+    day = type(timezone.localdate()).fromordinal(tomorrow)
+    page.goto(
+        f"{live_server.url}/schedule/slots/?kind=review&first_day={day.isoformat()}"
+        f"&last_day={day.isoformat()}&patient={plan.patient_id}"
+    )
+    page.get_by_role("link", name="Book").first.click()
+    page.get_by_role("button", name="Book").click()
+    expect(page.get_by_text("The appointment is booked.")).to_be_visible()
+    expect(page.get_by_role("heading", name="History")).to_be_visible()
+    screenshot("appointment")
+    page.set_viewport_size({"width": 375, "height": 800})
+    screenshot("appointment-375")
