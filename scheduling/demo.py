@@ -14,7 +14,7 @@ from patients.models import Patient
 from treatments.models import PlanStatus, TreatmentPlan
 
 from . import clock, services
-from .models import Appointment, Kind, Status, WorkingHours
+from .models import Appointment, Kind, Location, Room, Status, WorkingHours
 from .slots import free_slots
 
 # username: (weekdays, from, until)
@@ -39,7 +39,7 @@ def seed(stdout) -> None:
     desk = User.objects.filter(username="frontdesk").first()
     if len(doctors) < 2 or desk is None or Appointment.objects.exists():
         return
-    location = services.default_location()
+    location = _office()
     for username, (days, starts, ends) in HOURS.items():
         for weekday in days:
             WorkingHours.objects.get_or_create(
@@ -53,6 +53,25 @@ def seed(stdout) -> None:
     booked = _book_series(by) + _book_consultations(doctors, location, by)
     booked += _reviews(doctors, location, by) + _earlier_this_week(doctors, location)
     stdout.write(f"Demo appointments: {booked} in the calendar.")
+
+
+def _office() -> Location:
+    """The Oregon office that migration 0002 makes; made again if the tables were emptied."""
+    location = Location.objects.order_by("pk").first()
+    if location is None:
+        location = Location.objects.create(
+            name="Goodskin Dermatology, Oregon office",
+            time_zone="America/Los_Angeles",
+            address="Portland, OR",
+        )
+    if not location.rooms.exists():
+        for name in ("Room 1", "Room 2"):
+            Room.objects.create(location=location, name=name)
+    if not location.phone:
+        location.phone = "(503) 555-0100"
+        location.address = "1200 SW Main St, Portland, OR 97205"
+        location.save(update_fields=["phone", "address"])
+    return location
 
 
 def _book_series(by: Actor) -> int:
