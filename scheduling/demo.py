@@ -52,6 +52,7 @@ def seed(stdout) -> None:
     by = Actor(user=desk, role=Role.FRONT_DESK)
     booked = _book_series(by) + _book_consultations(doctors, location, by)
     booked += _reviews(doctors, location, by) + _earlier_this_week(doctors, location)
+    booked += _checked_in_now(doctors, location)
     stdout.write(f"Demo appointments: {booked} in the calendar.")
 
 
@@ -142,6 +143,33 @@ def _reviews(doctors, location, by: Actor) -> int:
                 )
                 count += 1
     return count
+
+
+def _checked_in_now(doctors, location) -> int:
+    """A touch-up session in the waiting room right now, so that completing it on the day
+    view shows the aftercare messages going out (in the console with `make run`)."""
+    plan = (
+        TreatmentPlan.objects.filter(status=PlanStatus.COMPLETED)
+        .select_related("patient", "doctor")
+        .first()
+    )
+    if plan is None:
+        return 0
+    tz = clock.zone(location.time_zone)
+    now = timezone.now().astimezone(tz)
+    starts_at = now.replace(minute=0, second=0, microsecond=0)
+    Appointment.objects.create(
+        patient=plan.patient,
+        doctor=plan.doctor,
+        location=location,
+        room=location.rooms.order_by("-name").first(),
+        kind=Kind.TOUCH_UP,
+        plan=plan,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=plan.session_minutes),
+        status=Status.CHECKED_IN,
+    )
+    return 1
 
 
 def _earlier_this_week(doctors, location) -> int:
