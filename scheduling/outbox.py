@@ -10,13 +10,13 @@ finished in the instant before the death can arrive twice.
 import logging
 import smtplib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.template import TemplateSyntaxError
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -48,6 +48,7 @@ class Message:
     text: str
     html: str
     sms: str
+    unsubscribe_url: str = ""
 
 
 def release_expired_leases(now=None) -> int:
@@ -58,8 +59,9 @@ def release_expired_leases(now=None) -> int:
     )
 
 
-def claim(batch: int, now=None) -> list[Reminder]:
+def claim(batch: int, now=None, lease: datetime | None = None) -> list[Reminder]:
     now = now or timezone.now()
+    lease = lease or now + LEASE
     with transaction.atomic():
         rows = list(
             Reminder.objects.select_for_update(skip_locked=True, of=("self",))
@@ -67,9 +69,7 @@ def claim(batch: int, now=None) -> list[Reminder]:
             .order_by("due_at", "id")[:batch]
         )
         ids = [r.pk for r in rows]
-        Reminder.objects.filter(pk__in=ids).update(
-            status=ReminderStatus.SENDING, lease_until=now + LEASE
-        )
+        Reminder.objects.filter(pk__in=ids).update(status=ReminderStatus.SENDING, lease_until=lease)
     return list(
         Reminder.objects.filter(pk__in=ids).select_related(
             "patient", "appointment__doctor", "appointment__location", "plan"
@@ -81,36 +81,80 @@ def count_due(now=None) -> int:
     return Reminder.objects.due(now or timezone.now()).count()
 
 
+@dataclass
+class Batch:
+    """Rows one worker holds, the lease it holds them under, and what it reads once for all."""
+
+    rows: list
+    lease: datetime
+    clinic: object
+    connection: object
+
+    def renew_if_needed(self, remaining: list) -> set[int]:
+        """Extend the lease before it runs out, so a slow but live worker keeps its rows;
+        returns the ids still held (rows another worker took after a lapse are dropped)."""
+        now = timezone.now()
+        ids = [r.pk for r in remaining]
+        if now < self.lease - LEASE / 2:
+            return set(ids)
+        renewed = now + LEASE
+        Reminder.objects.filter(
+            pk__in=ids, status=ReminderStatus.SENDING, lease_until=self.lease
+        ).update(lease_until=renewed)
+        self.lease = renewed
+        return set(
+            Reminder.objects.filter(pk__in=ids, lease_until=renewed).values_list("pk", flat=True)
+        )
+
+
 def send_batch(batch: int = 100) -> dict[str, int]:
     """Claim and send up to `batch` due reminders; returns counts by outcome."""
     outcome = {"sent": 0, "failed": 0, "retry": 0, "cancelled": 0}
-    rows = claim(batch)
+    lease = timezone.now() + LEASE
+    rows = claim(batch, lease=lease)
     if not rows:
         return outcome
-    connection = get_connection()
+    # One connection for the batch: a new SMTP session per message was most of the cost.
+    work = Batch(rows, lease, get_clinic_settings(), get_connection())
+    _open(work.connection)
     try:
-        for reminder in rows:
-            outcome[_send_one(reminder, connection)] += 1
+        for index, reminder in enumerate(rows):
+            if reminder.pk not in work.renew_if_needed(rows[index:]):
+                continue
+            outcome[_send_one(reminder, work)] += 1
     finally:
-        connection.close()
+        work.connection.close()
     return outcome
 
 
-def _send_one(reminder: Reminder, connection) -> str:
+def _open(connection) -> None:
+    """Open the mail connection for the batch if the server answers; if not, each message
+    tries on its own and is retried with its own count (an unreachable server is transient)."""
+    try:
+        connection.open()
+    except (smtplib.SMTPException, OSError):
+        connection.close()
+
+
+def _send_one(reminder: Reminder, work: Batch) -> str:
     try:
         skip = _reason_not_to_send(reminder)
         if skip:
-            return _finish(reminder, ReminderStatus.CANCELLED, error=skip)
-        message = render(reminder)
+            return _finish(reminder, work, ReminderStatus.CANCELLED, error=skip)
+        message = render(reminder, clinic=work.clinic)
         if reminder.channel == "sms":
             recipient = _deliver_sms(reminder, message)
         else:
-            recipient = _deliver_email(reminder, message, connection)
+            recipient = _deliver_email(reminder, message, work.connection)
     except PermanentFailure as error:
-        return _finish(reminder, ReminderStatus.FAILED, error=str(error))
+        return _finish(reminder, work, ReminderStatus.FAILED, error=str(error))
     except TransientFailure as error:
-        return _retry(reminder, str(error))
-    return _finish(reminder, ReminderStatus.SENT, recipient=recipient, message=message)
+        work.connection.close()  # start the next message on a fresh session
+        return _retry(reminder, work, str(error))
+    except Exception as error:  # one bad row must not stop the batch: counted, retried, failed
+        log.exception("reminder %s: unexpected error", reminder.pk)
+        return _retry(reminder, work, f"unexpected: {error!r}")
+    return _finish(reminder, work, ReminderStatus.SENT, recipient=recipient, message=message)
 
 
 def _reason_not_to_send(reminder: Reminder) -> str:
@@ -140,51 +184,71 @@ def _next_session_booked(reminder: Reminder) -> bool:
     )
 
 
-def render(reminder: Reminder) -> Message:
+# Which message templates a kind of reminder uses; any other kind fails rather than going out
+# dressed as something else.
+TEMPLATES = {
+    reminders.FIRST: "appointment",
+    reminders.SECOND: "appointment",
+    reminders.TOUCH_UP: "touch_up",
+}
+
+
+def render(reminder: Reminder, clinic=None) -> Message:
     """Subject, plain text, HTML and SMS text of a reminder, as of now, with times in the
     clinic's zone (template date filters use the active zone, which is UTC in a worker)."""
     location = reminder.appointment.location if reminder.appointment_id else None
     with timezone.override(clock.zone(location.time_zone if location else None)):
-        return _render(reminder)
+        try:
+            return _render(reminder, clinic or get_clinic_settings())
+        except (
+            AftercareStep.DoesNotExist,
+            TemplateDoesNotExist,
+            TemplateSyntaxError,
+            LookupError,
+            ValueError,
+        ) as error:
+            raise PermanentFailure(f"cannot render: {error}") from error
 
 
-def _render(reminder: Reminder) -> Message:
-    context = _context(reminder)
-    try:
-        if reminder.kind.startswith(reminders.AFTERCARE_PREFIX):
-            step = AftercareStep.objects.get(
-                key=reminder.kind.removeprefix(reminders.AFTERCARE_PREFIX)
-            )
-            context.update(
-                subject=step.email_subject,
-                text=step.email_body.strip(),
-                sms=step.sms_text.strip(),
-                aftercare=True,
-            )
-            template = "aftercare"
-        else:
-            template = "appointment" if reminder.appointment_id else "touch_up"
-        subject = (
-            context.get("subject")
-            or render_to_string(f"scheduling/messages/{template}_subject.txt", context).strip()
+def _render(reminder: Reminder, clinic) -> Message:
+    context = _context(reminder, clinic)
+    if reminder.kind.startswith(reminders.AFTERCARE_PREFIX):
+        step = AftercareStep.objects.get(key=reminder.kind.removeprefix(reminders.AFTERCARE_PREFIX))
+        if not step.email_subject.strip():
+            raise PermanentFailure(f"cannot render: aftercare step {step.key!r} has no subject")
+        context.update(
+            subject=step.email_subject,
+            text=step.email_body.strip(),
+            sms=step.sms_text.strip(),
+            aftercare=True,
         )
-        context["subject"] = subject
-        return Message(
-            subject=subject,
-            text=render_to_string(f"scheduling/messages/{template}.txt", context),
-            html=render_to_string(f"scheduling/messages/{template}.html", context),
-            sms=render_to_string(f"scheduling/messages/{template}_sms.txt", context).strip(),
-        )
-    except (AftercareStep.DoesNotExist, TemplateSyntaxError, LookupError, ValueError) as error:
-        raise PermanentFailure(f"cannot render: {error}") from error
+        template = "aftercare"
+    elif reminder.kind in TEMPLATES:
+        template = TEMPLATES[reminder.kind]
+        if template == "appointment" and not reminder.appointment_id:
+            raise PermanentFailure("cannot render: an appointment reminder without appointment")
+    else:
+        raise PermanentFailure(f"unknown reminder kind {reminder.kind!r}")
+    subject = (
+        context.get("subject")
+        or render_to_string(f"scheduling/messages/{template}_subject.txt", context).strip()
+    )
+    context["subject"] = subject
+    return Message(
+        unsubscribe_url=context["unsubscribe_url"],
+        subject=subject,
+        text=render_to_string(f"scheduling/messages/{template}.txt", context),
+        html=render_to_string(f"scheduling/messages/{template}.html", context),
+        sms=render_to_string(f"scheduling/messages/{template}_sms.txt", context).strip(),
+    )
 
 
-def _context(reminder: Reminder) -> dict:
+def _context(reminder: Reminder, clinic) -> dict:
     patient = reminder.patient
     context = {
         "name": patient.preferred_name or patient.legal_first_name,
         "clinic_name": settings.CLINIC_NAME,
-        "warning_signs": get_clinic_settings().warning_signs.strip(),
+        "warning_signs": clinic.warning_signs.strip(),
         "unsubscribe_url": unsubscribe_url(patient.pk, reminder.channel),
     }
     if reminder.appointment_id:
@@ -227,13 +291,15 @@ def _deliver_email(reminder: Reminder, message: Message, connection) -> str:
         connection=connection,
         headers={
             "Message-ID": message_id(reminder),
-            "List-Unsubscribe": f"<{unsubscribe_url(reminder.patient_id, 'email')}>",
+            "List-Unsubscribe": f"<{message.unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
     email.attach_alternative(message.html, "text/html")
     try:
         email.send()
+    except ValueError as error:  # Django refuses to put a malformed address in a header
+        raise PermanentFailure(f"invalid address: {error}") from error
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as error:
         raise PermanentFailure(f"address refused: {error}") from error
     except (smtplib.SMTPException, OSError) as error:  # OSError covers timeouts
@@ -254,6 +320,7 @@ def _deliver_sms(reminder: Reminder, message: Message) -> str:
 
 def _finish(
     reminder: Reminder,
+    work: Batch,
     status: str,
     *,
     error: str = "",
@@ -275,18 +342,22 @@ def _finish(
             message_id=message_id(reminder),
         )
     # Only while this worker still holds the row: a lease that ran out belongs to another.
-    Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING).update(**fields)
+    Reminder.objects.filter(
+        pk=reminder.pk, status=ReminderStatus.SENDING, lease_until=work.lease
+    ).update(**fields)
     if status == ReminderStatus.FAILED:
         log.warning("reminder %s failed: %s", reminder.pk, error)
     return str(status)
 
 
-def _retry(reminder: Reminder, error: str) -> str:
+def _retry(reminder: Reminder, work: Batch, error: str) -> str:
     attempts = reminder.attempts + 1
     if attempts >= MAX_ATTEMPTS:
-        return _finish(reminder, ReminderStatus.FAILED, error=f"gave up: {error}")
+        return _finish(reminder, work, ReminderStatus.FAILED, error=f"gave up: {error}")
     # Back off 1, 2, 4, 8 minutes: the next claim happens once due_at has passed again.
-    Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.SENDING).update(
+    Reminder.objects.filter(
+        pk=reminder.pk, status=ReminderStatus.SENDING, lease_until=work.lease
+    ).update(
         status=ReminderStatus.PENDING,
         lease_until=None,
         attempts=attempts,

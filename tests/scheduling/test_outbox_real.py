@@ -299,16 +299,6 @@ def test_bad_rows_fail_with_their_reason_and_the_rest_of_the_batch_is_sent(
     assert "address refused" in page
 
 
-BUG_UNCAUGHT = (
-    "outbox._send_one catches only PermanentFailure/TransientFailure: the ValueError that "
-    "Django's sanitize_address raises for a malformed stored address (or any other "
-    "unexpected error) aborts send_batch; the rest of the batch stays 'sending' until the "
-    "lease runs out, and the bad row, never counted as an attempt, poisons the batch again "
-    "every lease period"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=BUG_UNCAUGHT)
 def test_a_malformed_stored_address_fails_alone_and_the_batch_goes_on(celery):
     make_due(20)
     person = PatientFactory(consent_email=True)
@@ -332,12 +322,6 @@ def test_a_malformed_stored_address_fails_alone_and_the_batch_goes_on(celery):
     assert Reminder.objects.get(key="malformed").last_error.startswith("invalid address")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outbox._render catches TemplateDoesNotExist nowhere: an aftercare step with an "
-    "empty subject falls back to scheduling/messages/aftercare_subject.txt, which does not "
-    "exist, and the error escapes send_batch (same poison loop as above)",
-)
 def test_an_aftercare_step_without_a_subject_fails_with_a_reason(db):
     make_due(5)
     AftercareStep.objects.create(
@@ -361,12 +345,6 @@ def test_an_aftercare_step_without_a_subject_fails_with_a_reason(db):
     assert row.status == FAILED and row.last_error.startswith("cannot render")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outbox._render picks the touch_up template for any kind without an appointment "
-    "(and the appointment template for any kind with one): a reminder of an unknown or "
-    "retired kind is sent as a touch-up invitation instead of failing",
-)
 def test_a_reminder_of_an_unknown_kind_is_not_sent_as_something_else(db):
     make_due(0)
     row = Reminder.objects.create(
@@ -392,12 +370,6 @@ class SlowMailbox(realparts.Mailbox):
         return await super().handle_DATA(server, session, envelope)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="send_batch never looks at its lease: a live worker whose batch takes longer than "
-    "LEASE (100 rows x EMAIL_TIMEOUT 30 s = 50 min against 5 min) keeps sending rows that "
-    "release_expired_leases has handed to another worker, so both send them",
-)
 def test_a_slow_mail_server_does_not_make_a_live_worker_outlast_its_lease(monkeypatch):
     """In process, the lease shortened to 1 s and the server at 0.3 s a message: worker A
     (a thread) is still in its batch of 10 when the dispatcher releases its lease and worker
