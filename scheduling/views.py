@@ -36,7 +36,7 @@ from .forms import (
     StatusForm,
     TimeOffForm,
 )
-from .models import Appointment, Kind, Status, TimeOff
+from .models import Kind, Status, TimeOff
 from .slots import free_slots
 
 staff_only = role_required(*STAFF_ROLES)
@@ -364,20 +364,18 @@ def time_off(request: HttpRequest) -> HttpResponse:
     form = TimeOffForm(request.POST or None, tz=tz, doctor=own)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        TimeOff.objects.create(
-            doctor=data["doctor"],
-            starts_at=data["starts_at"],
-            ends_at=data["ends_at"],
-            reason=data["reason"],
-            created_by=request.user,
-        )
+        try:
+            block, clashes = services.add_time_off(
+                doctor=data["doctor"],
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                reason=data["reason"],
+                by=Actor.from_request(request),
+            )
+        except services.BookingError as error:
+            messages.error(request, str(error))
+            return redirect(reverse("scheduling:time_off"))
         messages.success(request, _("The time is blocked."))
-        clashes = (
-            Appointment.objects.not_cancelled()
-            .for_doctor(data["doctor"])
-            .overlapping(data["starts_at"], data["ends_at"])
-            .count()
-        )
         if clashes:
             messages.warning(
                 request,
