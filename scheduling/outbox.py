@@ -9,13 +9,14 @@ finished in the instant before the death can arrive twice.
 
 import logging
 import smtplib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -342,12 +343,26 @@ def _finish(
             message_id=message_id(reminder),
         )
     # Only while this worker still holds the row: a lease that ran out belongs to another.
-    Reminder.objects.filter(
-        pk=reminder.pk, status=ReminderStatus.SENDING, lease_until=work.lease
-    ).update(**fields)
+    with _quick_commit():
+        Reminder.objects.filter(
+            pk=reminder.pk, status=ReminderStatus.SENDING, lease_until=work.lease
+        ).update(**fields)
     if status == ReminderStatus.FAILED:
         log.warning("reminder %s failed: %s", reminder.pk, error)
     return str(status)
+
+
+@contextmanager
+def _quick_commit():
+    """Commit without waiting for the disk. A killed worker loses nothing by it (PostgreSQL
+    has the commit); only a crash of PostgreSQL itself could forget the last fraction of a
+    second of "sent" marks, and those few messages would go out again. Waiting for the disk
+    on every message was a third of the sending time."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
 
 
 def _retry(reminder: Reminder, work: Batch, error: str) -> str:
