@@ -58,3 +58,4 @@ bench: export DATABASE_URL = postgres://postgres@127.0.0.1:5432/goodskin_bench
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/patient_search.py
 	$(BIN)/python bench/reminders.py
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/goodskin_bench_sched $(BIN)/python bench/scheduling.py
