@@ -154,6 +154,8 @@ class Status(models.TextChoices):
 
 
 ACTIVE_STATUSES = (Status.BOOKED, Status.CHECKED_IN, Status.IN_PROGRESS)
+# No appointment lasts longer (a constraint says so); overlap queries rely on it.
+MAX_LENGTH = timedelta(hours=12)
 
 
 class CancelledBy(models.TextChoices):
@@ -166,7 +168,12 @@ class AppointmentQuerySet(models.QuerySet):
         return self.exclude(status=Status.CANCELLED)
 
     def overlapping(self, starts_at, ends_at):
-        return self.filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
+        # The lower bound on starts_at (no appointment is longer than MAX_LENGTH, a checked
+        # constraint) lets an index on starts_at serve the query; without it PostgreSQL read
+        # every appointment ever booked (bench/scheduling.py: 97 ms at a million rows).
+        return self.filter(
+            starts_at__lt=ends_at, starts_at__gt=starts_at - MAX_LENGTH, ends_at__gt=starts_at
+        )
 
     def for_doctor(self, doctor):
         return self.filter(doctor=doctor)
@@ -211,6 +218,8 @@ class Appointment(models.Model):
         indexes = [
             # Day and week views, free-slot search: a doctor's appointments in a time range.
             models.Index(fields=["doctor", "starts_at"], name="appt_doctor_start_idx"),
+            # The same for all doctors at once (day view, a location's calendar).
+            models.Index(fields=["starts_at"], name="appt_start_idx"),
             # The same for a room.
             models.Index(fields=["room", "starts_at"], name="appt_room_start_idx"),
             # A patient's upcoming and past appointments.
@@ -222,6 +231,10 @@ class Appointment(models.Model):
             models.CheckConstraint(
                 condition=models.Q(starts_at__lt=models.F("ends_at")),
                 name="appointment_start_before_end",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__lte=models.F("starts_at") + MAX_LENGTH),
+                name="appointment_at_most_max_length",
             ),
         ]
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +31,9 @@ from .models import (
     TimeOff,
 )
 from .slots import Calendar, free_slots
+
+# How often a booking looks for another room after losing one to a concurrent booking.
+ROOM_ATTEMPTS = 3
 
 
 class BookingError(Exception):
@@ -89,6 +92,14 @@ def _log(appointment: Appointment, *, action: str, before: dict, by: Actor) -> N
         subject=f"appointment:{appointment.pk}",
         details={"action": action},
     )
+
+
+def _lost_race(error: Exception) -> bool:
+    """A concurrent booking won: a violated constraint, or a deadlock between two inserts
+    that each checked the other's row against the no-overlap constraint."""
+    if isinstance(error, IntegrityError):
+        return True
+    return getattr(error.__cause__, "pgcode", None) == "40P01"
 
 
 def _lock_doctor(doctor_id: int) -> None:
@@ -218,36 +229,44 @@ def book_appointment(
     starts_at = clock.utc(starts_at)
     ends_at = starts_at + timedelta(minutes=minutes_for(kind, plan))
     _lock_doctor(doctor.pk)
-    chosen = _check_booking(
-        patient=patient,
-        kind=kind,
-        plan=plan,
-        number=session_number,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        doctor_id=doctor.pk,
-        room=room,
-        location=location,
-    )
-    appointment = Appointment(
-        patient=patient,
-        doctor=doctor,
-        location=location,
-        room=chosen,
-        kind=kind,
-        plan=plan if kind == Kind.SESSION else None,
-        session_number=session_number if kind == Kind.SESSION else None,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        notes=notes,
-        created_by=by.user,
-    )
-    try:
-        # A savepoint: a lost race leaves the surrounding transaction usable for the message.
-        with transaction.atomic():
-            appointment.save()
-    except IntegrityError as error:
-        raise SlotTaken() from error
+    for attempt in range(ROOM_ATTEMPTS):
+        chosen = _check_booking(
+            patient=patient,
+            kind=kind,
+            plan=plan,
+            number=session_number,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            doctor_id=doctor.pk,
+            room=room,
+            location=location,
+        )
+        appointment = Appointment(
+            patient=patient,
+            doctor=doctor,
+            location=location,
+            room=chosen,
+            kind=kind,
+            plan=plan if kind == Kind.SESSION else None,
+            session_number=session_number if kind == Kind.SESSION else None,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            notes=notes,
+            created_by=by.user,
+        )
+        try:
+            # A savepoint: a lost race leaves the surrounding transaction usable.
+            with transaction.atomic():
+                appointment.save()
+            break
+        except (IntegrityError, OperationalError) as error:
+            # Bookings for different doctors don't wait for each other, so two can pick the
+            # same free room; the room constraint stops one of them (or PostgreSQL breaks the
+            # deadlock of two inserts checking each other), and that one looks again.
+            if not _lost_race(error) or room is not None or attempt == ROOM_ATTEMPTS - 1:
+                if _lost_race(error):
+                    raise SlotTaken() from error
+                raise
     _log(appointment, action="booked", before={}, by=by)
     reminders.appointment_booked(appointment)
     return appointment
@@ -407,7 +426,9 @@ def _move(
     try:
         with transaction.atomic():
             current.save()
-    except IntegrityError as error:
+    except (IntegrityError, OperationalError) as error:
+        if not _lost_race(error):
+            raise
         raise SlotTaken() from error
     _log(current, action="moved", before=before, by=by)
     reminders.appointment_moved(current)

@@ -36,8 +36,30 @@ def doctors():
     )
 
 
-def _overlaps(start: datetime, end: datetime, busy: list[Interval]) -> bool:
-    return any(b_start < end and start < b_end for b_start, b_end in busy)
+def _overlaps(start: datetime, end: datetime, busy: "Busy") -> bool:
+    return busy.overlaps(start, end)
+
+
+class Busy:
+    """Taken intervals filed under each UTC date they touch: a candidate time is compared with
+    its own day's intervals only, not with every one in a 90-day range."""
+
+    def __init__(self):
+        self.by_day = defaultdict(list)
+
+    def append(self, interval: Interval) -> None:
+        day, last = interval[0].date(), interval[1].date()
+        while day <= last:
+            self.by_day[day].append(interval)
+            day += timedelta(days=1)
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        days = {start.date(), end.date()}
+        return any(
+            b_start < end and start < b_end
+            for day in days
+            for b_start, b_end in self.by_day.get(day, ())
+        )
 
 
 @dataclass
@@ -56,7 +78,7 @@ class Calendar:
         hours = defaultdict(lambda: defaultdict(list))
         for row in WorkingHours.objects.filter(doctor_id__in=doctor_ids, location=location):
             hours[row.doctor_id][row.weekday].append((row.starts, row.ends))
-        doctor_busy, room_busy = defaultdict(list), defaultdict(list)
+        doctor_busy, room_busy = defaultdict(Busy), defaultdict(Busy)
         # An appointment keeps the buffer free on both sides of it.
         taken = (
             Appointment.objects.not_cancelled()

@@ -120,3 +120,27 @@ def test_it_has_the_database_refuse_an_overlap_the_service_did_not_see(now, hour
     Appointment.objects.filter(starts_at=at(MONDAY, 9)).update(status="cancelled")
     Appointment.objects.create(patient=PatientFactory(), room=room1, **fields)
     assert overlapping_pairs() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_finds_another_free_room_when_a_concurrent_booking_took_the_first(
+    now, office, front_desk
+):
+    # Two rooms, two doctors, the same time: both pick Room 1 first; the loser looks again.
+    doctors = [UserFactory(username=f"dr.pair{n}", role="doctor") for n in range(2)]
+    for doctor in doctors:
+        work_weekdays(doctor, office)
+
+    def booking(doctor):
+        return lambda: services.book_appointment(
+            patient=PatientFactory(),
+            doctor=doctor,
+            kind=Kind.CONSULTATION,
+            starts_at=at(MONDAY, 15),
+            by=desk_actor(front_desk),
+        )
+
+    results = race([booking(d) for d in doctors])
+    assert all(isinstance(r, Appointment) for r in results), results
+    assert {r.room.name for r in results} == {"Room 1", "Room 2"}
+    assert overlapping_pairs() == 0
