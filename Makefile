@@ -48,7 +48,7 @@ test: export DATABASE_URL = $(TEST_DATABASE_URL)
 test: export REDIS_URL = $(TEST_REDIS_URL)
 test: export DJANGO_ALLOW_ASYNC_UNSAFE = true
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm
