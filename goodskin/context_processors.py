@@ -45,10 +45,15 @@ NAV_ITEMS: dict[Role, tuple[NavItem, ...]] = {
 def navigation(request) -> dict:
     role = role_of(request.user) if hasattr(request, "user") else None
     path = request.path
-    items = []
-    for item in NAV_ITEMS.get(role, ()):
-        url = reverse(item.url_name)
-        items.append({"label": item.label, "url": url, "active": path.startswith(url)})
+    items = [
+        {"label": item.label, "url": reverse(item.url_name)} for item in NAV_ITEMS.get(role, ())
+    ]
+    # The current page belongs to the item with the longest matching address, so /portal/
+    # is not also lit on /portal/my-details/.
+    matching = [item for item in items if path.startswith(item["url"])]
+    current = max(matching, key=lambda item: len(item["url"]), default=None)
+    for item in items:
+        item["active"] = item is current
     return {
         "user_role": role,
         "user_role_label": role.label if role else "",

@@ -83,6 +83,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
         ),
         "past": appointments.filter(starts_at__lt=now).order_by("-starts_at")[:20],
         "progress": plan_progress(plan) if plan else None,
+        "today": timezone.localdate(),
         "legend": diagram.legend(),
         "latest": _latest_session(patient),
         "aftercare": aftercare_steps(),

@@ -632,9 +632,12 @@ def patient_cancel(*, appointment: Appointment, by: Actor, version: int | None =
     )
 
 
-def patient_move_options(appointment: Appointment, days: int = 28) -> list:
+def patient_move_options(
+    appointment: Appointment, days: int = 28, per_day: int = 6, max_days: int = 10
+) -> list:
     """Free times the patient may move to: the same doctor and length, after the notice
-    period, and keeping the plan's interval to the sessions before and after."""
+    period, and keeping the plan's interval to the sessions before and after. A short list a
+    phone can show: on the hour and half hour, `per_day` a day, `max_days` days."""
     settings = scheduling_settings()
     tz = clock.zone(appointment.location.time_zone)
     first = (timezone.now() + _notice()).astimezone(tz).date()
@@ -673,7 +676,22 @@ def patient_move_options(appointment: Appointment, days: int = 28) -> list:
             except BookingError:
                 continue
         allowed.append(slot)
-    return allowed
+    return _thin(allowed, tz, per_day=per_day, max_days=max_days)
+
+
+def _thin(slots: list, tz, *, per_day: int, max_days: int) -> list:
+    """At most `per_day` times a day, spread over the day, on the hour or half hour."""
+    by_day: dict = {}
+    for slot in slots:
+        local = slot.starts_at.astimezone(tz)
+        if local.minute in (0, 30):
+            by_day.setdefault(local.date(), []).append(slot)
+    chosen = []
+    for day in sorted(by_day)[:max_days]:
+        times = by_day[day]
+        step = max(1, len(times) / per_day)
+        chosen += [times[int(n * step)] for n in range(min(per_day, len(times)))]
+    return chosen
 
 
 @transaction.atomic

@@ -1,0 +1,106 @@
+"""A patient on a phone: logs in, sees the schedule and the plan picture, downloads the
+calendar feed, moves an appointment. Screenshots: portal-schedule.png, portal-move.png,
+portal-moved.png, portal-calendar.png in test-artifacts/."""
+
+from datetime import time, timedelta
+
+import icalendar
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from goodskin.actors import Actor
+from goodskin.roles import Role
+from scheduling import services
+from scheduling.clock import instant, zone
+from scheduling.models import Appointment, Location, Room, SchedulingSettings, Status, WorkingHours
+from tests.factories import PASSWORD, PatientFactory, UserFactory, screen
+from tests.treatments.conftest import chart_session, make_plan
+
+TZ = zone("America/Los_Angeles")
+PHONE = {"width": 375, "height": 800}
+
+
+@pytest.fixture
+def rosa(transactional_db):
+    SchedulingSettings.objects.get_or_create(pk=1)
+    office, _ = Location.objects.get_or_create(
+        name="Goodskin Dermatology, Oregon office",
+        defaults={
+            "time_zone": TZ.key,
+            "address": "1200 SW Main St, Portland",
+            "phone": "(503) 555-0100",
+        },
+    )
+    for name in ("Room 1", "Room 2"):
+        Room.objects.get_or_create(location=office, name=name)
+    desk = UserFactory(username="desk", role=Role.FRONT_DESK)
+    doctor = UserFactory(
+        username="dr.nguyen", first_name="Linh", last_name="Nguyen", role=Role.DOCTOR
+    )
+    for weekday in range(7):
+        WorkingHours.objects.create(
+            doctor=doctor, location=office, weekday=weekday, starts=time(8), ends=time(17)
+        )
+    user = UserFactory(
+        username="rosa@example.org", email="rosa@example.org", first_name="Rosa", role=Role.PATIENT
+    )
+    record = PatientFactory(
+        portal_user=user,
+        legal_first_name="Rosa",
+        legal_last_name="Quintana",
+        email="rosa@example.org",
+    )
+    screen(record, sclerosant_allergy="no", untreated_varicose="no")
+    plan = make_plan(
+        record, doctor, sessions=4, areas=["R-thigh-anterior", "R-calf-posterior", "L-calf-medial"]
+    )
+    chart_session(plan, doctor, treated_on=timezone.localdate() - timedelta(days=30), areas=None)
+    day = timezone.localdate() + timedelta(days=7)
+    services.book_appointment(
+        patient=record,
+        doctor=doctor,
+        kind="session",
+        plan=plan,
+        session_number=2,
+        starts_at=instant(day, time(10), TZ),
+        by=Actor(user=desk, role=Role.FRONT_DESK),
+    )
+    return record
+
+
+def test_a_patient_sees_the_schedule_downloads_the_feed_and_moves_a_visit(
+    page: Page, live_server, rosa, screenshot
+):
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("rosa@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{live_server.url}/portal/")
+    expect(page.get_by_role("heading", name="Coming up")).to_be_visible()
+    expect(page.locator("#progress-picture svg").first).to_be_visible()
+    expect(page.get_by_text("Session 1 of 4 done.")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot("portal-schedule")
+
+    page.get_by_role("link", name="Add to my phone's calendar").click()
+    page.get_by_role("button", name="Make my calendar link").click()
+    feed_url = page.locator("#feed-url").input_value()
+    screenshot("portal-calendar")
+    feed = page.request.get(feed_url)
+    events = icalendar.Calendar.from_ical(feed.body()).walk("VEVENT")
+    assert [str(e["STATUS"]) for e in events] == ["CONFIRMED"]
+
+    page.goto(f"{live_server.url}/portal/")
+    page.locator("main").get_by_role("link", name="Details", exact=True).first.click()
+    screenshot("portal-appointment")
+    page.get_by_role("link", name="Move to another time").click()
+    expect(page.get_by_role("heading", name="Choose a new time")).to_be_visible()
+    screenshot("portal-move")
+    page.locator("label.btn").nth(3).click()
+    page.get_by_role("button", name="Move my appointment").click()
+    expect(page.get_by_text("Your appointment is moved.")).to_be_visible()
+    screenshot("portal-moved")
+    moved = Appointment.objects.get(patient=rosa, status=Status.BOOKED)
+    assert moved.version == 2
