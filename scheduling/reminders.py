@@ -21,7 +21,7 @@ BOOK_NEXT = "aftercare:book-next"
 
 
 def _settings() -> SchedulingSettings:
-    return SchedulingSettings.objects.get_or_create(pk=1)[0]
+    return SchedulingSettings.current()
 
 
 def channel_for(patient) -> str:
@@ -44,6 +44,9 @@ def _write(*, key: str, patient, due_at: datetime, kind: str, appointment=None, 
         "last_error": "",
         "lease_until": None,
     }
+    if appointment is not None and _new(appointment):
+        Reminder.objects.create(key=key, **values)
+        return
     existing = Reminder.objects.select_for_update().filter(key=key).first()
     if existing is None:
         Reminder.objects.create(key=key, **values)
@@ -51,6 +54,11 @@ def _write(*, key: str, patient, due_at: datetime, kind: str, appointment=None, 
         for name, value in values.items():
             setattr(existing, name, value)
         existing.save()
+
+
+def _new(appointment: Appointment) -> bool:
+    # Set by the booking service on the row it just inserted: no reminder can exist yet.
+    return getattr(appointment, "_just_booked", False)
 
 
 def appointment_booked(appointment: Appointment) -> None:
@@ -71,7 +79,7 @@ def appointment_booked(appointment: Appointment) -> None:
                 kind=kind,
                 appointment=appointment,
             )
-        else:
+        elif not _new(appointment):
             cancel_keys([key], reason="too late to remind")
 
 

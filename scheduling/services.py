@@ -46,7 +46,7 @@ class SlotTaken(BookingError):
 
 
 def scheduling_settings() -> SchedulingSettings:
-    return SchedulingSettings.objects.get_or_create(pk=1)[0]
+    return SchedulingSettings.current()
 
 
 def default_location() -> Location:
@@ -258,6 +258,7 @@ def book_appointment(
             # A savepoint: a lost race leaves the surrounding transaction usable.
             with transaction.atomic():
                 appointment.save()
+            appointment._just_booked = True  # its reminders can be inserted without a look
             break
         except (IntegrityError, OperationalError) as error:
             # Bookings for different doctors don't wait for each other, so two can pick the
@@ -349,6 +350,11 @@ def book_series(*, plan: TreatmentPlan, starts: dict[int, datetime], by: Actor) 
     plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
     if not starts:
         raise BookingError(_("Choose at least one session to book."))
+    with SchedulingSettings.held():
+        return _book_each(plan, starts, by)
+
+
+def _book_each(plan: TreatmentPlan, starts: dict[int, datetime], by: Actor) -> list:
     booked = []
     for number, starts_at in sorted(starts.items(), key=lambda item: item[1]):
         try:
