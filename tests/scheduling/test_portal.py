@@ -141,6 +141,9 @@ def test_it_serves_a_private_calendar_feed_a_phone_can_read(client, visit, patie
     assert int(event["SEQUENCE"]) == 0
     assert "Follow-up review" in str(event["SUMMARY"])
     assert "1200 SW Main St" in str(event["LOCATION"])
+    assert "Dr " in str(event["DESCRIPTION"]) and "(503) 555-0100" in str(event["DESCRIPTION"])
+    assert event["DTSTAMP"].dt.tzinfo is not None
+    assert str(calendar["VERSION"]) == "2.0" and "Goodskin" in str(calendar["PRODID"])
     # A move raises SEQUENCE and keeps the UID; a cancellation stays as CANCELLED.
     services.move_appointment(
         appointment=visit, starts_at=at(MONDAY + timedelta(days=4), 11), by=desk_actor(front_desk)
