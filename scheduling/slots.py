@@ -49,6 +49,9 @@ class Busy:
 
     def append(self, interval: Interval) -> None:
         day, last = interval[0].date(), interval[1].date()
+        if day == last:  # nearly every appointment: one day, no loop
+            self.by_day[day].append(interval)
+            return
         while day <= last:
             self.by_day[day].append(interval)
             day += timedelta(days=1)
