@@ -22,6 +22,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/goodsk
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 
 import django  # noqa: E402
+from benchdb import ensure_database  # noqa: E402
 
 django.setup()
 
@@ -94,19 +95,6 @@ LAST = [
     "Walker",
     "Young",
 ]
-
-
-def ensure_database() -> None:
-    import psycopg2
-
-    dsn = os.environ["DATABASE_URL"].rsplit("/", 1)
-    conn = psycopg2.connect(dsn[0] + "/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dsn[1]])
-        if not cursor.fetchone():
-            cursor.execute(f'CREATE DATABASE "{dsn[1]}"')
-    conn.close()
 
 
 def seed(count: int) -> None:

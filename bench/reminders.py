@@ -28,6 +28,7 @@ os.environ["DATABASE_URL"] = os.environ.get(
 os.environ["REDIS_URL"] = os.environ.get("BENCH_REMINDERS_REDIS_URL", "redis://127.0.0.1:6379/12")
 
 import django  # noqa: E402
+from benchdb import ensure_database  # noqa: E402
 
 django.setup()
 
@@ -44,19 +45,6 @@ from tests.scheduling.realparts import Celery, SMTPServer, database_url, wait_fo
 from treatments.selectors import get_clinic_settings  # noqa: E402
 
 PATIENTS = 200
-
-
-def ensure_database() -> None:
-    import psycopg2
-
-    dsn = os.environ["DATABASE_URL"].rsplit("/", 1)
-    conn = psycopg2.connect(dsn[0] + "/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dsn[1]])
-        if not cursor.fetchone():
-            cursor.execute(f'CREATE DATABASE "{dsn[1]}"')
-    conn.close()
 
 
 def seed(count: int) -> None:

@@ -32,6 +32,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/goodsk
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 
 import django  # noqa: E402
+from benchdb import ensure_database  # noqa: E402
 
 django.setup()
 
@@ -78,19 +79,6 @@ TARGETS = {"day view": 30, "free slots, 90 days": 20, "book 6-session series": 5
 
 FIRST = ["María", "Susan", "Linda", "Karen", "Chloé", "Zoë", "Mei", "Priya", "Olga", "Grace"]
 LAST = ["García", "Miller", "O'Connor", "Nguyen", "Müller", "Sørensen", "Patel", "Okafor", "Kim"]
-
-
-def ensure_database() -> None:
-    import psycopg2
-
-    dsn = os.environ["DATABASE_URL"].rsplit("/", 1)
-    conn = psycopg2.connect(dsn[0] + "/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dsn[1]])
-        if not cursor.fetchone():
-            cursor.execute(f'CREATE DATABASE "{dsn[1]}"')
-    conn.close()
 
 
 def calendar_setup():
