@@ -197,11 +197,13 @@ def redis_down(settings, monkeypatch):
     from goodskin import celery_app
 
     closed = "redis://127.0.0.1:1/0"
+    # Patch Celery's own copy first: reading it after the settings change would load the
+    # closed URL into Celery's lazily read config and "restore" that one afterwards.
+    monkeypatch.setattr(celery_app.conf, "broker_url", closed)
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": closed}
     }
     settings.CELERY_BROKER_URL = closed
-    monkeypatch.setattr(celery_app.conf, "broker_url", closed)
 
     def refuse(self, *args, **kwargs):
         raise redis.ConnectionError("Redis is down (test)")
