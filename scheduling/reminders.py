@@ -20,10 +20,6 @@ AFTERCARE_PREFIX = "aftercare:"
 BOOK_NEXT = "aftercare:book-next"
 
 
-def _settings() -> SchedulingSettings:
-    return SchedulingSettings.current()
-
-
 def channel_for(patient) -> str:
     """The patient's preferred channel; the dispatcher checks consent again when sending."""
     return patient.reminder_channel
@@ -63,7 +59,7 @@ def _new(appointment: Appointment) -> bool:
 
 def appointment_booked(appointment: Appointment) -> None:
     """Reminders before the appointment; one whose time has already passed is not written."""
-    settings = _settings()
+    settings = SchedulingSettings.current()
     now = timezone.now()
     for kind, hours in (
         (FIRST, settings.first_reminder_hours),
@@ -99,7 +95,7 @@ def cancel_keys(keys: list[str], *, reason: str) -> None:
     )
 
 
-def _aftercare_due(step: AftercareStep, plan: TreatmentPlan, session_end: datetime) -> datetime:
+def _aftercare_due(step: AftercareStep, plan: TreatmentPlan, session_end: datetime, tz) -> datetime:
     days = {
         Anchor.SESSION: 0,
         Anchor.HOSE_END: plan.hose_days,
@@ -108,7 +104,6 @@ def _aftercare_due(step: AftercareStep, plan: TreatmentPlan, session_end: dateti
     if days == 0:
         return session_end
     # A later message goes out at the same clock time of day, `days` calendar days on.
-    tz = clock.zone(appointment_zone(plan))
     local = session_end.astimezone(tz)
     return clock.instant(local.date() + timedelta(days=days), _safe_time(local.time()), tz)
 
@@ -130,11 +125,12 @@ def session_completed(appointment: Appointment) -> None:
         return
     plan = appointment.plan
     session_end = max(appointment.ends_at, timezone.now())
+    tz = clock.zone(appointment.location.time_zone)  # read once, not once per step
     for step in AftercareStep.objects.filter(active=True):
         _write(
             key=f"a{appointment.pk}:{AFTERCARE_PREFIX}{step.key}",
             patient=appointment.patient,
-            due_at=_aftercare_due(step, plan, session_end),
+            due_at=_aftercare_due(step, plan, session_end, tz),
             kind=f"{AFTERCARE_PREFIX}{step.key}",
             appointment=appointment,
             plan=plan,
@@ -147,7 +143,7 @@ def plan_changed(plan: TreatmentPlan) -> None:
     if plan.status != PlanStatus.COMPLETED or plan.touch_up_due is None:
         return
     tz = clock.zone(appointment_zone(plan))
-    due_at = clock.instant(plan.touch_up_due, time(_settings().touch_up_hour), tz)
+    due_at = clock.instant(plan.touch_up_due, time(SchedulingSettings.current().touch_up_hour), tz)
     _write(
         key=f"p{plan.pk}:{TOUCH_UP}", patient=plan.patient, due_at=due_at, kind=TOUCH_UP, plan=plan
     )
