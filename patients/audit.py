@@ -23,3 +23,22 @@ def record(
         ip=actor.ip,
         details=details or {},
     )
+
+
+def record_many(
+    *, actor: Actor, action: AuditAction, entries: list[tuple[Patient | None, str, dict]]
+) -> None:
+    """Several entries by one actor, (patient, subject, details) each, in one INSERT."""
+    user = actor.user if getattr(actor.user, "is_authenticated", False) else None
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            user=user,
+            role=actor.role or "",
+            patient=patient,
+            action=action,
+            subject=subject,
+            ip=actor.ip,
+            details=details or {},
+        )
+        for patient, subject, details in entries
+    )

@@ -28,18 +28,7 @@ def channel_for(patient) -> str:
 def _write(*, key: str, patient, due_at: datetime, kind: str, appointment=None, plan=None) -> None:
     """Create or re-time the reminder `key`. One that went out (or is going out) stays as it
     is: the key is what keeps a message from being sent twice."""
-    values = {
-        "patient": patient,
-        "appointment": appointment,
-        "plan": plan,
-        "kind": kind,
-        "channel": channel_for(patient),
-        "due_at": due_at,
-        "status": ReminderStatus.PENDING,
-        "attempts": 0,
-        "last_error": "",
-        "lease_until": None,
-    }
+    values = _values(patient=patient, due_at=due_at, kind=kind, appointment=appointment, plan=plan)
     if appointment is not None and _new(appointment):
         Reminder.objects.create(key=key, **values)
         return
@@ -52,21 +41,58 @@ def _write(*, key: str, patient, due_at: datetime, kind: str, appointment=None, 
         existing.save()
 
 
+def _values(*, patient, due_at: datetime, kind: str, appointment=None, plan=None) -> dict:
+    return {
+        "patient": patient,
+        "appointment": appointment,
+        "plan": plan,
+        "kind": kind,
+        "channel": channel_for(patient),
+        "due_at": due_at,
+        "status": ReminderStatus.PENDING,
+        "attempts": 0,
+        "last_error": "",
+        "lease_until": None,
+    }
+
+
 def _new(appointment: Appointment) -> bool:
     # Set by the booking service on the row it just inserted: no reminder can exist yet.
     return getattr(appointment, "_just_booked", False)
+
+
+def _reminders_before(appointment: Appointment, settings) -> list[tuple[str, str, datetime]]:
+    """(key, kind, due time) of the reminders before an appointment."""
+    return [
+        (f"a{appointment.pk}:{kind}", kind, appointment.starts_at - timedelta(hours=hours))
+        for kind, hours in (
+            (FIRST, settings.first_reminder_hours),
+            (SECOND, settings.second_reminder_hours),
+        )
+    ]
+
+
+def appointments_booked(appointments: list[Appointment]) -> None:
+    """The reminders of appointments just inserted (a series), in one INSERT: none of them
+    can have a reminder yet."""
+    settings = SchedulingSettings.current()
+    now = timezone.now()
+    Reminder.objects.bulk_create(
+        Reminder(
+            key=key,
+            **_values(patient=a.patient, due_at=due_at, kind=kind, appointment=a),
+        )
+        for a in appointments
+        for key, kind, due_at in _reminders_before(a, settings)
+        if due_at > now
+    )
 
 
 def appointment_booked(appointment: Appointment) -> None:
     """Reminders before the appointment; one whose time has already passed is not written."""
     settings = SchedulingSettings.current()
     now = timezone.now()
-    for kind, hours in (
-        (FIRST, settings.first_reminder_hours),
-        (SECOND, settings.second_reminder_hours),
-    ):
-        due_at = appointment.starts_at - timedelta(hours=hours)
-        key = f"a{appointment.pk}:{kind}"
+    for key, kind, due_at in _reminders_before(appointment, settings):
         if due_at > now:
             _write(
                 key=key,
