@@ -325,9 +325,11 @@ def next_weekdays(today: date, count: int, skip: int = 0) -> list[date]:
     return days
 
 
-def bench_day_view(desk, days: list[date], requests: int) -> list[float] | None:
+def bench_day_view(
+    desk, days: list[date], requests: int, path: str = "/schedule/day/"
+) -> list[float] | None:
     try:
-        resolve("/schedule/day/")
+        resolve(path)
     except Resolver404:
         return None
     client = Client()
@@ -335,7 +337,7 @@ def bench_day_view(desk, days: list[date], requests: int) -> list[float] | None:
 
     def one(day: date) -> float:
         started = time.perf_counter()
-        response = client.get("/schedule/day/", {"date": day.isoformat()})
+        response = client.get(path, {"date": day.isoformat()})
         elapsed = ms(started)
         assert response.status_code == 200, response.status_code
         return elapsed
@@ -533,6 +535,10 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     busy_days = next_weekdays(today, 5, skip=6)
     day_ms = bench_day_view(desk, busy_days, args.requests)
+    week_ms = bench_day_view(desk, busy_days, args.requests // 4, path="/schedule/week/")
+    monday = busy_days[0] - timedelta(days=busy_days[0].weekday())
+    week = clock.day_bounds(monday, tz)[0], clock.day_bounds(monday + timedelta(6), tz)[1]
+    in_week = Appointment.objects.not_cancelled().overlapping(*week).count()
     slot_ms, slot_count = bench_free_slots(office, doctors, today, args.requests)
     propose_ms, series_ms = bench_series(doctors, desk, patients, args.series)
     rate, bookings, errors, latencies = bench_throughput(
@@ -559,6 +565,12 @@ def main() -> None:
         f"{args.requests} requests, {on_day} appointments on {busy_days[0]} and similar days"
         if day_ms is not None
         else "/schedule/day/ does not exist yet",
+    )
+    print_row(
+        "week view, 8 doctors",
+        week_ms,
+        None,
+        f"{args.requests // 4} requests, {in_week} appointments in the week of {busy_days[0]}",
     )
     print_row(
         "free slots, 90 days",

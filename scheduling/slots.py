@@ -43,19 +43,34 @@ def doctors():
 
 class Epoch(Func):
     """A timestamp as whole seconds since 1970 (UTC): an integer is read from the database
-    several times faster than a datetime with its time zone."""
+    several times faster than a datetime with its time zone. Busy times are widened to whole
+    seconds, start down and end up (`up=True`), so a fraction of a second is never offered."""
 
     output_field = BigIntegerField()
-    template = "CAST(EXTRACT(EPOCH FROM %(expressions)s) AS BIGINT)"
+
+    def __init__(self, expression, *, up: bool = False):
+        super().__init__(expression)
+        self.up = up
+
+    def as_sql(self, compiler, connection, **extra):
+        rounding = "CEIL" if self.up else "FLOOR"
+        extra.setdefault(
+            "template", f"CAST({rounding}(EXTRACT(EPOCH FROM %(expressions)s)) AS BIGINT)"
+        )
+        return super().as_sql(compiler, connection, **extra)
 
     def as_sqlite(self, compiler, connection, **extra):
-        # Julian days, not strftime('%s'): a % sign would be taken for a query parameter.
+        # Julian days, not strftime('%s'): a % sign would be taken for a query parameter. A
+        # double keeps julianday to about 50 microseconds, so round to the nearest second
+        # (the SQLite default serves local trials, where every time is on the minute).
         template = "CAST(ROUND((julianday(%(expressions)s) - 2440587.5) * 86400) AS INTEGER)"
-        return self.as_sql(compiler, connection, template=template, **extra)
+        return super().as_sql(compiler, connection, template=template, **extra)
 
 
-def seconds(moment: datetime) -> int:
-    return int(moment.timestamp())
+def seconds(moment: datetime, *, up: bool = False) -> int:
+    """Whole seconds since 1970, rounded down (or up)."""
+    whole = int(moment.timestamp())
+    return whole + 1 if up and whole < moment.timestamp() else whole
 
 
 def moment(seconds: int) -> datetime:
@@ -136,7 +151,7 @@ class Calendar:
         if exclude_id is not None:  # (an "id IS NOT NULL" would cost the index-only scan)
             taken = taken.exclude(pk=exclude_id)
         taken = taken.order_by().values_list(
-            "doctor_id", "room_id", Epoch("starts_at"), Epoch("ends_at")
+            "doctor_id", "room_id", Epoch("starts_at"), Epoch("ends_at", up=True)
         )
         for doctor_id, room_id, a_start, a_end in _rows(taken):
             room_busy[room_id].add(a_start - pad, a_end + pad)
@@ -148,7 +163,7 @@ class Calendar:
             ends_at__gt=min(start for start, _ in windows),
         )
         for doctor_id, off_start, off_end in _rows(
-            off.order_by().values_list("doctor_id", Epoch("starts_at"), Epoch("ends_at"))
+            off.order_by().values_list("doctor_id", Epoch("starts_at"), Epoch("ends_at", up=True))
         ):
             doctor_busy[doctor_id].add(off_start, off_end)
         rooms = list(Room.objects.filter(location=location, active=True).order_by("name"))
@@ -167,7 +182,7 @@ class Calendar:
     def take(self, doctor_id: int, room: Room, start: datetime, end: datetime) -> None:
         """Count a time as taken (a session booked earlier in the same series)."""
         pad = int(self.buffer.total_seconds())
-        interval = (seconds(start) - pad, seconds(end) + pad)
+        interval = (seconds(start) - pad, seconds(end, up=True) + pad)
         self.doctor_busy[doctor_id].add(*interval)
         self.room_busy[room.pk].add(*interval)
 
@@ -180,7 +195,7 @@ class Calendar:
         return None
 
     def free_room(self, start: datetime, end: datetime, wanted: Room | None = None):
-        return self._free_room(seconds(start), seconds(end), wanted)
+        return self._free_room(seconds(start), seconds(end, up=True), wanted)
 
     def why_not(self, doctor_id: int, start: datetime, end: datetime) -> str | None:
         """None if the doctor is free for [start, end); else the reason as a key."""
@@ -191,7 +206,10 @@ class Calendar:
             for b_start, b_end in self.working_blocks(doctor_id, day)
         ):
             return "hours"
-        if self.doctor_busy[doctor_id].busy_until(seconds(start), seconds(end)) is not None:
+        if (
+            self.doctor_busy[doctor_id].busy_until(seconds(start), seconds(end, up=True))
+            is not None
+        ):
             return "busy"
         return None
 
@@ -238,7 +256,7 @@ def free_slots(
     )
     doctor_by_id = get_user_model().objects.in_bulk(doctor_ids)
     length, step = minutes * 60, step_minutes * 60
-    earliest = seconds(timezone.now())
+    earliest = seconds(timezone.now(), up=True)
     slots = []
     day = first_day
     while day <= last_day and len(slots) < limit:
