@@ -1,8 +1,12 @@
 """Login by username or by email address: patients know their email, not a username."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 
@@ -20,7 +24,44 @@ class UsernameOrEmailBackend(ModelBackend):
         return None
 
 
+def login_name(request, credentials: dict | None) -> str:
+    """The name failed logins are counted under: "Ann@Example.org " and "ann@example.org" are
+    one person guessing."""
+    name = (credentials or {}).get("username")
+    if name is None and request is not None:
+        name = request.POST.get("username")
+    return (name or "").strip().lower()
+
+
 class LoginForm(AuthenticationForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["username"].label = _("Username or email")
+
+
+def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """What a locked-out login sees (axes calls this): how long to wait, and the way out."""
+    context = {
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+    }
+    return render(
+        request,
+        "registration/locked_out.html",
+        context,
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    )
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Setting a new password through the emailed link also lifts a lockout: whoever can read
+    the account's email is its owner, and the lockout page sends them here."""
+
+    def form_valid(self, form):
+        from axes.utils import reset
+
+        response = super().form_valid(form)
+        user = form.user
+        for name in {user.username.strip().lower(), (user.email or "").strip().lower()} - {""}:
+            reset(username=name)
+        return response

@@ -5,6 +5,7 @@ that `make run` works on a fresh machine; tests and production set DATABASE_URL 
 With DEBUG off (production) a real SECRET_KEY is required.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "phonenumber_field",
+    "axes",
     "goodskin",
     "patients",
     "treatments",
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "goodskin.middleware.ClinicTimezoneMiddleware",
     "goodskin.middleware.PatientIdleTimeoutMiddleware",
+    # Turns a locked-out login into the "too many attempts" page; last, as axes asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "goodskin.urls"
@@ -161,10 +165,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["goodskin.auth.UsernameOrEmailBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a login that is locked out before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "goodskin.auth.UsernameOrEmailBackend",
+]
 LOGIN_URL = reverse_lazy("login")
 LOGIN_REDIRECT_URL = reverse_lazy("home")
 LOGOUT_REDIRECT_URL = reverse_lazy("login")
+# Password guessing: after LOGIN_FAILURE_LIMIT wrong passwords for one username from one
+# address, that pair waits LOGIN_LOCKOUT_MINUTES. Per pair, not per address, so one person's
+# typos never lock out a whole front desk behind the clinic's router.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "goodskin.auth.locked_out"
+AXES_CLIENT_IP_CALLABLE = "goodskin.actors.client_ip"
+AXES_USERNAME_CALLABLE = "goodskin.auth.login_name"
 PATIENT_IDLE_MINUTES = env.int("PATIENT_IDLE_MINUTES", default=30)
 PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from . import views
-from .auth import LoginForm
+from .auth import LoginForm, PasswordResetConfirmView
 
 admin.site.site_header = _("Goodskin Clinic administration")
 admin.site.site_title = _("Goodskin Clinic")
@@ -28,6 +28,11 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -54,3 +54,19 @@ def test_it_shows_a_clear_message_for_a_wrong_password(
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_text("Please enter a correct username and password")).to_be_visible()
     screenshot("login-wrong-password")
+
+
+def test_it_pauses_logins_after_five_wrong_passwords_and_says_what_to_do(
+    page: Page, live_server, desk_user, screenshot
+):
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/accounts/login/")
+    for _ in range(5):
+        page.get_by_label("Username").fill("fiona")
+        page.get_by_label("Password").fill("not-the-password")
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state()
+    expect(page.get_by_role("heading", name="Too many attempts")).to_be_visible()
+    expect(page.get_by_role("link", name="Set a new password")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot("login-locked-out")
