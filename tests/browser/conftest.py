@@ -29,6 +29,27 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+@pytest.fixture(autouse=True)
+def no_content_security_policy_violations(request):
+    """Every browser test fails if the page broke the CSP (an inline style or script the
+    browser refused shows nothing wrong in a screenshot, but something is missing)."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    refused = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    yield
+    assert not refused, refused
+
+
 @pytest.fixture
 def screenshot(page):
     ARTIFACTS.mkdir(exist_ok=True)

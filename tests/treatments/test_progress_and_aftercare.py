@@ -32,7 +32,7 @@ def test_it_shows_per_area_sessions_as_a_table_and_a_shaded_picture(client, doct
     client.force_login(doctor)
     html = client.get(reverse("treatments:plan", args=[plan.patient_id, plan.pk])).content.decode()
     assert '<tr data-area="L-foot"><td>Left foot</td><td>1, 2</td></tr>' in html
-    assert 'data-region="L-foot" style="fill: #7cc6bf"' in html
+    assert 'data-region="L-foot" fill="#7cc6bf"' in html
     assert "2 of 4 done, 2 left" in html
 
 
