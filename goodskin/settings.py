@@ -13,6 +13,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -143,6 +144,12 @@ else:
     for _folder in (_broker_dir, VAR_DIR / "celery-control"):
         _folder.mkdir(parents=True, exist_ok=True)
 
+# Reminder batches wait in a queue of their own (workers listen to both): the dispatcher
+# counts what already waits there before adding more, so a worker back after an hour's outage
+# doesn't find sixty minutes of duplicate batches, and the dispatcher's own task never waits
+# behind thousands of them.
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("reminder-batches"))
+CELERY_TASK_ROUTES = {"scheduling.tasks.send_reminder_batch": {"queue": "reminder-batches"}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
