@@ -148,7 +148,12 @@ else:
 # counts what already waits there before adding more, so a worker back after an hour's outage
 # doesn't find sixty minutes of duplicate batches, and the dispatcher's own task never waits
 # behind thousands of them.
-CELERY_TASK_QUEUES = (Queue("celery"), Queue("reminder-batches"))
+# Each queue has its own routing key (left out, both would be bound to the exchange under the
+# default key "celery", and anything published to the exchange with it would reach both).
+CELERY_TASK_QUEUES = (
+    Queue("celery", routing_key="celery"),
+    Queue("reminder-batches", routing_key="reminder-batches"),
+)
 CELERY_TASK_ROUTES = {"scheduling.tasks.send_reminder_batch": {"queue": "reminder-batches"}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

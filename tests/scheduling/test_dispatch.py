@@ -5,7 +5,12 @@ after an outage finds one round of work, not one per minute it was away)."""
 import pytest
 from celery import current_app
 
-from scheduling.tasks import BATCH_QUEUE, dispatch_reminders, waiting_batches
+from scheduling.tasks import (
+    BATCH_QUEUE,
+    dispatch_reminders,
+    send_reminder_batch,
+    waiting_batches,
+)
 from tests.scheduling.test_outbox_real import make_due
 
 
@@ -44,3 +49,21 @@ def test_it_tops_up_once_the_worker_has_taken_the_batches(db, empty_queue):
 def test_it_adds_nothing_when_nothing_is_due(db, empty_queue):
     assert dispatch_reminders() == 0
     assert waiting_batches() == 0
+
+
+def test_each_task_reaches_its_own_queue_once(empty_queue):
+    """With both queues declared and bound, as a worker does, a batch lands in its queue only
+    and the dispatcher's task in the default queue only."""
+    with current_app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for queue in current_app.amqp.queues.values():
+            queue(channel).declare()
+        channel.queue_purge("celery")
+        send_reminder_batch.delay()
+        dispatch_reminders.delay()
+        counts = {
+            name: channel.queue_declare(queue=name, passive=True).message_count
+            for name in ("celery", BATCH_QUEUE)
+        }
+        channel.queue_purge("celery")
+    assert counts == {"celery": 1, BATCH_QUEUE: 1}
