@@ -10,7 +10,7 @@ from goodskin.roles import STAFF_ROLES, Role, role_of
 from patients import audit
 from patients.models import AuditAction, Patient
 
-from .models import AdverseEvent, Consultation, SessionChart, TreatmentPlan
+from .models import AdverseEvent, Consultation, SessionChart, TreatedArea, TreatmentPlan
 
 DOCTOR_ONLY = (Role.DOCTOR,)
 
@@ -75,6 +75,16 @@ def get_chart_for_user(request: HttpRequest, patient_pk: int, pk: int) -> Sessio
     )
     _read(request, chart.plan.patient, f"chart:{pk}")
     return chart
+
+
+def get_treated_area_for_user(
+    request: HttpRequest, patient_pk: int, chart_pk: int, pk: int
+) -> TreatedArea:
+    """A treated area of a chart, through its chart: an area of another chart is not found."""
+    chart = get_chart_for_user(request, patient_pk, chart_pk)
+    area = get_object_or_404(TreatedArea, pk=pk, chart=chart)
+    area.chart = chart  # the one already loaded, with its plan and patient
+    return area
 
 
 def get_adverse_event_for_user(request: HttpRequest, patient_pk: int, pk: int) -> AdverseEvent:

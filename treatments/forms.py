@@ -13,6 +13,10 @@ from patients.forms import DateInput
 
 from . import regions
 from .models import (
+    INJECTIONS_MAX,
+    INJECTIONS_MIN,
+    VOLUME_ML_MAX,
+    VOLUME_ML_MIN,
     AdverseEvent,
     Agent,
     AgentForm,
@@ -20,9 +24,10 @@ from .models import (
     ClinicSettings,
     Consultation,
     Decision,
+    TreatedArea,
     VesselType,
 )
-from .services import AMENDABLE
+from .services import AMENDABLE, AREA_AMENDABLE
 
 # Dates further back than this are typing mistakes, not late charting.
 OLDEST_DAYS = 366 * 2
@@ -245,13 +250,16 @@ class AreaForm(forms.Form):
         label=_("Volume (mL)"),
         max_digits=4,
         decimal_places=2,
-        min_value=Decimal("0.01"),
-        max_value=Decimal(20),
+        min_value=VOLUME_ML_MIN,
+        max_value=VOLUME_ML_MAX,
     )
-    injections = forms.IntegerField(label=_("Injections"), min_value=1, max_value=200)
+    injections = forms.IntegerField(
+        label=_("Injections"), min_value=INJECTIONS_MIN, max_value=INJECTIONS_MAX
+    )
 
     def __init__(self, *args, region: str, **kwargs):
-        super().__init__(*args, prefix=f"area-{region}", **kwargs)
+        kwargs.setdefault("prefix", f"area-{region}")
+        super().__init__(*args, **kwargs)
         self.region = region
         self.region_label = regions.label(region)
         self.initial = {
@@ -266,8 +274,10 @@ class AreaForm(forms.Form):
         from .services import check_area
 
         data = super().clean()
+        # Only this area's own errors hide the rule check (a form built on it may add fields).
+        broken = set(self.errors) & set(AreaForm.declared_fields)
         problem = (
-            None if self.errors else check_area({**data, "region": self.region}, foam_blocked=False)
+            None if broken else check_area({**data, "region": self.region}, foam_blocked=False)
         )
         if problem:
             raise forms.ValidationError(problem)
@@ -307,23 +317,9 @@ class ChartForms:
         return any(f.errors for f in self.areas if f.region in self.chosen)
 
 
-class AmendForm(forms.Form):
-    field = forms.ChoiceField(
-        label=_("Part of the chart"),
-        choices=list(
-            zip(
-                AMENDABLE,
-                [_("Immediate reactions"), _("Compression prescribed"), _("Notes")],
-                strict=True,
-            )
-        ),
-    )
-    new_text = forms.CharField(
-        label=_("New text"),
-        widget=forms.Textarea(attrs={"rows": 3}),
-        required=False,
-        max_length=5000,
-    )
+class ReasonMixin(forms.Form):
+    """The reason for a change, required once the chart is signed (the change is an amendment)."""
+
     reason = forms.CharField(
         label=_("Reason for the change"), widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
@@ -342,6 +338,40 @@ class AmendForm(forms.Form):
         if self.signed and not reason:
             raise forms.ValidationError(_("A signed chart needs a reason for every change."))
         return reason
+
+
+class AmendForm(ReasonMixin, forms.Form):
+    field = forms.ChoiceField(
+        label=_("Part of the chart"),
+        choices=list(
+            zip(
+                AMENDABLE,
+                [_("Immediate reactions"), _("Compression prescribed"), _("Notes")],
+                strict=True,
+            )
+        ),
+    )
+    new_text = forms.CharField(
+        label=_("New text"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=5000,
+    )
+    field_order = ["field", "new_text", "reason"]
+
+
+class AreaAmendForm(ReasonMixin, AreaForm):
+    """Correct one treated area of a chart: its values as charted, checked as a new chart's are,
+    and why."""
+
+    def __init__(self, *args, area: TreatedArea, signed: bool, **kwargs):
+        initial = {name: getattr(area, name) for name in AREA_AMENDABLE}
+        super().__init__(
+            *args, signed=signed, region=area.region, prefix=None, initial=initial, **kwargs
+        )
+
+    def service_data(self) -> dict:
+        return {name: self.cleaned_data[name] for name in AREA_AMENDABLE}
 
 
 class StopPlanForm(forms.Form):

@@ -5,9 +5,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import Patient
@@ -301,6 +303,11 @@ class AgentForm(models.TextChoices):
     FOAM = "foam", _("Foam")
 
 
+# What one treated area may hold; the form, the table and the services share these bounds.
+VOLUME_ML_MIN, VOLUME_ML_MAX = Decimal("0.01"), Decimal(20)
+INJECTIONS_MIN, INJECTIONS_MAX = 1, 200
+
+
 class TreatedArea(models.Model):
     chart = models.ForeignKey(SessionChart, on_delete=models.CASCADE, related_name="areas")
     region = models.CharField(_("area"), max_length=30, choices=regions.CHOICES)
@@ -312,10 +319,11 @@ class TreatedArea(models.Model):
         _("volume (mL)"),
         max_digits=4,
         decimal_places=2,
-        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal(20))],
+        validators=[MinValueValidator(VOLUME_ML_MIN), MaxValueValidator(VOLUME_ML_MAX)],
     )
     injections = models.PositiveSmallIntegerField(
-        _("injections"), validators=[MinValueValidator(1), MaxValueValidator(200)]
+        _("injections"),
+        validators=[MinValueValidator(INJECTIONS_MIN), MaxValueValidator(INJECTIONS_MAX)],
     )
 
     class Meta:
@@ -334,12 +342,26 @@ class TreatedArea(models.Model):
     def region_label(self) -> str:
         return regions.label(self.region)
 
+    def value_text(self, name: str) -> str:
+        """One value as the chart page shows it: labels for choices, decimals as on the chart."""
+        value = getattr(self, name)
+        if name in ("vessel_type", "agent", "form"):
+            return str(getattr(self, f"get_{name}_display")())
+        if name == "concentration":
+            value = Decimal(value)
+            return f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
+        if name == "volume_ml":
+            return f"{Decimal(value):.2f}"
+        return str(value)
+
 
 class ChartAmendment(models.Model):
-    """A change to a signed chart: the text before and after, why, who and when."""
+    """A change to a signed chart: the text before and after, why, who and when. `field` names
+    a text of the chart ("notes") or a value of one treated area ("area:R-foot:volume_ml")."""
 
     chart = models.ForeignKey(SessionChart, on_delete=models.PROTECT, related_name="amendments")
-    field = models.CharField(max_length=30)
+    # 60: "area:" + the longest region key + ":concentration" is 36 characters.
+    field = models.CharField(max_length=60)
     old_text = models.TextField(blank=True)
     new_text = models.TextField(blank=True)
     reason = models.TextField()
@@ -354,6 +376,28 @@ class ChartAmendment(models.Model):
 
     def __str__(self) -> str:
         return f"amendment of {self.field} on chart {self.chart_id}"
+
+    @staticmethod
+    def area_field(region: str, name: str) -> str:
+        return f"area:{region}:{name}"
+
+    @property
+    def is_area_change(self) -> bool:
+        return self.field.startswith("area:")
+
+    @property
+    def field_label(self) -> str:
+        """What changed, in words: "Notes", or "Right anterior thigh, volume (mL)"."""
+        try:
+            if self.is_area_change:
+                _kind, region, name = self.field.split(":", 2)
+                return _("%(area)s, %(value)s") % {
+                    "area": regions.label(region),
+                    "value": TreatedArea._meta.get_field(name).verbose_name,
+                }
+            return capfirst(SessionChart._meta.get_field(self.field).verbose_name)
+        except (ValueError, FieldDoesNotExist):
+            return self.field  # a name from an older version of the app: show it as stored
 
 
 class AdverseEventType(models.TextChoices):

@@ -3,7 +3,7 @@ actor, owns its transaction, audits, and raises TreatmentError with a message fo
 
 import uuid
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -22,7 +22,12 @@ from . import regions
 from .models import (
     AGENT_RANGES,
     FOAMABLE,
+    INJECTIONS_MAX,
+    INJECTIONS_MIN,
+    VOLUME_ML_MAX,
+    VOLUME_ML_MIN,
     AdverseEvent,
+    Agent,
     AgentForm,
     ChartAmendment,
     Consultation,
@@ -30,12 +35,15 @@ from .models import (
     SessionChart,
     TreatedArea,
     TreatmentPlan,
+    VesselType,
     add_months,
 )
 from .selectors import get_clinic_settings
 
 # Chart fields that may change after saving; a signed chart changes them only by amendment.
 AMENDABLE = ("immediate_reactions", "compression", "notes")
+# What a treated area records that may be corrected the same way; its region is not a value.
+AREA_AMENDABLE = ("vessel_type", "agent", "concentration", "form", "volume_ml", "injections")
 
 
 class TreatmentError(Exception):
@@ -229,21 +237,71 @@ def set_plan_status(*, plan: TreatmentPlan, status: str, reason: str = "", by: A
     )
 
 
+def _plain(number: Decimal) -> str:
+    """50, 0.5, 23.4: no trailing zeros and never "5E+1" (what Decimal.normalize alone gives)."""
+    return format(number.normalize(), "f")
+
+
+def _amount(value) -> Decimal | None:
+    """A finite number with at most two decimals (what the chart stores), or None."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    if not number.is_finite() or number != number.quantize(Decimal("0.01")):
+        return None
+    return number
+
+
+def _check_amounts(area: dict, name: str) -> str | None:
+    """What is wrong with an area's choices, volume or injections, or None."""
+    if (
+        area.get("vessel_type") not in VesselType.values
+        or area.get("agent") not in Agent.values
+        or area.get("form") not in AgentForm.values
+    ):
+        return _("%(area)s: choose the vessels, the agent and the form from the lists.") % {
+            "area": name
+        }
+    volume = _amount(area.get("volume_ml"))
+    if volume is None or not VOLUME_ML_MIN <= volume <= VOLUME_ML_MAX:
+        return _("%(area)s: the volume is %(low)s–%(high)s mL, with at most two decimals.") % {
+            "area": name,
+            "low": _plain(VOLUME_ML_MIN),
+            "high": _plain(VOLUME_ML_MAX),
+        }
+    injections = area.get("injections")
+    if (
+        not isinstance(injections, int)
+        or isinstance(injections, bool)
+        or not INJECTIONS_MIN <= injections <= INJECTIONS_MAX
+    ):
+        return _("%(area)s: the number of injections is %(low)d–%(high)d.") % {
+            "area": name,
+            "low": INJECTIONS_MIN,
+            "high": INJECTIONS_MAX,
+        }
+    return None
+
+
 def check_area(area: dict, *, foam_blocked: bool) -> str | None:
-    """What is wrong with one treated area, or None."""
+    """What is wrong with one treated area, or None. A new chart and a corrected area both pass
+    here, so a correction obeys the rules a new chart does."""
     if not regions.is_region(area.get("region", "")):
         return _("One of the areas does not exist. Choose areas from the diagram.")
+    name = regions.label(area["region"])
+    if problem := _check_amounts(area, name):
+        return problem
     low, high = AGENT_RANGES[area["agent"]]
-    if not low <= Decimal(area["concentration"]) <= high:
+    concentration = _amount(area.get("concentration"))
+    if concentration is None or not low <= concentration <= high:
         return _("%(area)s: the concentration for this agent is %(low)s–%(high)s %%.") % {
-            "area": regions.label(area["region"]),
-            "low": low.normalize(),
-            "high": high.normalize(),
+            "area": name,
+            "low": _plain(low),
+            "high": _plain(high),
         }
     if area["form"] == AgentForm.FOAM and area["agent"] not in FOAMABLE:
-        return _("%(area)s: only polidocanol or STS can be used as foam.") % {
-            "area": regions.label(area["region"])
-        }
+        return _("%(area)s: only polidocanol or STS can be used as foam.") % {"area": name}
     if area["form"] == AgentForm.FOAM and foam_blocked:
         return _("No foam: the patient has a known right-to-left shunt.")
     return None
@@ -392,6 +450,74 @@ def change_chart_text(
         details={"field": field, "amendment": amendment.pk if amendment else None},
     )
     return amendment
+
+
+@transaction.atomic
+def amend_treated_area(
+    *, chart: SessionChart, area: TreatedArea, data: dict, reason: str, by: Actor
+) -> list[ChartAmendment]:
+    """Correct the values of one treated area under the rules a new chart follows. On a signed
+    chart each changed value becomes an amendment that keeps the earlier value, the reason, who
+    and when; an unsigned chart is still the doctor's draft and changes in place."""
+    _doctor_only(by)
+    # Lock the chart: a signature landing meanwhile would let a change skip its amendment, and
+    # two corrections at once would each keep a stale "before".
+    chart = (
+        SessionChart.objects.select_for_update().select_related("plan__patient").get(pk=chart.pk)
+    )
+    area = chart.areas.filter(pk=area.pk).first()
+    if area is None:
+        raise TreatmentError(_("This area is not part of this chart."))
+    if set(data) - set(AREA_AMENDABLE):
+        raise TreatmentError(_("This part of the area can't be changed."))
+    new = {name: getattr(area, name) for name in AREA_AMENDABLE} | data
+    # An area charted as foam may keep it; turning one into foam follows today's screening.
+    foam_blocked = (
+        area.form != AgentForm.FOAM and screening_summary(chart.plan.patient).foam_blocked
+    )
+    if problem := check_area({**new, "region": area.region}, foam_blocked=foam_blocked):
+        raise TreatmentError(problem)
+    for name in ("concentration", "volume_ml"):
+        new[name] = _amount(new[name])
+    changed = [name for name in AREA_AMENDABLE if new[name] != getattr(area, name)]
+    if not changed:
+        raise TreatmentError(_("Nothing changed: the new values are the same as the old ones."))
+    if chart.is_signed and not reason.strip():
+        raise TreatmentError(_("A signed chart needs a reason for every change."))
+    before = {name: area.value_text(name) for name in changed}
+    for name in changed:
+        setattr(area, name, new[name])
+    area.save(update_fields=changed)
+    amendments = (
+        _area_amendments(chart=chart, area=area, before=before, reason=reason.strip(), by=by)
+        if chart.is_signed
+        else []
+    )
+    audit.record(
+        actor=by,
+        patient=chart.plan.patient,
+        action=AuditAction.CHANGE,
+        subject=f"chart:{chart.pk}",
+        details={"area": area.pk, "fields": changed, "amendments": [a.pk for a in amendments]},
+    )
+    return amendments
+
+
+def _area_amendments(*, chart, area, before: dict[str, str], reason: str, by: Actor):
+    """One amendment per changed value of a saved area: `before` holds the earlier texts."""
+    now = timezone.now()
+    return ChartAmendment.objects.bulk_create(
+        ChartAmendment(
+            chart=chart,
+            field=ChartAmendment.area_field(area.region, name),
+            old_text=old_text,
+            new_text=area.value_text(name),
+            reason=reason,
+            by=by.user,
+            at=now,
+        )
+        for name, old_text in before.items()
+    )
 
 
 def report_adverse_event(

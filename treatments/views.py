@@ -4,6 +4,7 @@ desk, and the patient's own plan progress and aftercare in the portal."""
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import floatformat
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,10 +20,12 @@ from .access import (
     get_consultation_for_user,
     get_own_plan,
     get_plan_for_user,
+    get_treated_area_for_user,
 )
 from .forms import (
     AdverseEventForm,
     AmendForm,
+    AreaAmendForm,
     ChartForms,
     ConsultationForm,
     PlanForm,
@@ -307,6 +310,45 @@ def chart_amend(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
             return redirect("treatments:chart", patient_pk, chart.pk)
     context = {"patient": chart.plan.patient, "chart": chart, "form": form}
     return render(request, "treatments/chart_amend.html", context)
+
+
+@doctor_only
+def area_amend(request: HttpRequest, patient_pk: int, pk: int, area_pk: int) -> HttpResponse:
+    """Correct a treated area's values; on a signed chart each change is an amendment."""
+    area = get_treated_area_for_user(request, patient_pk, pk, area_pk)
+    chart = area.chart
+    form = AreaAmendForm(request.POST or None, area=area, signed=chart.is_signed)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.amend_treated_area(
+                chart=chart,
+                area=area,
+                data=form.service_data(),
+                reason=form.cleaned_data["reason"],
+                by=Actor.from_request(request),
+            )
+        except services.TreatmentError as error:
+            form.add_error(None, str(error))
+        else:
+            _area_amended(request, chart)
+            return redirect("treatments:chart", patient_pk, chart.pk)
+    context = {"patient": chart.plan.patient, "chart": chart, "area": area, "form": form}
+    return render(request, "treatments/area_amend.html", context)
+
+
+def _area_amended(request: HttpRequest, chart) -> None:
+    """Say it is saved, and warn as a new chart does when the session now holds too much."""
+    if chart.is_signed:
+        messages.success(request, _("The area is corrected; the earlier values are kept."))
+    else:
+        messages.success(request, _("The area is changed."))
+    clinic = selectors.get_clinic_settings()
+    if selectors.volume_check(chart.areas.all(), clinic).warn:
+        messages.warning(
+            request,
+            _("This session now has more than %(max)s mL of one agent (or of foam).")
+            % {"max": floatformat(clinic.agent_max_ml, -2)},
+        )
 
 
 @doctor_only

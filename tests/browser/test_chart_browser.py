@@ -87,3 +87,14 @@ def test_a_doctor_charts_a_session_on_the_leg_diagram(page: Page, live_server, p
     page.goto(f"{live_server.url}/patients/{plan.patient_id}/plans/{plan.pk}/")
     expect(page.locator('[data-area="R-thigh-anterior"]')).to_contain_text("1, 2")
     screenshot("plan-progress")
+
+    # Signed, then corrected: the earlier volume stays in the record beside the new one.
+    page.goto(f"{live_server.url}/patients/{plan.patient_id}/charts/{chart.pk}/")
+    page.get_by_role("link", name="Amend Right anterior thigh").click()
+    page.get_by_label("Volume (mL)").fill("3.5")
+    page.get_by_label("Reason").fill("Typed 4 for 3.5 mL.")
+    screenshot("area-amend")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("[data-amendment]").first).to_contain_text("4.00")
+    expect(page.locator("[data-amendment]").first).to_contain_text("3.50")
+    screenshot("chart-amended")

@@ -38,6 +38,7 @@ def doctor_urls(plan, chart, event, patient_pk=None):
         reverse("treatments:chart", args=[p, chart.pk]),
         reverse("treatments:chart_sign", args=[p, chart.pk]),
         reverse("treatments:chart_amend", args=[p, chart.pk]),
+        reverse("treatments:area_amend", args=[p, chart.pk, chart.areas.get().pk]),
         reverse("treatments:event", args=[p, event.pk]),
     ]
 

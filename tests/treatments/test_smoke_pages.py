@@ -18,6 +18,7 @@ def test_it_renders_every_doctor_page(client, doctor, plan):
         reverse("treatments:chart_create", args=[p, plan.pk]),
         reverse("treatments:chart", args=[p, chart.pk]),
         reverse("treatments:chart_amend", args=[p, chart.pk]),
+        reverse("treatments:area_amend", args=[p, chart.pk, chart.areas.get().pk]),
         reverse("treatments:event_create", args=[p, plan.pk]),
     ):
         assert client.get(url).status_code == 200, url
