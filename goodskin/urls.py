@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from treatments import views as treatments_views
+
 from . import views
 from .auth import LoginForm, PasswordResetConfirmView
 
@@ -12,7 +14,8 @@ admin.site.site_title = _("Goodskin Clinic")
 urlpatterns = [
     path("", views.home, name="home"),
     path("desk/", views.frontdesk_home, name="frontdesk_home"),
-    path("doctor/", views.doctor_home, name="doctor_home"),
+    # The doctor's home lives with what it shows (treatments); the project only routes to it.
+    path("doctor/", treatments_views.doctor_home, name="doctor_home"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("patients.urls")),
     path("", include("scheduling.reminder_urls")),

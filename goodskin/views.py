@@ -33,16 +33,6 @@ def frontdesk_home(request: HttpRequest) -> HttpResponse:
     return render(request, "home/frontdesk.html")
 
 
-@role_required(Role.DOCTOR)
-def doctor_home(request: HttpRequest) -> HttpResponse:
-    # Serious adverse events on this doctor's plans stay here until someone resolves them.
-    from treatments.access import list_open_serious_events
-
-    return render(
-        request, "home/doctor.html", {"serious_events": list_open_serious_events(request)}
-    )
-
-
 @login_not_required
 @never_cache
 @require_GET

@@ -21,6 +21,7 @@ from .access import (
     get_own_plan,
     get_plan_for_user,
     get_treated_area_for_user,
+    list_open_serious_events,
 )
 from .forms import (
     AdverseEventForm,
@@ -34,6 +35,16 @@ from .forms import (
 from .models import AdverseEvent, PlanStatus, TreatmentPlan
 
 doctor_only = role_required(Role.DOCTOR)
+
+
+@doctor_only
+def doctor_home(request: HttpRequest) -> HttpResponse:
+    """The doctor's home: serious adverse events on their plans stay here until resolved."""
+    return render(
+        request, "home/doctor.html", {"serious_events": list_open_serious_events(request)}
+    )
+
+
 staff_only = role_required(*STAFF_ROLES)
 
 
