@@ -5,16 +5,11 @@ from goodskin.actors import Actor
 from .models import AuditAction, AuditEntry, Patient
 
 
-def record(
-    *,
-    actor: Actor,
-    patient: Patient | None,
-    action: AuditAction,
-    subject: str,
-    details: dict | None = None,
+def _entry(
+    actor: Actor, patient: Patient | None, action: AuditAction, subject: str, details: dict | None
 ) -> AuditEntry:
     user = actor.user if getattr(actor.user, "is_authenticated", False) else None
-    return AuditEntry.objects.create(
+    return AuditEntry(
         user=user,
         role=actor.role or "",
         patient=patient,
@@ -25,20 +20,23 @@ def record(
     )
 
 
+def record(
+    *,
+    actor: Actor,
+    patient: Patient | None,
+    action: AuditAction,
+    subject: str,
+    details: dict | None = None,
+) -> AuditEntry:
+    entry = _entry(actor, patient, action, subject, details)
+    entry.save(force_insert=True)
+    return entry
+
+
 def record_many(
     *, actor: Actor, action: AuditAction, entries: list[tuple[Patient | None, str, dict]]
 ) -> None:
     """Several entries by one actor, (patient, subject, details) each, in one INSERT."""
-    user = actor.user if getattr(actor.user, "is_authenticated", False) else None
     AuditEntry.objects.bulk_create(
-        AuditEntry(
-            user=user,
-            role=actor.role or "",
-            patient=patient,
-            action=action,
-            subject=subject,
-            ip=actor.ip,
-            details=details or {},
-        )
-        for patient, subject, details in entries
+        _entry(actor, patient, action, subject, details) for patient, subject, details in entries
     )
