@@ -384,6 +384,67 @@ def test_a_series_books_nothing_when_a_session_finds_both_rooms_taken(
     )
 
 
+def calendar_read_before(monkeypatch, race) -> list:
+    """Calendar.load_windows as it runs, then `race(attempt)`: another booking that lands
+    between the series reading the calendar and inserting its sessions (a lost race, made to
+    happen every time instead of once in a while)."""
+    real = Calendar.load_windows
+    attempts = []
+
+    def load_windows(**kwargs):
+        calendar = real(**kwargs)
+        attempts.append(len(attempts) + 1)
+        race(attempts[-1])
+        return calendar
+
+    monkeypatch.setattr(Calendar, "load_windows", load_windows)
+    return attempts
+
+
+def test_a_series_that_loses_its_room_to_a_concurrent_booking_takes_the_other_room(
+    monkeypatch, now, hours, front_desk, doctor, other_doctor, record
+):
+    room_1, room_2 = Room.objects.order_by("name")
+    plan = make_plan(record, doctor, sessions=2)
+    starts = mondays_at(1, 5)
+
+    def race(attempt: int) -> None:
+        if attempt == 1:  # another doctor's booking takes Room 1 at session 2's time
+            taken(other_doctor, room_1, starts[2], starts[2] + 30 * MINUTE)
+
+    attempts = calendar_read_before(monkeypatch, race)
+    booked = book_series(front_desk, plan, starts)
+    assert attempts == [1, 2]
+    assert [a.room for a in booked] == [room_1, room_2]
+    assert Appointment.objects.filter(doctor=other_doctor, room=room_1).count() == 1
+
+
+def test_a_series_that_keeps_losing_the_race_books_nothing_and_says_so(
+    monkeypatch, now, hours, front_desk, doctor, record
+):
+    office = Room.objects.first().location
+    Room.objects.create(location=office, name="Room 3")
+    plan = make_plan(record, doctor, sessions=2)
+    starts = mondays_at(1, 5)
+    session_2 = (starts[2], starts[2] + 20 * MINUTE)
+
+    def race(attempt: int) -> None:
+        # Each time the series looks, the room it will pick is taken before it inserts; with
+        # three rooms, the third look still finds one free, and loses it too.
+        busy = Appointment.objects.filter(starts_at__lt=session_2[1], ends_at__gt=session_2[0])
+        room = Room.objects.exclude(pk__in=busy.values("room")).order_by("name").first()
+        taken(UserFactory(role=Role.DOCTOR), room, *session_2)
+
+    attempts = calendar_read_before(monkeypatch, race)
+    with pytest.raises(services.BookingError) as error:
+        book_series(front_desk, plan, starts)
+    assert attempts == [1, 2, 3]
+    assert str(error.value) == (
+        "That time was just taken. Please choose another one. Nothing was booked."
+    )
+    assert not plan.appointments.exists()
+
+
 @pytest.mark.parametrize(
     "second",
     [
