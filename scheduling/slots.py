@@ -232,6 +232,13 @@ class Calendar:
                 start += step
 
 
+# A search for the first few free times (proposing a series, shifting later sessions) reads a
+# week of the calendar at a time and stops once it has them: the first free time is nearly
+# always in the first week, and a whole month of every doctor's appointments costs more to read
+# than the search itself (bench/scheduling.py, "propose 6-session series").
+FEW, FEW_DAYS_AT_A_TIME = 10, 7
+
+
 def free_slots(
     *,
     doctor_ids: list[int],
@@ -245,26 +252,27 @@ def free_slots(
 ) -> list[Slot]:
     """Free start times, in order, for an appointment of `minutes` with any of the doctors."""
     tz = clock.zone(location.time_zone)
-    range_start, _ = clock.day_bounds(first_day, tz)
-    _, range_end = clock.day_bounds(last_day, tz)
-    calendar = Calendar.load(
-        doctor_ids=doctor_ids,
-        location=location,
-        start=range_start,
-        end=range_end,
-        buffer=timedelta(minutes=buffer_minutes),
-    )
     doctor_by_id = get_user_model().objects.in_bulk(doctor_ids)
     length, step = minutes * 60, step_minutes * 60
     earliest = seconds(timezone.now(), up=True)
+    span = timedelta(days=FEW_DAYS_AT_A_TIME if limit <= FEW else (last_day - first_day).days + 1)
     slots = []
     day = first_day
     while day <= last_day and len(slots) < limit:
-        for doctor_id in doctor_ids:
-            for start, room in calendar.free_starts(doctor_id, day, length, step, earliest):
-                slots.append(
-                    Slot(doctor_by_id[doctor_id], room, moment(start), moment(start + length))
-                )
-        day += timedelta(days=1)
+        until = min(last_day, day + span - timedelta(days=1))
+        calendar = Calendar.load(
+            doctor_ids=doctor_ids,
+            location=location,
+            start=clock.day_bounds(day, tz)[0],
+            end=clock.day_bounds(until, tz)[1],
+            buffer=timedelta(minutes=buffer_minutes),
+        )
+        while day <= until and len(slots) < limit:
+            for doctor_id in doctor_ids:
+                for start, room in calendar.free_starts(doctor_id, day, length, step, earliest):
+                    slots.append(
+                        Slot(doctor_by_id[doctor_id], room, moment(start), moment(start + length))
+                    )
+            day += timedelta(days=1)
     slots.sort(key=lambda s: (s.starts_at, s.doctor.last_name))
     return slots[:limit]

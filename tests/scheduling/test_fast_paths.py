@@ -225,6 +225,20 @@ def test_free_slots_of_a_random_week_match_a_brute_force_search(busy_week):
     assert [(s.doctor.pk, s.room.pk, s.starts_at) for s in first_500] == expected[:500]
 
 
+def test_a_search_for_a_few_times_reads_a_week_at_a_time_and_finds_the_same(
+    now, hours, doctor, django_assert_max_num_queries
+):
+    """Proposals ask for one time: the calendar is read a week at a time, so the first free
+    time after a fortnight of time off is found in the third week's read."""
+    TimeOff.objects.create(doctor=doctor, starts_at=at(MONDAY, 0), ends_at=at(MONDAY + 16 * DAY, 0))
+    office = Room.objects.first().location
+    with django_assert_max_num_queries(1 + 3 * 4):  # the doctor, then 4 per week read
+        first = search([doctor], office, MONDAY, MONDAY + 27 * DAY, limit=1)
+    assert [s.starts_at for s in first] == [at(MONDAY + 16 * DAY, 8)]
+    everything = search([doctor], office, MONDAY, MONDAY + 27 * DAY, limit=10_000)
+    assert search([doctor], office, MONDAY, MONDAY + 27 * DAY, limit=10) == everything[:10]
+
+
 def test_free_slots_offer_no_start_before_now_even_within_a_second(hours, doctor):
     with time_machine.travel(at(MONDAY, 10, 5) + timedelta(milliseconds=400), tick=False):
         found = search([doctor], hours, MONDAY)
