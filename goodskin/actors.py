@@ -26,9 +26,12 @@ class Actor:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    # Behind the clinic's TLS load balancer the peer is the balancer; it names the client first.
+    """The client's address, for the audit log and for counting failed logins. Behind the
+    clinic's TLS load balancer the peer is the balancer, which appends the address it saw to
+    X-Forwarded-For: the last entry. Earlier entries are whatever the client sent, so trusting
+    the first would let anyone pick their address (and dodge the login lockout)."""
     if settings.BEHIND_TLS_PROXY:
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
-            return forwarded.split(",")[0].strip() or None
+            return forwarded.split(",")[-1].strip() or None
     return request.META.get("REMOTE_ADDR") or None

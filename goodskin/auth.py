@@ -25,12 +25,22 @@ class UsernameOrEmailBackend(ModelBackend):
 
 
 def login_name(request, credentials: dict | None) -> str:
-    """The name failed logins are counted under: "Ann@Example.org " and "ann@example.org" are
-    one person guessing."""
+    """The name failed logins are counted under: the account's username, however it was typed
+    ("Ann@Example.org " is ann's email), so one account gets one allowance of wrong passwords,
+    not one for its username and another for its email."""
     name = (credentials or {}).get("username")
     if name is None and request is not None:
         name = request.POST.get("username")
-    return (name or "").strip().lower()
+    name = (name or "").strip().lower()
+    if "@" in name:
+        owners = list(
+            get_user_model()
+            .objects.filter(email__iexact=name)
+            .values_list("username", flat=True)[:2]
+        )
+        if len(owners) == 1:
+            return owners[0].lower()
+    return name
 
 
 class LoginForm(AuthenticationForm):

@@ -27,7 +27,7 @@ from .models import (
     TreatedArea,
     VesselType,
 )
-from .services import AMENDABLE, AREA_AMENDABLE
+from .services import AMENDABLE, AREA_AMENDABLE, area_fingerprint
 
 # Dates further back than this are typing mistakes, not late charting.
 OLDEST_DAYS = 366 * 2
@@ -364,8 +364,12 @@ class AreaAmendForm(ReasonMixin, AreaForm):
     """Correct one treated area of a chart: its values as charted, checked as a new chart's are,
     and why."""
 
+    # The values the page started from (see services.area_fingerprint).
+    shown = forms.CharField(widget=forms.HiddenInput, max_length=300)
+
     def __init__(self, *args, area: TreatedArea, signed: bool, **kwargs):
         initial = {name: getattr(area, name) for name in AREA_AMENDABLE}
+        initial["shown"] = area_fingerprint(area)
         super().__init__(
             *args, signed=signed, region=area.region, prefix=None, initial=initial, **kwargs
         )

@@ -452,13 +452,27 @@ def change_chart_text(
     return amendment
 
 
+def area_fingerprint(area: TreatedArea) -> str:
+    """The area's values as one string: the correction page carries it, so a correction made
+    on values someone else has changed since is refused instead of quietly undoing theirs."""
+    values = (getattr(area, name) for name in AREA_AMENDABLE)
+    return "|".join(f"{v:.2f}" if isinstance(v, Decimal) else str(v) for v in values)
+
+
 @transaction.atomic
 def amend_treated_area(
-    *, chart: SessionChart, area: TreatedArea, data: dict, reason: str, by: Actor
+    *,
+    chart: SessionChart,
+    area: TreatedArea,
+    data: dict,
+    reason: str,
+    by: Actor,
+    shown: str | None = None,
 ) -> list[ChartAmendment]:
     """Correct the values of one treated area under the rules a new chart follows. On a signed
     chart each changed value becomes an amendment that keeps the earlier value, the reason, who
-    and when; an unsigned chart is still the doctor's draft and changes in place."""
+    and when; an unsigned chart is still the doctor's draft and changes in place. `shown` is
+    area_fingerprint() of the values the doctor started from, where a page is involved."""
     _doctor_only(by)
     # Lock the chart: a signature landing meanwhile would let a change skip its amendment, and
     # two corrections at once would each keep a stale "before".
@@ -468,6 +482,10 @@ def amend_treated_area(
     area = chart.areas.filter(pk=area.pk).first()
     if area is None:
         raise TreatmentError(_("This area is not part of this chart."))
+    if shown is not None and shown != area_fingerprint(area):
+        raise TreatmentError(
+            _("Someone else changed this area meanwhile. Look at it again before changing it.")
+        )
     if set(data) - set(AREA_AMENDABLE):
         raise TreatmentError(_("This part of the area can't be changed."))
     new = {name: getattr(area, name) for name in AREA_AMENDABLE} | data

@@ -337,6 +337,7 @@ def area_amend(request: HttpRequest, patient_pk: int, pk: int, area_pk: int) -> 
                 data=form.service_data(),
                 reason=form.cleaned_data["reason"],
                 by=Actor.from_request(request),
+                shown=form.cleaned_data["shown"],
             )
         except services.TreatmentError as error:
             form.add_error(None, str(error))

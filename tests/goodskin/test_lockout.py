@@ -95,3 +95,29 @@ def test_the_admin_login_is_paused_the_same_way(client, clinic_admin, path):
         path, {"username": "boss", "password": PASSWORD}, REMOTE_ADDR="203.0.113.5"
     )
     assert response.status_code == 429
+
+
+def test_an_account_has_one_allowance_whether_named_by_username_or_email(client, front_desk):
+    for name in ["fiona"] * 3 + [front_desk.email.upper()] * 2:
+        log_in(client, name, "wrong-guess")
+    assert log_in(client, "fiona", PASSWORD).status_code == 429
+
+
+def test_behind_the_load_balancer_the_address_it_saw_is_counted(client, front_desk, settings):
+    """The balancer appends the address it saw to X-Forwarded-For; the entries before it are
+    whatever the client sent, so changing them on every try must not reset the count."""
+    settings.BEHIND_TLS_PROXY = True
+    for n in range(5):
+        client.post(
+            reverse("login"),
+            {"username": "fiona", "password": "wrong-guess"},
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR=f"1.2.3.{n}, 203.0.113.5",
+        )
+    response = client.post(
+        reverse("login"),
+        {"username": "fiona", "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="9.9.9.9, 203.0.113.5",
+    )
+    assert response.status_code == 429

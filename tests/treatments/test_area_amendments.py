@@ -13,7 +13,7 @@ from django.utils import timezone
 from goodskin.actors import Actor
 from goodskin.roles import Role
 from patients.models import AuditEntry
-from tests.factories import PatientFactory, screen
+from tests.factories import PatientFactory, UserFactory, screen
 from tests.treatments.conftest import area, as_doctor, chart_session, make_plan
 from treatments import services
 from treatments.models import ChartAmendment, TreatedArea
@@ -41,7 +41,7 @@ def url_for(chart, treated=None, patient_pk=None):
 def form_data(treated: TreatedArea, reason="Volume misread from the syringe", **changes) -> dict:
     """The page's form as it opens (the area's current values), with `changes` typed in."""
     data = {name: str(getattr(treated, name)) for name in VALUES}
-    return {**data, "reason": reason, **changes}
+    return {**data, "shown": services.area_fingerprint(treated), "reason": reason, **changes}
 
 
 def values(treated: TreatedArea) -> dict:
@@ -314,3 +314,21 @@ def test_a_second_correction_keeps_the_first_ones_value_as_its_before(doctor, ch
         ("4.00", "3.50"),
         ("3.50", "3.00"),
     ]
+
+
+def test_a_correction_from_a_page_opened_before_another_one_is_refused(client, doctor, chart):
+    """Two doctors open the page; the first saves a volume; the second, saving injections from
+    the values they saw, would put the old volume back: refused, and the first change stays."""
+    treated = chart.areas.get()
+    other = UserFactory(username="dr.two", role=Role.DOCTOR)
+    first = form_data(treated, volume_ml="3.5", reason="Volume misread")
+    second = form_data(treated, injections="7", reason="Miscounted injections")
+    client.force_login(doctor)
+    assert client.post(url_for(chart), first).status_code == 302
+    client.force_login(other)
+    response = client.post(url_for(chart), second)
+    assert response.status_code == 200
+    assert "Someone else changed this area meanwhile" in page_text(response)
+    now = values(treated)
+    assert now["volume_ml"] == Decimal("3.50") and now["injections"] != 7
+    assert ChartAmendment.objects.count() == 1
