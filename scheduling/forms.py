@@ -118,7 +118,15 @@ class SlotSearchForm(forms.Form):
     )
     first_day = forms.DateField(label=_("From"), widget=DateInput())
     last_day = forms.DateField(label=_("Until"), widget=DateInput())
-    patient = forms.IntegerField(label=_("Patient record number"), required=False, min_value=1)
+    # The patient, found by what the front desk knows (name, phone, email, date of birth);
+    # once chosen from the matches, carried as a record number in a hidden field.
+    who = forms.CharField(
+        label=_("Patient"),
+        required=False,
+        max_length=100,
+        help_text=_("Name, phone, email or date of birth"),
+    )
+    patient = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

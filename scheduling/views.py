@@ -18,7 +18,7 @@ from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 from patients.access import get_patient_for_user
 from patients.models import Patient
-from patients.selectors import screening_summary
+from patients.selectors import screening_summary, search_patients
 
 from . import clock, selectors, services
 from .access import (
@@ -130,19 +130,58 @@ def slot_search(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate(timezone.now(), tz)
     defaults = {"kind": Kind.CONSULTATION, "first_day": today, "last_day": today + timedelta(13)}
     form = SlotSearchForm(request.GET or None, initial=defaults)
-    patient, plan, days = None, None, []
+    patient, plan, days, matches = None, None, [], []
     if form.is_valid():
         data = form.cleaned_data
         if data["patient"]:
             patient = get_patient_for_user(request, data["patient"], subject="free times")
+        elif data["who"]:
+            patient, matches = _find_patient(request, form, data["who"])
         if data["kind"] == Kind.SESSION:
             plan = patient and patient.treatment_plans.filter(status="active").first()
-            if plan is None:
-                form.add_error("patient", _("A session needs a patient with an active plan."))
+            if plan is None and not matches:
+                form.add_error("who", _("A session needs a patient with an active plan."))
         if form.is_valid():
             days = _free_days(data, plan, tz)
-    context = {"form": form, "days": days, "patient": patient, "plan": plan, "tz": tz.key}
+    context = {
+        "form": form,
+        "days": days,
+        "patient": patient,
+        "plan": plan,
+        "tz": tz.key,
+        "matches": matches,
+        "without_patient": _query_with(request, patient=None),
+    }
     return render(request, "scheduling/slots.html", context)
+
+
+# How many patients a name may match before the front desk is asked to type more.
+MATCHES_SHOWN = 10
+
+
+def _find_patient(request: HttpRequest, form, who: str) -> tuple:
+    """The one patient `who` names, or the few it could mean (each with the address that
+    chooses it), or a form error."""
+    found = list(search_patients(who)[: MATCHES_SHOWN + 1])
+    if len(found) == 1:
+        return get_patient_for_user(request, found[0].pk, subject="free times"), []
+    if not found:
+        form.add_error("who", _("No patient matches “%(who)s”.") % {"who": who})
+    elif len(found) > MATCHES_SHOWN:
+        form.add_error(
+            "who", _("Many patients match “%(who)s”: type more of the name.") % {"who": who}
+        )
+    return None, [(p, _query_with(request, patient=p.pk)) for p in found[:MATCHES_SHOWN]]
+
+
+def _query_with(request: HttpRequest, *, patient: int | None) -> str:
+    """This search's query string with the patient chosen (or cleared) instead of typed."""
+    params = request.GET.copy()
+    params.pop("who", None)
+    params.pop("patient", None)
+    if patient:
+        params["patient"] = patient
+    return "?" + params.urlencode()
 
 
 def _free_days(data: dict, plan, tz) -> list[tuple[date, list]]:

@@ -2,7 +2,7 @@
 week. Screenshots: test-artifacts/book-series.png, day-view.png, week-view.png (and the same at
 375 px wide, *-375.png)."""
 
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -122,3 +122,21 @@ def test_the_front_desk_finds_a_free_time_and_opens_an_appointment(
     screenshot("appointment")
     page.set_viewport_size({"width": 375, "height": 800})
     screenshot("appointment-375")
+
+
+def test_the_front_desk_finds_free_times_for_a_patient_named_in_the_search(
+    page: Page, live_server, plan, screenshot
+):
+    PatientFactory(legal_first_name="María", legal_last_name="Garcés")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, live_server.url)
+    tomorrow = (timezone.localtime(timezone.now(), TZ) + timedelta(days=1)).date()
+    page.goto(f"{live_server.url}/schedule/slots/?first_day={tomorrow}&last_day={tomorrow}")
+    page.get_by_label("Patient").fill("maría garc")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("heading", name="Which patient?")).to_be_visible()
+    screenshot("free-times-which-patient")
+    page.get_by_role("link", name="María García").click()
+    expect(page.get_by_text("Booking for María García.")).to_be_visible()
+    expect(page.get_by_role("link", name="Book").first).to_be_visible()
+    screenshot("free-times")

@@ -238,6 +238,51 @@ def test_it_lists_free_times_by_day_with_book_buttons(desk, record, doctor):
     assert reverse("scheduling:book", args=[record.pk]) + "?kind=consultation" in html
 
 
+def search_for(desk, who: str, **extra):
+    query = {"kind": "consultation", "first_day": "2026-11-30", "last_day": "2026-11-30"}
+    return desk.get(reverse("scheduling:slots"), {**query, "who": who, **extra})
+
+
+def test_it_finds_the_patient_by_name_and_offers_to_book_for_them(desk, record, doctor):
+    response = search_for(desk, "silva ana")
+    assert response.context["patient"] == record
+    html = response.content.decode()
+    assert "Booking for Ana Silva." in html
+    assert reverse("scheduling:book", args=[record.pk]) + "?kind=consultation" in html
+
+
+def test_it_asks_which_patient_when_a_name_matches_several(desk, record, doctor):
+    namesake = PatientFactory(legal_first_name="Ana", legal_last_name="Silvano")
+    response = search_for(desk, "Ana Silv")
+    html = response.content.decode()
+    assert "Which patient?" in html
+    assert response.context["patient"] is None
+    assert reverse("scheduling:book", args=[record.pk]) not in html  # no Book buttons yet
+    choices = dict((p.pk, query) for p, query in response.context["matches"])
+    assert set(choices) == {record.pk, namesake.pk}
+    assert f"patient={namesake.pk}" in choices[namesake.pk] and "who=" not in choices[namesake.pk]
+    chosen = desk.get(reverse("scheduling:slots") + choices[namesake.pk])
+    assert chosen.context["patient"] == namesake
+    assert "kind=consultation" in choices[namesake.pk]  # the rest of the search is kept
+
+
+def test_it_says_so_when_no_patient_matches(desk, record, doctor):
+    response = search_for(desk, "Nobody Atall")
+    assert response.status_code == 200
+    assert "No patient matches “Nobody Atall”." in response.content.decode()
+    assert response.context["days"] == []
+
+
+def test_it_asks_for_more_of_the_name_when_many_patients_match(desk, doctor):
+    for n in range(12):
+        PatientFactory(legal_first_name="Maria", legal_last_name=f"Lopez{n}")
+    response = search_for(desk, "maria lopez")
+    assert "Many patients match “maria lopez”: type more of the name." in (
+        response.content.decode()
+    )
+    assert len(response.context["matches"]) == 10
+
+
 def test_it_needs_a_patient_with_an_active_plan_to_search_session_times(desk, doctor):
     response = desk.get(
         reverse("scheduling:slots"),
