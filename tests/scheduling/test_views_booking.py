@@ -273,6 +273,12 @@ def test_it_says_so_when_no_patient_matches(desk, record, doctor):
     assert response.context["days"] == []
 
 
+def test_it_says_so_when_the_address_carries_a_broken_patient_number(desk, doctor):
+    response = search_for(desk, "", patient="abc")
+    assert response.status_code == 200
+    assert "The patient in this address is not valid" in response.content.decode()
+
+
 def test_it_asks_for_more_of_the_name_when_many_patients_match(desk, doctor):
     for n in range(12):
         PatientFactory(legal_first_name="Maria", legal_last_name=f"Lopez{n}")
