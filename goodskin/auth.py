@@ -1,5 +1,6 @@
 """Login by username or by email address: patients know their email, not a username."""
 
+from axes.utils import reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
@@ -68,8 +69,6 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     the account's email is its owner, and the lockout page sends them here."""
 
     def form_valid(self, form):
-        from axes.utils import reset
-
         response = super().form_valid(form)
         user = form.user
         for name in {user.username.strip().lower(), (user.email or "").strip().lower()} - {""}:

@@ -31,15 +31,30 @@ STATUS_BUTTONS = (
 QUIET = {Status.NO_SHOW, Status.BOOKED}
 
 
-def status_buttons(appointment: Appointment, today: date, tz) -> list[tuple[str, str]]:
-    """(status, label) the appointment may move to now (none before its day)."""
+def buttons_by_status() -> dict[str, list[tuple[str, str, str]]]:
+    """For each status, the (status, label, button style) a visit in it may move to."""
+    return {
+        value: [
+            (
+                status.value,
+                str(label),
+                "btn-outline-secondary" if status in QUIET else "btn-outline-primary",
+            )
+            for status, label in STATUS_BUTTONS
+            if value in TRANSITIONS[status]
+        ]
+        for value in Status.values
+    }
+
+
+def status_buttons(
+    appointment: Appointment, today: date, tz, table: dict | None = None
+) -> list[tuple[str, str, str]]:
+    """The buttons of one appointment now (none before its day); `table` is
+    buttons_by_status() when the caller has it for many appointments."""
     if appointment.starts_at.astimezone(tz).date() > today:
         return []
-    return [
-        (status.value, label)
-        for status, label in STATUS_BUTTONS
-        if appointment.status in TRANSITIONS[status]
-    ]
+    return (table or buttons_by_status())[appointment.status]
 
 
 def _appointments(start: datetime, end: datetime):
@@ -116,18 +131,7 @@ def cards(start: datetime, end: datetime, tz, *, with_cancelled: bool = True) ->
     today = timezone.localdate(timezone.now(), tz)
     kinds = {value: str(label) for value, label in Kind.choices}
     statuses = {value: str(label) for value, label in Status.choices}
-    buttons = {
-        value: [
-            (
-                status.value,
-                str(label),
-                "btn-outline-secondary" if status in QUIET else "btn-outline-primary",
-            )
-            for status, label in STATUS_BUTTONS
-            if value in TRANSITIONS[status]
-        ]
-        for value in Status.values
-    }
+    buttons = buttons_by_status()
     appointment_url = url_maker("scheduling:appointment")
     patient_url = url_maker("patients:detail")
     status_url = url_maker("scheduling:status")
@@ -213,10 +217,10 @@ def doctor_day(doctor, day: date, tz) -> list[Appointment]:
     appointments = list(_appointments(start, end).filter(doctor=doctor).not_cancelled())
     plan_ids = {a.plan_id for a in appointments if a.plan_id}
     charts = {(c.plan_id, c.number): c for c in SessionChart.objects.filter(plan_id__in=plan_ids)}
-    today = timezone.localdate(timezone.now(), tz)
+    today, table = timezone.localdate(timezone.now(), tz), buttons_by_status()
     for appointment in appointments:
         appointment.chart = charts.get((appointment.plan_id, appointment.session_number))
-        appointment.buttons = status_buttons(appointment, today, tz)
+        appointment.buttons = status_buttons(appointment, today, tz, table)
     return appointments
 
 

@@ -413,49 +413,15 @@ def _refused(number: int, error: BookingError) -> BookingError:
 
 
 def _book_all(plan: TreatmentPlan, items: list[tuple[int, datetime]], by: Actor) -> list:
-    patient, doctor = plan.patient, plan.doctor
-    if role_of(doctor) != Role.DOCTOR:
+    if role_of(plan.doctor) != Role.DOCTOR:
         raise _refused(items[0][0], BookingError(_("Choose one of the clinic's doctors.")))
     location = default_location()
-    tz = clock.zone(location.time_zone)
-    length = timedelta(minutes=plan.session_minutes)
     items = [(number, clock.utc(starts_at)) for number, starts_at in items]
-    _lock_doctor(doctor.pk)
-    booked_days = _session_days(plan, tz)
-    blocked = screening_summary(patient).blocks_plan
-    for attempt in range(ROOM_ATTEMPTS):
-        calendar = Calendar.load_windows(
-            doctor_ids=[doctor.pk],
-            location=location,
-            windows=[(starts_at, starts_at + length) for _, starts_at in items],
-            buffer=timedelta(minutes=scheduling_settings().buffer_minutes),
-        )
-        days, appointments, now = list(booked_days), [], timezone.now()
-        for number, starts_at in items:
-            ends_at, day = starts_at + length, starts_at.astimezone(tz).date()
-            try:
-                _check_when_and_who(patient, starts_at, now)
-                _check_session(patient=patient, plan=plan, number=number, blocked=blocked)
-                _check_gaps(plan, number, day, days)
-                room = _room_for(calendar, doctor.pk, starts_at, ends_at)
-            except BookingError as error:
-                raise _refused(number, error) from error
-            calendar.take(doctor.pk, room, starts_at, ends_at)
-            days.append((number, day))
-            appointments.append(
-                Appointment(
-                    patient=patient,
-                    doctor=doctor,
-                    location=location,
-                    room=room,
-                    kind=Kind.SESSION,
-                    plan=plan,
-                    session_number=number,
-                    starts_at=starts_at,
-                    ends_at=ends_at,
-                    created_by=by.user,
-                )
-            )
+    _lock_doctor(plan.doctor_id)
+    booked_days = _session_days(plan, clock.zone(location.time_zone))
+    blocked = screening_summary(plan.patient).blocks_plan
+    for attempt in range(1, ROOM_ATTEMPTS + 1):
+        appointments = _checked_sessions(plan, items, location, booked_days, blocked, by)
         try:
             with transaction.atomic():  # a savepoint, as in book_appointment
                 return Appointment.objects.bulk_create(appointments)
@@ -463,11 +429,53 @@ def _book_all(plan: TreatmentPlan, items: list[tuple[int, datetime]], by: Actor)
             # Another doctor's booking took one of the rooms meanwhile: look again.
             if not _lost_race(error):
                 raise
-            if attempt == ROOM_ATTEMPTS - 1:
+            if attempt == ROOM_ATTEMPTS:
                 raise BookingError(
                     _("%(problem)s Nothing was booked.") % {"problem": SlotTaken()}
                 ) from error
-    return []  # not reached: the last attempt returns or raises
+
+
+def _checked_sessions(
+    plan: TreatmentPlan, items, location, booked_days: list, blocked: bool, by: Actor
+) -> list[Appointment]:
+    """The series' sessions as unsaved appointments, each with a room, after every rule of
+    _check_booking against one calendar read for all of them; or _refused for the first that
+    can't be booked."""
+    tz = clock.zone(location.time_zone)
+    length = timedelta(minutes=plan.session_minutes)
+    calendar = Calendar.load_windows(
+        doctor_ids=[plan.doctor_id],
+        location=location,
+        windows=[(starts_at, starts_at + length) for _, starts_at in items],
+        buffer=timedelta(minutes=scheduling_settings().buffer_minutes),
+    )
+    days, appointments, now = list(booked_days), [], timezone.now()
+    for number, starts_at in items:
+        ends_at, day = starts_at + length, starts_at.astimezone(tz).date()
+        try:
+            _check_when_and_who(plan.patient, starts_at, now)
+            _check_session(patient=plan.patient, plan=plan, number=number, blocked=blocked)
+            _check_gaps(plan, number, day, days)
+            room = _room_for(calendar, plan.doctor_id, starts_at, ends_at)
+        except BookingError as error:
+            raise _refused(number, error) from error
+        calendar.take(plan.doctor_id, room, starts_at, ends_at)  # later sessions see it
+        days.append((number, day))
+        appointments.append(
+            Appointment(
+                patient=plan.patient,
+                doctor=plan.doctor,
+                location=location,
+                room=room,
+                kind=Kind.SESSION,
+                plan=plan,
+                session_number=number,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                created_by=by.user,
+            )
+        )
+    return appointments
 
 
 def _locked(appointment: Appointment, version: int | None) -> Appointment:
