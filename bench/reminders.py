@@ -72,6 +72,7 @@ def seed(count: int) -> None:
                 kind="touch_up",
                 channel="email",
                 due_at=later,
+                give_up_at=later + timedelta(days=30),
             )
             for n in range(count)
         ),

@@ -5,6 +5,7 @@ that `make run` works on a fresh machine; tests and production set DATABASE_URL 
 With DEBUG off (production) a real SECRET_KEY is required.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+# Where `make run` keeps its folder broker and beat schedule (a test may point it elsewhere).
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
 env = environ.Env()
 

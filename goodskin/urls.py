@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from scheduling import home as scheduling_home
 from treatments import views as treatments_views
 
 from . import views
@@ -13,8 +14,8 @@ admin.site.site_title = _("Goodskin Clinic")
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("desk/", views.frontdesk_home, name="frontdesk_home"),
-    # The doctor's home lives with what it shows (treatments); the project only routes to it.
+    # Each home lives with what it shows (scheduling, treatments); the project only routes.
+    path("desk/", scheduling_home.frontdesk_home, name="frontdesk_home"),
     path("doctor/", treatments_views.doctor_home, name="doctor_home"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("patients.urls")),

@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from . import health
-from .roles import Role, role_of, role_required
+from .roles import Role, role_of
 
 HOME_URL_NAMES = {
     Role.FRONT_DESK: "frontdesk_home",
@@ -26,11 +26,6 @@ def home(request: HttpRequest) -> HttpResponse:
     if role is None:
         return render(request, "home/no_role.html", status=403)
     return redirect(HOME_URL_NAMES[role])
-
-
-@role_required(Role.FRONT_DESK)
-def frontdesk_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home/frontdesk.html")
 
 
 @login_not_required

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from goodskin.actors import Actor, client_ip
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 
-from . import audit, selectors, services
+from . import audit, notices, selectors, services
 from .access import get_own_patient, get_patient_for_user
 from .forms import (
     MergeForm,
@@ -74,6 +74,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "screening": selectors.screening_summary(patient),
         "invitation": patient.invitations.first(),
         "can_merge": role_of(request.user) in MERGE_ROLES,
+        "notices": notices.for_patient(patient),
         # Who changed the record lately, the patient included (from the portal).
         "recent_changes": patient.audit_entries.filter(
             action=AuditAction.CHANGE, subject="patient"

@@ -8,3 +8,10 @@ class SchedulingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "scheduling"
     verbose_name = _("Scheduling")
+
+    def ready(self) -> None:
+        from patients import notices
+
+        from .reminder_views import messages_notice
+
+        notices.register(messages_notice)

@@ -305,7 +305,9 @@ class ReminderStatus(models.TextChoices):
     PENDING = "pending", _("Waiting")
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed")
+    # Given up: the address was refused, or it could not go out while still useful.
+    FAILED = "failed", _("Did not reach the patient")
+    # Withdrawn: no longer wanted (cancelled, moved, no consent).
     CANCELLED = "cancelled", _("Not sent")
 
 
@@ -315,6 +317,10 @@ class ReminderQuerySet(models.QuerySet):
 
     def pending(self):
         return self.filter(status=ReminderStatus.PENDING)
+
+    def given_up(self):
+        """Messages that never reached the patient and that no one has dealt with yet."""
+        return self.filter(status=ReminderStatus.FAILED, handled_at__isnull=True)
 
 
 class Reminder(models.Model):
@@ -334,6 +340,11 @@ class Reminder(models.Model):
     kind = models.CharField(max_length=40)
     channel = models.CharField(max_length=10)
     due_at = models.DateTimeField()
+    # After this the message is no longer worth sending: transient failures are retried until
+    # then (an appointment reminder until shortly before the appointment, aftercare for days).
+    give_up_at = models.DateTimeField()
+    # The appointment time a reminder before an appointment announces: a move makes new ones.
+    about_starts_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(
         max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
     )
@@ -348,6 +359,12 @@ class Reminder(models.Model):
     body = models.TextField(blank=True)
     message_id = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # A message given up stays on the front desk's home until someone sends it again or says
+    # it was dealt with (a phone call, say).
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     objects = ReminderQuerySet.as_manager()
 
@@ -368,6 +385,12 @@ class Reminder(models.Model):
             ),
             # The staff view of a patient's messages.
             models.Index(fields=["patient", "-due_at"], name="reminder_patient_idx"),
+            # The front desk's list of messages that never reached a patient.
+            models.Index(
+                fields=["-due_at"],
+                name="reminder_given_up_idx",
+                condition=models.Q(status="failed", handled_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,10 +1,17 @@
 """Sending the outbox: claim due reminders, render them, send them, record what happened.
 
 Claiming takes rows with SELECT ... FOR UPDATE SKIP LOCKED and marks them "sending" with a
-lease, in a short transaction of its own; sending happens outside any transaction. A worker
-that dies mid-batch leaves its rows in "sending": when the lease runs out they go back to
-"pending" and are sent again, with the same Message-ID, so at most the message whose send
-finished in the instant before the death can arrive twice.
+lease, in a short transaction of its own; sending happens outside any transaction. Each send
+is recorded, committed to disk, before the next one starts, and a worker that cannot record a
+send stops sending: a crash of any part (worker, database, broker) can make at most the one
+message in flight per worker process arrive twice, and always with the same Message-ID. A
+worker that dies mid-batch leaves its rows in "sending": when the lease runs out they go back
+to "pending" and are sent then.
+
+A transient failure (the mail server down, refusing, timing out) is tried again with a growing
+wait for as long as the message is still useful (`Reminder.give_up_at`); only a permanent
+failure (the address refused) or a passed deadline gives up, and what was given up waits on
+the front desk's home for someone to send it again or deal with it.
 """
 
 import logging
@@ -16,13 +23,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import Error as DBError
 from django.db import connection, transaction
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from treatments.models import AftercareStep
+from treatments.models import AftercareStep, PlanStatus
 from treatments.selectors import get_clinic_settings
 
 from . import clock, reminders, sms
@@ -31,7 +39,11 @@ from .models import Appointment, Reminder, ReminderStatus, Status
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
-MAX_ATTEMPTS = 5
+# Waits between tries after a transient failure: 1, 2, 4, ... minutes, never more than this.
+LONGEST_WAIT = timedelta(minutes=30)
+# The last try is put this far before the deadline, so the dispatcher (every minute) can
+# still claim it in time.
+LAST_TRY_MARGIN = timedelta(minutes=2)
 UNSUBSCRIBE_SALT = "goodskin.unsubscribe"
 
 
@@ -60,22 +72,19 @@ def release_expired_leases(now=None) -> int:
     )
 
 
-def claim(batch: int, now=None, lease: datetime | None = None) -> list[Reminder]:
+def claim(batch: int, now=None, lease: datetime | None = None) -> list[int]:
+    """Take up to `batch` due rows for this worker until `lease`; returns their ids."""
     now = now or timezone.now()
     lease = lease or now + LEASE
-    with transaction.atomic():
-        rows = list(
+    with transaction.atomic(durable=True):
+        ids = list(
             Reminder.objects.select_for_update(skip_locked=True, of=("self",))
             .due(now)
-            .order_by("due_at", "id")[:batch]
+            .order_by("due_at", "id")
+            .values_list("pk", flat=True)[:batch]
         )
-        ids = [r.pk for r in rows]
         Reminder.objects.filter(pk__in=ids).update(status=ReminderStatus.SENDING, lease_until=lease)
-    return list(
-        Reminder.objects.filter(pk__in=ids).select_related(
-            "patient", "appointment__doctor", "appointment__location", "plan"
-        )
-    )
+    return ids
 
 
 def count_due(now=None) -> int:
@@ -86,43 +95,41 @@ def count_due(now=None) -> int:
 class Batch:
     """Rows one worker holds, the lease it holds them under, and what it reads once for all."""
 
-    rows: list
+    ids: list[int]
     lease: datetime
     clinic: object
     connection: object
 
-    def renew_if_needed(self, remaining: list) -> set[int]:
-        """Extend the lease before it runs out, so a slow but live worker keeps its rows;
-        returns the ids still held (rows another worker took after a lapse are dropped)."""
+    def renew_if_needed(self, remaining: list[int]) -> None:
+        """Extend the lease before it runs out, so a slow but live worker keeps its rows
+        (a row another worker took after a lapse no longer matches the lease, and is skipped
+        when its turn comes)."""
         now = timezone.now()
-        ids = [r.pk for r in remaining]
         if now < self.lease - LEASE / 2:
-            return set(ids)
+            return
         renewed = now + LEASE
         Reminder.objects.filter(
-            pk__in=ids, status=ReminderStatus.SENDING, lease_until=self.lease
+            pk__in=remaining, status=ReminderStatus.SENDING, lease_until=self.lease
         ).update(lease_until=renewed)
         self.lease = renewed
-        return set(
-            Reminder.objects.filter(pk__in=ids, lease_until=renewed).values_list("pk", flat=True)
-        )
 
 
 def send_batch(batch: int = 100) -> dict[str, int]:
-    """Claim and send up to `batch` due reminders; returns counts by outcome."""
-    outcome = {"sent": 0, "failed": 0, "retry": 0, "cancelled": 0}
+    """Claim and send up to `batch` due reminders; returns counts by outcome. A database
+    error stops the batch at once (raised): a send this worker cannot record must be its
+    last, or a crash could double more than one message."""
+    outcome = {"sent": 0, "failed": 0, "retry": 0, "cancelled": 0, "skipped": 0}
     lease = timezone.now() + LEASE
-    rows = claim(batch, lease=lease)
-    if not rows:
+    ids = claim(batch, lease=lease)
+    if not ids:
         return outcome
     # One connection for the batch: a new SMTP session per message was most of the cost.
-    work = Batch(rows, lease, get_clinic_settings(), get_connection())
+    work = Batch(ids, lease, get_clinic_settings(), get_connection())
     _open(work.connection)
     try:
-        for index, reminder in enumerate(rows):
-            if reminder.pk not in work.renew_if_needed(rows[index:]):
-                continue
-            outcome[_send_one(reminder, work)] += 1
+        for index, pk in enumerate(ids):
+            work.renew_if_needed(ids[index:])
+            outcome[_send_one(pk, work)] += 1
     finally:
         work.connection.close()
     return outcome
@@ -130,44 +137,79 @@ def send_batch(batch: int = 100) -> dict[str, int]:
 
 def _open(connection) -> None:
     """Open the mail connection for the batch if the server answers; if not, each message
-    tries on its own and is retried with its own count (an unreachable server is transient)."""
+    tries on its own and is retried on its own (an unreachable server is transient)."""
     try:
         connection.open()
     except (smtplib.SMTPException, OSError):
         connection.close()
 
 
-def _send_one(reminder: Reminder, work: Batch) -> str:
+def _held(pk: int, work: Batch) -> Reminder | None:
+    """The row as it is now, with what it speaks of, if this worker still holds it: an
+    appointment cancelled or moved while the batch waited is seen before sending."""
+    reminder = (
+        Reminder.objects.select_related(
+            "patient", "appointment__location", "appointment__doctor", "plan"
+        )
+        .filter(pk=pk, status=ReminderStatus.SENDING, lease_until=work.lease)
+        .first()
+    )
+    return reminder
+
+
+def _send_one(pk: int, work: Batch) -> str:
+    reminder = _held(pk, work)
+    if reminder is None:
+        return "skipped"  # another worker has it now (this one's lease lapsed)
     try:
         skip = _reason_not_to_send(reminder)
         if skip:
             return _finish(reminder, work, ReminderStatus.CANCELLED, error=skip)
+        if timezone.now() >= reminder.give_up_at:
+            return _finish(reminder, work, ReminderStatus.FAILED, error=_too_late(reminder))
         message = render(reminder, clinic=work.clinic)
         if reminder.channel == "sms":
             recipient = _deliver_sms(reminder, message)
         else:
             recipient = _deliver_email(reminder, message, work.connection)
+    except DBError:
+        raise  # nothing can be recorded: stop here (see send_batch)
     except PermanentFailure as error:
         return _finish(reminder, work, ReminderStatus.FAILED, error=str(error))
     except TransientFailure as error:
         work.connection.close()  # start the next message on a fresh session
         return _retry(reminder, work, str(error))
-    except Exception as error:  # one bad row must not stop the batch: counted, retried, failed
+    except Exception as error:  # one bad row must not stop the batch: counted and retried
         log.exception("reminder %s: unexpected error", reminder.pk)
         return _retry(reminder, work, f"unexpected: {error!r}")
     return _finish(reminder, work, ReminderStatus.SENT, recipient=recipient, message=message)
 
 
+def _too_late(reminder: Reminder) -> str:
+    local = timezone.localtime(reminder.give_up_at, clock.zone())
+    reason = f"too late to be useful (after {local:%Y-%m-%d %H:%M})"
+    return f"{reason}: {reminder.last_error}" if reminder.last_error else reason
+
+
 def _reason_not_to_send(reminder: Reminder) -> str:
-    """A reason this reminder should no longer go out, or ""."""
+    """A reason this reminder should no longer go out, or "" (it is withdrawn, not failed)."""
     patient = reminder.patient
     appointment = reminder.appointment
-    if reminder.kind in (reminders.FIRST, reminders.SECOND) and (
-        appointment is None or appointment.status != Status.BOOKED
-    ):
-        return "appointment no longer booked"
-    if reminder.kind == reminders.BOOK_NEXT and _next_session_booked(reminder):
-        return "next session already booked"
+    if patient.merged_into_id:
+        return "patient record merged into another"
+    if reminder.kind in (reminders.FIRST, reminders.SECOND):
+        if appointment is None or appointment.status != Status.BOOKED:
+            return "appointment no longer booked"
+        if reminder.about_starts_at and appointment.starts_at != reminder.about_starts_at:
+            return "appointment moved"
+    plan = reminder.plan
+    if reminder.kind == reminders.TOUCH_UP and plan and plan.status != PlanStatus.COMPLETED:
+        return "plan no longer completed"
+    if reminder.kind == reminders.BOOK_NEXT:
+        if plan and plan.status != PlanStatus.ACTIVE:
+            return "plan no longer active"
+        if _next_session_booked(reminder):
+            return "next session already booked"
     if reminder.channel == "email" and not patient.consent_email:
         return "no consent to email"
     if reminder.channel == "sms" and not patient.consent_sms:
@@ -342,8 +384,10 @@ def _finish(
             body=message.sms if reminder.channel == "sms" else message.text,
             message_id=message_id(reminder),
         )
+    elif status == ReminderStatus.CANCELLED:
+        fields["attempts"] = reminder.attempts  # nothing was tried
     # Only while this worker still holds the row: a lease that ran out belongs to another.
-    with _quick_commit():
+    with _durable_commit():
         Reminder.objects.filter(
             pk=reminder.pk, status=ReminderStatus.SENDING, lease_until=work.lease
         ).update(**fields)
@@ -353,30 +397,37 @@ def _finish(
 
 
 @contextmanager
-def _quick_commit():
-    """Commit without waiting for the disk. A killed worker loses nothing by it (PostgreSQL
-    has the commit); only a crash of PostgreSQL itself could forget the last fraction of a
-    second of "sent" marks, and those few messages would go out again. Waiting for the disk
-    on every message was a third of the sending time."""
-    with transaction.atomic():
+def _durable_commit():
+    """A transaction whose commit waits for the disk, whatever the server's default: the
+    "sent" mark must survive a crash of PostgreSQL itself, or the message goes out again."""
+    with transaction.atomic(durable=True):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                cursor.execute("SET LOCAL synchronous_commit TO ON")
         yield
+
+
+def wait_before_try(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed try: 1, 2, 4, ... minutes, capped."""
+    return min(timedelta(minutes=2 ** min(attempts - 1, 10)), LONGEST_WAIT)
 
 
 def _retry(reminder: Reminder, work: Batch, error: str) -> str:
     attempts = reminder.attempts + 1
-    if attempts >= MAX_ATTEMPTS:
-        return _finish(reminder, work, ReminderStatus.FAILED, error=f"gave up: {error}")
-    # Back off 1, 2, 4, 8 minutes: the next claim happens once due_at has passed again.
-    Reminder.objects.filter(
-        pk=reminder.pk, status=ReminderStatus.SENDING, lease_until=work.lease
-    ).update(
-        status=ReminderStatus.PENDING,
-        lease_until=None,
-        attempts=attempts,
-        last_error=error[:500],
-        due_at=timezone.now() + timedelta(minutes=2 ** (attempts - 1)),
-    )
+    now = timezone.now()
+    last_try = reminder.give_up_at - LAST_TRY_MARGIN
+    if now >= last_try:
+        return _finish(
+            reminder, work, ReminderStatus.FAILED, error=f"gave up, too late to be useful: {error}"
+        )
+    with _durable_commit():
+        Reminder.objects.filter(
+            pk=reminder.pk, status=ReminderStatus.SENDING, lease_until=work.lease
+        ).update(
+            status=ReminderStatus.PENDING,
+            lease_until=None,
+            attempts=attempts,
+            last_error=error[:500],
+            due_at=min(now + wait_before_try(attempts), last_try),
+        )
     return "retry"

@@ -1,16 +1,23 @@
-"""The pages around reminders: the patient's unsubscribe link (no login) and the staff's view
-of a patient's messages."""
+"""The pages around reminders: the patient's unsubscribe link (no login), the staff's view of
+a patient's messages, and "send again" / "dealt with" for a message that never arrived."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, role_required
 from patients.access import get_patient_for_user
 from patients.models import Patient
+from patients.notices import Notice
 
-from . import outbox
+from . import outbox, reminder_services, selectors
+from .models import Reminder
 from .services import withdraw_consent
 
 
@@ -37,7 +44,56 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @role_required(*STAFF_ROLES)
 def patient_messages(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient_for_user(request, pk, subject="messages")
-    messages = patient.reminders.select_related("appointment").order_by("-due_at")[:200]
+    rows = patient.reminders.select_related("appointment", "handled_by").order_by("-due_at")
+    given_up, given_up_count = selectors.given_up_messages(patient_id=patient.pk, limit=200)
     return render(
-        request, "scheduling/patient_messages.html", {"patient": patient, "reminders": messages}
+        request,
+        "scheduling/patient_messages.html",
+        {
+            "patient": patient,
+            "reminders": rows[:200],
+            "given_up": given_up,
+            "given_up_count": given_up_count,
+        },
     )
+
+
+# Where "send again" and "dealt with" go back to: a fixed choice, never an address from the form.
+BACK_TO = {"home": "frontdesk_home", "patient": "reminders:patient"}
+
+
+@role_required(*STAFF_ROLES)
+@require_POST
+def act_on_given_up(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    reminder = get_object_or_404(Reminder.objects.only("pk", "patient_id"), pk=pk)
+    get_patient_for_user(request, reminder.patient_id, subject="messages")
+    do = {"send-again": reminder_services.send_again, "dealt-with": reminder_services.mark_handled}
+    if action not in do:
+        raise Http404
+    try:
+        do[action](reminder_id=reminder.pk, by=Actor.from_request(request))
+    except reminder_services.MessageError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("The message will go out again within a few minutes.")
+            if action == "send-again"
+            else _("The message is marked as dealt with."),
+        )
+    if request.POST.get("back") == "home":
+        return redirect(BACK_TO["home"])
+    return redirect(BACK_TO["patient"], pk=reminder.patient_id)
+
+
+def messages_notice(patient: Patient) -> list[Notice]:
+    """For the patient's record page: the messages that never reached them, if any."""
+    count = Reminder.objects.given_up().filter(patient=patient).count()
+    if not count:
+        return []
+    text = ngettext(
+        "%(n)d message never reached this patient.",
+        "%(n)d messages never reached this patient.",
+        count,
+    ) % {"n": count}
+    return [Notice(text, reverse("reminders:patient", args=[patient.pk]), _("See them"))]

@@ -5,14 +5,19 @@ no reminder and a cancelled appointment leaves none pending. Due times are insta
 before" is 48 real hours, whatever the clocks do in between.
 """
 
+import logging
 from datetime import datetime, time, timedelta
 
+from django.db import DatabaseError, connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from treatments.models import AftercareStep, Anchor, PlanStatus, TreatmentPlan
 
 from . import clock
 from .models import Appointment, Kind, Reminder, ReminderStatus, SchedulingSettings
+
+log = logging.getLogger(__name__)
 
 FIRST, SECOND = "reminder_first", "reminder_second"
 TOUCH_UP = "touch_up"
@@ -27,12 +32,10 @@ def channel_for(patient) -> str:
 
 def _write(*, key: str, patient, due_at: datetime, kind: str, appointment=None, plan=None) -> None:
     """Create or re-time the reminder `key`. One that went out (or is going out) stays as it
-    is: the key is what keeps a message from being sent twice."""
+    is: the key is what keeps a message from being sent twice. Runs inside the caller's
+    transaction: the row lock keeps two writers of the same key from both inserting it."""
     values = _values(patient=patient, due_at=due_at, kind=kind, appointment=appointment, plan=plan)
-    if appointment is not None and _new(appointment):
-        Reminder.objects.create(key=key, **values)
-        return
-    existing = Reminder.objects.select_for_update().filter(key=key).first()
+    existing = locked(Reminder.objects.filter(key=key)).first()
     if existing is None:
         Reminder.objects.create(key=key, **values)
     elif existing.status in (ReminderStatus.PENDING, ReminderStatus.CANCELLED):
@@ -41,7 +44,17 @@ def _write(*, key: str, patient, due_at: datetime, kind: str, appointment=None, 
         existing.save()
 
 
+def locked(queryset, **options):
+    """`select_for_update()` that refuses to run outside a transaction on every database.
+    PostgreSQL raises TransactionManagementError there; SQLite (`make run`) would silently
+    lock nothing, which is how a missing transaction once hid until production."""
+    if connection.get_autocommit():
+        raise TransactionManagementError("Rows are locked only inside a transaction.")
+    return queryset.select_for_update(**options)
+
+
 def _values(*, patient, due_at: datetime, kind: str, appointment=None, plan=None) -> dict:
+    about = appointment.starts_at if kind in (FIRST, SECOND) else None
     return {
         "patient": patient,
         "appointment": appointment,
@@ -49,6 +62,8 @@ def _values(*, patient, due_at: datetime, kind: str, appointment=None, plan=None
         "kind": kind,
         "channel": channel_for(patient),
         "due_at": due_at,
+        "give_up_at": useful_until(kind=kind, due_at=due_at, appointment_starts=about),
+        "about_starts_at": about,
         "status": ReminderStatus.PENDING,
         "attempts": 0,
         "last_error": "",
@@ -56,15 +71,30 @@ def _values(*, patient, due_at: datetime, kind: str, appointment=None, plan=None
     }
 
 
-def _new(appointment: Appointment) -> bool:
-    # Set by the booking service on the row it just inserted: no reminder can exist yet.
-    return getattr(appointment, "_just_booked", False)
+# How long after it falls due a message is still worth sending; transient failures (the mail
+# server down) are retried until then. A reminder before an appointment is useful until
+# shortly before the appointment, whatever its own due time.
+BEFORE_APPOINTMENT_CUTOFF = timedelta(minutes=30)
+USEFUL_FOR = {TOUCH_UP: timedelta(days=30), BOOK_NEXT: timedelta(days=14)}
+AFTERCARE_USEFUL_FOR = timedelta(days=3)
+
+
+def useful_until(*, kind: str, due_at: datetime, appointment_starts: datetime | None) -> datetime:
+    if kind in (FIRST, SECOND) and appointment_starts is not None:
+        return appointment_starts - BEFORE_APPOINTMENT_CUTOFF
+    return due_at + USEFUL_FOR.get(kind, AFTERCARE_USEFUL_FOR)
+
+
+def _key_before(appointment: Appointment, kind: str) -> str:
+    # The time is part of the key: a move makes new reminders for the new time, whatever
+    # went out for the old one, and a new key gives the new message its own Message-ID.
+    return f"a{appointment.pk}:{kind}:{int(appointment.starts_at.timestamp())}"
 
 
 def _reminders_before(appointment: Appointment, settings) -> list[tuple[str, str, datetime]]:
     """(key, kind, due time) of the reminders before an appointment."""
     return [
-        (f"a{appointment.pk}:{kind}", kind, appointment.starts_at - timedelta(hours=hours))
+        (_key_before(appointment, kind), kind, appointment.starts_at - timedelta(hours=hours))
         for kind, hours in (
             (FIRST, settings.first_reminder_hours),
             (SECOND, settings.second_reminder_hours),
@@ -73,8 +103,8 @@ def _reminders_before(appointment: Appointment, settings) -> list[tuple[str, str
 
 
 def appointments_booked(appointments: list[Appointment]) -> None:
-    """The reminders of appointments just inserted (a series), in one INSERT: none of them
-    can have a reminder yet."""
+    """The reminders of appointments just inserted (one or a series), in one INSERT: none of
+    them can have a reminder yet. One whose time has already passed is not written."""
     settings = SchedulingSettings.current()
     now = timezone.now()
     Reminder.objects.bulk_create(
@@ -88,8 +118,16 @@ def appointments_booked(appointments: list[Appointment]) -> None:
     )
 
 
-def appointment_booked(appointment: Appointment) -> None:
-    """Reminders before the appointment; one whose time has already passed is not written."""
+def appointment_moved(appointment: Appointment) -> None:
+    """Withdraw what was waiting for the old time and write the reminders for the new one.
+    A reminder that already went out for the old time does not stop the one for the new
+    time; one that already went out for this very time (moved away and back) is not sent
+    again."""
+    Reminder.objects.filter(
+        appointment=appointment, kind__in=(FIRST, SECOND), status=ReminderStatus.PENDING
+    ).exclude(about_starts_at=appointment.starts_at).update(
+        status=ReminderStatus.CANCELLED, last_error="appointment moved"
+    )
     settings = SchedulingSettings.current()
     now = timezone.now()
     for key, kind, due_at in _reminders_before(appointment, settings):
@@ -101,12 +139,8 @@ def appointment_booked(appointment: Appointment) -> None:
                 kind=kind,
                 appointment=appointment,
             )
-        elif not _new(appointment):
+        else:
             cancel_keys([key], reason="too late to remind")
-
-
-def appointment_moved(appointment: Appointment) -> None:
-    appointment_booked(appointment)
 
 
 def appointment_cancelled(appointment: Appointment) -> None:
@@ -177,12 +211,20 @@ def plan_changed(plan: TreatmentPlan) -> None:
 
 def sweep_completed_plans() -> int:
     """Plans completed by a chart rather than by a checked-out appointment get their touch-up
-    invitation here (the dispatcher runs this each minute; the key keeps it to one)."""
+    invitation here (the dispatcher runs this each minute; the key keeps it to one). Each plan
+    in a transaction of its own: one that fails doesn't hold back the others."""
     plans = TreatmentPlan.objects.filter(
         status=PlanStatus.COMPLETED, touch_up_due__isnull=False
     ).exclude(reminders__kind=TOUCH_UP)
     count = 0
     for plan in plans[:200]:
-        plan_changed(plan)
+        try:
+            with transaction.atomic():
+                plan_changed(plan)
+        except DatabaseError:
+            raise  # the database itself: nothing else will work either
+        except Exception:
+            log.exception("touch-up invitation of plan %s", plan.pk)
+            continue
         count += 1
     return count

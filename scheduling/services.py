@@ -297,7 +297,6 @@ def book_appointment(
             # A savepoint: a lost race leaves the surrounding transaction usable.
             with transaction.atomic():
                 appointment.save()
-            appointment._just_booked = True  # its reminders can be inserted without a look
             break
         except (IntegrityError, OperationalError) as error:
             # Bookings for different doctors don't wait for each other, so two can pick the
@@ -308,7 +307,7 @@ def book_appointment(
                     raise SlotTaken() from error
                 raise
     _log(appointment, action="booked", before={}, by=by)
-    reminders.appointment_booked(appointment)
+    reminders.appointments_booked([appointment])
     return appointment
 
 
@@ -399,8 +398,6 @@ def book_series(*, plan: TreatmentPlan, starts: dict[int, datetime], by: Actor) 
         raise BookingError(_("Choose at least one session to book."))
     with SchedulingSettings.held():
         booked = _book_all(plan, sorted(starts.items(), key=lambda item: item[1]), by)
-        for appointment in booked:
-            appointment._just_booked = True
         _log_many(booked, action="booked", by=by)
         reminders.appointments_booked(booked)
     return booked

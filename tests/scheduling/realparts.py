@@ -92,9 +92,9 @@ class Mailbox:
 class SMTPServer:
     """An aiosmtpd server on 127.0.0.1 and a free port, for `with`."""
 
-    def __init__(self, refuse: tuple[str, ...] = ()):
+    def __init__(self, refuse: tuple[str, ...] = (), port: int | None = None):
         self.mailbox = Mailbox(refuse)
-        self.port = free_port()
+        self.port = port or free_port()
         # server_hostname: without it aiosmtpd asks socket.getfqdn() on every connection.
         self.controller = Controller(
             self.mailbox, hostname="127.0.0.1", port=self.port, server_hostname="localhost"

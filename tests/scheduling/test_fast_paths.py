@@ -371,7 +371,8 @@ def test_a_series_logs_audits_and_reminds_once_per_session(now, hours, front_des
         (r.key, r.appointment_id, r.patient_id, r.kind, r.due_at, r.status)
         for r in Reminder.objects.all()
     ) == sorted(
-        (f"a{a.pk}:{kind}", a.pk, record.pk, kind, due, "pending") for a, kind, due in expected
+        (f"a{a.pk}:{kind}:{int(a.starts_at.timestamp())}", a.pk, record.pk, kind, due, "pending")
+        for a, kind, due in expected
     )
 
 

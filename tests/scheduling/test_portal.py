@@ -218,8 +218,9 @@ def test_it_moves_to_an_offered_time_and_re_times_the_reminders(client, visit, p
     assert response.status_code == 302
     visit.refresh_from_db()
     assert visit.starts_at.isoformat() == choice
-    first = Reminder.objects.get(appointment=visit, kind="reminder_first")
+    first = Reminder.objects.get(appointment=visit, kind="reminder_first", status="pending")
     assert first.due_at == visit.starts_at - timedelta(hours=48)
+    assert first.about_starts_at == visit.starts_at
 
 
 def test_it_offers_only_times_that_keep_the_plan_interval_and_the_notice(

@@ -8,10 +8,18 @@ import pytest
 import time_machine
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from scheduling import outbox, services
 from scheduling.clock import instant
-from scheduling.models import Kind, Reminder, ReminderStatus, SchedulingSettings, Status
+from scheduling.models import (
+    Appointment,
+    Kind,
+    Reminder,
+    ReminderStatus,
+    SchedulingSettings,
+    Status,
+)
 from tests.factories import PatientFactory, screen
 from tests.scheduling.conftest import MONDAY, TZ, at, desk_actor
 from tests.treatments.conftest import chart_session, make_plan
@@ -36,7 +44,9 @@ def book(user, patient, doctor, starts_at, **extra):
 
 
 def dues(appointment) -> dict:
-    return dict(appointment.reminders.values_list("kind", "due_at"))
+    """{kind: due time} of the appointment's reminders that are still to go out or went out."""
+    rows = appointment.reminders.exclude(status=ReminderStatus.CANCELLED)
+    return dict(rows.values_list("kind", "due_at"))
 
 
 def test_it_writes_reminders_48_and_2_hours_before_with_the_booking(
@@ -75,13 +85,118 @@ def test_it_cancels_pending_reminders_with_the_appointment(now, hours, front_des
 
 def test_it_re_times_reminders_when_the_appointment_moves(now, hours, front_desk, doctor, record):
     appointment = book(front_desk, record, doctor, at(MONDAY + timedelta(days=3), 10))
+    move(appointment, front_desk, at(MONDAY + timedelta(days=4), 14))
+    assert dues(appointment) == {
+        "reminder_first": at(MONDAY + timedelta(days=2), 14),
+        "reminder_second": at(MONDAY + timedelta(days=4), 12),
+    }
+    withdrawn = appointment.reminders.filter(status=ReminderStatus.CANCELLED)
+    assert set(withdrawn.values_list("kind", "last_error")) == {
+        ("reminder_first", "appointment moved"),
+        ("reminder_second", "appointment moved"),
+    }
+
+
+def move(appointment, user, starts_at):
     services.move_appointment(
-        appointment=appointment,
-        by=desk_actor(front_desk),
-        starts_at=at(MONDAY + timedelta(days=4), 14),
+        appointment=Appointment.objects.get(pk=appointment.pk),
+        by=desk_actor(user),
+        starts_at=starts_at,
     )
-    assert dues(appointment)["reminder_first"] == at(MONDAY + timedelta(days=2), 14)
-    assert Reminder.objects.count() == 2
+
+
+def send_due_at(instant) -> list:
+    """Run the dispatcher's batch at `instant`; returns the subjects and bodies sent."""
+    before = len(mail.outbox)
+    with time_machine.travel(instant, tick=False):
+        outbox.send_batch(50)
+    return [m.body for m in mail.outbox[before:]]
+
+
+def test_a_move_after_the_first_reminder_went_out_reminds_twice_for_the_new_time(
+    hours, front_desk, doctor, record
+):
+    starts = at(MONDAY + timedelta(days=3), 10)
+    with time_machine.travel(at(MONDAY, 7), tick=False):
+        appointment = book(front_desk, record, doctor, starts)
+    assert len(send_due_at(starts - timedelta(hours=47))) == 1  # the 48-hour one
+    later = starts + timedelta(weeks=1)
+    with time_machine.travel(starts - timedelta(hours=46), tick=False):
+        move(appointment, front_desk, later)
+    # The one that went out stays on record; the new time gets both of its own.
+    assert _pending_dues(appointment) == {
+        "reminder_first": later - timedelta(hours=48),
+        "reminder_second": later - timedelta(hours=2),
+    }
+    sent = send_due_at(later - timedelta(hours=1))
+    assert len(sent) == 2 and all("December 10, 2026 at 10:00 AM" in body for body in sent)
+
+
+def _pending_dues(appointment) -> dict:
+    rows = appointment.reminders.filter(status=ReminderStatus.PENDING)
+    return dict(rows.values_list("kind", "due_at"))
+
+
+def test_a_move_just_after_the_last_reminder_went_out_reminds_again_for_the_new_time(
+    hours, front_desk, doctor, record
+):
+    starts = at(MONDAY + timedelta(days=3), 10)
+    with time_machine.travel(at(MONDAY, 7), tick=False):
+        appointment = book(front_desk, record, doctor, starts)
+    send_due_at(starts - timedelta(hours=47))
+    assert len(send_due_at(starts - timedelta(hours=2))) == 1  # the 2-hour one
+    later = starts + timedelta(minutes=10)
+    with time_machine.travel(starts - timedelta(hours=1, minutes=59), tick=False):
+        move(appointment, front_desk, later)
+    assert _pending_dues(appointment) == {"reminder_second": later - timedelta(hours=2)}
+    sent = send_due_at(later - timedelta(hours=1, minutes=55))
+    assert len(sent) == 1 and "10:10 AM" in sent[0]
+
+
+def test_a_move_back_to_a_time_already_reminded_of_sends_no_second_copy(
+    hours, front_desk, doctor, record
+):
+    starts = at(MONDAY + timedelta(days=3), 10)
+    with time_machine.travel(at(MONDAY, 7), tick=False):
+        appointment = book(front_desk, record, doctor, starts)
+    send_due_at(starts - timedelta(hours=47))
+    with time_machine.travel(starts - timedelta(hours=46), tick=False):
+        move(appointment, front_desk, starts + timedelta(hours=4))
+        move(appointment, front_desk, starts)
+    assert _pending_dues(appointment) == {"reminder_second": starts - timedelta(hours=2)}
+
+
+def test_a_reminder_claimed_before_a_move_is_not_sent_with_the_old_time(
+    now, hours, front_desk, doctor, record
+):
+    appointment = book(front_desk, record, doctor, at(MONDAY + timedelta(days=3), 10))
+    make_due(appointment)
+    lease = timezone.now() + outbox.LEASE
+    claimed = outbox.claim(10, lease=lease)  # a worker holds them...
+    move(appointment, front_desk, at(MONDAY + timedelta(days=4), 14))  # ...when it moves
+    work = outbox.Batch(claimed, lease, None, mail.get_connection())
+    assert [outbox._send_one(pk, work) for pk in claimed] == ["cancelled", "cancelled"]
+    assert mail.outbox == []
+    assert set(Reminder.objects.filter(pk__in=claimed).values_list("status", "last_error")) == {
+        ("cancelled", "appointment moved")
+    }
+    assert set(_pending_dues(appointment)) == {"reminder_first", "reminder_second"}
+
+
+def test_a_cancellation_withdraws_every_reminder_not_yet_sent(
+    now, hours, front_desk, doctor, record
+):
+    appointment = book(front_desk, record, doctor, at(MONDAY + timedelta(days=3), 10))
+    move(appointment, front_desk, at(MONDAY + timedelta(days=4), 14))
+    services.cancel_appointment(
+        appointment=Appointment.objects.get(pk=appointment.pk),
+        by=desk_actor(front_desk),
+        cancelled_by="patient",
+        reason="Travelling",
+    )
+    assert not appointment.reminders.filter(status=ReminderStatus.PENDING).exists()
+    make_due(appointment)
+    assert outbox.send_batch(10)["sent"] == 0
 
 
 def test_it_reminds_48_real_hours_before_an_appointment_after_the_march_change(
@@ -211,8 +326,8 @@ def test_it_ends_every_after_session_message_with_the_warning_signs(
         )
     with time_machine.travel(at(MONDAY, 9, 30), tick=False):
         complete(appointment, front_desk)
-    with time_machine.travel(at(MONDAY, 9, 30) + timedelta(weeks=5), tick=False):
-        outbox.send_batch(50)
+    for due in sorted(_pending_dues(appointment).values()):
+        send_due_at(due + timedelta(minutes=1))
     aftercare = [m for m in mail.outbox if "Reminder" not in m.subject]
     assert len(aftercare) == 4
     for message in aftercare:

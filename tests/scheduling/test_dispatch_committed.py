@@ -1,0 +1,112 @@
+"""The reminder dispatcher as production runs it: outside any transaction, on data that commits,
+on PostgreSQL and on the SQLite of `make run` alike (issue 11, points 1 and 7).
+
+pytest's usual test wraps everything in one transaction, and SQLite ignores row locks: both hid
+a dispatcher that crashed every minute once a plan was completed. These tests commit
+(`transaction=True`) or run `manage.py` in a child process on a database of their own.
+"""
+
+import json
+import uuid
+
+import psycopg2
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django.db.transaction import TransactionManagementError
+
+from scheduling import reminders
+from scheduling.models import Reminder
+from tests.helpers import python
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_locking_rows_outside_a_transaction_is_refused_on_every_database(db):
+    assert connection.get_autocommit()
+    with pytest.raises(TransactionManagementError):
+        list(reminders.locked(Reminder.objects.all()))
+
+
+# --- The clinic's demo data, on a database of its own: PostgreSQL and SQLite (`make run`) ---
+
+RUN_THE_DISPATCHER = """
+import json
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+from scheduling import outbox, reminders
+from scheduling.models import Reminder
+from scheduling.tasks import dispatch_reminders
+
+call_command("migrate", verbosity=0)
+call_command("seed_demo", verbosity=0)
+assert connection.get_autocommit()
+added = dispatch_reminders()
+# Time moves on: everything still worth sending falls due, and one batch sends it.
+Reminder.objects.filter(status="pending", give_up_at__gt=timezone.now()).update(
+    due_at=timezone.now()
+)
+sent = outbox.send_batch(500)
+print("RESULT " + json.dumps({
+    "touch_up": Reminder.objects.filter(kind=reminders.TOUCH_UP).count(),
+    "sent": sent["sent"],
+    "failed": sent["failed"],
+    "statuses": sorted(set(Reminder.objects.values_list("status", flat=True))),
+}))
+"""
+
+
+# A Redis database of this test's own: the batches its dispatcher queues reach no other test.
+DISPATCH_REDIS_DB = 10
+
+
+def run_on(database_url: str, tmp_path, extra: dict | None = None) -> dict:
+    env = {
+        "DEBUG": "true",
+        "DATABASE_URL": database_url,
+        "VAR_DIR": str(tmp_path / "var"),
+        "EMAIL_URL": "consolemail://",
+        **(extra or {}),
+    }
+    done = python(RUN_THE_DISPATCHER, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT "))
+
+
+@pytest.fixture
+def fresh_postgres_database():
+    params = settings.DATABASES["default"]
+    name = f"goodskin_dispatch_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=params["USER"] or "postgres",
+        host=params["HOST"] or "127.0.0.1",
+        port=params["PORT"] or 5432,
+        password=params["PASSWORD"] or None,
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    auth = params["USER"] or "postgres"
+    yield f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{name}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def test_the_dispatcher_sends_the_demo_clinics_messages_on_postgresql_and_on_sqlite(
+    fresh_postgres_database, tmp_path
+):
+    from tests.scheduling import realparts
+
+    broker = realparts.redis_url(settings.REDIS_URL, db=DISPATCH_REDIS_DB)
+    on_postgres = run_on(fresh_postgres_database, tmp_path / "pg", {"REDIS_URL": broker})
+    on_sqlite = run_on(f"sqlite:///{tmp_path / 'db.sqlite3'}", tmp_path / "sqlite")
+    assert on_postgres["touch_up"] >= 1  # the demo's completed plan
+    assert on_postgres["sent"] > 0 and on_postgres["failed"] == 0
+    assert "pending" not in on_postgres["statuses"]
+    assert on_sqlite == on_postgres
+    redis.Redis.from_url(broker).flushdb()
