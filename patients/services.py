@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from goodskin.actors import Actor
+from goodskin.db import locked
 from goodskin.roles import Role, group_for
 
 from . import audit
@@ -99,7 +100,7 @@ def changes_since(patient: Patient, version: int) -> list[dict]:
 @transaction.atomic
 def update_patient(*, patient_id: int, version: int, data: dict, by: Actor) -> Patient:
     # Lock the row: two saves of the same version can't both pass the check below.
-    patient = Patient.objects.select_for_update().get(pk=patient_id)
+    patient = locked(Patient.objects).get(pk=patient_id)
     if patient.version != version:
         raise StaleRecord(changes_since(patient, version))
     before = {name: getattr(patient, name) for name in data}
@@ -130,9 +131,7 @@ def record_screening(*, patient: Patient, answers: dict[str, tuple[str, str]], b
     unknown = set(answers) - set(BY_KEY)
     if unknown:
         raise PatientError(_("Unknown screening question."))
-    current = {
-        a.question: a for a in ScreeningAnswer.objects.select_for_update().filter(patient=patient)
-    }
+    current = {a.question: a for a in locked(ScreeningAnswer.objects).filter(patient=patient)}
     now = timezone.now()
     changed = {}
     for key, (answer, note) in answers.items():
@@ -199,13 +198,11 @@ def merge_patients(*, keep_id: int, duplicate_id: int, reason: str, by: Actor) -
     if not reason.strip():
         raise PatientError(_("Say why these records are the same person."))
     # Lock both rows in id order so two merges of the same pair can't deadlock.
-    locked = {
+    rows = {
         p.pk: p
-        for p in Patient.objects.select_for_update()
-        .filter(pk__in=[keep_id, duplicate_id])
-        .order_by("pk")
+        for p in locked(Patient.objects).filter(pk__in=[keep_id, duplicate_id]).order_by("pk")
     }
-    keep, duplicate = locked.get(keep_id), locked.get(duplicate_id)
+    keep, duplicate = rows.get(keep_id), rows.get(duplicate_id)
     if keep is None or duplicate is None:
         raise PatientError(_("One of the records no longer exists."))
     if keep.merged_into_id or duplicate.merged_into_id:
@@ -288,14 +285,14 @@ def usable_invitation(token: str) -> PortalInvitation | None:
 def accept_invitation(*, token: str, password: str, ip: str | None) -> object:
     """Open the patient's portal account with the chosen password; the link then stops working."""
     invitation = (
-        PortalInvitation.objects.select_for_update()
+        locked(PortalInvitation.objects)
         .select_related("patient")
         .filter(token_hash=_token_hash(token))
         .first()
     )
     if invitation is None or not invitation.is_usable():
         raise PatientError(_("This link has expired or has already been used."))
-    patient = Patient.objects.select_for_update().get(pk=invitation.patient_id)
+    patient = locked(Patient.objects).get(pk=invitation.patient_id)
     if patient.portal_user_id:
         raise PatientError(_("This patient already has a portal account."))
     User = get_user_model()

@@ -30,6 +30,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from goodskin.db import locked
 from treatments.models import AftercareStep, PlanStatus
 from treatments.selectors import get_clinic_settings
 
@@ -78,7 +79,7 @@ def claim(batch: int, now=None, lease: datetime | None = None) -> list[int]:
     lease = lease or now + LEASE
     with transaction.atomic(durable=True):
         ids = list(
-            Reminder.objects.select_for_update(skip_locked=True, of=("self",))
+            locked(Reminder.objects, skip_locked=True, of=("self",))
             .due(now)
             .order_by("due_at", "id")
             .values_list("pk", flat=True)[:batch]

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from goodskin.actors import Actor
+from goodskin.db import locked
 from goodskin.roles import STAFF_ROLES
 from patients import audit
 from patients.models import AuditAction
@@ -23,7 +24,7 @@ def _given_up(reminder_id: int, by: Actor) -> Reminder:
         raise MessageError(_("Only the clinic's staff can do this."))
     # Locked: two people pressing "send again" at once must not both re-queue it.
     reminder = (
-        reminders.locked(Reminder.objects.select_related("appointment", "patient"), of=("self",))
+        locked(Reminder.objects.select_related("appointment", "patient"), of=("self",))
         .filter(pk=reminder_id)
         .first()
     )

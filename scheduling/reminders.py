@@ -8,10 +8,10 @@ before" is 48 real hours, whatever the clocks do in between.
 import logging
 from datetime import datetime, time, timedelta
 
-from django.db import DatabaseError, connection, transaction
-from django.db.transaction import TransactionManagementError
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from goodskin.db import locked
 from treatments.models import AftercareStep, Anchor, PlanStatus, TreatmentPlan
 
 from . import clock
@@ -42,15 +42,6 @@ def _write(*, key: str, patient, due_at: datetime, kind: str, appointment=None, 
         for name, value in values.items():
             setattr(existing, name, value)
         existing.save()
-
-
-def locked(queryset, **options):
-    """`select_for_update()` that refuses to run outside a transaction on every database.
-    PostgreSQL raises TransactionManagementError there; SQLite (`make run`) would silently
-    lock nothing, which is how a missing transaction once hid until production."""
-    if connection.get_autocommit():
-        raise TransactionManagementError("Rows are locked only inside a transaction.")
-    return queryset.select_for_update(**options)
 
 
 def _values(*, patient, due_at: datetime, kind: str, appointment=None, plan=None) -> dict:

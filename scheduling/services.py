@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from goodskin.actors import Actor
+from goodskin.db import locked
 from goodskin.roles import STAFF_ROLES, Role, role_of
 from patients import audit
 from patients.models import AuditAction, Patient
@@ -119,7 +120,7 @@ def _lost_race(error: Exception) -> bool:
 def _lock_doctor(doctor_id: int) -> None:
     # One booking at a time per doctor: the buffer between appointments is checked here, and
     # the exclusion constraint can only guard the appointments themselves.
-    get_user_model().objects.select_for_update().filter(pk=doctor_id).first()
+    locked(get_user_model().objects).filter(pk=doctor_id).first()
 
 
 def _session_days(plan: TreatmentPlan, tz, exclude_id: int | None = None) -> list[tuple]:
@@ -390,7 +391,7 @@ def book_series(*, plan: TreatmentPlan, starts: dict[int, datetime], by: Actor) 
     of six instead of over a hundred (bench/scheduling.py)."""
     _require_staff(by)
     plan = (
-        TreatmentPlan.objects.select_for_update(of=("self",))
+        locked(TreatmentPlan.objects, of=("self",))
         .select_related("patient", "doctor")
         .get(pk=plan.pk)
     )
@@ -477,7 +478,7 @@ def _checked_sessions(
 
 def _locked(appointment: Appointment, version: int | None) -> Appointment:
     current = (
-        Appointment.objects.select_for_update(of=("self",))
+        locked(Appointment.objects, of=("self",))
         .select_related("patient", "plan", "location")
         .get(pk=appointment.pk)
     )
@@ -678,7 +679,7 @@ def withdraw_consent(*, patient: Patient, channel: str, by: Actor) -> None:
     field = {"email": "consent_email", "sms": "consent_sms"}.get(channel)
     if field is None:
         raise BookingError(_("Unknown channel."))
-    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    patient = locked(Patient.objects).get(pk=patient.pk)
     if not getattr(patient, field):
         return
     setattr(patient, field, False)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from goodskin.actors import Actor
+from goodskin.db import locked
 from goodskin.roles import Role
 from patients import audit
 from patients.models import AuditAction, Patient
@@ -211,7 +212,7 @@ def set_plan_status(*, plan: TreatmentPlan, status: str, reason: str = "", by: A
     """Start a draft plan, or stop an open one (with a reason)."""
     _doctor_only(by)
     # Lock the plan: a session charted at the same moment could complete it meanwhile.
-    plan = TreatmentPlan.objects.select_for_update().get(pk=plan.pk)
+    plan = locked(TreatmentPlan.objects).get(pk=plan.pk)
     if status == PlanStatus.ACTIVE and plan.status == PlanStatus.DRAFT:
         _check_plan(
             patient=plan.patient,
@@ -362,7 +363,7 @@ def record_session(
 
 def _save_chart(*, plan, treated_on, areas, fields, sign, by, form_token) -> SessionChart:
     # Lock the plan: two doctors charting at once must not both become session N.
-    plan = TreatmentPlan.objects.select_for_update().select_related("patient").get(pk=plan.pk)
+    plan = locked(TreatmentPlan.objects).select_related("patient").get(pk=plan.pk)
     if plan.status != PlanStatus.ACTIVE:
         raise TreatmentError(_("Only an active plan can be charted."))
     done = plan.charts.count()
@@ -397,9 +398,7 @@ def _save_chart(*, plan, treated_on, areas, fields, sign, by, form_token) -> Ses
 @transaction.atomic
 def sign_chart(*, chart: SessionChart, by: Actor) -> None:
     _doctor_only(by)
-    chart = (
-        SessionChart.objects.select_for_update().select_related("plan__patient").get(pk=chart.pk)
-    )
+    chart = locked(SessionChart.objects).select_related("plan__patient").get(pk=chart.pk)
     if chart.is_signed:
         raise TreatmentError(_("This chart is already signed."))
     chart.signed_at, chart.signed_by = timezone.now(), by.user
@@ -422,9 +421,7 @@ def change_chart_text(
     _doctor_only(by)
     if field not in AMENDABLE:
         raise TreatmentError(_("This part of the chart can't be changed."))
-    chart = (
-        SessionChart.objects.select_for_update().select_related("plan__patient").get(pk=chart.pk)
-    )
+    chart = locked(SessionChart.objects).select_related("plan__patient").get(pk=chart.pk)
     old_text = getattr(chart, field)
     if old_text == new_text:
         raise TreatmentError(_("The new text is the same as the old one."))
@@ -476,9 +473,7 @@ def amend_treated_area(
     _doctor_only(by)
     # Lock the chart: a signature landing meanwhile would let a change skip its amendment, and
     # two corrections at once would each keep a stale "before".
-    chart = (
-        SessionChart.objects.select_for_update().select_related("plan__patient").get(pk=chart.pk)
-    )
+    chart = locked(SessionChart.objects).select_related("plan__patient").get(pk=chart.pk)
     area = chart.areas.filter(pk=area.pk).first()
     if area is None:
         raise TreatmentError(_("This area is not part of this chart."))
@@ -588,9 +583,7 @@ def _alert_doctor(event: AdverseEvent) -> None:
 def update_adverse_event(*, event: AdverseEvent, data: dict, by: Actor) -> AdverseEvent:
     """Record management, follow-up and the date it resolved."""
     _doctor_only(by)
-    event = (
-        AdverseEvent.objects.select_for_update().select_related("plan__patient").get(pk=event.pk)
-    )
+    event = locked(AdverseEvent.objects).select_related("plan__patient").get(pk=event.pk)
     if data.get("resolved_on") and data["resolved_on"] < event.onset_on:
         raise TreatmentError(_("An event can't resolve before it began."))
     changed = [name for name, value in data.items() if getattr(event, name) != value]

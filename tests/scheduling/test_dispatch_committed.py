@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.transaction import TransactionManagementError
 
-from scheduling import reminders
+from goodskin.db import locked
 from scheduling.models import Reminder
 from tests.helpers import python
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_locking_rows_outside_a_transaction_is_refused_on_every_database(db):
     assert connection.get_autocommit()
     with pytest.raises(TransactionManagementError):
-        list(reminders.locked(Reminder.objects.all()))
+        list(locked(Reminder.objects.all()))
 
 
 # --- The clinic's demo data, on a database of its own: PostgreSQL and SQLite (`make run`) ---
