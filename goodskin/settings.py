@@ -118,6 +118,12 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
         f"-c random_page_cost={env.float('PG_RANDOM_PAGE_COST', default=1.1)}"
     )
+    # Without it a server that accepts but never answers holds a connecting worker forever.
+    # libpq counts whole seconds and waits at least 2 (0 would mean forever).
+    _db_connect_timeout = env.int("DB_CONNECT_TIMEOUT", default=5)
+    if _db_connect_timeout < 2:
+        raise ImproperlyConfigured("DB_CONNECT_TIMEOUT must be a number of seconds, at least 2.")
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = _db_connect_timeout
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -129,6 +135,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # A hung Redis must not hold a page: give up and carry on without the cache.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
     CELERY_BROKER_URL = REDIS_URL

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from . import health
 from .roles import Role, role_of
@@ -30,7 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_not_required
 @never_cache
-@require_GET
+@require_safe  # GET, or HEAD as some load balancers send
 def healthz(request: HttpRequest) -> JsonResponse:
     state = health.health()
     healthy = all(value == "ok" for value in state.values())
