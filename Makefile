@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/goodskin
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format bench clean help
+.PHONY: run test lint format bench bench-faults clean help
 
 help:
 	@echo "make run    - set up and serve the app on http://127.0.0.1:8000 with a Celery worker and beat"
@@ -59,3 +59,8 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/patient_search.py
 	$(BIN)/python bench/reminders.py
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/goodskin_bench_sched $(BIN)/python bench/scheduling.py
+
+# Fault drills: a PostgreSQL, Redis and mail server of its own broken mid-batch; prints lost and
+# doubled messages per scenario (README, "Messages").
+bench-faults: $(VENV)/.dev-installed
+	$(BIN)/python bench/faults.py
