@@ -5,6 +5,9 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
+
+from tests.browser.steps import DEADLINE_MS
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -26,7 +29,19 @@ def browser_type_launch_args(browser_type_launch_args):
         **browser_type_launch_args,
         "executable_path": "/usr/bin/chromium",
         "args": CHROMIUM_FLAGS,
+        "timeout": DEADLINE_MS,
     }
+
+
+# One deadline for every wait, as generous as a busy machine needs (tests/browser/steps.py).
+expect.set_options(timeout=DEADLINE_MS)
+
+
+@pytest.fixture
+def context(context):
+    context.set_default_timeout(DEADLINE_MS)
+    context.set_default_navigation_timeout(DEADLINE_MS)
+    return context
 
 
 @pytest.fixture(autouse=True)

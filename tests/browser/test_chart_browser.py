@@ -9,7 +9,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from goodskin.roles import Role
-from tests.factories import PASSWORD, PatientFactory, UserFactory, screen
+from tests.browser.steps import log_in, open_page
+from tests.factories import PatientFactory, UserFactory, screen
 from tests.treatments.conftest import area, chart_session, make_plan
 from treatments.models import SessionChart
 
@@ -35,16 +36,9 @@ def plan(transactional_db):
     return plan
 
 
-def log_in(page: Page, base_url: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Username").fill("dr.nguyen")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_a_doctor_charts_a_session_on_the_leg_diagram(page: Page, live_server, plan, screenshot):
     page.set_viewport_size({"width": 1280, "height": 900})
-    log_in(page, live_server.url)
+    log_in(page, live_server.url, "dr.nguyen")
     page.goto(f"{live_server.url}/patients/{plan.patient_id}/plans/{plan.pk}/chart/")
     expect(page.get_by_role("heading", name="Session 2 of 4")).to_be_visible()
 
@@ -52,17 +46,23 @@ def test_a_doctor_charts_a_session_on_the_leg_diagram(page: Page, live_server, p
     thigh.click()
     expect(thigh).to_have_attribute("aria-pressed", "true")
     expect(page.get_by_role("checkbox", name="Right anterior thigh", exact=True)).to_be_checked()
-    page.locator('[data-region="L-knee-popliteal"]').click()
+    knee = page.locator('[data-region="L-knee-popliteal"]')
+    knee.click()
+    expect(knee).to_have_attribute("aria-pressed", "true")
     # The keyboard works too: focus an area and press Space, then Enter on another.
     page.locator('[data-region="R-thigh-lateral"]').focus()
     page.keyboard.press("Space")
+    expect(page.locator('[data-region="R-thigh-lateral"]')).to_have_attribute(
+        "aria-pressed", "true"
+    )
     page.locator('[data-region="R-calf-posterior"]').focus()
     page.keyboard.press("Enter")
     expect(page.locator('[data-region="R-calf-posterior"]')).to_have_attribute(
         "aria-pressed", "true"
     )
     # A second click takes an area off again.
-    page.locator('[data-region="L-knee-popliteal"]').click()
+    knee.click()
+    expect(knee).to_have_attribute("aria-pressed", "false")
     expect(page.locator('[data-area-row="L-knee-popliteal"]')).to_be_hidden()
 
     for key, volume in (("R-thigh-anterior", "4"), ("R-thigh-lateral", "3.5"),
@@ -90,7 +90,7 @@ def test_a_doctor_charts_a_session_on_the_leg_diagram(page: Page, live_server, p
 
     # Signed, then corrected: the earlier volume stays in the record beside the new one.
     page.goto(f"{live_server.url}/patients/{plan.patient_id}/charts/{chart.pk}/")
-    page.get_by_role("link", name="Amend Right anterior thigh").click()
+    open_page(page, page.get_by_role("link", name="Amend Right anterior thigh"))
     page.get_by_label("Volume (mL)").fill("3.5")
     page.get_by_label("Reason").fill("Typed 4 for 3.5 mL.")
     screenshot("area-amend")

@@ -2,7 +2,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from goodskin.roles import Role
-from tests.factories import PASSWORD, UserFactory
+from tests.browser.steps import log_in, open_page, page_width
+from tests.factories import UserFactory
 
 PHONE = {"width": 375, "height": 740}
 
@@ -12,22 +13,15 @@ def desk_user(transactional_db):
     return UserFactory(username="fiona", first_name="Fiona", role=Role.FRONT_DESK)
 
 
-def log_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_it_logs_the_front_desk_in_to_its_home(page: Page, live_server, desk_user, screenshot):
     page.set_viewport_size({"width": 1280, "height": 800})
-    log_in(page, live_server.url, "fiona")
+    log_in(page, live_server.url, "fiona", start="/")
     expect(page).to_have_url(f"{live_server.url}/desk/")
     expect(page.get_by_role("heading", name="Good to see you, Fiona")).to_be_visible()
     expect(page.get_by_role("link", name="Front desk")).to_be_visible()
-    # Bootstrap and the clinic's stylesheet really loaded: the navbar has the brand colour.
-    navbar_bg = page.locator("nav.gs-navbar").evaluate("n => getComputedStyle(n).backgroundColor")
-    assert navbar_bg == "rgb(31, 111, 120)"
+    # Bootstrap and the clinic's stylesheet really loaded: the navbar has the brand colour
+    # (waited for: the page shows before its stylesheets have arrived).
+    expect(page.locator("nav.gs-navbar")).to_have_css("background-color", "rgb(31, 111, 120)")
     screenshot("frontdesk-home-desktop")
 
 
@@ -37,10 +31,10 @@ def test_it_fits_a_phone_screen_without_sideways_scrolling(
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/accounts/login/")
     screenshot("login-phone")
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    log_in(page, live_server.url, "fiona")
+    assert page_width(page) <= PHONE["width"]
+    log_in(page, live_server.url, "fiona", start="/")
     expect(page).to_have_url(f"{live_server.url}/desk/")
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page_width(page) <= PHONE["width"]
     screenshot("frontdesk-home-phone")
 
 
@@ -64,9 +58,9 @@ def test_it_pauses_logins_after_five_wrong_passwords_and_says_what_to_do(
     for _ in range(5):
         page.get_by_label("Username").fill("fiona")
         page.get_by_label("Password").fill("not-the-password")
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_load_state()
+        # The next attempt must be typed into the page this one brings back, not this one.
+        open_page(page, page.get_by_role("button", name="Log in"))
     expect(page.get_by_role("heading", name="Too many attempts")).to_be_visible()
     expect(page.get_by_role("link", name="Set a new password")).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page_width(page) <= PHONE["width"]
     screenshot("login-locked-out")

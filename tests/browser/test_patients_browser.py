@@ -4,7 +4,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from goodskin.roles import Role
-from tests.factories import PASSWORD, PatientFactory, UserFactory, screen
+from tests.browser.steps import log_in, open_page, page_width
+from tests.factories import PatientFactory, UserFactory, screen
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 740}
@@ -15,20 +16,13 @@ def desk(transactional_db):
     return UserFactory(username="fiona", first_name="Fiona", role=Role.FRONT_DESK)
 
 
-def log_in(page: Page, base_url: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Username").fill("fiona")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_it_registers_finds_and_warns_about_a_patient(page: Page, live_server, desk, screenshot):
     existing = PatientFactory(
         legal_first_name="Catherine", legal_last_name="Anderson", date_of_birth=date(1975, 10, 19)
     )
     screen(existing, estrogen="yes", untreated_varicose="yes")
     page.set_viewport_size(DESKTOP)
-    log_in(page, live_server.url)
+    log_in(page, live_server.url, "fiona")
     page.get_by_role("link", name="Patients").click()
     page.get_by_role("link", name="Register a patient").click()
     page.get_by_label("Legal first name").fill("Katherine")
@@ -43,9 +37,9 @@ def test_it_registers_finds_and_warns_about_a_patient(page: Page, live_server, d
     expect(page.get_by_text("blush", exact=False).first).to_be_visible()
     screenshot("patient-detail-warnings")
 
-    page.get_by_role("link", name="Patients").click()
+    # htmx swaps in the results as the name is typed, once it is listening: after the page loads.
+    open_page(page, page.get_by_role("link", name="Patients"))
     page.get_by_label("Find a patient").fill("anders cath")
-    # htmx swaps in the results as the name is typed.
     expect(page.locator("#results").get_by_role("link", name="Catherine Anderson")).to_be_visible()
     screenshot("patient-search")
 
@@ -54,8 +48,8 @@ def test_it_shows_the_patient_page_on_a_phone(page: Page, live_server, desk, scr
     patient = PatientFactory(legal_first_name="Rosa", legal_last_name="Álvarez")
     screen(patient, sclerosant_allergy="yes", estrogen="yes")
     page.set_viewport_size(PHONE)
-    log_in(page, live_server.url)
+    log_in(page, live_server.url, "fiona")
     page.goto(f"{live_server.url}/patients/{patient.pk}/")
     expect(page.get_by_text("Do not treat: absolute contraindication")).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page_width(page) <= PHONE["width"]
     screenshot("patient-detail-phone")

@@ -2,6 +2,7 @@
 calendar feed, moves an appointment. Screenshots: portal-schedule.png, portal-move.png,
 portal-moved.png, portal-calendar.png in test-artifacts/."""
 
+import re
 from datetime import time, timedelta
 
 import icalendar
@@ -14,7 +15,8 @@ from goodskin.roles import Role
 from scheduling import services
 from scheduling.clock import instant, zone
 from scheduling.models import Appointment, Location, Room, SchedulingSettings, Status, WorkingHours
-from tests.factories import PASSWORD, PatientFactory, UserFactory, screen
+from tests.browser.steps import DEADLINE_MS, log_in, page_width
+from tests.factories import PatientFactory, UserFactory, screen
 from tests.treatments.conftest import chart_session, make_plan
 
 TZ = zone("America/Los_Angeles")
@@ -73,27 +75,27 @@ def test_a_patient_sees_the_schedule_downloads_the_feed_and_moves_a_visit(
     page: Page, live_server, rosa, screenshot
 ):
     page.set_viewport_size(PHONE)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("rosa@example.org")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url, "rosa@example.org")
     expect(page).to_have_url(f"{live_server.url}/portal/")
     expect(page.get_by_role("heading", name="Coming up")).to_be_visible()
     expect(page.locator("#progress-picture svg").first).to_be_visible()
     expect(page.get_by_text("Session 1 of 4 done.")).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert page_width(page) <= PHONE["width"]
     screenshot("portal-schedule")
 
     page.get_by_role("link", name="Add to my phone's calendar").click()
     page.get_by_role("button", name="Make my calendar link").click()
-    feed_url = page.locator("#feed-url").input_value()
+    feed_url = page.get_by_role("textbox", name="Your calendar link")
+    expect(feed_url).to_have_value(re.compile(r"^http"))
     screenshot("portal-calendar")
-    feed = page.request.get(feed_url)
+    feed = page.request.get(feed_url.input_value(), timeout=DEADLINE_MS)
+    assert feed.ok, feed.status
     events = icalendar.Calendar.from_ical(feed.body()).walk("VEVENT")
     assert [str(e["STATUS"]) for e in events] == ["CONFIRMED"]
 
     page.goto(f"{live_server.url}/portal/")
     page.locator("main").get_by_role("link", name="Details", exact=True).first.click()
+    expect(page.get_by_role("link", name="Move to another time")).to_be_visible()
     screenshot("portal-appointment")
     page.get_by_role("link", name="Move to another time").click()
     expect(page.get_by_role("heading", name="Choose a new time")).to_be_visible()

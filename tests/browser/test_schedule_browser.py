@@ -2,6 +2,7 @@
 week. Screenshots: test-artifacts/book-series.png, day-view.png, week-view.png (and the same at
 375 px wide, *-375.png)."""
 
+import re
 from datetime import time, timedelta
 
 import pytest
@@ -13,7 +14,8 @@ from goodskin.roles import Role
 from scheduling import services
 from scheduling.clock import instant, zone
 from scheduling.models import Appointment, Kind, Location, Room, SchedulingSettings, WorkingHours
-from tests.factories import PASSWORD, PatientFactory, UserFactory, screen
+from tests.browser.steps import log_in
+from tests.factories import PatientFactory, UserFactory, screen
 from tests.treatments.conftest import make_plan
 
 TZ = zone("America/Los_Angeles")
@@ -47,13 +49,6 @@ def plan(transactional_db):
     return make_plan(patient, doctor, sessions=4), colleague
 
 
-def log_in(page: Page, base_url: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Username").fill("desk.kim")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
 def fill_the_colleagues_day(colleague, day) -> None:
     desk = Actor(user=None, role=Role.FRONT_DESK)
     for hour, kind in ((9, Kind.CONSULTATION), (11, Kind.REVIEW), (14, Kind.TOUCH_UP)):
@@ -69,7 +64,7 @@ def fill_the_colleagues_day(colleague, day) -> None:
 def test_the_front_desk_books_a_series_and_sees_the_day(page: Page, live_server, plan, screenshot):
     plan, colleague = plan
     page.set_viewport_size({"width": 1280, "height": 900})
-    log_in(page, live_server.url)
+    log_in(page, live_server.url, "desk.kim")
     page.goto(f"{live_server.url}/patients/{plan.patient_id}/plans/{plan.pk}/")
     page.goto(f"{live_server.url}/plans/{plan.pk}/book-series/")
     expect(page.get_by_role("heading", name="Proposed times")).to_be_visible()
@@ -96,7 +91,10 @@ def test_the_front_desk_books_a_series_and_sees_the_day(page: Page, live_server,
     screenshot("day-view-375")
 
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.get_by_role("link", name="Week", exact=True).first.click()
+    # The day's own link to its week (the navbar's "Week" is this week's, and the series starts
+    # tomorrow: next week, on a Sunday).
+    page.get_by_role("main").get_by_role("link", name="Week", exact=True).click()
+    expect(page).to_have_url(re.compile(rf"/schedule/week/\?date={first_day.isoformat()}$"))
     expect(page.get_by_role("link", name="María García")).to_be_visible()
     screenshot("week-view")
     page.set_viewport_size({"width": 375, "height": 800})
@@ -108,7 +106,7 @@ def test_the_front_desk_finds_a_free_time_and_opens_an_appointment(
 ):
     plan, colleague = plan
     page.set_viewport_size({"width": 1280, "height": 900})
-    log_in(page, live_server.url)
+    log_in(page, live_server.url, "desk.kim")
     tomorrow = timezone.localdate(timezone.now(), TZ).toordinal() + 1
     day = type(timezone.localdate()).fromordinal(tomorrow)
     page.goto(
@@ -129,7 +127,7 @@ def test_the_front_desk_finds_free_times_for_a_patient_named_in_the_search(
 ):
     PatientFactory(legal_first_name="María", legal_last_name="Garcés")
     page.set_viewport_size({"width": 1280, "height": 900})
-    log_in(page, live_server.url)
+    log_in(page, live_server.url, "desk.kim")
     tomorrow = (timezone.localtime(timezone.now(), TZ) + timedelta(days=1)).date()
     page.goto(f"{live_server.url}/schedule/slots/?first_day={tomorrow}&last_day={tomorrow}")
     page.get_by_label("Patient").fill("maría garc")
