@@ -170,6 +170,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A Redis blip must not cancel the batches being sent (Celery 6 will by default): each would
+# leave its rows waiting out their lease, and possibly double the message in flight.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # The one beat schedule, in code: the reminder dispatcher wakes every minute.
 # (Tests shorten the minute with REMINDER_DISPATCH_SECONDS rather than wait.)
 CELERY_BEAT_SCHEDULE = {
