@@ -11,12 +11,13 @@ to "pending" and are sent then.
 A transient failure (the mail server down, refusing, timing out) is tried again with a growing
 wait for as long as the message is still useful (`Reminder.give_up_at`); only a permanent
 failure (the address refused) or a passed deadline gives up, and what was given up waits on
-the front desk's home for someone to send it again or deal with it.
+the front desk's home for someone to send it again or deal with it. Once the mail server has
+failed in a batch, the batch's other emails wait for the same next try instead of each trying
+in turn (a server that times out would otherwise hold the batch 30 s a message).
 """
 
 import logging
 import smtplib
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -100,6 +101,9 @@ class Batch:
     lease: datetime
     clinic: object
     connection: object
+    # Once the mail server has failed in this batch, the batch's other emails wait with the
+    # message that failed instead of each trying (and each waiting out a timeout) in turn.
+    mail_down: tuple[datetime, str] | None = None
 
     def renew_if_needed(self, remaining: list[int]) -> None:
         """Extend the lease before it runs out, so a slow but live worker keeps its rows
@@ -119,21 +123,34 @@ def send_batch(batch: int = 100) -> dict[str, int]:
     """Claim and send up to `batch` due reminders; returns counts by outcome. A database
     error stops the batch at once (raised): a send this worker cannot record must be its
     last, or a crash could double more than one message."""
-    outcome = {"sent": 0, "failed": 0, "retry": 0, "cancelled": 0, "skipped": 0}
+    outcome = {"sent": 0, "failed": 0, "retry": 0, "deferred": 0, "cancelled": 0, "skipped": 0}
     lease = timezone.now() + LEASE
     ids = claim(batch, lease=lease)
     if not ids:
         return outcome
+    _commits_wait_for_disk()
+    # Read once for the batch; what can change meanwhile is read again before each send.
+    rows = Reminder.objects.select_related(
+        "patient", "appointment__location", "appointment__doctor", "plan"
+    ).in_bulk(ids)
     # One connection for the batch: a new SMTP session per message was most of the cost.
     work = Batch(ids, lease, get_clinic_settings(), get_connection())
     _open(work.connection)
     try:
         for index, pk in enumerate(ids):
             work.renew_if_needed(ids[index:])
-            outcome[_send_one(pk, work)] += 1
+            outcome[_send_one(rows[pk], work)] += 1
     finally:
         work.connection.close()
     return outcome
+
+
+def _commits_wait_for_disk() -> None:
+    """Each "sent" mark must survive a crash of PostgreSQL itself, or the message goes out
+    again: this connection's commits wait for the disk, whatever the server's default."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO ON")
 
 
 def _open(connection) -> None:
@@ -145,29 +162,50 @@ def _open(connection) -> None:
         connection.close()
 
 
-def _held(pk: int, work: Batch) -> Reminder | None:
-    """The row as it is now, with what it speaks of, if this worker still holds it: an
-    appointment cancelled or moved while the batch waited is seen before sending."""
-    reminder = (
-        Reminder.objects.select_related(
-            "patient", "appointment__location", "appointment__doctor", "plan"
+@dataclass(frozen=True)
+class Fresh:
+    """What may have changed since the batch was claimed, read again just before a send."""
+
+    appointment_status: str | None
+    appointment_starts_at: datetime | None
+    plan_status: str | None
+    merged_into: int | None
+    consent_email: bool
+    consent_sms: bool
+
+
+def _fresh(reminder: Reminder, work: Batch) -> Fresh | None:
+    """The facts a send depends on as they are now, if this worker still holds the row (an
+    appointment cancelled or moved while the batch waited is seen before sending)."""
+    row = (
+        Reminder.objects.filter(
+            pk=reminder.pk, status=ReminderStatus.SENDING, lease_until=work.lease
         )
-        .filter(pk=pk, status=ReminderStatus.SENDING, lease_until=work.lease)
+        .values_list(
+            "appointment__status",
+            "appointment__starts_at",
+            "plan__status",
+            "patient__merged_into",
+            "patient__consent_email",
+            "patient__consent_sms",
+        )
         .first()
     )
-    return reminder
+    return Fresh(*row) if row else None
 
 
-def _send_one(pk: int, work: Batch) -> str:
-    reminder = _held(pk, work)
-    if reminder is None:
+def _send_one(reminder: Reminder, work: Batch) -> str:
+    fresh = _fresh(reminder, work)
+    if fresh is None:
         return "skipped"  # another worker has it now (this one's lease lapsed)
     try:
-        skip = _reason_not_to_send(reminder)
+        skip = _reason_not_to_send(reminder, fresh)
         if skip:
             return _finish(reminder, work, ReminderStatus.CANCELLED, error=skip)
         if timezone.now() >= reminder.give_up_at:
             return _finish(reminder, work, ReminderStatus.FAILED, error=_too_late(reminder))
+        if reminder.channel == "email" and work.mail_down:
+            return _wait_for_mail_server(reminder, work)
         message = render(reminder, clinic=work.clinic)
         if reminder.channel == "sms":
             recipient = _deliver_sms(reminder, message)
@@ -179,10 +217,13 @@ def _send_one(pk: int, work: Batch) -> str:
         return _finish(reminder, work, ReminderStatus.FAILED, error=str(error))
     except TransientFailure as error:
         work.connection.close()  # start the next message on a fresh session
-        return _retry(reminder, work, str(error))
+        outcome, retry_at = _retry(reminder, work, str(error))
+        if reminder.channel == "email" and retry_at:
+            work.mail_down = (retry_at, str(error))
+        return outcome
     except Exception as error:  # one bad row must not stop the batch: counted and retried
         log.exception("reminder %s: unexpected error", reminder.pk)
-        return _retry(reminder, work, f"unexpected: {error!r}")
+        return _retry(reminder, work, f"unexpected: {error!r}")[0]
     return _finish(reminder, work, ReminderStatus.SENT, recipient=recipient, message=message)
 
 
@@ -192,28 +233,26 @@ def _too_late(reminder: Reminder) -> str:
     return f"{reason}: {reminder.last_error}" if reminder.last_error else reason
 
 
-def _reason_not_to_send(reminder: Reminder) -> str:
+def _reason_not_to_send(reminder: Reminder, fresh: Fresh) -> str:
     """A reason this reminder should no longer go out, or "" (it is withdrawn, not failed)."""
-    patient = reminder.patient
-    appointment = reminder.appointment
-    if patient.merged_into_id:
+    if fresh.merged_into:
         return "patient record merged into another"
     if reminder.kind in (reminders.FIRST, reminders.SECOND):
-        if appointment is None or appointment.status != Status.BOOKED:
+        if fresh.appointment_status != Status.BOOKED:
             return "appointment no longer booked"
-        if reminder.about_starts_at and appointment.starts_at != reminder.about_starts_at:
+        if reminder.about_starts_at and fresh.appointment_starts_at != reminder.about_starts_at:
             return "appointment moved"
-    plan = reminder.plan
-    if reminder.kind == reminders.TOUCH_UP and plan and plan.status != PlanStatus.COMPLETED:
+    plan = fresh.plan_status
+    if reminder.kind == reminders.TOUCH_UP and plan and plan != PlanStatus.COMPLETED:
         return "plan no longer completed"
     if reminder.kind == reminders.BOOK_NEXT:
-        if plan and plan.status != PlanStatus.ACTIVE:
+        if plan and plan != PlanStatus.ACTIVE:
             return "plan no longer active"
         if _next_session_booked(reminder):
             return "next session already booked"
-    if reminder.channel == "email" and not patient.consent_email:
+    if reminder.channel == "email" and not fresh.consent_email:
         return "no consent to email"
-    if reminder.channel == "sms" and not patient.consent_sms:
+    if reminder.channel == "sms" and not fresh.consent_sms:
         return "no consent to text messages"
     return ""
 
@@ -397,15 +436,11 @@ def _finish(
     return str(status)
 
 
-@contextmanager
 def _durable_commit():
-    """A transaction whose commit waits for the disk, whatever the server's default: the
-    "sent" mark must survive a crash of PostgreSQL itself, or the message goes out again."""
-    with transaction.atomic(durable=True):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO ON")
-        yield
+    """The transaction of one mark, committed (to disk: see _commits_wait_for_disk) before the
+    next message is sent. Durable: called inside another transaction it fails at once, rather
+    than hold every mark of the batch back until the end."""
+    return transaction.atomic(durable=True)
 
 
 def wait_before_try(attempts: int) -> timedelta:
@@ -413,14 +448,40 @@ def wait_before_try(attempts: int) -> timedelta:
     return min(timedelta(minutes=2 ** min(attempts - 1, 10)), LONGEST_WAIT)
 
 
-def _retry(reminder: Reminder, work: Batch, error: str) -> str:
+def _retry(reminder: Reminder, work: Batch, error: str) -> tuple[str, datetime | None]:
+    """After a transient failure: try again later, while a try still fits before the
+    deadline. Returns the outcome and when the next try is due (None when given up)."""
     attempts = reminder.attempts + 1
     now = timezone.now()
     last_try = reminder.give_up_at - LAST_TRY_MARGIN
     if now >= last_try:
+        failed = _finish(
+            reminder, work, ReminderStatus.FAILED, error=f"gave up, too late to be useful: {error}"
+        )
+        return failed, None
+    retry_at = min(now + wait_before_try(attempts), last_try)
+    _back_to_waiting(reminder, work, due_at=retry_at, error=error, attempts=attempts)
+    return "retry", retry_at
+
+
+def _wait_for_mail_server(reminder: Reminder, work: Batch) -> str:
+    """An email the batch does not try, because the mail server just failed: it waits for
+    the next try of the message that failed (not counted as an attempt of its own)."""
+    retry_at, error = work.mail_down
+    due_at = min(retry_at, reminder.give_up_at - LAST_TRY_MARGIN)
+    if due_at <= timezone.now():
         return _finish(
             reminder, work, ReminderStatus.FAILED, error=f"gave up, too late to be useful: {error}"
         )
+    _back_to_waiting(
+        reminder, work, due_at=due_at, error=f"waiting: {error}", attempts=reminder.attempts
+    )
+    return "deferred"
+
+
+def _back_to_waiting(
+    reminder: Reminder, work: Batch, *, due_at: datetime, error: str, attempts: int
+) -> None:
     with _durable_commit():
         Reminder.objects.filter(
             pk=reminder.pk, status=ReminderStatus.SENDING, lease_until=work.lease
@@ -429,6 +490,5 @@ def _retry(reminder: Reminder, work: Batch, error: str) -> str:
             lease_until=None,
             attempts=attempts,
             last_error=error[:500],
-            due_at=min(now + wait_before_try(attempts), last_try),
+            due_at=due_at,
         )
-    return "retry"

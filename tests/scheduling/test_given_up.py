@@ -67,6 +67,24 @@ def test_a_transient_failure_is_retried_with_growing_waits(db, mail_down):
     assert row.status == PENDING and row.attempts == 7
 
 
+def test_once_the_mail_server_fails_the_batch_s_other_emails_wait_and_texts_still_go(
+    db, mail_down, tmp_path
+):
+    mail_down.SMS_BACKEND = "scheduling.sms.FileBackend"
+    mail_down.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
+    emails = [touch_up(key=f"email:{n}") for n in range(5)]
+    texter = PatientFactory(consent_sms=True, reminder_channel="sms")
+    text = touch_up(texter, key="sms")
+    Reminder.objects.filter(pk=text.pk).update(channel="sms")
+    outcome = outbox.send_batch(10)
+    assert (outcome["retry"], outcome["deferred"], outcome["sent"]) == (1, 4, 1)
+    rows = Reminder.objects.filter(pk__in=[e.pk for e in emails])
+    assert set(rows.values_list("status", flat=True)) == {PENDING}
+    assert len(set(rows.values_list("due_at", flat=True))) == 1  # all wait for the same try
+    assert sorted(rows.values_list("attempts", flat=True)) == [0, 0, 0, 0, 1]
+    assert Reminder.objects.get(pk=text.pk).status == SENT
+
+
 def test_it_gives_up_only_when_no_try_fits_before_the_deadline(db, mail_down):
     row = touch_up(useful_for=timedelta(minutes=10))
     tries = 0

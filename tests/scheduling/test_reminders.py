@@ -175,7 +175,8 @@ def test_a_reminder_claimed_before_a_move_is_not_sent_with_the_old_time(
     claimed = outbox.claim(10, lease=lease)  # a worker holds them...
     move(appointment, front_desk, at(MONDAY + timedelta(days=4), 14))  # ...when it moves
     work = outbox.Batch(claimed, lease, None, mail.get_connection())
-    assert [outbox._send_one(pk, work) for pk in claimed] == ["cancelled", "cancelled"]
+    rows = Reminder.objects.in_bulk(claimed)  # as the worker read them when it claimed
+    assert [outbox._send_one(rows[pk], work) for pk in claimed] == ["cancelled", "cancelled"]
     assert mail.outbox == []
     assert set(Reminder.objects.filter(pk__in=claimed).values_list("status", "last_error")) == {
         ("cancelled", "appointment moved")
