@@ -498,3 +498,48 @@ def override_email(port: int):
         EMAIL_HOST="127.0.0.1",
         EMAIL_PORT=port,
     )
+
+
+def test_a_worker_and_beat_send_the_demo_clinics_messages_once_each(celery, doctor):
+    """From seed_demo's data and a plan completed the normal way (its last session charted),
+    as production runs it: the worker's dispatcher writes the touch-up invitations, and every
+    message still worth sending, made due, arrives once or is withdrawn with its reason."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from scheduling import reminders
+    from tests.factories import screen
+    from tests.treatments.conftest import chart_session, make_plan
+
+    call_command("seed_demo", "--allow-production", stdout=StringIO())
+    record = PatientFactory(consent_email=True)
+    screen(record, sclerosant_allergy="no", untreated_varicose="no")
+    plan = make_plan(record, doctor, sessions=2)
+    today = timezone.localdate()
+    chart_session(plan, doctor, treated_on=today - timedelta(days=60))
+    chart_session(plan, doctor, treated_on=today - timedelta(days=20))
+    completed = type(plan).objects.filter(status="completed", touch_up_due__isnull=False)
+    assert completed.count() >= 2  # the demo's and this one
+    with SMTPServer() as server:
+        parts = celery(email=server.url)
+        worker = parts.worker(concurrency=2)
+        parts.beat()
+        invited = lambda: (  # noqa: E731
+            Reminder.objects.filter(kind=reminders.TOUCH_UP).count() == completed.count()
+        )
+        assert wait_for(invited, timeout=60), parts.log(worker)[-3000:]
+        # Time moves on: everything still worth sending falls due now.
+        soon = timezone.now() + timedelta(minutes=5)
+        worth = Reminder.objects.filter(status=PENDING, give_up_at__gt=soon)
+        made_due = set(worth.values_list("pk", flat=True))
+        worth.update(due_at=timezone.now())
+        rows = Reminder.objects.filter(pk__in=made_due)
+        settled = lambda: not rows.filter(status__in=[PENDING, SENDING]).exists()  # noqa: E731
+        assert wait_for(settled, timeout=90), (statuses(), parts.log(worker)[-3000:])
+        sent = rows.filter(status=SENT)
+        assert set(server.mailbox.ids()) == {outbox.message_id(r) for r in sent}
+        assert server.mailbox.duplicates() == 0
+    assert not rows.filter(status=FAILED).exists(), list(rows.values_list("key", "last_error"))
+    assert sent.filter(kind=reminders.TOUCH_UP, plan=plan).exists()
+    assert all(r.last_error for r in rows.filter(status=ReminderStatus.CANCELLED))
