@@ -746,13 +746,16 @@ def patient_move_options(
     settings = scheduling_settings()
     tz = clock.zone(appointment.location.time_zone)
     first = (timezone.now() + _notice()).astimezone(tz).date()
+    # The plan's other sessions, read once for every candidate time (read per candidate, they
+    # were a thousand queries and seconds per page).
+    others = (
+        _session_days(appointment.plan, tz, exclude_id=appointment.pk)
+        if appointment.plan_id
+        else []
+    )
     if appointment.plan_id:
         # Start looking where the plan allows this session, not at today.
-        before = [
-            day
-            for number, day in _session_days(appointment.plan, tz, exclude_id=appointment.pk)
-            if number < appointment.session_number
-        ]
+        before = [day for number, day in others if number < appointment.session_number]
         if before:
             first = max(first, max(before) + appointment.plan.interval)
     slots = free_slots(
@@ -770,14 +773,9 @@ def patient_move_options(
         if slot.starts_at <= earliest or slot.starts_at == appointment.starts_at:
             continue
         if appointment.plan_id:
+            day = slot.starts_at.astimezone(tz).date()
             try:
-                _check_plan_gaps(
-                    plan=appointment.plan,
-                    number=appointment.session_number,
-                    starts_at=slot.starts_at,
-                    exclude_id=appointment.pk,
-                    tz=tz,
-                )
+                _check_gaps(appointment.plan, appointment.session_number, day, others)
             except BookingError:
                 continue
         allowed.append(slot)

@@ -244,6 +244,25 @@ def test_it_offers_only_times_that_keep_the_plan_interval_and_the_notice(
     assert all(s.starts_at - at(MONDAY, 7) > timedelta(hours=24) for s in soon)
 
 
+def test_the_move_options_of_a_plan_session_read_the_plan_once_not_per_candidate_time(
+    now, hours, front_desk, doctor, me, django_assert_max_num_queries
+):
+    plan = make_plan(me, doctor, sessions=3)
+    _first, second, _third = services.book_series(
+        plan=plan,
+        by=desk_actor(front_desk),
+        starts={
+            1: at(MONDAY + timedelta(days=2), 9),
+            2: at(MONDAY + timedelta(weeks=5), 9),
+            3: at(MONDAY + timedelta(weeks=10), 9),
+        },
+    )
+    # Hundreds of candidate times in the 28 days looked at; a handful of queries in all.
+    with django_assert_max_num_queries(10):
+        options = services.patient_move_options(second)
+    assert options
+
+
 def test_it_refuses_a_time_that_was_not_offered_or_was_just_taken(
     client, visit, patient, front_desk, doctor
 ):
