@@ -65,3 +65,17 @@ def test_it_shows_today_in_clinic_time(client, front_desk):
     # 03:30 UTC on the 26th is still the evening of the 25th in Oregon.
     client.force_login(front_desk)
     assert "Wednesday 25 November 2026" in client.get("/desk/").content.decode()
+
+
+def test_requirements_name_every_package_of_the_design_card():
+    """DESIGN.md: requirements.txt names every package of the card, pytest-django included."""
+    from pathlib import Path
+
+    lines = (Path(__file__).resolve().parents[2] / "requirements.txt").read_text().splitlines()
+    pinned = {
+        line.split("==")[0].split("[")[0].strip().lower()
+        for line in lines
+        if "==" in line and not line.startswith("#")
+    }
+    card = {"django", "django-crispy-forms", "crispy-bootstrap5", "celery", "redis"}
+    assert card | {"psycopg2-binary", "pytest-django"} <= pinned
