@@ -2,24 +2,16 @@
 one per 100 due reminders and never adds batches that are already waiting (a worker back
 after an outage finds one round of work, not one per minute it was away)."""
 
-from datetime import timedelta
-
 import pytest
 from celery import current_app
-from django.db import connection
-from django.utils import timezone
 
-from scheduling import reminders
-from scheduling.models import Reminder, ReminderStatus
 from scheduling.tasks import (
     BATCH_QUEUE,
     dispatch_reminders,
     send_reminder_batch,
     waiting_batches,
 )
-from tests.factories import PatientFactory, screen
 from tests.scheduling.test_outbox_real import make_due
-from tests.treatments.conftest import chart_session, make_plan
 
 
 @pytest.fixture
@@ -75,29 +67,3 @@ def test_each_task_reaches_its_own_queue_once(empty_queue):
         }
         channel.queue_purge("celery")
     assert counts == {"celery": 1, BATCH_QUEUE: 1}
-
-
-@pytest.fixture
-def completed_plan(doctor):
-    """A plan completed the normal way: the doctor charts its last session."""
-    record = PatientFactory()
-    screen(record, sclerosant_allergy="no", untreated_varicose="no")
-    plan = make_plan(record, doctor, sessions=2)
-    today = timezone.localdate()
-    chart_session(plan, doctor, treated_on=today - timedelta(days=60))
-    chart_session(plan, doctor, treated_on=today - timedelta(days=20))
-    plan.refresh_from_db()
-    assert plan.status == "completed"
-    return plan
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_dispatcher_runs_once_a_plan_is_completed_by_its_last_chart(
-    completed_plan, empty_queue
-):
-    assert connection.get_autocommit()  # as in a worker: no transaction around the task
-    dispatch_reminders()
-    invitation = Reminder.objects.get(plan=completed_plan, kind=reminders.TOUCH_UP)
-    assert invitation.status == ReminderStatus.PENDING
-    dispatch_reminders()  # and again a minute later: still one invitation
-    assert Reminder.objects.filter(kind=reminders.TOUCH_UP).count() == 1

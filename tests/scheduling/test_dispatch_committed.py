@@ -8,6 +8,7 @@ a dispatcher that crashed every minute once a plan was completed. These tests co
 
 import json
 import uuid
+from datetime import timedelta
 
 import psycopg2
 import pytest
@@ -15,12 +16,56 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.db.transaction import TransactionManagementError
+from django.utils import timezone
 
 from goodskin.db import locked
-from scheduling.models import Reminder
+from scheduling import reminders
+from scheduling.models import Reminder, ReminderStatus
+from scheduling.tasks import dispatch_reminders
+from tests.factories import PatientFactory, screen
 from tests.helpers import python
+from tests.treatments.conftest import chart_session, make_plan
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# A Redis database of this file's own: the batches its dispatchers queue reach no other test.
+DISPATCH_REDIS_DB = 10
+
+
+@pytest.fixture
+def own_broker(monkeypatch):
+    """The batches the dispatcher queues go to a Redis database of this file's own, so that
+    test_dispatch.py, counting its queue in another process, never sees them."""
+    from goodskin import celery_app
+    from tests.scheduling import realparts
+
+    url = realparts.redis_url(settings.REDIS_URL, db=DISPATCH_REDIS_DB)
+    monkeypatch.setattr(celery_app.conf, "broker_url", url)
+    yield url
+    redis.Redis.from_url(url).flushdb()
+
+
+@pytest.fixture
+def completed_plan(doctor):
+    """A plan completed the normal way: the doctor charts its last session."""
+    record = PatientFactory()
+    screen(record, sclerosant_allergy="no", untreated_varicose="no")
+    plan = make_plan(record, doctor, sessions=2)
+    today = timezone.localdate()
+    chart_session(plan, doctor, treated_on=today - timedelta(days=60))
+    chart_session(plan, doctor, treated_on=today - timedelta(days=20))
+    plan.refresh_from_db()
+    assert plan.status == "completed"
+    return plan
+
+
+def test_the_dispatcher_runs_once_a_plan_is_completed_by_its_last_chart(completed_plan, own_broker):
+    assert connection.get_autocommit()  # as in a worker: no transaction around the task
+    dispatch_reminders()
+    invitation = Reminder.objects.get(plan=completed_plan, kind=reminders.TOUCH_UP)
+    assert invitation.status == ReminderStatus.PENDING
+    dispatch_reminders()  # and again a minute later: still one invitation
+    assert Reminder.objects.filter(kind=reminders.TOUCH_UP).count() == 1
 
 
 def test_locking_rows_outside_a_transaction_is_refused_on_every_database(db):
@@ -36,8 +81,11 @@ import json
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+from django.utils import timezone
 from scheduling import outbox, reminders
-from scheduling.models import Reminder
+from scheduling import reminders
+from scheduling.models import Reminder, ReminderStatus
+from scheduling.tasks import dispatch_reminders
 from scheduling.tasks import dispatch_reminders
 
 call_command("migrate", verbosity=0)
@@ -56,10 +104,6 @@ print("RESULT " + json.dumps({
     "statuses": sorted(set(Reminder.objects.values_list("status", flat=True))),
 }))
 """
-
-
-# A Redis database of this test's own: the batches its dispatcher queues reach no other test.
-DISPATCH_REDIS_DB = 10
 
 
 def run_on(database_url: str, tmp_path, extra: dict | None = None) -> dict:
