@@ -237,11 +237,11 @@ def _reason_not_to_send(reminder: Reminder, fresh: Fresh) -> str:
     """A reason this reminder should no longer go out, or "" (it is withdrawn, not failed)."""
     if fresh.merged_into:
         return "patient record merged into another"
-    if reminder.kind in (reminders.FIRST, reminders.SECOND):
-        if fresh.appointment_status != Status.BOOKED:
-            return "appointment no longer booked"
-        if reminder.about_starts_at and fresh.appointment_starts_at != reminder.about_starts_at:
-            return "appointment moved"
+    changed = reminders.still_as_announced(
+        reminder, status=fresh.appointment_status, starts_at=fresh.appointment_starts_at
+    )
+    if changed:
+        return changed
     plan = fresh.plan_status
     if reminder.kind == reminders.TOUCH_UP and plan and plan != PlanStatus.COMPLETED:
         return "plan no longer completed"

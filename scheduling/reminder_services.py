@@ -12,7 +12,7 @@ from patients import audit
 from patients.models import AuditAction
 
 from . import reminders
-from .models import Reminder, ReminderStatus, Status
+from .models import Reminder, ReminderStatus
 
 
 class MessageError(Exception):
@@ -36,14 +36,13 @@ def _given_up(reminder_id: int, by: Actor) -> Reminder:
 def _still_useful_until(reminder: Reminder, now):
     """When a message sent again from now stops being worth sending, or None if it is too
     late already (its appointment is cancelled, moved, or about to start)."""
-    if reminder.kind in (reminders.FIRST, reminders.SECOND):
-        appointment = reminder.appointment
-        if (
-            appointment is None
-            or appointment.status != Status.BOOKED
-            or appointment.starts_at != reminder.about_starts_at
-        ):
-            return None
+    appointment = reminder.appointment
+    if reminders.still_as_announced(
+        reminder,
+        status=appointment.status if appointment else None,
+        starts_at=appointment.starts_at if appointment else None,
+    ):
+        return None
     until = reminders.useful_until(
         kind=reminder.kind, due_at=now, appointment_starts=reminder.about_starts_at
     )

@@ -15,7 +15,7 @@ from goodskin.db import locked
 from treatments.models import AftercareStep, Anchor, PlanStatus, TreatmentPlan
 
 from . import clock
-from .models import Appointment, Kind, Reminder, ReminderStatus, SchedulingSettings
+from .models import Appointment, Kind, Reminder, ReminderStatus, SchedulingSettings, Status
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,18 @@ def useful_until(*, kind: str, due_at: datetime, appointment_starts: datetime | 
     if kind in (FIRST, SECOND) and appointment_starts is not None:
         return appointment_starts - BEFORE_APPOINTMENT_CUTOFF
     return due_at + USEFUL_FOR.get(kind, AFTERCARE_USEFUL_FOR)
+
+
+def still_as_announced(reminder: Reminder, *, status: str | None, starts_at) -> str:
+    """Why a reminder before an appointment no longer fits the appointment as it is now
+    (`status`, `starts_at`), or "": the send-time check and "send again" both ask."""
+    if reminder.kind not in (FIRST, SECOND):
+        return ""
+    if status != Status.BOOKED:
+        return "appointment no longer booked"
+    if reminder.about_starts_at and starts_at != reminder.about_starts_at:
+        return "appointment moved"
+    return ""
 
 
 def _key_before(appointment: Appointment, kind: str) -> str:

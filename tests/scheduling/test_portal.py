@@ -223,12 +223,11 @@ def test_it_moves_to_an_offered_time_and_re_times_the_reminders(client, visit, p
     assert first.about_starts_at == visit.starts_at
 
 
-def test_it_offers_only_times_that_keep_the_plan_interval_and_the_notice(
-    client, now, hours, front_desk, doctor, patient, me
-):
-    plan = make_plan(me, doctor, sessions=3)
-    first, second, _third = services.book_series(
-        plan=plan,
+@pytest.fixture
+def series(now, hours, front_desk, doctor, me):
+    """Three sessions of a plan, 5 weeks apart, the first in two days."""
+    return services.book_series(
+        plan=make_plan(me, doctor, sessions=3),
         by=desk_actor(front_desk),
         starts={
             1: at(MONDAY + timedelta(days=2), 9),
@@ -236,6 +235,10 @@ def test_it_offers_only_times_that_keep_the_plan_interval_and_the_notice(
             3: at(MONDAY + timedelta(weeks=10), 9),
         },
     )
+
+
+def test_it_offers_only_times_that_keep_the_plan_interval_and_the_notice(series):
+    first, second, _third = series
     options = services.patient_move_options(second)
     days = {s.starts_at.astimezone(TZ).date() for s in options}
     assert min(days) >= (MONDAY + timedelta(days=2)) + timedelta(weeks=4)
@@ -245,18 +248,9 @@ def test_it_offers_only_times_that_keep_the_plan_interval_and_the_notice(
 
 
 def test_the_move_options_of_a_plan_session_read_the_plan_once_not_per_candidate_time(
-    now, hours, front_desk, doctor, me, django_assert_max_num_queries
+    series, django_assert_max_num_queries
 ):
-    plan = make_plan(me, doctor, sessions=3)
-    _first, second, _third = services.book_series(
-        plan=plan,
-        by=desk_actor(front_desk),
-        starts={
-            1: at(MONDAY + timedelta(days=2), 9),
-            2: at(MONDAY + timedelta(weeks=5), 9),
-            3: at(MONDAY + timedelta(weeks=10), 9),
-        },
-    )
+    _first, second, _third = series
     # Hundreds of candidate times in the 28 days looked at; a handful of queries in all.
     with django_assert_max_num_queries(10):
         options = services.patient_move_options(second)
