@@ -56,7 +56,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.scheduling.realparts import free_port  # noqa: E402 (no Django in it)
+from tests.messaging.realparts import free_port  # noqa: E402 (no Django in it)
 
 # Servers of its own, whatever the environment says; their ports are chosen before Django
 # reads its settings.
@@ -71,11 +71,11 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connections  # noqa: E402
-
-from scheduling.models import Reminder  # noqa: E402
-from tests.scheduling import faultparts  # noqa: E402
-from tests.scheduling.faultparts import Drill, PostgresCluster, RedisServer  # noqa: E402
 from tests.scheduling.test_outbox_real import expected_ids, make_due  # noqa: E402
+
+from scheduling.models import Message  # noqa: E402
+from tests.messaging import faultparts  # noqa: E402
+from tests.messaging.faultparts import Drill, PostgresCluster, RedisServer  # noqa: E402
 
 SCENARIOS = {  # key: (title, fault(drill, cluster, redis) -> Outcome)
     "worker-kill": ("worker SIGKILL mid-batch", lambda d, c, r: faultparts.worker_killed(d)),
@@ -97,7 +97,7 @@ SCENARIOS = {  # key: (title, fault(drill, cluster, redis) -> Outcome)
 def run(key: str, args, cluster: PostgresCluster, redis: RedisServer, logs: Path):
     title, fault = SCENARIOS[key]
     connections.close_all()  # the last scenario may have restarted the database under it
-    Reminder.objects.all().delete()
+    Message.objects.all().delete()
     redis.flushall()
     make_due(args.reminders, patients=50, prefix=key)
     drill = Drill(

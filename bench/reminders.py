@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Reminder dispatch: 10,000 due reminders through a real Celery worker into a local SMTP server.
+"""Message dispatch: 10,000 due reminders through a real Celery worker into a local SMTP server.
 
 The worker (`celery -A goodskin worker`, prefork, 1 then 2 processes) sends through Django's
 SMTP backend into an aiosmtpd server in this process; Redis is the broker (its own database,
@@ -38,10 +38,10 @@ from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from goodskin import celery_app  # noqa: E402
+from messaging.models import Message, MessageStatus  # noqa: E402
+from messaging.tasks import dispatch_messages  # noqa: E402
 from patients.models import Patient  # noqa: E402
-from scheduling.models import Reminder, ReminderStatus  # noqa: E402
-from scheduling.tasks import dispatch_reminders  # noqa: E402
-from tests.scheduling.realparts import Celery, SMTPServer, database_url, wait_for  # noqa: E402
+from tests.messaging.realparts import Celery, SMTPServer, database_url, wait_for  # noqa: E402
 from treatments.selectors import get_clinic_settings  # noqa: E402
 
 PATIENTS = 200
@@ -49,7 +49,7 @@ PATIENTS = 200
 
 def seed(count: int) -> None:
     """`count` touch-up invitations by email, not yet due, over PATIENTS consenting patients."""
-    Reminder.objects.filter(key__startswith="bench:").delete()
+    Message.objects.filter(key__startswith="bench:").delete()
     have = Patient.objects.filter(email__endswith="@bench.example.org").count()
     Patient.objects.bulk_create(
         Patient(
@@ -64,9 +64,9 @@ def seed(count: int) -> None:
     )
     people = list(Patient.objects.filter(email__endswith="@bench.example.org")[:PATIENTS])
     later = timezone.now() + timedelta(days=1)
-    Reminder.objects.bulk_create(
+    Message.objects.bulk_create(
         (
-            Reminder(
+            Message(
                 key=f"bench:{n}",
                 patient=people[n % len(people)],
                 kind="touch_up",
@@ -102,13 +102,13 @@ def run(count: int, concurrency: int, logs: Path) -> tuple[float, int, int]:
         )
         assert ready, parts.log(worker)[-2000:]
         start = time.perf_counter()
-        Reminder.objects.filter(key__startswith="bench:").update(due_at=timezone.now())
-        dispatch_reminders.delay()  # the bell beat rings
+        Message.objects.filter(key__startswith="bench:").update(due_at=timezone.now())
+        dispatch_messages.delay()  # the bell beat rings
         done = wait_for(
             lambda: (
                 server.mailbox.count() >= count
-                and not Reminder.objects.filter(key__startswith="bench:")
-                .exclude(status=ReminderStatus.SENT)
+                and not Message.objects.filter(key__startswith="bench:")
+                .exclude(status=MessageStatus.SENT)
                 .exists()
             ),
             timeout=600,
@@ -128,7 +128,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     logs = Path(tempfile.mkdtemp(prefix="bench-reminders-"))
     print(
-        f"Reminder dispatch, {args.reminders:,} due emails, Celery worker (prefork) -> Django "
+        f"Message dispatch, {args.reminders:,} due emails, Celery worker (prefork) -> Django "
         f"SMTP backend -> aiosmtpd on loopback; {time.strftime('%Y-%m-%d')}, "
         f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
     )

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "csp",
     "goodskin",
     "patients",
+    "messaging",
     "treatments",
     "scheduling",
 ]
@@ -162,9 +163,9 @@ else:
 # default key "celery", and anything published to the exchange with it would reach both).
 CELERY_TASK_QUEUES = (
     Queue("celery", routing_key="celery"),
-    Queue("reminder-batches", routing_key="reminder-batches"),
+    Queue("message-batches", routing_key="message-batches"),
 )
-CELERY_TASK_ROUTES = {"scheduling.tasks.send_reminder_batch": {"queue": "reminder-batches"}}
+CELERY_TASK_ROUTES = {"messaging.tasks.send_message_batch": {"queue": "message-batches"}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -173,11 +174,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A Redis blip must not cancel the batches being sent (Celery 6 will by default): each would
 # leave its rows waiting out their lease, and possibly double the message in flight.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
-# The one beat schedule, in code: the reminder dispatcher wakes every minute.
-# (Tests shorten the minute with REMINDER_DISPATCH_SECONDS rather than wait.)
+# The one beat schedule, in code: the message dispatcher and the touch-up sweep wake every
+# minute. (Tests shorten the minute with REMINDER_DISPATCH_SECONDS rather than wait.)
 CELERY_BEAT_SCHEDULE = {
-    "dispatch-reminders": {
-        "task": "scheduling.tasks.dispatch_reminders",
+    "dispatch-messages": {
+        "task": "messaging.tasks.dispatch_messages",
+        "schedule": env.float("REMINDER_DISPATCH_SECONDS", default=60.0),
+    },
+    "invite-to-touch-ups": {
+        "task": "scheduling.tasks.invite_to_touch_ups",
         "schedule": env.float("REMINDER_DISPATCH_SECONDS", default=60.0),
     },
 }
@@ -265,7 +270,7 @@ SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 # Links in emails (unsubscribe) point here; Message-IDs of reminders use this domain.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 MESSAGE_ID_DOMAIN = env.str("MESSAGE_ID_DOMAIN", default="goodskin.clinic")
-SMS_BACKEND = env.str("SMS_BACKEND", default="scheduling.sms.ConsoleBackend")
+SMS_BACKEND = env.str("SMS_BACKEND", default="messaging.sms.ConsoleBackend")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms" / "messages.jsonl"))
 ADMINS = [("Clinic administrator", a) for a in env.list("ADMIN_EMAILS", default=[])]
 

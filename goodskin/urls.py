@@ -19,7 +19,7 @@ urlpatterns = [
     path("doctor/", treatments_views.doctor_home, name="doctor_home"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("patients.urls")),
-    path("", include("scheduling.reminder_urls")),
+    path("", include("messaging.urls")),
     path("", include("scheduling.portal_urls")),
     path("", include("treatments.urls")),
     path("", include("scheduling.urls")),

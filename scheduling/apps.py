@@ -10,8 +10,6 @@ class SchedulingConfig(AppConfig):
     verbose_name = _("Scheduling")
 
     def ready(self) -> None:
-        from patients import notices
+        from .reminder_kinds import register_all
 
-        from .reminder_views import messages_notice
-
-        notices.register(messages_notice)
+        register_all()

@@ -5,8 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from goodskin.roles import Role, role_required
-
-from . import selectors
+from messaging import selectors
 
 
 @role_required(Role.FRONT_DESK)

@@ -1,65 +1,84 @@
-"""Writing the outbox: which messages an appointment or a finished session causes, and when.
+"""Which messages an appointment or a finished session causes, and when: scheduling's kinds
+of message, written to the outbox (`messaging.outbox`).
 
 Called by the booking services inside their transaction, so a booking that rolls back leaves
 no reminder and a cancelled appointment leaves none pending. Due times are instants: "48 hours
-before" is 48 real hours, whatever the clocks do in between.
+before" is 48 real hours, whatever the clocks do in between. How each kind is rendered and
+checked before it goes out: `reminder_kinds`.
 """
 
 import logging
 from datetime import datetime, time, timedelta
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 
-from goodskin.db import locked
+from messaging import outbox
+from messaging.outbox import Draft
 from treatments.models import AftercareStep, Anchor, PlanStatus, TreatmentPlan
 
 from . import clock
-from .models import Appointment, Kind, Reminder, ReminderStatus, SchedulingSettings, Status
+from .models import Appointment, Kind, SchedulingSettings, Status
 
 log = logging.getLogger(__name__)
 
-FIRST, SECOND = "reminder_first", "reminder_second"
-TOUCH_UP = "touch_up"
-AFTERCARE_PREFIX = "aftercare:"
-BOOK_NEXT = "aftercare:book-next"
+
+class ReminderKind(models.TextChoices):
+    """Scheduling's kinds of message. Aftercare kinds are one per aftercare step
+    (`aftercare_kind`), all of the `AFTERCARE` family."""
+
+    FIRST = "reminder_first"
+    SECOND = "reminder_second"
+    TOUCH_UP = "touch_up"
+    BOOK_NEXT = "aftercare:book-next"
 
 
-def channel_for(patient) -> str:
-    """The patient's preferred channel; the dispatcher checks consent again when sending."""
-    return patient.reminder_channel
+FIRST, SECOND, TOUCH_UP, BOOK_NEXT = ReminderKind
+BEFORE_APPOINTMENT = (FIRST, SECOND)
+AFTERCARE = "aftercare"
 
 
-def _write(*, key: str, patient, due_at: datetime, kind: str, appointment=None, plan=None) -> None:
-    """Create or re-time the reminder `key`. One that went out (or is going out) stays as it
-    is: the key is what keeps a message from being sent twice. Runs inside the caller's
-    transaction: the row lock keeps two writers of the same key from both inserting it."""
-    values = _values(patient=patient, due_at=due_at, kind=kind, appointment=appointment, plan=plan)
-    existing = locked(Reminder.objects.filter(key=key)).first()
-    if existing is None:
-        Reminder.objects.create(key=key, **values)
-    elif existing.status in (ReminderStatus.PENDING, ReminderStatus.CANCELLED):
-        for name, value in values.items():
-            setattr(existing, name, value)
-        existing.save()
+def aftercare_kind(step_key: str) -> str:
+    return f"{AFTERCARE}:{step_key}"
 
 
-def _values(*, patient, due_at: datetime, kind: str, appointment=None, plan=None) -> dict:
-    about = appointment.starts_at if kind in (FIRST, SECOND) else None
-    return {
-        "patient": patient,
-        "appointment": appointment,
-        "plan": plan,
-        "kind": kind,
-        "channel": channel_for(patient),
-        "due_at": due_at,
-        "give_up_at": useful_until(kind=kind, due_at=due_at, appointment_starts=about),
-        "about_starts_at": about,
-        "status": ReminderStatus.PENDING,
-        "attempts": 0,
-        "last_error": "",
-        "lease_until": None,
-    }
+class Topic(models.TextChoices):
+    """What scheduling's messages are about (`Message.topic`)."""
+
+    APPOINTMENT = "appointment"
+    PLAN = "plan"
+
+
+def of(appointment: Appointment):
+    """The messages about an appointment (its reminders and aftercare)."""
+    return outbox.about(Topic.APPOINTMENT, appointment.pk)
+
+
+def about_plan(plan: TreatmentPlan):
+    """The messages about a plan (its touch-up invitation)."""
+    return outbox.about(Topic.PLAN, plan.pk)
+
+
+def _draft(*, key: str, patient, due_at: datetime, kind: str, appointment=None, plan=None) -> Draft:
+    announced = appointment.starts_at if kind in BEFORE_APPOINTMENT else None
+    topic, topic_id = (Topic.APPOINTMENT, appointment.pk) if appointment else (Topic.PLAN, plan.pk)
+    return Draft(
+        key=key,
+        kind=kind,
+        patient=patient,
+        channel=outbox.channel_for(patient),
+        topic=topic,
+        topic_id=topic_id,
+        due_at=due_at,
+        give_up_at=useful_until(kind=kind, due_at=due_at, appointment_starts=announced),
+        announced_at=announced,
+    )
+
+
+def _write(**draft) -> None:
+    """Create or re-time the message `key`. One that went out (or is going out) stays as it
+    is: the key is what keeps a message from being sent twice."""
+    outbox.put(_draft(**draft))
 
 
 # How long after it falls due a message is still worth sending; transient failures (the mail
@@ -71,19 +90,19 @@ AFTERCARE_USEFUL_FOR = timedelta(days=3)
 
 
 def useful_until(*, kind: str, due_at: datetime, appointment_starts: datetime | None) -> datetime:
-    if kind in (FIRST, SECOND) and appointment_starts is not None:
+    if kind in BEFORE_APPOINTMENT and appointment_starts is not None:
         return appointment_starts - BEFORE_APPOINTMENT_CUTOFF
     return due_at + USEFUL_FOR.get(kind, AFTERCARE_USEFUL_FOR)
 
 
-def still_as_announced(reminder: Reminder, *, status: str | None, starts_at) -> str:
+def still_as_announced(message, *, status: str | None, starts_at) -> str:
     """Why a reminder before an appointment no longer fits the appointment as it is now
     (`status`, `starts_at`), or "": the send-time check and "send again" both ask."""
-    if reminder.kind not in (FIRST, SECOND):
+    if message.kind not in BEFORE_APPOINTMENT:
         return ""
     if status != Status.BOOKED:
         return "appointment no longer booked"
-    if reminder.about_starts_at and starts_at != reminder.about_starts_at:
+    if message.announced_at and starts_at != message.announced_at:
         return "appointment moved"
     return ""
 
@@ -110,14 +129,13 @@ def appointments_booked(appointments: list[Appointment]) -> None:
     them can have a reminder yet. One whose time has already passed is not written."""
     settings = SchedulingSettings.current()
     now = timezone.now()
-    Reminder.objects.bulk_create(
-        Reminder(
-            key=key,
-            **_values(patient=a.patient, due_at=due_at, kind=kind, appointment=a),
-        )
-        for a in appointments
-        for key, kind, due_at in _reminders_before(a, settings)
-        if due_at > now
+    outbox.put_new(
+        [
+            _draft(key=key, patient=a.patient, due_at=due_at, kind=kind, appointment=a)
+            for a in appointments
+            for key, kind, due_at in _reminders_before(a, settings)
+            if due_at > now
+        ]
     )
 
 
@@ -126,10 +144,12 @@ def appointment_moved(appointment: Appointment) -> None:
     A reminder that already went out for the old time does not stop the one for the new
     time; one that already went out for this very time (moved away and back) is not sent
     again."""
-    Reminder.objects.filter(
-        appointment=appointment, kind__in=(FIRST, SECOND), status=ReminderStatus.PENDING
-    ).exclude(about_starts_at=appointment.starts_at).update(
-        status=ReminderStatus.CANCELLED, last_error="appointment moved"
+    outbox.withdraw(
+        topic=Topic.APPOINTMENT,
+        topic_id=appointment.pk,
+        kinds=BEFORE_APPOINTMENT,
+        unless_announcing=appointment.starts_at,
+        reason="appointment moved",
     )
     settings = SchedulingSettings.current()
     now = timezone.now()
@@ -143,18 +163,12 @@ def appointment_moved(appointment: Appointment) -> None:
                 appointment=appointment,
             )
         else:
-            cancel_keys([key], reason="too late to remind")
+            outbox.withdraw_keys([key], reason="too late to remind")
 
 
 def appointment_cancelled(appointment: Appointment) -> None:
-    Reminder.objects.filter(appointment=appointment, status=ReminderStatus.PENDING).update(
-        status=ReminderStatus.CANCELLED, last_error="appointment cancelled"
-    )
-
-
-def cancel_keys(keys: list[str], *, reason: str) -> None:
-    Reminder.objects.filter(key__in=keys, status=ReminderStatus.PENDING).update(
-        status=ReminderStatus.CANCELLED, last_error=reason
+    outbox.withdraw(
+        topic=Topic.APPOINTMENT, topic_id=appointment.pk, reason="appointment cancelled"
     )
 
 
@@ -191,10 +205,10 @@ def session_completed(appointment: Appointment) -> None:
     tz = clock.zone(appointment.location.time_zone)  # read once, not once per step
     for step in AftercareStep.objects.filter(active=True):
         _write(
-            key=f"a{appointment.pk}:{AFTERCARE_PREFIX}{step.key}",
+            key=f"a{appointment.pk}:{aftercare_kind(step.key)}",
             patient=appointment.patient,
             due_at=_aftercare_due(step, plan, session_end, tz),
-            kind=f"{AFTERCARE_PREFIX}{step.key}",
+            kind=aftercare_kind(step.key),
             appointment=appointment,
             plan=plan,
         )
@@ -218,7 +232,7 @@ def sweep_completed_plans() -> int:
     in a transaction of its own: one that fails doesn't hold back the others."""
     plans = TreatmentPlan.objects.filter(
         status=PlanStatus.COMPLETED, touch_up_due__isnull=False
-    ).exclude(reminders__kind=TOUCH_UP)
+    ).exclude(pk__in=outbox.topic_ids(Topic.PLAN, kind=TOUCH_UP))
     count = 0
     for plan in plans[:200]:
         try:

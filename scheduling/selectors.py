@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from treatments.models import PlanStatus, SessionChart, TreatmentPlan
 
 from . import clock
-from .models import ACTIVE_STATUSES, Appointment, Kind, Reminder, Room, Status
+from .models import ACTIVE_STATUSES, Appointment, Kind, Room, Status
 from .services import TRANSITIONS, default_location, scheduling_settings
 from .slots import Calendar, doctors
 
@@ -341,12 +341,3 @@ def plan_blocker(plan: TreatmentPlan) -> str | None:
     if screening_summary(plan.patient).blocks_plan:
         return _("The screening shows an absolute contraindication.")
     return None
-
-
-def given_up_messages(*, patient_id: int | None = None, limit: int = 20):
-    """Messages that never reached a patient and that no one has dealt with yet, newest
-    first, with what the pages show of each read in the same query; and how many in all."""
-    rows = Reminder.objects.given_up().select_related("patient", "appointment")
-    if patient_id is not None:
-        rows = rows.filter(patient_id=patient_id)
-    return list(rows.order_by("-due_at", "-id")[:limit]), rows.count()

@@ -24,8 +24,6 @@ from .models import (
     CancelledBy,
     Kind,
     Location,
-    Reminder,
-    ReminderStatus,
     Room,
     SchedulingSettings,
     Status,
@@ -671,35 +669,6 @@ def set_status(
     elif status == Status.NO_SHOW:
         reminders.appointment_cancelled(current)
     return current
-
-
-@transaction.atomic
-def withdraw_consent(*, patient: Patient, channel: str, by: Actor) -> None:
-    """The patient's unsubscribe link: no more messages on that channel from now on."""
-    field = {"email": "consent_email", "sms": "consent_sms"}.get(channel)
-    if field is None:
-        raise BookingError(_("Unknown channel."))
-    patient = locked(Patient.objects).get(pk=patient.pk)
-    if not getattr(patient, field):
-        return
-    setattr(patient, field, False)
-    setattr(patient, f"{field}_on", timezone.localdate())
-    patient.version += 1
-    patient.save(update_fields=[field, f"{field}_on", "version"])
-    audit.record(
-        actor=by,
-        patient=patient,
-        action=AuditAction.CHANGE,
-        subject="patient",
-        details={
-            "version": patient.version,
-            "fields": {field: ["True", "False"]},
-            "via": "unsubscribe link",
-        },
-    )
-    Reminder.objects.filter(patient=patient, channel=channel, status=ReminderStatus.PENDING).update(
-        status=ReminderStatus.CANCELLED, last_error="patient unsubscribed"
-    )
 
 
 # --- The patient's own changes, from the portal ------------------------------------------

@@ -1,40 +1,12 @@
-"""Celery tasks: wake up, then let the outbox do the work. Redis only rings the bell; the rows
-in the database are the truth, so a lost task costs at most a minute."""
+"""Scheduling's periodic work. The messages themselves go out through `messaging.tasks`."""
 
-from math import ceil
+from celery import shared_task
 
-from celery import current_app, shared_task
-from kombu.exceptions import ChannelError
-
-from . import outbox, reminders
-
-BATCH = 100
-BATCH_QUEUE = "reminder-batches"  # routed there in settings (CELERY_TASK_ROUTES)
+from . import reminders
 
 
 @shared_task(ignore_result=True)
-def dispatch_reminders() -> int:
-    """Every minute (beat): put lapsed leases back, then make sure there is one batch task per
-    100 due reminders, so that every worker process can help; batches still waiting in the
-    queue count. Returns how many it added."""
-    outbox.release_expired_leases()
-    reminders.sweep_completed_plans()
-    missing = ceil(outbox.count_due() / BATCH) - waiting_batches()
-    for _ in range(max(0, missing)):
-        send_reminder_batch.delay()
-    return max(0, missing)
-
-
-def waiting_batches() -> int:
-    """Batch tasks in the broker's queue that no worker has taken yet."""
-    with current_app.connection_for_write() as connection:
-        try:
-            declared = connection.default_channel.queue_declare(queue=BATCH_QUEUE, passive=True)
-        except ChannelError:  # not made yet: nothing waits
-            return 0
-        return declared.message_count
-
-
-@shared_task(ignore_result=True, acks_late=True)
-def send_reminder_batch() -> dict:
-    return outbox.send_batch(BATCH)
+def invite_to_touch_ups() -> int:
+    """Every minute (beat): plans completed by a chart rather than by a checked-out
+    appointment get their touch-up invitation (the key keeps it to one)."""
+    return reminders.sweep_completed_plans()

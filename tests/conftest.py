@@ -1,4 +1,8 @@
+import uuid
+
+import psycopg2
 import pytest
+from django.conf import settings
 
 from goodskin.roles import Role
 from tests.factories import UserFactory
@@ -63,3 +67,25 @@ def migration_data(request):
         ("treatments.migrations.0002_aftercare_programme", "seed"),
     ):
         getattr(importlib.import_module(module), function)(apps, None)
+
+
+@pytest.fixture
+def fresh_postgres_database():
+    """An empty PostgreSQL database of the test's own, for a child process to migrate."""
+    params = settings.DATABASES["default"]
+    name = f"goodskin_fresh_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=params["USER"] or "postgres",
+        host=params["HOST"] or "127.0.0.1",
+        port=params["PORT"] or 5432,
+        password=params["PASSWORD"] or None,
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    auth = params["USER"] or "postgres"
+    yield f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{name}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()

@@ -8,3 +8,8 @@ class TreatmentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "treatments"
     verbose_name = _("Treatments")
+
+    def ready(self) -> None:
+        from .alerts import register
+
+        register()

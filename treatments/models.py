@@ -441,6 +441,12 @@ class AdverseEventQuerySet(models.QuerySet):
     def unresolved(self):
         return self.filter(resolved_on__isnull=True)
 
+    def to_follow_up(self):
+        """Still on the doctor's home: not resolved, or not yet seen."""
+        return self.filter(
+            models.Q(resolved_on__isnull=True) | models.Q(acknowledged_at__isnull=True)
+        )
+
 
 class AdverseEvent(models.Model):
     plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="adverse_events")
@@ -456,7 +462,13 @@ class AdverseEvent(models.Model):
     resolved_on = models.DateField(_("resolved on"), null=True, blank=True)
     reported_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # When the alert to the treating doctor was put in the outbox (treatments.alerts).
     alerted_at = models.DateTimeField(null=True, blank=True)
+    # The treating doctor has seen it: until then it stays on their home page, resolved or not.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     form_token = models.UUIDField(null=True, unique=True, editable=False)
 
     objects = AdverseEventQuerySet.as_manager()

@@ -128,10 +128,11 @@ def aftercare_steps() -> list[AftercareMessage]:
 
 
 def open_serious_events(doctor) -> QuerySet[AdverseEvent]:
-    """Serious adverse events on this doctor's plans that are not resolved yet."""
+    """Serious adverse events on this doctor's plans that are not resolved, or that the
+    doctor has not acknowledged yet."""
     return (
         AdverseEvent.objects.serious()
-        .unresolved()
+        .to_follow_up()
         .filter(plan__doctor=doctor)
         .select_related("plan__patient")
         .order_by("onset_on", "id")

@@ -5,10 +5,7 @@ import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +16,7 @@ from patients import audit
 from patients.models import AuditAction, Patient
 from patients.selectors import screening_summary
 
-from . import regions
+from . import alerts, regions
 from .models import (
     AGENT_RANGES,
     FOAMABLE,
@@ -536,7 +533,9 @@ def _area_amendments(*, chart, area, before: dict[str, str], reason: str, by: Ac
 def report_adverse_event(
     *, plan: TreatmentPlan, data: dict, by: Actor, form_token: uuid.UUID | None = None
 ) -> AdverseEvent:
-    """Record an adverse event; a serious one emails the treating doctor straight away."""
+    """Record an adverse event; a serious one alerts the treating doctor through the outbox
+    (sent within a minute, retried while the mail server is down) and stays on their home
+    page until they acknowledge it."""
     _doctor_only(by)
     _once(AdverseEvent, form_token)
     if data.get("region") and not regions.is_region(data["region"]):
@@ -555,28 +554,43 @@ def report_adverse_event(
                 subject=f"adverse event:{event.pk}",
                 details={"type": event.type, "severity": event.severity},
             )
+            if event.is_serious:
+                alerts.serious_event_recorded(event)
+                event.alerted_at = timezone.now()
+                event.save(update_fields=["alerted_at"])
     except IntegrityError as error:
         raise AlreadySaved(AdverseEvent.objects.get(form_token=form_token)) from error
-    if event.is_serious:
-        _alert_doctor(event)
     return event
 
 
-def _alert_doctor(event: AdverseEvent) -> None:
-    """Email the treating doctor now; the home page keeps showing it until it is resolved.
-    The email names no patient: mail leaves the clinic, the link needs a login."""
-    doctor = event.plan.doctor
-    if not doctor.email:
-        return
-    context = {"event": event, "clinic_name": settings.CLINIC_NAME}
-    send_mail(
-        subject=_("Serious adverse event: %(type)s") % {"type": event.get_type_display()},
-        message=render_to_string("treatments/email/serious_event.txt", context),
-        from_email=None,
-        recipient_list=[doctor.email],
+@transaction.atomic(durable=True)
+def acknowledge_adverse_event(*, event_id: int, by: Actor) -> AdverseEvent:
+    """The treating doctor has seen a serious event: it leaves their home page once resolved,
+    and an alert still waiting in the outbox is withdrawn."""
+    _doctor_only(by)
+    # Locked: a second press (another tab) finds it acknowledged and changes nothing.
+    event = (
+        locked(AdverseEvent.objects, of=("self",))
+        .select_related("plan__patient")
+        .filter(pk=event_id)
+        .first()
     )
-    event.alerted_at = timezone.now()
-    event.save(update_fields=["alerted_at"])
+    if event is None or event.plan.doctor_id != by.user.pk:
+        raise TreatmentError(_("Only the treating doctor can acknowledge this event."))
+    if event.acknowledged_at:
+        return event
+    event.acknowledged_at = timezone.now()
+    event.acknowledged_by = by.user
+    event.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    alerts.acknowledged(event)
+    audit.record(
+        actor=by,
+        patient=event.plan.patient,
+        action=AuditAction.CHANGE,
+        subject=f"adverse event:{event.pk}",
+        details={"fields": ["acknowledged_at"]},
+    )
+    return event
 
 
 @transaction.atomic

@@ -13,7 +13,7 @@ from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 from patients.access import get_own_patient, get_patient_for_user
 from patients.selectors import screening_summary
 
-from . import diagram, selectors, services
+from . import alerts, diagram, selectors, services
 from .access import (
     get_adverse_event_for_user,
     get_chart_for_user,
@@ -39,10 +39,25 @@ doctor_only = role_required(Role.DOCTOR)
 
 @doctor_only
 def doctor_home(request: HttpRequest) -> HttpResponse:
-    """The doctor's home: serious adverse events on their plans stay here until resolved."""
-    return render(
-        request, "home/doctor.html", {"serious_events": list_open_serious_events(request)}
-    )
+    """The doctor's home: serious adverse events on their plans stay here until resolved
+    and acknowledged, each with how its alert email fared."""
+    events = list_open_serious_events(request)
+    sent = alerts.delivery(events)
+    rows = [(event, sent.get(event.pk)) for event in events]
+    return render(request, "home/doctor.html", {"serious_events": rows})
+
+
+@doctor_only
+@require_POST
+def adverse_event_acknowledge(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
+    event = get_adverse_event_for_user(request, patient_pk, pk)
+    try:
+        services.acknowledge_adverse_event(event_id=event.pk, by=Actor.from_request(request))
+    except services.TreatmentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Marked as seen."))
+    return redirect("doctor_home")
 
 
 staff_only = role_required(*STAFF_ROLES)

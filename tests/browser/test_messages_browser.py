@@ -9,8 +9,9 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from goodskin.roles import Role
-from scheduling import outbox, reminders
-from scheduling.models import Reminder, ReminderStatus
+from messaging import sending as outbox
+from messaging.models import Message, MessageStatus
+from scheduling import reminders
 from tests.browser.steps import log_in, open_page
 from tests.factories import PatientFactory, UserFactory
 
@@ -22,7 +23,7 @@ def given_up(transactional_db):
         legal_first_name="Rosa", legal_last_name="Delgado", email="", consent_email=True
     )
     now = timezone.now()
-    row = Reminder.objects.create(
+    row = Message.objects.create(
         key="browser:touch-up",
         patient=patient,
         kind=reminders.TOUCH_UP,
@@ -32,7 +33,7 @@ def given_up(transactional_db):
     )
     outbox.send_batch(10)  # no address: given up at once
     row.refresh_from_db()
-    assert row.status == ReminderStatus.FAILED
+    assert row.status == MessageStatus.FAILED
     return row
 
 
@@ -57,4 +58,4 @@ def test_the_front_desk_sees_a_message_that_never_arrived_and_sends_it_again(
     open_page(page, page.locator("#given-up").get_by_role("button", name="Send again"))
     expect(page.get_by_text("The message will go out again within a few minutes.")).to_be_visible()
     expect(page.locator("#given-up")).to_have_count(0)
-    assert Reminder.objects.get(pk=given_up.pk).status == ReminderStatus.PENDING
+    assert Message.objects.get(pk=given_up.pk).status == MessageStatus.PENDING

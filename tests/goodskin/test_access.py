@@ -15,7 +15,7 @@ from goodskin.roles import Role
 PUBLIC = {
     "portal:feed",
     "patients:open_account",
-    "reminders:unsubscribe",
+    "messaging:unsubscribe",
     "login",
     "password_reset",
     "password_reset_done",
@@ -27,7 +27,7 @@ PUBLIC = {
 TOKEN_PAGES = {
     "password_reset_confirm",
     "patients:open_account",
-    "reminders:unsubscribe",
+    "messaging:unsubscribe",
     "portal:feed",
 }
 # Pages a patient may open (besides the public ones); everything else is for staff.

@@ -7,10 +7,8 @@ a dispatcher that crashed every minute once a plan was completed. These tests co
 """
 
 import json
-import uuid
 from datetime import timedelta
 
-import psycopg2
 import pytest
 import redis
 from django.conf import settings
@@ -19,9 +17,10 @@ from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from goodskin.db import locked
+from messaging.models import Message, MessageStatus
+from messaging.tasks import dispatch_messages
 from scheduling import reminders
-from scheduling.models import Reminder, ReminderStatus
-from scheduling.tasks import dispatch_reminders
+from scheduling.tasks import invite_to_touch_ups
 from tests.factories import PatientFactory, screen
 from tests.helpers import python
 from tests.treatments.conftest import chart_session, make_plan
@@ -37,7 +36,7 @@ def own_broker(monkeypatch):
     """The batches the dispatcher queues go to a Redis database of this file's own, so that
     test_dispatch.py, counting its queue in another process, never sees them."""
     from goodskin import celery_app
-    from tests.scheduling import realparts
+    from tests.messaging import realparts
 
     url = realparts.redis_url(settings.REDIS_URL, db=DISPATCH_REDIS_DB)
     monkeypatch.setattr(celery_app.conf, "broker_url", url)
@@ -60,18 +59,20 @@ def completed_plan(doctor):
 
 
 def test_the_dispatcher_runs_once_a_plan_is_completed_by_its_last_chart(completed_plan, own_broker):
-    assert connection.get_autocommit()  # as in a worker: no transaction around the task
-    dispatch_reminders()
-    invitation = Reminder.objects.get(plan=completed_plan, kind=reminders.TOUCH_UP)
-    assert invitation.status == ReminderStatus.PENDING
-    dispatch_reminders()  # and again a minute later: still one invitation
-    assert Reminder.objects.filter(kind=reminders.TOUCH_UP).count() == 1
+    assert connection.get_autocommit()  # as in a worker: no transaction around the tasks
+    invite_to_touch_ups()
+    dispatch_messages()
+    invitation = reminders.about_plan(completed_plan).get(kind=reminders.TOUCH_UP)
+    assert invitation.status == MessageStatus.PENDING
+    invite_to_touch_ups()  # and again a minute later: still one invitation
+    dispatch_messages()
+    assert Message.objects.filter(kind=reminders.TOUCH_UP).count() == 1
 
 
 def test_locking_rows_outside_a_transaction_is_refused_on_every_database(db):
     assert connection.get_autocommit()
     with pytest.raises(TransactionManagementError):
-        list(locked(Reminder.objects.all()))
+        list(locked(Message.objects.all()))
 
 
 # --- The clinic's demo data, on a database of its own: PostgreSQL and SQLite (`make run`) ---
@@ -81,27 +82,27 @@ import json
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
-from django.utils import timezone
-from scheduling import outbox, reminders
+from messaging import sending as outbox
+from messaging.models import Message
+from messaging.tasks import dispatch_messages
 from scheduling import reminders
-from scheduling.models import Reminder, ReminderStatus
-from scheduling.tasks import dispatch_reminders
-from scheduling.tasks import dispatch_reminders
+from scheduling.tasks import invite_to_touch_ups
 
 call_command("migrate", verbosity=0)
 call_command("seed_demo", verbosity=0)
 assert connection.get_autocommit()
-added = dispatch_reminders()
+invite_to_touch_ups()
+added = dispatch_messages()
 # Time moves on: everything still worth sending falls due, and one batch sends it.
-Reminder.objects.filter(status="pending", give_up_at__gt=timezone.now()).update(
+Message.objects.filter(status="pending", give_up_at__gt=timezone.now()).update(
     due_at=timezone.now()
 )
 sent = outbox.send_batch(500)
 print("RESULT " + json.dumps({
-    "touch_up": Reminder.objects.filter(kind=reminders.TOUCH_UP).count(),
+    "touch_up": Message.objects.filter(kind=reminders.TOUCH_UP).count(),
     "sent": sent["sent"],
     "failed": sent["failed"],
-    "statuses": sorted(set(Reminder.objects.values_list("status", flat=True))),
+    "statuses": sorted(set(Message.objects.values_list("status", flat=True))),
 }))
 """
 
@@ -120,31 +121,10 @@ def run_on(database_url: str, tmp_path, extra: dict | None = None) -> dict:
     return json.loads(line.removeprefix("RESULT "))
 
 
-@pytest.fixture
-def fresh_postgres_database():
-    params = settings.DATABASES["default"]
-    name = f"goodskin_dispatch_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(
-        dbname="postgres",
-        user=params["USER"] or "postgres",
-        host=params["HOST"] or "127.0.0.1",
-        port=params["PORT"] or 5432,
-        password=params["PASSWORD"] or None,
-    )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    auth = params["USER"] or "postgres"
-    yield f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{name}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
-
-
 def test_the_dispatcher_sends_the_demo_clinics_messages_on_postgresql_and_on_sqlite(
     fresh_postgres_database, tmp_path
 ):
-    from tests.scheduling import realparts
+    from tests.messaging import realparts
 
     broker = realparts.redis_url(settings.REDIS_URL, db=DISPATCH_REDIS_DB)
     on_postgres = run_on(fresh_postgres_database, tmp_path / "pg", {"REDIS_URL": broker})

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from goodskin.roles import Role
+from messaging.models import Message
 from patients.models import AuditAction, AuditEntry
 from scheduling import reminders, services
 from scheduling.clock import day_bounds, instant
@@ -21,7 +22,6 @@ from scheduling.models import (
     Appointment,
     AppointmentChange,
     Kind,
-    Reminder,
     Room,
     Status,
     TimeOff,
@@ -299,7 +299,7 @@ def book_series(front_desk, plan, starts):
 
 def written() -> tuple:
     """How many rows of each kind a booking writes."""
-    models = (Appointment, AppointmentChange, Reminder, AuditEntry)
+    models = (Appointment, AppointmentChange, Message, AuditEntry)
     return tuple(model.objects.count() for model in models)
 
 
@@ -321,7 +321,12 @@ def test_a_series_of_six_costs_the_same_queries_as_a_series_of_two(now, hours, f
         with CaptureQueriesContext(connection) as queries:
             booked = book_series(front_desk, plan, starts)
         assert [a.session_number for a in booked] == list(range(1, sessions + 1))
-        assert Reminder.objects.filter(appointment__in=booked).count() == 2 * sessions
+        assert (
+            Message.objects.filter(
+                topic=reminders.Topic.APPOINTMENT, topic_id__in=[a.pk for a in booked]
+            ).count()
+            == 2 * sessions
+        )
         counts.append(len(queries))
     assert counts[0] == counts[1] <= 25
 
@@ -368,8 +373,7 @@ def test_a_series_logs_audits_and_reminds_once_per_session(now, hours, front_des
         for kind, hours in ((reminders.FIRST, 48), (reminders.SECOND, 2))
     ]
     assert sorted(
-        (r.key, r.appointment_id, r.patient_id, r.kind, r.due_at, r.status)
-        for r in Reminder.objects.all()
+        (r.key, r.topic_id, r.patient_id, r.kind, r.due_at, r.status) for r in Message.objects.all()
     ) == sorted(
         (f"a{a.pk}:{kind}:{int(a.starts_at.timestamp())}", a.pk, record.pk, kind, due, "pending")
         for a, kind, due in expected

@@ -5,93 +5,23 @@ The race is forced, not hoped for: `contend` runs a holder inside an open transa
 thread, then a contender in another, and lets the holder commit only once the contender waits
 on a row lock in PostgreSQL (pg_stat_activity) or has finished without waiting."""
 
-import threading
-import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from goodskin.actors import Actor
 from goodskin.roles import Role
-from patients.models import AuditEntry
-from scheduling import outbox, reminder_services, reminders, services
-from scheduling.models import Appointment, Kind, Reminder, ReminderStatus, Status, TimeOff
+from messaging.models import Message, MessageStatus
+from scheduling import reminders, services
+from scheduling.models import Appointment, Kind, Status, TimeOff
 from tests.factories import PatientFactory, UserFactory, screen
+from tests.guards import committing, contend
 from tests.scheduling.conftest import MONDAY, at, desk_actor, work_weekdays
 from tests.treatments.conftest import chart_session, make_plan
 
-DEADLINE = 30  # seconds; only reached when something is broken
 WEDNESDAY = MONDAY + timedelta(days=2)
-committing = pytest.mark.django_db(transaction=True)
-
-
-def _waits_on_lock(pid: int) -> bool:
-    with connection.cursor() as cursor:
-        # A row lock (or a constraint check) waits for the other transaction to end.
-        cursor.execute(
-            "SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = %s", [pid]
-        )
-        row = cursor.fetchone()
-    return row is not None and row[0] == "Lock" and row[1] in ("transactionid", "tuple")
-
-
-def contend(holder, contender):
-    """Run `holder` in a transaction of its own thread and keep that transaction open; then
-    run `contender` in a second thread (its own connection, autocommit). The holder commits
-    once the contender waits on a lock, or once the contender has finished without waiting.
-    Returns (holder's result, contender's result, whether the contender waited)."""
-    held, release, started, done = (threading.Event() for _ in range(4))
-    out, pid = {}, []
-
-    def hold():
-        try:
-            with transaction.atomic():
-                out["holder"] = holder()
-                held.set()
-                if not release.wait(DEADLINE):
-                    raise TimeoutError("never released")
-        except Exception as error:  # noqa: BLE001 - the test inspects every outcome
-            out["holder"] = error
-        finally:
-            held.set()
-            connection.close()
-
-    def contend_():
-        try:
-            if not held.wait(DEADLINE):
-                raise TimeoutError("holder never held")
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                pid.append(cursor.fetchone()[0])
-            started.set()
-            out["contender"] = contender()
-        except Exception as error:  # noqa: BLE001 - the test inspects every outcome
-            out["contender"] = error
-        finally:
-            started.set()
-            done.set()
-            connection.close()
-
-    threads = [threading.Thread(target=hold), threading.Thread(target=contend_)]
-    for thread in threads:
-        thread.start()
-    waited = False
-    try:
-        assert started.wait(DEADLINE)
-        deadline = time.monotonic() + DEADLINE
-        while not done.wait(0.005):
-            if pid and _waits_on_lock(pid[0]):
-                waited = True
-                break
-            assert time.monotonic() < deadline, "the contender neither waited nor finished"
-    finally:
-        release.set()
-        for thread in threads:
-            thread.join(DEADLINE)
-    assert not any(thread.is_alive() for thread in threads)
-    return out.get("holder"), out.get("contender"), waited
 
 
 def book(desk, patient, doctor, starts_at, **extra) -> Appointment:
@@ -102,33 +32,6 @@ def book(desk, patient, doctor, starts_at, **extra) -> Appointment:
         starts_at=starts_at,
         by=desk_actor(desk),
         **extra,
-    )
-
-
-def given_up(patient=None, key="t:1") -> Reminder:
-    now = timezone.now()
-    return Reminder.objects.create(
-        key=key,
-        patient=patient or PatientFactory(consent_email=True),
-        kind=reminders.TOUCH_UP,
-        channel="email",
-        due_at=now,
-        give_up_at=now + timedelta(days=30),
-        status=ReminderStatus.FAILED,
-        attempts=1,
-        last_error="550 no such user",
-    )
-
-
-def due(key: str) -> Reminder:
-    now = timezone.now()
-    return Reminder.objects.create(
-        key=key,
-        patient=PatientFactory(consent_email=True),
-        kind=reminders.TOUCH_UP,
-        channel="email",
-        due_at=now - timedelta(minutes=1),
-        give_up_at=now + timedelta(days=30),
     )
 
 
@@ -297,42 +200,6 @@ def test_a_patient_cancels_and_moves_online_in_a_transaction_of_their_own(
     assert Appointment.objects.get(pk=second.pk).status == Status.CANCELLED
 
 
-@committing
-def test_an_unsubscribe_link_clicked_twice_at_once_withdraws_consent_once(db):
-    # withdraw_consent's patient lock and transaction: one change, one audit entry.
-    patient = PatientFactory(consent_email=True)
-    anyone = Actor(user=None, role=None, ip="127.0.0.1")
-
-    def unsubscribe():
-        return services.withdraw_consent(patient=patient, channel="email", by=anyone)
-
-    holder, contender, waited = contend(unsubscribe, unsubscribe)
-    assert holder is None and contender is None, (holder, contender)
-    assert waited
-    patient.refresh_from_db()
-    assert patient.consent_email is False
-    assert AuditEntry.objects.filter(patient=patient, details__via="unsubscribe link").count() == 1
-
-
-# --- outbox.py ------------------------------------------------------------------------------
-
-
-@committing
-def test_a_worker_claims_past_rows_another_worker_holds_without_waiting(db):
-    # claim's skip_locked (and its own transaction: it runs here in autocommit). The holder
-    # is another worker in the middle of its claim.
-    taken, free = due("taken"), due("free")
-    holder, contender, waited = contend(
-        lambda: list(
-            Reminder.objects.select_for_update().filter(pk=taken.pk).values_list("pk", flat=True)
-        ),
-        lambda: outbox.claim(10),
-    )
-    assert holder == [taken.pk]
-    assert contender == [free.pk], contender
-    assert not waited
-
-
 # --- reminders.py ---------------------------------------------------------------------------
 
 
@@ -351,7 +218,7 @@ def completed_plan(now, hours, doctor):
 def test_the_sweep_writes_each_plan_s_invitation_in_a_transaction_of_its_own(completed_plan):
     # sweep_completed_plans' per-plan transaction: _write locks the reminder's key.
     assert reminders.sweep_completed_plans() == 1
-    assert Reminder.objects.filter(plan=completed_plan, kind=reminders.TOUCH_UP).count() == 1
+    assert reminders.about_plan(completed_plan).filter(kind=reminders.TOUCH_UP).count() == 1
 
 
 @committing
@@ -359,16 +226,16 @@ def test_a_reminder_being_sent_is_not_put_back_in_the_queue_by_a_re_timing(compl
     # _write's row lock: re-timing a reminder reads and rewrites it under the lock, so one that
     # a worker claims meanwhile stays claimed (otherwise it would go out twice).
     assert reminders.sweep_completed_plans() == 1
-    invitation = Reminder.objects.get(plan=completed_plan, kind=reminders.TOUCH_UP)
+    invitation = reminders.about_plan(completed_plan).get(kind=reminders.TOUCH_UP)
     lease = timezone.now() + timedelta(minutes=5)
 
     def claim_it():  # the statements of outbox.claim, in a transaction held open
         ids = list(
-            Reminder.objects.select_for_update(skip_locked=True)
+            Message.objects.select_for_update(skip_locked=True)
             .filter(pk=invitation.pk)
             .values_list("pk", flat=True)
         )
-        Reminder.objects.filter(pk__in=ids).update(status=ReminderStatus.SENDING, lease_until=lease)
+        Message.objects.filter(pk__in=ids).update(status=MessageStatus.SENDING, lease_until=lease)
         return ids
 
     def re_time():
@@ -380,32 +247,4 @@ def test_a_reminder_being_sent_is_not_put_back_in_the_queue_by_a_re_timing(compl
     assert contender is None, contender
     assert waited
     invitation.refresh_from_db()
-    assert (invitation.status, invitation.lease_until) == (ReminderStatus.SENDING, lease)
-
-
-# --- reminder_services.py -------------------------------------------------------------------
-
-
-@committing
-def test_send_again_pressed_by_two_people_at_once_re_queues_the_message_once(front_desk):
-    # _given_up's row lock and send_again's transaction: the second press waits for the
-    # first and is told it has been dealt with.
-    failed = given_up()
-    desk = desk_actor(front_desk)
-    holder, contender, waited = contend(
-        lambda: Reminder.objects.filter(pk=failed.pk).update(  # the first press, not committed
-            status=ReminderStatus.PENDING, handled_at=timezone.now(), handled_by=front_desk
-        ),
-        lambda: reminder_services.send_again(reminder_id=failed.pk, by=desk),
-    )
-    assert holder == 1
-    assert isinstance(contender, reminder_services.MessageError), contender
-    assert waited
-
-
-@committing
-def test_marking_a_given_up_message_as_handled_commits_on_its_own(front_desk):
-    failed = given_up()
-    reminder_services.mark_handled(reminder_id=failed.pk, by=desk_actor(front_desk))
-    failed.refresh_from_db()
-    assert failed.handled_by_id == front_desk.pk
+    assert (invitation.status, invitation.lease_until) == (MessageStatus.SENDING, lease)

@@ -8,8 +8,8 @@ import time_machine
 from django.urls import reverse
 
 from patients.models import AuditEntry
-from scheduling import services
-from scheduling.models import Appointment, AppointmentChange, Kind, Reminder, Status
+from scheduling import reminders, services
+from scheduling.models import Appointment, AppointmentChange, Kind, Status
 from tests.factories import PatientFactory, UserFactory, screen
 from tests.scheduling.conftest import MONDAY, TZ, at, desk_actor
 from tests.treatments.conftest import chart_session, make_plan
@@ -188,7 +188,7 @@ def test_it_lets_the_patient_cancel_ahead_of_the_notice_period(client, visit, pa
     assert AppointmentChange.objects.filter(
         appointment=visit, action="cancelled", by=patient
     ).exists()
-    assert set(visit.reminders.values_list("status", flat=True)) == {"cancelled"}
+    assert set(reminders.of(visit).values_list("status", flat=True)) == {"cancelled"}
 
 
 def test_it_refuses_a_forged_cancel_inside_the_notice_period(
@@ -218,9 +218,9 @@ def test_it_moves_to_an_offered_time_and_re_times_the_reminders(client, visit, p
     assert response.status_code == 302
     visit.refresh_from_db()
     assert visit.starts_at.isoformat() == choice
-    first = Reminder.objects.get(appointment=visit, kind="reminder_first", status="pending")
+    first = reminders.of(visit).get(kind="reminder_first", status="pending")
     assert first.due_at == visit.starts_at - timedelta(hours=48)
-    assert first.about_starts_at == visit.starts_at
+    assert first.announced_at == visit.starts_at
 
 
 @pytest.fixture

@@ -10,13 +10,14 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from scheduling import outbox, services
+from messaging import sending as outbox
+from messaging.models import Message, MessageStatus
+from messaging.outbox import unsubscribe_url
+from scheduling import reminders, services
 from scheduling.clock import instant
 from scheduling.models import (
     Appointment,
     Kind,
-    Reminder,
-    ReminderStatus,
     SchedulingSettings,
     Status,
 )
@@ -45,7 +46,7 @@ def book(user, patient, doctor, starts_at, **extra):
 
 def dues(appointment) -> dict:
     """{kind: due time} of the appointment's reminders that are still to go out or went out."""
-    rows = appointment.reminders.exclude(status=ReminderStatus.CANCELLED)
+    rows = reminders.of(appointment).exclude(status=MessageStatus.CANCELLED)
     return dict(rows.values_list("kind", "due_at"))
 
 
@@ -69,7 +70,7 @@ def test_it_leaves_no_reminder_when_the_booking_rolls_back(now, hours, front_des
     starts = {1: at(MONDAY + timedelta(days=3), 9), 2: at(MONDAY + timedelta(days=10), 9)}
     with pytest.raises(services.BookingError):
         services.book_series(plan=plan, starts=starts, by=desk_actor(front_desk))
-    assert not Reminder.objects.exists()
+    assert not Message.objects.exists()
 
 
 def test_it_cancels_pending_reminders_with_the_appointment(now, hours, front_desk, doctor, record):
@@ -80,7 +81,7 @@ def test_it_cancels_pending_reminders_with_the_appointment(now, hours, front_des
         cancelled_by="patient",
         reason="Travelling",
     )
-    assert set(appointment.reminders.values_list("status", flat=True)) == {"cancelled"}
+    assert set(reminders.of(appointment).values_list("status", flat=True)) == {"cancelled"}
 
 
 def test_it_re_times_reminders_when_the_appointment_moves(now, hours, front_desk, doctor, record):
@@ -90,7 +91,7 @@ def test_it_re_times_reminders_when_the_appointment_moves(now, hours, front_desk
         "reminder_first": at(MONDAY + timedelta(days=2), 14),
         "reminder_second": at(MONDAY + timedelta(days=4), 12),
     }
-    withdrawn = appointment.reminders.filter(status=ReminderStatus.CANCELLED)
+    withdrawn = reminders.of(appointment).filter(status=MessageStatus.CANCELLED)
     assert set(withdrawn.values_list("kind", "last_error")) == {
         ("reminder_first", "appointment moved"),
         ("reminder_second", "appointment moved"),
@@ -133,7 +134,7 @@ def test_a_move_after_the_first_reminder_went_out_reminds_twice_for_the_new_time
 
 
 def _pending_dues(appointment) -> dict:
-    rows = appointment.reminders.filter(status=ReminderStatus.PENDING)
+    rows = reminders.of(appointment).filter(status=MessageStatus.PENDING)
     return dict(rows.values_list("kind", "due_at"))
 
 
@@ -175,10 +176,10 @@ def test_a_reminder_claimed_before_a_move_is_not_sent_with_the_old_time(
     claimed = outbox.claim(10, lease=lease)  # a worker holds them...
     move(appointment, front_desk, at(MONDAY + timedelta(days=4), 14))  # ...when it moves
     work = outbox.Batch(claimed, lease, None, mail.get_connection())
-    rows = Reminder.objects.in_bulk(claimed)  # as the worker read them when it claimed
+    rows = Message.objects.in_bulk(claimed)  # as the worker read them when it claimed
     assert [outbox._send_one(rows[pk], work) for pk in claimed] == ["cancelled", "cancelled"]
     assert mail.outbox == []
-    assert set(Reminder.objects.filter(pk__in=claimed).values_list("status", "last_error")) == {
+    assert set(Message.objects.filter(pk__in=claimed).values_list("status", "last_error")) == {
         ("cancelled", "appointment moved")
     }
     assert set(_pending_dues(appointment)) == {"reminder_first", "reminder_second"}
@@ -195,7 +196,7 @@ def test_a_cancellation_withdraws_every_reminder_not_yet_sent(
         cancelled_by="patient",
         reason="Travelling",
     )
-    assert not appointment.reminders.filter(status=ReminderStatus.PENDING).exists()
+    assert not reminders.of(appointment).filter(status=MessageStatus.PENDING).exists()
     make_due(appointment)
     assert outbox.send_batch(10)["sent"] == 0
 
@@ -210,7 +211,7 @@ def test_it_reminds_48_real_hours_before_an_appointment_after_the_march_change(
     )
     with time_machine.travel(instant(date(2026, 3, 1), time(9), TZ)):
         appointment = book(front_desk, record, doctor, instant(date(2026, 3, 9), time(9), TZ))
-    first = appointment.reminders.get(kind="reminder_first").due_at
+    first = reminders.of(appointment).get(kind="reminder_first").due_at
     assert appointment.starts_at - first == timedelta(hours=48)
     assert first.astimezone(TZ).strftime("%Y-%m-%d %H:%M %Z") == "2026-03-07 08:00 PST"
 
@@ -252,13 +253,13 @@ def test_it_invites_to_a_touch_up_when_the_plan_is_complete(now, hours, front_de
     chart_session(plan, doctor, treated_on=MONDAY - timedelta(days=20))
     plan.refresh_from_db()
     assert sweep_completed_plans() == 1
-    touch_up = Reminder.objects.get(kind="touch_up")
+    touch_up = Message.objects.get(kind="touch_up")
     assert touch_up.due_at.astimezone(TZ).date() == plan.touch_up_due
     assert sweep_completed_plans() == 0
 
 
 def make_due(appointment):
-    Reminder.objects.filter(appointment=appointment).update(due_at=at(MONDAY, 6))
+    reminders.of(appointment).update(due_at=at(MONDAY, 6))
 
 
 def test_it_sends_due_reminders_once_as_html_and_text(now, hours, front_desk, doctor, record):
@@ -272,7 +273,7 @@ def test_it_sends_due_reminders_once_as_html_and_text(now, hours, front_desk, do
     assert message.alternatives[0].mimetype == "text/html"
     assert message.extra_headers["Message-ID"].startswith("<reminder-")
     assert "/messages/stop/" in message.extra_headers["List-Unsubscribe"]
-    sent = Reminder.objects.filter(status=ReminderStatus.SENT).first()
+    sent = Message.objects.filter(status=MessageStatus.SENT).first()
     assert sent.body == message.body and sent.subject == message.subject
 
 
@@ -293,14 +294,14 @@ def test_it_marks_a_patient_without_email_failed_and_sends_the_rest(
         make_due(book(front_desk, patient, doctor, at(MONDAY + timedelta(days=3), hour)))
     outcome = outbox.send_batch(10)
     assert (outcome["failed"], outcome["sent"]) == (2, 2)
-    failed = Reminder.objects.filter(patient=nobody).first()
+    failed = Message.objects.filter(patient=nobody).first()
     assert (failed.status, failed.last_error) == ("failed", "no email address")
 
 
 def test_it_texts_patients_who_prefer_sms(
     now, hours, front_desk, doctor, record, settings, tmp_path
 ):
-    settings.SMS_BACKEND = "scheduling.sms.FileBackend"
+    settings.SMS_BACKEND = "messaging.sms.FileBackend"
     settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
     record.reminder_channel = "sms"
     record.save()
@@ -361,7 +362,7 @@ def test_it_does_not_ask_to_book_a_next_session_already_booked(hours, front_desk
         complete(first, front_desk)
     with time_machine.travel(at(MONDAY, 9, 30) + timedelta(weeks=4, hours=1), tick=False):
         outbox.send_batch(50)
-    book_next = Reminder.objects.get(kind="aftercare:book-next")
+    book_next = Message.objects.get(kind="aftercare:book-next")
     assert (book_next.status, book_next.last_error) == ("cancelled", "next session already booked")
 
 
@@ -378,7 +379,7 @@ def test_it_unsubscribes_with_one_button_and_no_login(
     client, now, hours, front_desk, doctor, record
 ):
     appointment = book(front_desk, record, doctor, at(MONDAY + timedelta(days=3), 10))
-    url = outbox.unsubscribe_url(record.pk, "email").split("testserver")[-1]
+    url = unsubscribe_url(record.pk, "email").split("testserver")[-1]
     path = "/" + url.split("/", 3)[-1]
     page = client.get(path)
     assert page.status_code == 200 and "Yes, stop them" in page.content.decode()
@@ -388,11 +389,11 @@ def test_it_unsubscribes_with_one_button_and_no_login(
     assert "no more emails" in done.content.decode()
     record.refresh_from_db()
     assert record.consent_email is False
-    assert set(appointment.reminders.values_list("status", flat=True)) == {"cancelled"}
+    assert set(reminders.of(appointment).values_list("status", flat=True)) == {"cancelled"}
 
 
 def test_it_refuses_a_tampered_unsubscribe_link(client, db):
-    response = client.get(reverse("reminders:unsubscribe", args=["not-a-token"]))
+    response = client.get(reverse("messaging:unsubscribe", args=["not-a-token"]))
     assert response.status_code == 404
 
 
@@ -402,10 +403,10 @@ def test_it_shows_staff_the_messages_of_a_patient(
     make_due(book(front_desk, record, doctor, at(MONDAY + timedelta(days=3), 10)))
     outbox.send_batch(10)
     client.force_login(front_desk)
-    body = client.get(reverse("reminders:patient", args=[record.pk])).content.decode()
+    body = client.get(reverse("messaging:patient", args=[record.pk])).content.decode()
     assert "First appointment reminder" in body and "Sent" in body
     client.force_login(patient)
-    assert client.get(reverse("reminders:patient", args=[record.pk])).status_code in (403, 404)
+    assert client.get(reverse("messaging:patient", args=[record.pk])).status_code in (403, 404)
 
 
 def test_settings_hold_the_reminder_offsets(db):

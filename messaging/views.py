@@ -1,4 +1,4 @@
-"""The pages around reminders: the patient's unsubscribe link (no login), the staff's view of
+"""The pages around messages: the patient's unsubscribe link (no login), the staff's view of
 a patient's messages, and "send again" / "dealt with" for a message that never arrived."""
 
 from django.contrib import messages
@@ -16,9 +16,8 @@ from patients.access import get_patient_for_user
 from patients.models import Patient
 from patients.notices import Notice
 
-from . import outbox, reminder_services, selectors
-from .models import Reminder
-from .services import withdraw_consent
+from . import outbox, selectors, services
+from .models import Message
 
 
 @login_not_required
@@ -28,15 +27,18 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     found = outbox.read_unsubscribe_token(token)
     patient = Patient.objects.filter(pk=found[0]).first() if found else None
     if patient is None:
-        return render(request, "scheduling/unsubscribe.html", {"invalid": True}, status=404)
+        return render(request, "messaging/unsubscribe.html", {"invalid": True}, status=404)
     channel = found[1]
     done = False
     if request.method == "POST":
-        withdraw_consent(patient=patient, channel=channel, by=Actor.from_request(request))
+        try:
+            services.unsubscribe(patient=patient, channel=channel, by=Actor.from_request(request))
+        except services.MessageError:
+            return render(request, "messaging/unsubscribe.html", {"invalid": True}, status=404)
         done = True
     return render(
         request,
-        "scheduling/unsubscribe.html",
+        "messaging/unsubscribe.html",
         {"patient": patient, "channel": channel, "done": done},
     )
 
@@ -44,14 +46,13 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @role_required(*STAFF_ROLES)
 def patient_messages(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient_for_user(request, pk, subject="messages")
-    rows = patient.reminders.select_related("appointment", "handled_by").order_by("-due_at")
     given_up, given_up_count = selectors.given_up_messages(patient_id=patient.pk, limit=200)
     return render(
         request,
-        "scheduling/patient_messages.html",
+        "messaging/patient_messages.html",
         {
             "patient": patient,
-            "reminders": rows[:200],
+            "lines": selectors.patient_messages(patient.pk),
             "given_up": given_up,
             "given_up_count": given_up_count,
         },
@@ -59,20 +60,22 @@ def patient_messages(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # Where "send again" and "dealt with" go back to: a fixed choice, never an address from the form.
-BACK_TO = {"home": "frontdesk_home", "patient": "reminders:patient"}
+BACK_TO = {"home": "frontdesk_home", "patient": "messaging:patient"}
 
 
 @role_required(*STAFF_ROLES)
 @require_POST
 def act_on_given_up(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    reminder = get_object_or_404(Reminder.objects.only("pk", "patient_id"), pk=pk)
-    get_patient_for_user(request, reminder.patient_id, subject="messages")
-    do = {"send-again": reminder_services.send_again, "dealt-with": reminder_services.mark_handled}
+    message = get_object_or_404(
+        Message.objects.only("pk", "patient_id"), pk=pk, patient__isnull=False
+    )
+    get_patient_for_user(request, message.patient_id, subject="messages")
+    do = {"send-again": services.send_again, "dealt-with": services.mark_handled}
     if action not in do:
         raise Http404
     try:
-        do[action](reminder_id=reminder.pk, by=Actor.from_request(request))
-    except reminder_services.MessageError as error:
+        do[action](message_id=message.pk, by=Actor.from_request(request))
+    except services.MessageError as error:
         messages.error(request, str(error))
     else:
         messages.success(
@@ -83,12 +86,12 @@ def act_on_given_up(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         )
     if request.POST.get("back") == "home":
         return redirect(BACK_TO["home"])
-    return redirect(BACK_TO["patient"], pk=reminder.patient_id)
+    return redirect(BACK_TO["patient"], pk=message.patient_id)
 
 
 def messages_notice(patient: Patient) -> list[Notice]:
     """For the patient's record page: the messages that never reached them, if any."""
-    count = Reminder.objects.given_up().filter(patient=patient).count()
+    count = selectors.given_up_count(patient.pk)
     if not count:
         return []
     text = ngettext(
@@ -96,4 +99,4 @@ def messages_notice(patient: Patient) -> list[Notice]:
         "%(n)d messages never reached this patient.",
         count,
     ) % {"n": count}
-    return [Notice(text, reverse("reminders:patient", args=[patient.pk]), _("See them"))]
+    return [Notice(text, reverse("messaging:patient", args=[patient.pk]), _("See them"))]

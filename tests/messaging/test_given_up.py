@@ -15,17 +15,18 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from scheduling import outbox, reminders
-from scheduling.models import Reminder, ReminderStatus
+from messaging import sending as outbox
+from messaging.models import Message, MessageStatus
+from scheduling import reminders
 from tests.factories import PatientFactory
-from tests.scheduling import realparts
+from tests.messaging import realparts
 from tests.scheduling.conftest import MONDAY, at
 
 FAILED, PENDING, SENT, CANCELLED = (
-    ReminderStatus.FAILED,
-    ReminderStatus.PENDING,
-    ReminderStatus.SENT,
-    ReminderStatus.CANCELLED,
+    MessageStatus.FAILED,
+    MessageStatus.PENDING,
+    MessageStatus.SENT,
+    MessageStatus.CANCELLED,
 )
 
 
@@ -42,9 +43,9 @@ def mail_back(settings) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
-def touch_up(patient=None, *, useful_for=timedelta(days=30), key="t:1") -> Reminder:
+def touch_up(patient=None, *, useful_for=timedelta(days=30), key="t:1") -> Message:
     now = timezone.now()
-    return Reminder.objects.create(
+    return Message.objects.create(
         key=key,
         patient=patient or PatientFactory(consent_email=True),
         kind=reminders.TOUCH_UP,
@@ -70,19 +71,19 @@ def test_a_transient_failure_is_retried_with_growing_waits(db, mail_down):
 def test_once_the_mail_server_fails_the_batch_s_other_emails_wait_and_texts_still_go(
     db, mail_down, tmp_path
 ):
-    mail_down.SMS_BACKEND = "scheduling.sms.FileBackend"
+    mail_down.SMS_BACKEND = "messaging.sms.FileBackend"
     mail_down.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
     emails = [touch_up(key=f"email:{n}") for n in range(5)]
     texter = PatientFactory(consent_sms=True, reminder_channel="sms")
     text = touch_up(texter, key="sms")
-    Reminder.objects.filter(pk=text.pk).update(channel="sms")
+    Message.objects.filter(pk=text.pk).update(channel="sms")
     outcome = outbox.send_batch(10)
     assert (outcome["retry"], outcome["deferred"], outcome["sent"]) == (1, 4, 1)
-    rows = Reminder.objects.filter(pk__in=[e.pk for e in emails])
+    rows = Message.objects.filter(pk__in=[e.pk for e in emails])
     assert set(rows.values_list("status", flat=True)) == {PENDING}
     assert len(set(rows.values_list("due_at", flat=True))) == 1  # all wait for the same try
     assert sorted(rows.values_list("attempts", flat=True)) == [0, 0, 0, 0, 1]
-    assert Reminder.objects.get(pk=text.pk).status == SENT
+    assert Message.objects.get(pk=text.pk).status == SENT
 
 
 def test_it_gives_up_only_when_no_try_fits_before_the_deadline(db, mail_down):
@@ -143,14 +144,14 @@ def test_the_front_desk_home_lists_messages_that_never_arrived(client, front_des
     page = client.get(reverse("frontdesk_home")).content.decode()
     assert "1 message did not reach its patient" in page
     assert given_up.patient.full_name in page and "no email address" in page
-    assert reverse("reminders:act", args=[given_up.pk, "send-again"]) in page
+    assert reverse("messaging:act", args=[given_up.pk, "send-again"]) in page
 
 
 def test_the_patient_record_says_which_messages_never_reached_them(client, front_desk, given_up):
     client.force_login(front_desk)
     record = client.get(reverse("patients:detail", args=[given_up.patient_id])).content.decode()
     assert "1 message never reached this patient." in record
-    listing = client.get(reverse("reminders:patient", args=[given_up.patient_id]))
+    listing = client.get(reverse("messaging:patient", args=[given_up.patient_id]))
     body = listing.content.decode()
     assert "1 message never reached this patient" in body and "Send again" in body
 
@@ -160,7 +161,7 @@ def test_send_again_after_fixing_the_address_delivers_it(client, front_desk, giv
     type(patient).objects.filter(pk=patient.pk).update(email="rosa@example.org")
     client.force_login(front_desk)
     response = client.post(
-        reverse("reminders:act", args=[given_up.pk, "send-again"]), {"back": "home"}
+        reverse("messaging:act", args=[given_up.pk, "send-again"]), {"back": "home"}
     )
     assert response.status_code == 302 and response["Location"] == reverse("frontdesk_home")
     given_up.refresh_from_db()
@@ -175,23 +176,23 @@ def test_send_again_after_fixing_the_address_delivers_it(client, front_desk, giv
 
 def test_dealt_with_takes_it_off_the_lists_and_keeps_who(client, front_desk, given_up):
     client.force_login(front_desk)
-    client.post(reverse("reminders:act", args=[given_up.pk, "dealt-with"]))
+    client.post(reverse("messaging:act", args=[given_up.pk, "dealt-with"]))
     given_up.refresh_from_db()
     assert given_up.status == FAILED and given_up.handled_by == front_desk
     assert "did not reach" not in client.get(reverse("frontdesk_home")).content.decode()
     record = client.get(reverse("patients:detail", args=[given_up.patient_id])).content.decode()
     assert "never reached" not in record
-    listing = client.get(reverse("reminders:patient", args=[given_up.patient_id])).content.decode()
+    listing = client.get(reverse("messaging:patient", args=[given_up.patient_id])).content.decode()
     assert "Dealt with by" in listing
 
 
 def test_send_again_twice_is_refused_the_second_time(client, front_desk, given_up):
     client.force_login(front_desk)
-    url = reverse("reminders:act", args=[given_up.pk, "send-again"])
+    url = reverse("messaging:act", args=[given_up.pk, "send-again"])
     client.post(url)
     page = client.post(url, follow=True).content.decode()
     assert "already been dealt with" in page
-    assert Reminder.objects.get(pk=given_up.pk).status == PENDING
+    assert Message.objects.get(pk=given_up.pk).status == PENDING
 
 
 def test_send_again_is_refused_for_an_appointment_that_has_passed(
@@ -202,32 +203,32 @@ def test_send_again_is_refused_for_an_appointment_that_has_passed(
     patient = PatientFactory(consent_email=True, email="")
     with time_machine.travel(at(MONDAY, 7), tick=False):
         appointment = book(front_desk, patient, doctor, at(MONDAY + timedelta(days=3), 10))
-    row = appointment.reminders.get(kind=reminders.FIRST)
+    row = reminders.of(appointment).get(kind=reminders.FIRST)
     with time_machine.travel(row.due_at, tick=False):
         outbox.send_batch(10)
     client.force_login(front_desk)
     with time_machine.travel(appointment.starts_at + timedelta(hours=1), tick=False):
         page = client.post(
-            reverse("reminders:act", args=[row.pk, "send-again"]), follow=True
+            reverse("messaging:act", args=[row.pk, "send-again"]), follow=True
         ).content.decode()
     assert "too late to send this message" in page
-    assert Reminder.objects.get(pk=row.pk).status == FAILED
+    assert Message.objects.get(pk=row.pk).status == FAILED
 
 
 def test_only_staff_can_act_on_a_message(client, patient, given_up):
     client.force_login(patient)
     for action in ("send-again", "dealt-with"):
-        response = client.post(reverse("reminders:act", args=[given_up.pk, action]))
+        response = client.post(reverse("messaging:act", args=[given_up.pk, action]))
         assert response.status_code in (403, 404)
-    assert Reminder.objects.get(pk=given_up.pk).handled_at is None
+    assert Message.objects.get(pk=given_up.pk).handled_at is None
 
 
 def test_bad_requests_change_nothing(client, front_desk, given_up):
     client.force_login(front_desk)
-    assert client.get(reverse("reminders:act", args=[given_up.pk, "send-again"])).status_code == 405
-    assert client.post(reverse("reminders:act", args=[given_up.pk, "delete"])).status_code == 404
-    assert client.post(reverse("reminders:act", args=[999999, "send-again"])).status_code == 404
-    assert Reminder.objects.get(pk=given_up.pk).handled_at is None
+    assert client.get(reverse("messaging:act", args=[given_up.pk, "send-again"])).status_code == 405
+    assert client.post(reverse("messaging:act", args=[given_up.pk, "delete"])).status_code == 404
+    assert client.post(reverse("messaging:act", args=[999999, "send-again"])).status_code == 404
+    assert Message.objects.get(pk=given_up.pk).handled_at is None
 
 
 def test_the_home_page_reads_the_same_number_of_queries_for_1_or_10(
@@ -242,7 +243,7 @@ def test_the_home_page_reads_the_same_number_of_queries_for_1_or_10(
         client.get(url)
     for n in range(9):
         row = touch_up(PatientFactory(consent_email=True, email=""), key=f"more:{n}")
-        Reminder.objects.filter(pk=row.pk).update(status=FAILED)
+        Message.objects.filter(pk=row.pk).update(status=FAILED)
     with django_assert_num_queries(len(one.captured_queries)):
         page = client.get(url).content.decode()
     assert "10 messages did not reach their patients" in page
@@ -261,7 +262,7 @@ def test_a_message_to_a_merged_record_is_withdrawn_and_the_batch_goes_on(db):
     assert (outcome["cancelled"], outcome["sent"]) == (1, 1)
     gone.refresh_from_db()
     assert (gone.status, gone.last_error) == (CANCELLED, "patient record merged into another")
-    assert Reminder.objects.get(pk=fine.pk).status == SENT
+    assert Message.objects.get(pk=fine.pk).status == SENT
 
 
 def test_a_touch_up_invitation_of_a_stopped_plan_is_withdrawn(db, doctor):
@@ -274,7 +275,7 @@ def test_a_touch_up_invitation_of_a_stopped_plan_is_withdrawn(db, doctor):
     plan = make_plan(patient, doctor, sessions=2)
     set_plan_status(plan=plan, status="stopped", reason="Moved away", by=as_doctor(doctor))
     row = touch_up(patient)
-    Reminder.objects.filter(pk=row.pk).update(plan=plan)
+    Message.objects.filter(pk=row.pk).update(topic=reminders.Topic.PLAN, topic_id=plan.pk)
     assert outbox.send_batch(10)["cancelled"] == 1
     row.refresh_from_db()
     assert (row.status, row.last_error) == (CANCELLED, "plan no longer completed")

@@ -18,21 +18,22 @@ from django.db import Error as DBError
 from django.db import connection
 from django.utils import timezone
 
-from scheduling import outbox
-from scheduling.models import Reminder, ReminderStatus
+from messaging import sending as outbox
+from messaging.models import Message, MessageStatus
+from scheduling import reminders
 from tests.factories import PatientFactory
-from tests.scheduling import realparts
-from tests.scheduling.realparts import SMTPServer, wait_for
+from tests.messaging import realparts
+from tests.messaging.realparts import SMTPServer, wait_for
 from treatments.models import AftercareStep, Anchor
 from treatments.selectors import get_clinic_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SENT, PENDING, SENDING, FAILED = (
-    ReminderStatus.SENT,
-    ReminderStatus.PENDING,
-    ReminderStatus.SENDING,
-    ReminderStatus.FAILED,
+    MessageStatus.SENT,
+    MessageStatus.PENDING,
+    MessageStatus.SENDING,
+    MessageStatus.FAILED,
 )
 
 
@@ -66,14 +67,14 @@ def celery(broker, tmp_path):
         parts.__exit__(None, None, None)
 
 
-def make_due(count: int, *, patients: int = 5, prefix: str = "t") -> list[Reminder]:
+def make_due(count: int, *, patients: int = 5, prefix: str = "t") -> list[Message]:
     """`count` touch-up invitations due a minute ago, spread over a few consenting patients."""
     get_clinic_settings()  # made here, not raced for by two worker processes
     people = [PatientFactory(consent_email=True) for _ in range(patients)]
     past = timezone.now() - timedelta(minutes=1)
-    return Reminder.objects.bulk_create(
+    return Message.objects.bulk_create(
         [
-            Reminder(
+            Message(
                 key=f"{prefix}:{n}",
                 patient=people[n % patients],
                 kind="touch_up",
@@ -88,12 +89,12 @@ def make_due(count: int, *, patients: int = 5, prefix: str = "t") -> list[Remind
 
 
 def expected_ids() -> set[str]:
-    return {outbox.message_id(r) for r in Reminder.objects.all()}
+    return {outbox.message_id(r) for r in Message.objects.all()}
 
 
 def statuses() -> dict[str, int]:
     counts: dict[str, int] = {}
-    for status in Reminder.objects.values_list("status", flat=True):
+    for status in Message.objects.values_list("status", flat=True):
         counts[status] = counts.get(status, 0) + 1
     return counts
 
@@ -104,7 +105,7 @@ def all_sent(mailbox, count: int):
 
 def move_leases_past() -> int:
     """Time moves forward in the database: every lease now lies in the past."""
-    return Reminder.objects.filter(status=SENDING).update(lease_until=timezone.now() - outbox.LEASE)
+    return Message.objects.filter(status=SENDING).update(lease_until=timezone.now() - outbox.LEASE)
 
 
 # --- Point 7 -------------------------------------------------------------------------------
@@ -162,15 +163,15 @@ def test_a_worker_killed_mid_batch_loses_nothing(celery):
 
 def held_now() -> int:
     """Rows a worker holds under a lease that has not run out."""
-    return Reminder.objects.filter(status=SENDING, lease_until__gt=timezone.now()).count()
+    return Message.objects.filter(status=SENDING, lease_until__gt=timezone.now()).count()
 
 
 def test_reminders_pending_when_redis_is_flushed_are_still_sent(celery, broker):
     """FLUSHDB in the middle of sending (queued batch tasks and Celery's own keys vanish),
     with more reminders still to come due afterwards."""
     make_due(300)
-    later = list(Reminder.objects.order_by("id").values_list("pk", flat=True)[100:])
-    Reminder.objects.filter(pk__in=later).update(due_at=timezone.now() + timedelta(hours=1))
+    later = list(Message.objects.order_by("id").values_list("pk", flat=True)[100:])
+    Message.objects.filter(pk__in=later).update(due_at=timezone.now() + timedelta(hours=1))
     with SMTPServer() as server:
         mailbox = server.mailbox
         parts = celery(email=server.url)
@@ -178,7 +179,7 @@ def test_reminders_pending_when_redis_is_flushed_are_still_sent(celery, broker):
         parts.beat()
         assert wait_for(lambda: mailbox.count() >= 50, timeout=60), statuses()
         redis.Redis.from_url(broker).flushdb()
-        Reminder.objects.filter(pk__in=later).update(due_at=timezone.now())  # time moves on
+        Message.objects.filter(pk__in=later).update(due_at=timezone.now())  # time moves on
         sent = wait_for(all_sent(mailbox, 300), timeout=45)
         assert sent, (mailbox.count(), statuses(), parts.log(worker)[-3000:])
     assert mailbox.duplicates() == 0
@@ -239,7 +240,7 @@ def test_booking_works_while_redis_is_down(redis_down, now, hours, front_desk, d
         kind=Kind.CONSULTATION,
         by=desk_actor(front_desk),
     )
-    assert set(appointment.reminders.values_list("kind", "status")) == {
+    assert set(reminders.of(appointment).values_list("kind", "status")) == {
         ("reminder_first", PENDING),
         ("reminder_second", PENDING),
     }
@@ -262,11 +263,11 @@ def test_a_mail_outage_longer_than_the_old_give_up_time_loses_nothing(celery):
         tried = wait_for(lambda a=attempt: all_waiting_after(a), timeout=60)
         assert tried, (statuses(), parts.log(worker)[-2000:])
         wait = outbox.wait_before_try(attempt)
-        for row in Reminder.objects.all():
+        for row in Message.objects.all():
             assert "mail server:" in row.last_error, row.last_error
             assert row.due_at > timezone.now() + wait - timedelta(seconds=60)
         waited += wait
-        Reminder.objects.update(due_at=timezone.now())  # time moves past the wait
+        Message.objects.update(due_at=timezone.now())  # time moves past the wait
     assert waited > timedelta(hours=2)
     assert outbox.wait_before_try(8) == outbox.LONGEST_WAIT
     with SMTPServer(port=port) as server:
@@ -279,7 +280,7 @@ def test_a_mail_outage_longer_than_the_old_give_up_time_loses_nothing(celery):
 def all_waiting_after(attempts: int) -> bool:
     """Every row waits for a later try, and the batch's first message has been tried
     `attempts` times (the batch's others wait with it rather than each trying in turn)."""
-    rows = Reminder.objects.all()
+    rows = Message.objects.all()
     return (
         rows.exists()
         and not rows.exclude(status=PENDING).exists()
@@ -298,7 +299,7 @@ def test_bad_rows_fail_with_their_reason_and_the_rest_of_the_batch_is_sent(
 
     def bad(key, kind="touch_up", **patient):
         person = PatientFactory(**{"consent_email": True, "consent_sms": True, **patient})
-        Reminder.objects.create(
+        Message.objects.create(
             key=key,
             patient=person,
             kind=kind,
@@ -320,15 +321,15 @@ def test_bad_rows_fail_with_their_reason_and_the_rest_of_the_batch_is_sent(
         assert settled, (statuses(), parts.log(worker)[-3000:])
         assert server.mailbox.count() == 30
         assert parts.alive(worker)
-    reasons = dict(Reminder.objects.filter(status=FAILED).values_list("key", "last_error"))
+    reasons = dict(Message.objects.filter(status=FAILED).values_list("key", "last_error"))
     assert reasons[refused].startswith("address refused:") and "550" in reasons[refused]
     assert reasons[no_contact] == "no email address"
     assert reasons[sms_no_phone] == "no mobile phone number"
     assert reasons[no_template].startswith("cannot render:")
     # Visible to staff on the patient's page.
     client.force_login(front_desk)
-    patient = Reminder.objects.get(key=refused).patient_id
-    page = client.get(reverse("reminders:patient", args=[patient])).content.decode()
+    patient = Message.objects.get(key=refused).patient_id
+    page = client.get(reverse("messaging:patient", args=[patient])).content.decode()
     assert "address refused" in page
 
 
@@ -337,7 +338,7 @@ def test_a_malformed_stored_address_fails_alone_and_the_batch_goes_on(celery):
     person = PatientFactory(consent_email=True)
     # EmailField validates forms, not saves: an import or an old record can hold this.
     type(person).objects.filter(pk=person.pk).update(email="rosa@@example.org")
-    Reminder.objects.create(
+    Message.objects.create(
         key="malformed",
         patient=person,
         kind="touch_up",
@@ -353,7 +354,7 @@ def test_a_malformed_stored_address_fails_alone_and_the_batch_goes_on(celery):
         print(f"\nmalformed address: {statuses()}, {server.mailbox.count()} received")
         assert parts.alive(worker)
     assert settled
-    assert Reminder.objects.get(key="malformed").last_error.startswith("invalid address")
+    assert Message.objects.get(key="malformed").last_error.startswith("invalid address")
 
 
 def test_an_aftercare_step_without_a_subject_fails_with_a_reason(db):
@@ -366,9 +367,9 @@ def test_an_aftercare_step_without_a_subject_fails_with_a_reason(db):
         email_body="Walk for 20 minutes.",
         sms_text="Walk for 20 minutes.",
     )
-    row = Reminder.objects.create(
+    row = Message.objects.create(
         key="no-subject",
-        patient=Reminder.objects.first().patient,
+        patient=Message.objects.first().patient,
         kind="aftercare:no-subject",
         channel="email",
         due_at=timezone.now() - timedelta(minutes=5),
@@ -382,7 +383,7 @@ def test_an_aftercare_step_without_a_subject_fails_with_a_reason(db):
 
 def test_a_reminder_of_an_unknown_kind_is_not_sent_as_something_else(db):
     make_due(0)
-    row = Reminder.objects.create(
+    row = Message.objects.create(
         key="unknown-kind",
         patient=PatientFactory(consent_email=True),
         kind="reminder_third",
@@ -526,20 +527,22 @@ def test_a_worker_and_beat_send_the_demo_clinics_messages_once_each(celery, doct
         worker = parts.worker(concurrency=2)
         parts.beat()
         invited = lambda: (  # noqa: E731
-            Reminder.objects.filter(kind=reminders.TOUCH_UP).count() == completed.count()
+            Message.objects.filter(kind=reminders.TOUCH_UP).count() == completed.count()
         )
         assert wait_for(invited, timeout=60), parts.log(worker)[-3000:]
         # Time moves on: everything still worth sending falls due now.
         soon = timezone.now() + timedelta(minutes=5)
-        worth = Reminder.objects.filter(status=PENDING, give_up_at__gt=soon)
+        worth = Message.objects.filter(status=PENDING, give_up_at__gt=soon)
         made_due = set(worth.values_list("pk", flat=True))
         worth.update(due_at=timezone.now())
-        rows = Reminder.objects.filter(pk__in=made_due)
+        rows = Message.objects.filter(pk__in=made_due)
         settled = lambda: not rows.filter(status__in=[PENDING, SENDING]).exists()  # noqa: E731
         assert wait_for(settled, timeout=90), (statuses(), parts.log(worker)[-3000:])
         sent = rows.filter(status=SENT)
         assert set(server.mailbox.ids()) == {outbox.message_id(r) for r in sent}
         assert server.mailbox.duplicates() == 0
     assert not rows.filter(status=FAILED).exists(), list(rows.values_list("key", "last_error"))
-    assert sent.filter(kind=reminders.TOUCH_UP, plan=plan).exists()
-    assert all(r.last_error for r in rows.filter(status=ReminderStatus.CANCELLED))
+    assert sent.filter(
+        kind=reminders.TOUCH_UP, topic=reminders.Topic.PLAN, topic_id=plan.pk
+    ).exists()
+    assert all(r.last_error for r in rows.filter(status=MessageStatus.CANCELLED))

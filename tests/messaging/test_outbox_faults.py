@@ -16,9 +16,9 @@ import re
 import pytest
 from django.conf import settings
 
-from tests.scheduling import faultparts, realparts
-from tests.scheduling.faultparts import Drill, PostgresCluster, RedisServer
-from tests.scheduling.test_outbox_real import expected_ids, make_due
+from tests.messaging import faultparts, realparts
+from tests.messaging.faultparts import Drill, PostgresCluster, RedisServer
+from tests.messaging.test_outbox_real import expected_ids, make_due
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,13 +5,13 @@ after an outage finds one round of work, not one per minute it was away)."""
 import pytest
 from celery import current_app
 
-from scheduling.tasks import (
+from messaging.tasks import (
     BATCH_QUEUE,
-    dispatch_reminders,
-    send_reminder_batch,
+    dispatch_messages,
+    send_message_batch,
     waiting_batches,
 )
-from tests.scheduling.test_outbox_real import make_due
+from tests.messaging.test_outbox_real import make_due
 
 
 @pytest.fixture
@@ -27,27 +27,27 @@ def empty_queue():
 
 def test_it_adds_one_batch_per_hundred_due_reminders(db, empty_queue):
     make_due(250)
-    assert dispatch_reminders() == 3
+    assert dispatch_messages() == 3
     assert waiting_batches() == 3
 
 
 def test_it_adds_nothing_while_the_batches_still_wait(db, empty_queue):
     make_due(250)
-    dispatch_reminders()
+    dispatch_messages()
     for _minute in range(5):  # the worker is down: beat keeps ringing
-        assert dispatch_reminders() == 0
+        assert dispatch_messages() == 0
     assert waiting_batches() == 3
 
 
 def test_it_tops_up_once_the_worker_has_taken_the_batches(db, empty_queue):
     make_due(150)
-    dispatch_reminders()
+    dispatch_messages()
     empty_queue()  # a worker took them, but the rows are still due (e.g. it was killed)
-    assert dispatch_reminders() == 2
+    assert dispatch_messages() == 2
 
 
 def test_it_adds_nothing_when_nothing_is_due(db, empty_queue):
-    assert dispatch_reminders() == 0
+    assert dispatch_messages() == 0
     assert waiting_batches() == 0
 
 
@@ -59,8 +59,8 @@ def test_each_task_reaches_its_own_queue_once(empty_queue):
         for queue in current_app.amqp.queues.values():
             queue(channel).declare()
         channel.queue_purge("celery")
-        send_reminder_batch.delay()
-        dispatch_reminders.delay()
+        send_message_batch.delay()
+        dispatch_messages.delay()
         counts = {
             name: channel.queue_declare(queue=name, passive=True).message_count
             for name in ("celery", BATCH_QUEUE)

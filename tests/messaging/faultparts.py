@@ -38,17 +38,17 @@ from django.db.models import Count, Max
 from django.db.utils import load_backend
 from django.utils import timezone
 
-from scheduling import outbox
-from scheduling.models import Reminder, ReminderStatus
-from tests.scheduling.realparts import Celery, Mailbox, SMTPServer, free_port, wait_for
+from messaging import sending as outbox
+from messaging.models import Message, MessageStatus
+from tests.messaging.realparts import Celery, Mailbox, SMTPServer, free_port, wait_for
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_USER = "postgres"
 SENDING, PENDING, SENT, FAILED = (
-    ReminderStatus.SENDING,
-    ReminderStatus.PENDING,
-    ReminderStatus.SENT,
-    ReminderStatus.FAILED,
+    MessageStatus.SENDING,
+    MessageStatus.PENDING,
+    MessageStatus.SENT,
+    MessageStatus.FAILED,
 )
 
 
@@ -390,7 +390,7 @@ class Drill:
     # The rows, read while parts of the system come and go.
 
     def rows(self):
-        return Reminder.objects.using(self.using)
+        return Message.objects.using(self.using)
 
     def _read(self, read, default=None):
         try:

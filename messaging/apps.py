@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MessagingConfig(AppConfig):
+    """Tell: the outbox of messages to patients and staff, and their delivery."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "messaging"
+    verbose_name = _("Messages")
+
+    def ready(self) -> None:
+        from patients import notices
+
+        from .views import messages_notice
+
+        notices.register(messages_notice)

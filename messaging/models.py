@@ -1,0 +1,141 @@
+"""The outbox: every message to a patient or a staff member is a row here until it is sent.
+
+This app knows no appointments or plans. The app that owns a kind of message writes the rows
+(`messaging.outbox`) inside its own transaction, names what they are about (`topic`,
+`topic_id`: its own words and ids) and registers how to render the kind and whether it is
+still worth sending (`messaging.kinds`).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from patients.models import Patient
+
+from .kinds import label as kind_label
+
+User = settings.AUTH_USER_MODEL
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("Text message")
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    # Given up: the address was refused, or it could not go out while still useful.
+    FAILED = "failed", _("Did not reach the patient")
+    # Withdrawn: no longer wanted (cancelled, moved, no consent).
+    CANCELLED = "cancelled", _("Not sent")
+
+
+class MessageQuerySet(models.QuerySet):
+    def due(self, now):
+        return self.filter(status=MessageStatus.PENDING, due_at__lte=now)
+
+    def pending(self):
+        return self.filter(status=MessageStatus.PENDING)
+
+    def given_up(self):
+        """Messages that never reached a patient and that no one has dealt with yet."""
+        return self.filter(
+            status=MessageStatus.FAILED, handled_at__isnull=True, patient__isnull=False
+        )
+
+    def about(self, topic: str, topic_id: int):
+        return self.filter(topic=topic, topic_id=topic_id)
+
+
+class Message(models.Model):
+    """A message to a patient or a staff member, kept as a row until it is sent. `key` makes
+    each message once: the owner builds it from what the message is about and its kind."""
+
+    key = models.CharField(max_length=80, unique=True)
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
+    )
+    staff = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=40)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    # What the message is about, in the owning app's words ("appointment", 42): the owner
+    # finds its messages again by it (to withdraw them, or to check them before sending).
+    topic = models.CharField(max_length=20, blank=True)
+    topic_id = models.PositiveBigIntegerField(null=True, blank=True)
+    due_at = models.DateTimeField()
+    # After this the message is no longer worth sending: transient failures are retried until
+    # then (an appointment reminder until shortly before the appointment, aftercare for days).
+    give_up_at = models.DateTimeField()
+    # The time of the event the message announces, as it was when written: the owner
+    # compares it with the event's time now (a moved appointment gets new reminders).
+    announced_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # A claimed row belongs to one worker until then; after it, another may take it.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # What was sent, exactly as sent.
+    recipient = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # A message given up stays on the front desk's home until someone sends it again or says
+    # it was dealt with (a phone call, say).
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            # The dispatcher: pending rows whose time has come, oldest first.
+            models.Index(
+                fields=["due_at"],
+                name="reminder_pending_due_idx",
+                condition=models.Q(status="pending"),
+            ),
+            # Releasing rows whose lease ran out.
+            models.Index(
+                fields=["lease_until"],
+                name="reminder_sending_lease_idx",
+                condition=models.Q(status="sending"),
+            ),
+            # The staff view of a patient's messages.
+            models.Index(fields=["patient", "-due_at"], name="reminder_patient_idx"),
+            # The front desk's list of messages that never reached a patient.
+            models.Index(
+                fields=["-due_at"],
+                name="reminder_given_up_idx",
+                condition=models.Q(status="failed", handled_at__isnull=True),
+            ),
+            # The owner finding its messages about one of its rows (withdraw on cancel, move).
+            models.Index(fields=["topic", "topic_id"], name="message_topic_idx"),
+        ]
+        constraints = [
+            # To exactly one person: a patient or a member of staff.
+            models.CheckConstraint(
+                condition=models.Q(patient__isnull=False, staff__isnull=True)
+                | models.Q(patient__isnull=True, staff__isnull=False),
+                name="message_one_recipient",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        to = f"patient {self.patient_id}" if self.patient_id else f"staff {self.staff_id}"
+        return f"{self.kind} for {to} at {self.due_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def kind_label(self) -> str:
+        return kind_label(self.kind)

@@ -1,0 +1,45 @@
+"""Reads of the outbox that pages share."""
+
+from dataclasses import dataclass
+
+from . import kinds
+from .models import Message
+
+
+@dataclass(frozen=True)
+class Line:
+    """A message as staff pages list it, with its owner's words for what it is about."""
+
+    message: Message
+    about: str
+
+
+def _lines(rows) -> list[Line]:
+    rows = list(rows)
+    about = kinds.describe(rows)
+    return [Line(row, about.get(row.pk, "")) for row in rows]
+
+
+def given_up_messages(*, patient_id: int | None = None, limit: int = 20):
+    """Messages that never reached a patient and that no one has dealt with yet, newest
+    first; and how many in all."""
+    rows = Message.objects.given_up().select_related("patient")
+    if patient_id is not None:
+        rows = rows.filter(patient_id=patient_id)
+    return _lines(rows.order_by("-due_at", "-id")[:limit]), rows.count()
+
+
+def patient_messages(patient_id: int, *, limit: int = 200) -> list[Line]:
+    """A patient's messages, the latest first."""
+    rows = Message.objects.filter(patient_id=patient_id).select_related("handled_by")
+    return _lines(rows.order_by("-due_at", "-id")[:limit])
+
+
+def given_up_count(patient_id: int) -> int:
+    return Message.objects.given_up().filter(patient_id=patient_id).count()
+
+
+def latest_by_topic(topic: str, topic_ids, *, kind: str) -> dict[int, Message]:
+    """{row id: its latest message of `kind`}, for an owner's page (an alert's delivery)."""
+    rows = Message.objects.filter(topic=topic, topic_id__in=list(topic_ids), kind=kind)
+    return {row.topic_id: row for row in rows.order_by("created_at", "id")}

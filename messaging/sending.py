@@ -1,0 +1,397 @@
+"""Sending the outbox: claim due messages, render them, send them, record what happened.
+
+Claiming takes rows with SELECT ... FOR UPDATE SKIP LOCKED and marks them "sending" with a
+lease, in a short transaction of its own; sending happens outside any transaction. Each send
+is recorded, committed to disk, before the next one starts, and a worker that cannot record a
+send stops sending: a crash of any part (worker, database, broker) can make at most the one
+message in flight per worker process arrive twice, and always with the same Message-ID. A
+worker that dies mid-batch leaves its rows in "sending": when the lease runs out they go back
+to "pending" and are sent then.
+
+A transient failure (the mail server down, refusing, timing out) is tried again with a growing
+wait for as long as the message is still useful (`Message.give_up_at`); only a permanent
+failure (the address refused) or a passed deadline gives up, and what was given up waits on
+the front desk's home for someone to send it again or deal with it. Once the mail server has
+failed in a batch, the batch's other emails wait for the same next try instead of each trying
+in turn (a server that times out would otherwise hold the batch 30 s a message).
+
+What a kind of message says and whether it is still wanted is its owner's (`kinds`).
+"""
+
+import logging
+import smtplib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import Error as DBError
+from django.db import connection, transaction
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.utils import timezone
+
+from goodskin.db import locked
+
+from . import kinds, sms
+from .kinds import PermanentFailure, Rendered, TransientFailure
+from .models import Channel, Message, MessageStatus
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+# Waits between tries after a transient failure: 1, 2, 4, ... minutes, never more than this.
+LONGEST_WAIT = timedelta(minutes=30)
+# The last try is put this far before the deadline, so the dispatcher (every minute) can
+# still claim it in time.
+LAST_TRY_MARGIN = timedelta(minutes=2)
+
+
+def release_expired_leases(now=None) -> int:
+    """Rows a dead worker left in "sending" go back to the queue."""
+    now = now or timezone.now()
+    return Message.objects.filter(status=MessageStatus.SENDING, lease_until__lt=now).update(
+        status=MessageStatus.PENDING, lease_until=None
+    )
+
+
+def claim(batch: int, now=None, lease: datetime | None = None) -> list[int]:
+    """Take up to `batch` due rows for this worker until `lease`; returns their ids."""
+    now = now or timezone.now()
+    lease = lease or now + LEASE
+    with transaction.atomic(durable=True):
+        ids = list(
+            locked(Message.objects, skip_locked=True, of=("self",))
+            .due(now)
+            .order_by("due_at", "id")
+            .values_list("pk", flat=True)[:batch]
+        )
+        Message.objects.filter(pk__in=ids).update(status=MessageStatus.SENDING, lease_until=lease)
+    return ids
+
+
+def count_due(now=None) -> int:
+    return Message.objects.due(now or timezone.now()).count()
+
+
+@dataclass
+class Batch:
+    """Rows one worker holds, the lease it holds them under, and what it reads once for all."""
+
+    ids: list[int]
+    lease: datetime
+    connection: object
+    # What the kinds' renderers read once for the whole batch (see kinds.MessageKind).
+    memo: dict = field(default_factory=dict)
+    # Once the mail server has failed in this batch, the batch's other emails wait with the
+    # message that failed instead of each trying (and each waiting out a timeout) in turn.
+    mail_down: tuple[datetime, str] | None = None
+
+    def renew_if_needed(self, remaining: list[int]) -> None:
+        """Extend the lease before it runs out, so a slow but live worker keeps its rows
+        (a row another worker took after a lapse no longer matches the lease, and is skipped
+        when its turn comes)."""
+        now = timezone.now()
+        if now < self.lease - LEASE / 2:
+            return
+        renewed = now + LEASE
+        Message.objects.filter(
+            pk__in=remaining, status=MessageStatus.SENDING, lease_until=self.lease
+        ).update(lease_until=renewed)
+        self.lease = renewed
+
+
+def send_batch(batch: int = 100) -> dict[str, int]:
+    """Claim and send up to `batch` due messages; returns counts by outcome. A database
+    error stops the batch at once (raised): a send this worker cannot record must be its
+    last, or a crash could double more than one message."""
+    outcome = {"sent": 0, "failed": 0, "retry": 0, "deferred": 0, "cancelled": 0, "skipped": 0}
+    lease = timezone.now() + LEASE
+    ids = claim(batch, lease=lease)
+    if not ids:
+        return outcome
+    _commits_wait_for_disk()
+    # Read once for the batch; what can change meanwhile is read again before each send.
+    rows = Message.objects.select_related("patient", "staff").in_bulk(ids)
+    # One connection for the batch: a new SMTP session per message was most of the cost.
+    work = Batch(ids, lease, get_connection())
+    _prepare(rows.values(), work.memo)
+    _open(work.connection)
+    try:
+        for index, pk in enumerate(ids):
+            work.renew_if_needed(ids[index:])
+            outcome[_send_one(rows[pk], work)] += 1
+    finally:
+        work.connection.close()
+    return outcome
+
+
+def _commits_wait_for_disk() -> None:
+    """Each "sent" mark must survive a crash of PostgreSQL itself, or the message goes out
+    again: this connection's commits wait for the disk, whatever the server's default."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO ON")
+
+
+def _prepare(messages, memo: dict) -> None:
+    """Let each kind read what its messages in this batch need, once for all of them."""
+    by_kind: dict[int, tuple[kinds.MessageKind, list]] = {}
+    for message in messages:
+        found = kinds.get(message.kind)
+        if found is not None:
+            by_kind.setdefault(id(found), (found, []))[1].append(message)
+    for kind, group in by_kind.values():
+        kind.prepare(group, memo)
+
+
+def _open(connection) -> None:
+    """Open the mail connection for the batch if the server answers; if not, each message
+    tries on its own and is retried on its own (an unreachable server is transient)."""
+    try:
+        connection.open()
+    except (smtplib.SMTPException, OSError):
+        connection.close()
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """What may have changed since the batch was claimed, read again just before a send."""
+
+    merged_into: int | None
+    consent_email: bool
+    consent_sms: bool
+    staff_active: bool | None
+
+
+def _fresh(message: Message, work: Batch) -> Fresh | None:
+    """The recipient's facts as they are now, if this worker still holds the row."""
+    row = (
+        Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING, lease_until=work.lease)
+        .values_list(
+            "patient__merged_into",
+            "patient__consent_email",
+            "patient__consent_sms",
+            "staff__is_active",
+        )
+        .first()
+    )
+    return Fresh(*row) if row else None
+
+
+def _send_one(message: Message, work: Batch) -> str:
+    fresh = _fresh(message, work)
+    if fresh is None:
+        return "skipped"  # another worker has it now (this one's lease lapsed)
+    try:
+        kind = kinds.get(message.kind)
+        if kind is None:
+            raise PermanentFailure(f"unknown kind of message {message.kind!r}")
+        skip = _reason_not_to_send(message, fresh, kind)
+        if skip:
+            return _finish(message, work, MessageStatus.CANCELLED, error=skip)
+        if timezone.now() >= message.give_up_at:
+            return _finish(message, work, MessageStatus.FAILED, error=_too_late(message))
+        if message.channel == Channel.EMAIL and work.mail_down:
+            return _wait_for_mail_server(message, work)
+        rendered = render(message, kind, work.memo)
+        if message.channel == Channel.SMS:
+            recipient = _deliver_sms(message, rendered)
+        else:
+            recipient = _deliver_email(message, rendered, work.connection)
+    except DBError:
+        raise  # nothing can be recorded: stop here (see send_batch)
+    except PermanentFailure as error:
+        return _finish(message, work, MessageStatus.FAILED, error=str(error))
+    except TransientFailure as error:
+        work.connection.close()  # start the next message on a fresh session
+        outcome, retry_at = _retry(message, work, str(error))
+        if message.channel == Channel.EMAIL and retry_at:
+            work.mail_down = (retry_at, str(error))
+        return outcome
+    except Exception as error:  # one bad row must not stop the batch: counted and retried
+        log.exception("message %s: unexpected error", message.pk)
+        return _retry(message, work, f"unexpected: {error!r}")[0]
+    return _finish(message, work, MessageStatus.SENT, recipient=recipient, rendered=rendered)
+
+
+def _too_late(message: Message) -> str:
+    local = timezone.localtime(message.give_up_at, _clinic_zone())
+    reason = f"too late to be useful (after {local:%Y-%m-%d %H:%M})"
+    return f"{reason}: {message.last_error}" if message.last_error else reason
+
+
+def _clinic_zone() -> ZoneInfo:
+    return ZoneInfo(settings.CLINIC_TIME_ZONE)
+
+
+def _reason_not_to_send(message: Message, fresh: Fresh, kind: kinds.MessageKind) -> str:
+    """A reason this message should no longer go out, or "" (it is withdrawn, not failed)."""
+    if message.staff_id:
+        return "" if fresh.staff_active else "staff account no longer active"
+    if fresh.merged_into:
+        return "patient record merged into another"
+    reason = kind.reason_not_to_send(message)
+    if reason:
+        return reason
+    if message.channel == Channel.EMAIL and not fresh.consent_email:
+        return "no consent to email"
+    if message.channel == Channel.SMS and not fresh.consent_sms:
+        return "no consent to text messages"
+    return ""
+
+
+def render(message: Message, kind: kinds.MessageKind | None = None, memo=None) -> Rendered:
+    """What the message says, as of now, by its kind's renderer. A renderer that cannot
+    (a broken template, a step deleted) fails the message for good, not the batch."""
+    kind = kind or kinds.get(message.kind)
+    if kind is None:
+        raise PermanentFailure(f"unknown kind of message {message.kind!r}")
+    try:
+        return kind.render(message, {} if memo is None else memo)
+    except (
+        ObjectDoesNotExist,
+        TemplateDoesNotExist,
+        TemplateSyntaxError,
+        LookupError,
+        ValueError,
+    ) as error:
+        raise PermanentFailure(f"cannot render: {error}") from error
+
+
+def message_id(message: Message) -> str:
+    # The same for every attempt: a copy sent again after a crash is recognisably the same.
+    return f"<reminder-{message.pk}-{message.key.replace(':', '.')}@{settings.MESSAGE_ID_DOMAIN}>"
+
+
+def _deliver_email(message: Message, rendered: Rendered, connection) -> str:
+    address = message.patient.email if message.patient_id else message.staff.email
+    if not address:
+        raise PermanentFailure("no email address")
+    headers = {"Message-ID": message_id(message)}
+    if rendered.unsubscribe_url:
+        headers["List-Unsubscribe"] = f"<{rendered.unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    email = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        to=[address],
+        connection=connection,
+        headers=headers,
+    )
+    if rendered.html:
+        email.attach_alternative(rendered.html, "text/html")
+    try:
+        email.send()
+    except ValueError as error:  # Django refuses to put a malformed address in a header
+        raise PermanentFailure(f"invalid address: {error}") from error
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as error:
+        raise PermanentFailure(f"address refused: {error}") from error
+    except (smtplib.SMTPException, OSError) as error:  # OSError covers timeouts
+        raise TransientFailure(f"mail server: {error}") from error
+    return address
+
+
+def _deliver_sms(message: Message, rendered: Rendered) -> str:
+    number = str(message.patient.phone or "") if message.patient_id else ""
+    if not number:
+        raise PermanentFailure("no mobile phone number")
+    try:
+        sms.get_backend().send(to=number, text=rendered.sms, key=message.key)
+    except sms.SMSError as error:
+        raise (TransientFailure if error.transient else PermanentFailure)(str(error)) from error
+    return number
+
+
+def _finish(
+    message: Message,
+    work: Batch,
+    status: str,
+    *,
+    error: str = "",
+    recipient: str = "",
+    rendered: Rendered | None = None,
+) -> str:
+    fields = {
+        "status": status,
+        "lease_until": None,
+        "last_error": error[:500],
+        "attempts": message.attempts + 1,
+    }
+    if status == MessageStatus.SENT:
+        fields.update(
+            sent_at=timezone.now(),
+            recipient=recipient,
+            subject=rendered.subject,
+            body=rendered.sms if message.channel == Channel.SMS else rendered.text,
+            message_id=message_id(message),
+        )
+    elif status == MessageStatus.CANCELLED:
+        fields["attempts"] = message.attempts  # nothing was tried
+    # Only while this worker still holds the row: a lease that ran out belongs to another.
+    with _durable_commit():
+        Message.objects.filter(
+            pk=message.pk, status=MessageStatus.SENDING, lease_until=work.lease
+        ).update(**fields)
+    if status == MessageStatus.FAILED:
+        log.warning("message %s failed: %s", message.pk, error)
+    return str(status)
+
+
+def _durable_commit():
+    """The transaction of one mark, committed (to disk: see _commits_wait_for_disk) before the
+    next message is sent. Durable: called inside another transaction it fails at once, rather
+    than hold every mark of the batch back until the end."""
+    return transaction.atomic(durable=True)
+
+
+def wait_before_try(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed try: 1, 2, 4, ... minutes, capped."""
+    return min(timedelta(minutes=2 ** min(attempts - 1, 10)), LONGEST_WAIT)
+
+
+def _retry(message: Message, work: Batch, error: str) -> tuple[str, datetime | None]:
+    """After a transient failure: try again later, while a try still fits before the
+    deadline. Returns the outcome and when the next try is due (None when given up)."""
+    attempts = message.attempts + 1
+    now = timezone.now()
+    last_try = message.give_up_at - LAST_TRY_MARGIN
+    if now >= last_try:
+        failed = _finish(
+            message, work, MessageStatus.FAILED, error=f"gave up, too late to be useful: {error}"
+        )
+        return failed, None
+    retry_at = min(now + wait_before_try(attempts), last_try)
+    _back_to_waiting(message, work, due_at=retry_at, error=error, attempts=attempts)
+    return "retry", retry_at
+
+
+def _wait_for_mail_server(message: Message, work: Batch) -> str:
+    """An email the batch does not try, because the mail server just failed: it waits for
+    the next try of the message that failed (not counted as an attempt of its own)."""
+    retry_at, error = work.mail_down
+    due_at = min(retry_at, message.give_up_at - LAST_TRY_MARGIN)
+    if due_at <= timezone.now():
+        return _finish(
+            message, work, MessageStatus.FAILED, error=f"gave up, too late to be useful: {error}"
+        )
+    _back_to_waiting(
+        message, work, due_at=due_at, error=f"waiting: {error}", attempts=message.attempts
+    )
+    return "deferred"
+
+
+def _back_to_waiting(
+    message: Message, work: Batch, *, due_at: datetime, error: str, attempts: int
+) -> None:
+    with _durable_commit():
+        Message.objects.filter(
+            pk=message.pk, status=MessageStatus.SENDING, lease_until=work.lease
+        ).update(
+            status=MessageStatus.PENDING,
+            lease_until=None,
+            attempts=attempts,
+            last_error=error[:500],
+            due_at=due_at,
+        )

@@ -1,0 +1,106 @@
+"""Every transaction and row lock of the outbox is there for a reason: each test here commits
+(two connections, two threads) and fails when the guard it names is removed."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from goodskin.actors import Actor
+from messaging import sending, services
+from messaging.models import Message, MessageStatus
+from patients.models import AuditEntry
+from scheduling import reminders
+from tests.factories import PatientFactory
+from tests.guards import committing, contend
+from tests.scheduling.conftest import desk_actor
+
+
+def given_up(patient=None, key="t:1") -> Message:
+    now = timezone.now()
+    return Message.objects.create(
+        key=key,
+        patient=patient or PatientFactory(consent_email=True),
+        kind=reminders.TOUCH_UP,
+        channel="email",
+        due_at=now,
+        give_up_at=now + timedelta(days=30),
+        status=MessageStatus.FAILED,
+        attempts=1,
+        last_error="550 no such user",
+    )
+
+
+def due(key: str) -> Message:
+    now = timezone.now()
+    return Message.objects.create(
+        key=key,
+        patient=PatientFactory(consent_email=True),
+        kind=reminders.TOUCH_UP,
+        channel="email",
+        due_at=now - timedelta(minutes=1),
+        give_up_at=now + timedelta(days=30),
+    )
+
+
+@committing
+def test_an_unsubscribe_link_clicked_twice_at_once_withdraws_consent_once(db):
+    # unsubscribe's patient lock and transaction: one change, one audit entry.
+    patient = PatientFactory(consent_email=True)
+    anyone = Actor(user=None, role=None, ip="127.0.0.1")
+
+    def unsubscribe():
+        return services.unsubscribe(patient=patient, channel="email", by=anyone)
+
+    holder, contender, waited = contend(unsubscribe, unsubscribe)
+    assert holder is None and contender is None, (holder, contender)
+    assert waited
+    patient.refresh_from_db()
+    assert patient.consent_email is False
+    assert AuditEntry.objects.filter(patient=patient, details__via="unsubscribe link").count() == 1
+
+
+# --- outbox.py ------------------------------------------------------------------------------
+
+
+@committing
+def test_a_worker_claims_past_rows_another_worker_holds_without_waiting(db):
+    # claim's skip_locked (and its own transaction: it runs here in autocommit). The holder
+    # is another worker in the middle of its claim.
+    taken, free = due("taken"), due("free")
+    holder, contender, waited = contend(
+        lambda: list(
+            Message.objects.select_for_update().filter(pk=taken.pk).values_list("pk", flat=True)
+        ),
+        lambda: sending.claim(10),
+    )
+    assert holder == [taken.pk]
+    assert contender == [free.pk], contender
+    assert not waited
+
+
+# --- services.py -------------------------------------------------------------------
+
+
+@committing
+def test_send_again_pressed_by_two_people_at_once_re_queues_the_message_once(front_desk):
+    # _given_up's row lock and send_again's transaction: the second press waits for the
+    # first and is told it has been dealt with.
+    failed = given_up()
+    desk = desk_actor(front_desk)
+    holder, contender, waited = contend(
+        lambda: Message.objects.filter(pk=failed.pk).update(  # the first press, not committed
+            status=MessageStatus.PENDING, handled_at=timezone.now(), handled_by=front_desk
+        ),
+        lambda: services.send_again(message_id=failed.pk, by=desk),
+    )
+    assert holder == 1
+    assert isinstance(contender, services.MessageError), contender
+    assert waited
+
+
+@committing
+def test_marking_a_given_up_message_as_handled_commits_on_its_own(front_desk):
+    failed = given_up()
+    services.mark_handled(message_id=failed.pk, by=desk_actor(front_desk))
+    failed.refresh_from_db()
+    assert failed.handled_by_id == front_desk.pk
