@@ -3,6 +3,10 @@
 
 from datetime import timedelta
 
+import pytest
+from django.core import mail
+from django.core.mail import get_connection
+from django.db import transaction
 from django.utils import timezone
 
 from goodskin.actors import Actor
@@ -76,6 +80,33 @@ def test_a_worker_claims_past_rows_another_worker_holds_without_waiting(db):
     assert holder == [taken.pk]
     assert contender == [free.pk], contender
     assert not waited
+
+
+@committing
+def test_a_batch_run_inside_another_transaction_is_refused_before_anything_is_sent(db):
+    # claim's atomic(durable=True): claimed rows must be committed as "sending" before any
+    # is sent, or another worker could claim and send them too.
+    row = due("held")
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        sending.send_batch(10)
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (MessageStatus.PENDING, 0)
+    assert mail.outbox == []
+
+
+@committing
+def test_a_send_cannot_be_recorded_inside_another_transaction(db):
+    # Each mark's atomic(durable=True) (_durable_commit). No second connection can show a
+    # mark held back, so this shows it the other way: inside an outer transaction the "sent"
+    # mark would not reach the disk before the next send (a crash would then send the whole
+    # batch again), and recording it is refused.
+    row = due("held")
+    lease = timezone.now() + sending.LEASE
+    assert sending.claim(10, lease=lease) == [row.pk]
+    work = sending.Batch([row.pk], lease, get_connection())
+    claimed = Message.objects.select_related("patient", "staff").get(pk=row.pk)
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        sending._send_one(claimed, work)
 
 
 # --- services.py -------------------------------------------------------------------
