@@ -11,16 +11,11 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from patients.models import Patient
+from patients.models import Channel, Patient
 
 from .kinds import label as kind_label
 
 User = settings.AUTH_USER_MODEL
-
-
-class Channel(models.TextChoices):
-    EMAIL = "email", _("Email")
-    SMS = "sms", _("Text message")
 
 
 class MessageStatus(models.TextChoices):
@@ -62,6 +57,7 @@ class Message(models.Model):
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     kind = models.CharField(max_length=40)
+    # The patient's channels (patients.models.Channel); staff are emailed.
     channel = models.CharField(max_length=10, choices=Channel.choices)
     # What the message is about, in the owning app's words ("appointment", 42): the owner
     # finds its messages again by it (to withdraw them, or to check them before sending).

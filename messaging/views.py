@@ -17,7 +17,7 @@ from patients.models import Patient
 from patients.notices import Notice
 
 from . import outbox, selectors, services
-from .models import Message
+from .models import Channel, Message
 
 
 @login_not_required
@@ -39,7 +39,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "messaging/unsubscribe.html",
-        {"patient": patient, "channel": channel, "done": done},
+        {"patient": patient, "texts": channel == Channel.SMS, "done": done},
     )
 
 

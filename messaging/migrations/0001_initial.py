@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 (
                     "channel",
                     models.CharField(
-                        choices=[("email", "Email"), ("sms", "Text message")], max_length=10
+                        choices=[("email", "Email"), ("sms", "Text message (SMS)")], max_length=10
                     ),
                 ),
                 ("topic", models.CharField(blank=True, max_length=20)),

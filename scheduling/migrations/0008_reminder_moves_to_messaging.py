@@ -84,7 +84,7 @@ class Migration(migrations.Migration):
             model_name="reminder",
             name="channel",
             field=models.CharField(
-                choices=[("email", "Email"), ("sms", "Text message")], max_length=10
+                choices=[("email", "Email"), ("sms", "Text message (SMS)")], max_length=10
             ),
         ),
         migrations.AddIndex(
