@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "patients",
     "treatments",
     "scheduling",
+    "portal",
 ]
 
 MIDDLEWARE = [

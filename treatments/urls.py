@@ -20,6 +20,4 @@ urlpatterns = [
     path(f"{P}charts/<int:pk>/amend/", views.chart_amend, name="chart_amend"),
     path(f"{P}charts/<int:pk>/areas/<int:area_pk>/amend/", views.area_amend, name="area_amend"),
     path(f"{P}adverse-events/<int:pk>/", views.adverse_event_edit, name="event"),
-    path("portal/treatment/", views.my_treatment, name="my_treatment"),
-    path("portal/treatment/plans/<int:pk>/", views.my_plan, name="my_plan"),
 ]

@@ -95,7 +95,7 @@ def test_another_patients_ids_give_404(client, doctor, front_desk, charted):
 def test_a_patient_of_someone_else_gets_404_in_the_portal(client, patient, charted):
     PatientFactory(portal_user=patient)
     client.force_login(patient)
-    assert client.get(reverse("treatments:my_plan", args=[charted[0].pk])).status_code == 404
+    assert client.get(reverse("portal:plan", args=[charted[0].pk])).status_code == 404
 
 
 def test_every_read_of_clinical_data_is_audited(client, doctor, front_desk, charted):
@@ -167,4 +167,4 @@ def test_the_portal_overview_runs_a_bounded_number_of_queries(
         chart_session(make_plan(record, doctor), doctor)
     client.force_login(patient)
     with django_assert_max_num_queries(20):
-        assert client.get(reverse("treatments:my_treatment")).status_code == 200
+        assert client.get(reverse("portal:treatment")).status_code == 200

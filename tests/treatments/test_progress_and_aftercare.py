@@ -66,10 +66,10 @@ def test_a_patient_sees_their_own_progress_and_aftercare(client, patient, doctor
     record, plan = patient_with_portal(patient, doctor)
     two_sessions(plan, doctor)
     client.force_login(patient)
-    overview = client.get(reverse("treatments:my_treatment")).content.decode()
+    overview = client.get(reverse("portal:treatment")).content.decode()
     assert "2 of 4 done, 2 left" in overview
     assert "Warning signs" in overview
-    page = client.get(reverse("treatments:my_plan", args=[plan.pk])).content.decode()
+    page = client.get(reverse("portal:plan", args=[plan.pk])).content.decode()
     assert "Left foot" in page and "progress-picture" in page
     assert "polidocanol" not in page.lower()  # chart details stay with the doctors
 
@@ -78,14 +78,14 @@ def test_a_patient_gets_404_for_another_patients_plan(client, patient, doctor):
     patient_with_portal(patient, doctor)
     someone_else = make_plan(PatientFactory(), doctor)
     client.force_login(patient)
-    assert client.get(reverse("treatments:my_plan", args=[someone_else.pk])).status_code == 404
+    assert client.get(reverse("portal:plan", args=[someone_else.pk])).status_code == 404
 
 
 def test_the_portal_says_so_when_there_is_no_plan(client, patient):
     PatientFactory(portal_user=patient)
     client.force_login(patient)
     assert (
-        "no treatment plan yet" in client.get(reverse("treatments:my_treatment")).content.decode()
+        "no treatment plan yet" in client.get(reverse("portal:treatment")).content.decode()
     )
 
 
@@ -98,5 +98,5 @@ def test_the_patient_record_links_to_the_treatment_page(client, front_desk, reco
 def test_the_portal_navigation_offers_my_treatment(client, patient):
     PatientFactory(portal_user=patient)
     client.force_login(patient)
-    html = client.get(reverse("treatments:my_treatment")).content.decode()
-    assert f'href="{reverse("treatments:my_treatment")}"' in html
+    html = client.get(reverse("portal:treatment")).content.decode()
+    assert f'href="{reverse("portal:treatment")}"' in html
