@@ -35,8 +35,8 @@ NAV_ITEMS: dict[Role, tuple[NavItem, ...]] = {
     ),
     Role.PATIENT: (
         NavItem(_("My schedule"), "portal:schedule"),
-        NavItem(_("My details"), "patients:my_record"),
-        NavItem(_("My treatment"), "treatments:my_treatment"),
+        NavItem(_("My details"), "portal:my_record"),
+        NavItem(_("My treatment"), "portal:treatment"),
     ),
     Role.ADMIN: (NavItem(_("Administration"), "admin:index"),),
 }

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "messaging",
     "treatments",
     "scheduling",
+    "portal",
 ]
 
 MIDDLEWARE = [

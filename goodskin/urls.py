@@ -20,9 +20,9 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", include("patients.urls")),
     path("", include("messaging.urls")),
-    path("", include("scheduling.portal_urls")),
     path("", include("treatments.urls")),
     path("", include("scheduling.urls")),
+    path("", include("portal.urls")),
     # Login, logout, password change and reset, with templates in templates/registration/.
     path(
         "accounts/login/",

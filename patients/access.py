@@ -28,14 +28,25 @@ def get_patient_for_user(
     return patient
 
 
-def get_own_patient(request: HttpRequest, *, subject: str = "patient") -> Patient:
-    """The signed-in patient's own record, for the portal; 404 for anyone else."""
+def get_own_patient_or_none(request: HttpRequest, *, subject: str = "patient") -> Patient | None:
+    """The signed-in patient's own record, or None while their account is linked to none (the
+    portal's home says so rather than 404); 404 for anyone who is not a patient."""
     if role_of(request.user) != Role.PATIENT:
         raise Http404
     patient = Patient.objects.active().filter(portal_user=request.user).first()
+    if patient is not None:
+        audit.record(
+            actor=Actor.from_request(request),
+            patient=patient,
+            action=AuditAction.VIEW,
+            subject=subject,
+        )
+    return patient
+
+
+def get_own_patient(request: HttpRequest, *, subject: str = "patient") -> Patient:
+    """The signed-in patient's own record, for the portal; 404 for anyone else."""
+    patient = get_own_patient_or_none(request, subject=subject)
     if patient is None:
         raise Http404
-    audit.record(
-        actor=Actor.from_request(request), patient=patient, action=AuditAction.VIEW, subject=subject
-    )
     return patient

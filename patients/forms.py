@@ -3,7 +3,6 @@ from datetime import date
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row
 from django import forms
-from django.contrib.auth import password_validation
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
@@ -225,31 +224,3 @@ class SearchForm(forms.Form):
             }
         ),
     )
-
-
-class OpenAccountForm(forms.Form):
-    """The patient chooses a password from the invitation link."""
-
-    password1 = forms.CharField(
-        label=_("Choose a password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html(),
-    )
-    password2 = forms.CharField(
-        label=_("Type it again"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-
-    def clean(self):
-        cleaned = super().clean()
-        first, second = cleaned.get("password1"), cleaned.get("password2")
-        if first and second and first != second:
-            self.add_error("password2", _("The two passwords are not the same."))
-        elif first:
-            try:
-                password_validation.validate_password(first)
-            except forms.ValidationError as error:
-                self.add_error("password1", error)
-        return cleaned

@@ -14,6 +14,4 @@ urlpatterns = [
     path("patients/<int:pk>/merge/", views.patient_merge, name="merge"),
     path("patients/<int:pk>/invite/", views.patient_invite, name="invite"),
     path("patients/<int:pk>/export/", views.patient_export, name="export"),
-    path("portal/my-details/", views.my_record, name="my_record"),
-    path("portal/welcome/<str:token>/", views.open_account, name="open_account"),
 ]

@@ -1,24 +1,21 @@
-"""Patient pages for front desk and doctors, and the patient's own record in the portal."""
+"""Patient pages for front desk and doctors (the patient's own pages are in the portal app)."""
 
 import json
 
 from django.contrib import messages
-from django.contrib.auth import login
-from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from goodskin.actors import Actor, client_ip
+from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 
 from . import audit, notices, selectors, services
-from .access import get_own_patient, get_patient_for_user
+from .access import get_patient_for_user
 from .forms import (
     MergeForm,
-    OpenAccountForm,
     PatientEditForm,
     PatientForm,
     ScreeningForm,
@@ -183,7 +180,7 @@ def patient_invite(request: HttpRequest, pk: int) -> HttpResponse:
             patient=patient,
             by=Actor.from_request(request),
             link_for=lambda token: request.build_absolute_uri(
-                reverse("patients:open_account", args=[token])
+                reverse("portal:open_account", args=[token])
             ),
         )
     except services.PatientError as error:
@@ -202,32 +199,3 @@ def patient_export(request: HttpRequest, pk: int) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="patient-{patient.pk}.json"'
     return response
-
-
-@role_required(Role.PATIENT)
-def my_record(request: HttpRequest) -> HttpResponse:
-    patient = get_own_patient(request)
-    return render(request, "patients/my_record.html", {"patient": patient})
-
-
-@login_not_required
-def open_account(request: HttpRequest, token: str) -> HttpResponse:
-    """The invitation link: the patient chooses a password and is signed in to the portal."""
-    invitation = services.usable_invitation(token)
-    if invitation is None:
-        return render(request, "patients/open_account.html", {"invalid": True}, status=404)
-    form = OpenAccountForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            user = services.accept_invitation(
-                token=token, password=form.cleaned_data["password1"], ip=client_ip(request)
-            )
-        except services.PatientError as error:
-            form.add_error(None, str(error))
-        else:
-            login(request, user, backend="goodskin.auth.UsernameOrEmailBackend")
-            messages.success(request, _("Welcome! Your patient page is ready."))
-            return redirect("home")
-    return render(
-        request, "patients/open_account.html", {"form": form, "patient": invitation.patient}
-    )

@@ -7,10 +7,11 @@ from django.shortcuts import get_object_or_404
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of
 from patients import audit
+from patients.access import get_own_patient
 from patients.models import AuditAction
 from treatments.models import TreatmentPlan
 
-from .models import Appointment
+from .models import Appointment, CalendarFeed
 
 # Who may book, move and cancel. Doctors see the days and set a visit's status, but the
 # diary is the front desk's: two people moving the same slot is how clinics double-book.
@@ -65,3 +66,33 @@ def record_schedule_read(request: HttpRequest, subject: str, appointments) -> No
         subject=subject,
         details={"appointments": [a.pk for a in appointments]},
     )
+
+
+def get_own_appointment(request: HttpRequest, pk: int) -> Appointment:
+    """The signed-in patient's own appointment, for the portal; 404 for anyone else's, with
+    nothing of it in the page."""
+    patient = get_own_patient(request, subject="appointment")
+    return get_object_or_404(
+        Appointment.objects.select_related("doctor", "location", "plan", "patient"),
+        pk=pk,
+        patient=patient,
+    )
+
+
+def get_calendar_feed(request: HttpRequest, token: str) -> CalendarFeed:
+    """A calendar subscription by its token, the only key (calendar apps can't log in): a
+    revoked or made-up token is 404. The read is audited with no user, from the caller's IP."""
+    feed = (
+        CalendarFeed.objects.select_related("patient")
+        .filter(token=token, revoked_at__isnull=True)
+        .first()
+    )
+    if feed is None:
+        raise Http404
+    audit.record(
+        actor=Actor(user=None, role=None, ip=request.META.get("REMOTE_ADDR")),
+        patient=feed.patient,
+        action=AuditAction.VIEW,
+        subject="calendar feed",
+    )
+    return feed

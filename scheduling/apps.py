@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class SchedulingConfig(AppConfig):
-    """When: working hours, appointments, series booking, reminders, the patient's schedule."""
+    """When: working hours, appointments, series booking, reminders."""
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "scheduling"

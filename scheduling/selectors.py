@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from treatments.models import PlanStatus, SessionChart, TreatmentPlan
+from treatments.selectors import PlanProgress, latest_plan_progress
 
 from . import clock
 from .models import ACTIVE_STATUSES, Appointment, Kind, Room, Status
@@ -341,3 +342,74 @@ def plan_blocker(plan: TreatmentPlan) -> str | None:
     if screening_summary(plan.patient).blocks_plan:
         return _("The screening shows an absolute contraindication.")
     return None
+
+
+# The patient's own pages (the portal app).
+
+
+@dataclass
+class LatestSession:
+    """The patient's latest treatment session and the days left of its support-hose period."""
+
+    appointment: Appointment
+    day: date
+    hose_days_left: int
+
+
+def latest_session(patient) -> LatestSession | None:
+    last = (
+        Appointment.objects.filter(patient=patient, status=Status.COMPLETED, plan__isnull=False)
+        .select_related("plan")
+        .order_by("-starts_at")
+        .first()
+    )
+    if last is None:
+        return None
+    tz = clock.zone(last.location.time_zone if last.location_id else None)
+    day = last.starts_at.astimezone(tz).date()
+    days_left = last.plan.hose_days - (timezone.localdate(timezone.now(), tz) - day).days
+    return LatestSession(appointment=last, day=day, hose_days_left=max(0, days_left))
+
+
+@dataclass
+class PatientSchedule:
+    upcoming: list[Appointment]  # booked, soonest first
+    past: list[Appointment]  # any status, newest first, the last twenty
+    progress: PlanProgress | None  # of the newest plan the patient may see
+    latest: LatestSession | None
+    notice_hours: int  # how long before a visit the patient may still change it online
+
+
+def patient_schedule(patient) -> PatientSchedule:
+    """What the patient's home page shows of their visits and their plan."""
+    now = timezone.now()
+    appointments = Appointment.objects.filter(patient=patient).select_related("doctor", "location")
+    return PatientSchedule(
+        upcoming=list(
+            appointments.filter(starts_at__gte=now, status=Status.BOOKED).order_by("starts_at")
+        ),
+        past=list(appointments.filter(starts_at__lt=now).order_by("-starts_at")[:20]),
+        progress=latest_plan_progress(patient),
+        latest=latest_session(patient),
+        notice_hours=scheduling_settings().patient_notice_hours,
+    )
+
+
+# How far back a calendar feed reaches: enough for "past visits", small enough to stay quick.
+FEED_HISTORY_DAYS = 365
+
+
+def active_calendar_feed(patient):
+    """The patient's calendar subscription link in use, if they made one."""
+    return patient.calendar_feeds.filter(revoked_at__isnull=True).first()
+
+
+def calendar_feed_appointments(patient) -> list[Appointment]:
+    """The appointments a patient's calendar feed carries, cancelled ones included so that
+    phones remove them."""
+    since = timezone.now() - timedelta(days=FEED_HISTORY_DAYS)
+    return list(
+        Appointment.objects.filter(patient=patient, starts_at__gte=since)
+        .select_related("doctor", "location")
+        .order_by("starts_at")
+    )

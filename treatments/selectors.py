@@ -14,6 +14,7 @@ from .models import (
     AftercareStep,
     AgentForm,
     ClinicSettings,
+    PlanStatus,
     SessionChart,
     TreatmentPlan,
 )
@@ -137,3 +138,33 @@ def open_serious_events(doctor) -> QuerySet[AdverseEvent]:
         .select_related("plan__patient")
         .order_by("onset_on", "id")
     )
+
+
+@dataclass(frozen=True)
+class AftercareAdvice:
+    """What a patient reads about the days after a session: the steps and the warning signs."""
+
+    steps: list[AftercareMessage]
+    warning_signs: str
+
+
+def aftercare_advice() -> AftercareAdvice:
+    return AftercareAdvice(
+        steps=aftercare_steps(), warning_signs=get_clinic_settings().warning_signs
+    )
+
+
+def _shown_to_patient(patient) -> QuerySet[TreatmentPlan]:
+    # A draft is still the doctor's; the patient sees a plan once it has started.
+    return TreatmentPlan.objects.for_patient(patient).exclude(status=PlanStatus.DRAFT)
+
+
+def patient_plans_progress(patient) -> list[PlanProgress]:
+    """The progress of each plan the patient may see, for their treatment page."""
+    return [plan_progress(plan) for plan in _shown_to_patient(patient)]
+
+
+def latest_plan_progress(patient) -> PlanProgress | None:
+    """The progress of the patient's newest plan they may see, for their home page."""
+    plan = _shown_to_patient(patient).order_by("-created_at").first()
+    return plan_progress(plan) if plan else None

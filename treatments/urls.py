@@ -25,6 +25,4 @@ urlpatterns = [
         views.adverse_event_acknowledge,
         name="event_acknowledge",
     ),
-    path("portal/treatment/", views.my_treatment, name="my_treatment"),
-    path("portal/treatment/plans/<int:pk>/", views.my_plan, name="my_plan"),
 ]

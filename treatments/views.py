@@ -1,5 +1,5 @@
-"""Consultation, plan, chart and adverse-event pages for doctors, the plan summary for the front
-desk, and the patient's own plan progress and aftercare in the portal."""
+"""Consultation, plan, chart and adverse-event pages for doctors and the plan summary for the
+front desk (the patient's own plans are in the portal app)."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
-from patients.access import get_own_patient, get_patient_for_user
+from patients.access import get_patient_for_user
 from patients.selectors import screening_summary
 
 from . import alerts, diagram, selectors, services
@@ -18,7 +18,6 @@ from .access import (
     get_adverse_event_for_user,
     get_chart_for_user,
     get_consultation_for_user,
-    get_own_plan,
     get_plan_for_user,
     get_treated_area_for_user,
     list_open_serious_events,
@@ -419,34 +418,3 @@ def adverse_event_edit(request: HttpRequest, patient_pk: int, pk: int) -> HttpRe
             return redirect("treatments:plan", plan.patient_id, plan.pk)
     context = {"patient": plan.patient, "plan": plan, "form": form, "event": event}
     return render(request, "treatments/adverse_event_form.html", context)
-
-
-@role_required(Role.PATIENT)
-def my_treatment(request: HttpRequest) -> HttpResponse:
-    """The patient's own plans with their progress, and what to do after each session."""
-    patient = get_own_patient(request, subject="treatment plans")
-    plans = [
-        selectors.plan_progress(plan)
-        for plan in TreatmentPlan.objects.for_patient(patient).exclude(status=PlanStatus.DRAFT)
-    ]
-    context = {"patient": patient, "plans": plans, **_aftercare()}
-    return render(request, "treatments/portal_treatment.html", context)
-
-
-@role_required(Role.PATIENT)
-def my_plan(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = get_own_plan(request, pk)
-    context = {
-        "plan": plan,
-        "progress": selectors.plan_progress(plan),
-        "legend": diagram.legend(),
-        **_aftercare(),
-    }
-    return render(request, "treatments/portal_plan.html", context)
-
-
-def _aftercare() -> dict:
-    return {
-        "aftercare": selectors.aftercare_steps(),
-        "warning_signs": selectors.get_clinic_settings().warning_signs,
-    }

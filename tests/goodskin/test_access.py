@@ -14,7 +14,7 @@ from goodskin.roles import Role
 # Pages anyone may open.
 PUBLIC = {
     "portal:feed",
-    "patients:open_account",
+    "portal:open_account",
     "messaging:unsubscribe",
     "login",
     "password_reset",
@@ -26,7 +26,7 @@ PUBLIC = {
 # Public pages that need a secret token in the URL (tested with real tokens elsewhere).
 TOKEN_PAGES = {
     "password_reset_confirm",
-    "patients:open_account",
+    "portal:open_account",
     "messaging:unsubscribe",
     "portal:feed",
 }
@@ -43,9 +43,9 @@ PATIENT_PAGES = {
     "password_change",
     "password_change_done",
     "logout",
-    "patients:my_record",
-    "treatments:my_treatment",
-    "treatments:my_plan",
+    "portal:my_record",
+    "portal:treatment",
+    "portal:plan",
 }
 # Staff pages that belong to one role only.
 ROLE_HOMES = {"frontdesk_home": Role.FRONT_DESK, "doctor_home": Role.DOCTOR}

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from goodskin.roles import Role
-from tests.factories import PatientFactory, UserFactory
+from tests.factories import PatientFactory
 
 # (url name, method) of every page that takes a patient id.
 PATIENT_URLS = [
@@ -66,32 +66,3 @@ def test_it_answers_404_for_an_id_that_does_not_exist(client, doctor, name, meth
 def test_it_sends_anonymous_visitors_to_login(client, own_record, name, method):
     response = getattr(client, method)(reverse(name, args=[own_record.pk]))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
-
-
-def test_it_shows_a_patient_their_own_record_read_only(client, patient, own_record):
-    client.force_login(patient)
-    response = client.get(reverse("patients:my_record"))
-    body = response.content.decode()
-    assert response.status_code == 200
-    assert own_record.legal_last_name in body
-    assert "<form" not in body.split("</nav>")[1]
-    assert client.post(reverse("patients:my_record")).status_code in (200, 405)
-
-
-def test_it_shows_another_patient_nothing_of_this_record(client, own_record):
-    stranger = UserFactory(username="stranger", role=Role.PATIENT)
-    PatientFactory(portal_user=stranger, legal_last_name="Zimmerman")
-    client.force_login(stranger)
-    body = client.get(reverse("patients:my_record")).content.decode()
-    assert own_record.legal_last_name not in body
-    assert "Zimmerman" in body
-
-
-def test_it_answers_404_to_a_patient_user_without_a_record(client, patient):
-    client.force_login(patient)
-    assert client.get(reverse("patients:my_record")).status_code == 404
-
-
-def test_it_keeps_staff_out_of_the_patients_own_page(client, front_desk):
-    client.force_login(front_desk)
-    assert client.get(reverse("patients:my_record")).status_code == 403

@@ -77,6 +77,14 @@ def chart_session(plan, doctor, *, treated_on=None, areas=None, sign=True):
     )
 
 
+def two_sessions(plan, doctor):
+    """Two charted sessions four weeks apart, the last two weeks ago; returns its day."""
+    first = timezone.localdate() - timedelta(weeks=6)
+    chart_session(plan, doctor, treated_on=first, areas=[area("R-thigh-anterior"), area("L-foot")])
+    chart_session(plan, doctor, treated_on=first + timedelta(weeks=4), areas=[area("L-foot")])
+    return first + timedelta(weeks=4)
+
+
 @pytest.fixture
 def record(db):
     """A patient record with a screening that allows treatment."""

@@ -1,6 +1,7 @@
 """Who may see and write what: doctors write; the front desk sees a plan's summary but no
-chart details; a patient sees only their own plan; another patient's ids give 404. Every read
-and write of clinical data is audited; list pages run a fixed number of queries."""
+chart details; a patient sees no staff page (their own plans: tests/portal/); another patient's
+ids give 404. Every read and write of clinical data is audited; list pages run a fixed number
+of queries."""
 
 import re
 
@@ -92,12 +93,6 @@ def test_another_patients_ids_give_404(client, doctor, front_desk, charted):
     assert client.get(reverse("treatments:plan", args=[other.pk, plan.pk])).status_code == 404
 
 
-def test_a_patient_of_someone_else_gets_404_in_the_portal(client, patient, charted):
-    PatientFactory(portal_user=patient)
-    client.force_login(patient)
-    assert client.get(reverse("treatments:my_plan", args=[charted[0].pk])).status_code == 404
-
-
 def test_every_read_of_clinical_data_is_audited(client, doctor, front_desk, charted):
     plan, chart, event = charted
     client.force_login(doctor)
@@ -157,14 +152,3 @@ def test_the_doctors_home_runs_a_fixed_number_of_queries(
     # One audit insert per patient shown, plus a fixed handful.
     with django_assert_max_num_queries(10 + 5):
         assert client.get(reverse("doctor_home")).status_code == 200
-
-
-def test_the_portal_overview_runs_a_bounded_number_of_queries(
-    client, patient, doctor, django_assert_max_num_queries
-):
-    record = PatientFactory(portal_user=patient)
-    for _ in range(3):
-        chart_session(make_plan(record, doctor), doctor)
-    client.force_login(patient)
-    with django_assert_max_num_queries(20):
-        assert client.get(reverse("treatments:my_treatment")).status_code == 200

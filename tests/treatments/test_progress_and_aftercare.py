@@ -1,22 +1,13 @@
 """Plan progress (sessions done and left, next earliest date, per-area counts as a table and a
-picture) and the aftercare programme, for doctors and for the patient in the portal."""
+picture) and the aftercare programme, as doctors see them (the patient's view: tests/portal/)."""
 
 from datetime import timedelta
 
 from django.urls import reverse
-from django.utils import timezone
 
-from tests.factories import PatientFactory
-from tests.treatments.conftest import area, chart_session, make_plan
+from tests.treatments.conftest import two_sessions
 from treatments.models import AftercareStep
 from treatments.selectors import aftercare_steps, get_clinic_settings, plan_progress
-
-
-def two_sessions(plan, doctor):
-    first = timezone.localdate() - timedelta(weeks=6)
-    chart_session(plan, doctor, treated_on=first, areas=[area("R-thigh-anterior"), area("L-foot")])
-    chart_session(plan, doctor, treated_on=first + timedelta(weeks=4), areas=[area("L-foot")])
-    return first + timedelta(weeks=4)
 
 
 def test_it_counts_sessions_done_and_left_and_the_next_earliest_date(doctor, plan):
@@ -57,46 +48,7 @@ def test_the_aftercare_offsets_follow_the_clinic_settings_and_admin_edits(db):
     assert by_key["days-0-3"].sms_text.startswith("New words.")
 
 
-def patient_with_portal(patient_user, doctor):
-    record = PatientFactory(portal_user=patient_user)
-    return record, make_plan(record, doctor)
-
-
-def test_a_patient_sees_their_own_progress_and_aftercare(client, patient, doctor):
-    record, plan = patient_with_portal(patient, doctor)
-    two_sessions(plan, doctor)
-    client.force_login(patient)
-    overview = client.get(reverse("treatments:my_treatment")).content.decode()
-    assert "2 of 4 done, 2 left" in overview
-    assert "Warning signs" in overview
-    page = client.get(reverse("treatments:my_plan", args=[plan.pk])).content.decode()
-    assert "Left foot" in page and "progress-picture" in page
-    assert "polidocanol" not in page.lower()  # chart details stay with the doctors
-
-
-def test_a_patient_gets_404_for_another_patients_plan(client, patient, doctor):
-    patient_with_portal(patient, doctor)
-    someone_else = make_plan(PatientFactory(), doctor)
-    client.force_login(patient)
-    assert client.get(reverse("treatments:my_plan", args=[someone_else.pk])).status_code == 404
-
-
-def test_the_portal_says_so_when_there_is_no_plan(client, patient):
-    PatientFactory(portal_user=patient)
-    client.force_login(patient)
-    assert (
-        "no treatment plan yet" in client.get(reverse("treatments:my_treatment")).content.decode()
-    )
-
-
 def test_the_patient_record_links_to_the_treatment_page(client, front_desk, record):
     client.force_login(front_desk)
     html = client.get(reverse("patients:detail", args=[record.pk])).content.decode()
     assert reverse("treatments:patient", args=[record.pk]) in html
-
-
-def test_the_portal_navigation_offers_my_treatment(client, patient):
-    PatientFactory(portal_user=patient)
-    client.force_login(patient)
-    html = client.get(reverse("treatments:my_treatment")).content.decode()
-    assert f'href="{reverse("treatments:my_treatment")}"' in html

@@ -5,22 +5,15 @@ raises, so calendars replace the old copy; a cancelled one stays with STATUS:CAN
 phone removes it rather than keeping a stale entry.
 """
 
-import secrets
-from datetime import timedelta
-
 from django.conf import settings
-from django.db import transaction
+from django.http import HttpResponse
 from django.utils import timezone
 from icalendar import Calendar, Event, Timezone
 
-from patients.models import Patient
-
-from . import clock
-from .models import Appointment, CalendarFeed, Status
+from scheduling import clock
+from scheduling.models import Appointment, Status
 
 PRODID = "-//Goodskin Clinic//Patient calendar//EN"
-# How far back a feed reaches: enough for "past visits", small enough to stay quick.
-HISTORY_DAYS = 365
 
 
 def uid(appointment: Appointment) -> str:
@@ -57,29 +50,7 @@ def calendar_for(appointments, tz_name: str | None = None) -> bytes:
     return calendar.to_ical()
 
 
-def feed_appointments(patient: Patient):
-    since = timezone.now() - timedelta(days=HISTORY_DAYS)
-    return (
-        Appointment.objects.filter(patient=patient, starts_at__gte=since)
-        .select_related("doctor", "location")
-        .order_by("starts_at")
-    )
-
-
-def active_feed(patient: Patient) -> CalendarFeed | None:
-    return patient.calendar_feeds.filter(revoked_at__isnull=True).first()
-
-
-@transaction.atomic
-def new_feed(patient: Patient) -> CalendarFeed:
-    """Revoke the current subscription link, if any, and make a new one."""
-    patient.calendar_feeds.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-    return CalendarFeed.objects.create(patient=patient, token=secrets.token_urlsafe(32))
-
-
-def feed_by_token(token: str) -> CalendarFeed | None:
-    return (
-        CalendarFeed.objects.select_related("patient")
-        .filter(token=token, revoked_at__isnull=True)
-        .first()
-    )
+def ics_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

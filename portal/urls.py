@@ -1,0 +1,23 @@
+"""Every page a patient sees. The paths are older than this app: links in sent emails and in
+calendar apps point at them, so they never change."""
+
+from django.urls import path
+
+from .views import account, appointments, calendar, treatment
+
+app_name = "portal"
+
+urlpatterns = [
+    path("portal/", appointments.schedule, name="schedule"),
+    path("portal/appointments/<int:pk>/", appointments.appointment_detail, name="appointment"),
+    path("portal/appointments/<int:pk>/cancel/", appointments.appointment_cancel, name="cancel"),
+    path("portal/appointments/<int:pk>/move/", appointments.appointment_move, name="move"),
+    path("portal/appointments/<int:pk>.ics", appointments.appointment_ics, name="appointment_ics"),
+    path("portal/calendar/", calendar.calendar_settings, name="calendar"),
+    path("portal/calendar/<str:token>.ics", calendar.calendar_feed, name="feed"),
+    path("portal/preferences/", account.preferences, name="preferences"),
+    path("portal/my-details/", account.my_record, name="my_record"),
+    path("portal/welcome/<str:token>/", account.open_account, name="open_account"),
+    path("portal/treatment/", treatment.my_treatment, name="treatment"),
+    path("portal/treatment/plans/<int:pk>/", treatment.my_plan, name="plan"),
+]

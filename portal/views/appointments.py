@@ -1,0 +1,115 @@
+"""The patient's home (their visits, plan progress and aftercare) and their appointments:
+details, an .ics download, cancelling or moving within the notice period."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from goodskin.actors import Actor
+from patients.access import get_own_patient_or_none
+from scheduling import selectors, services
+from scheduling.access import get_own_appointment
+from treatments import diagram
+
+from .. import ical
+from ..forms import MoveChoiceForm
+from . import aftercare_context, patient_only
+
+
+@patient_only
+def schedule(request: HttpRequest) -> HttpResponse:
+    """The patient's home: appointments, plan progress and the aftercare of the last session."""
+    patient = get_own_patient_or_none(request, subject="portal schedule")
+    if patient is None:
+        return render(request, "portal/no_record.html")
+    mine = selectors.patient_schedule(patient)
+    context = {
+        "patient": patient,
+        "upcoming": mine.upcoming,
+        "past": mine.past,
+        "progress": mine.progress,
+        "today": timezone.localdate(),
+        "legend": diagram.legend(),
+        "latest": mine.latest,
+        "notice_hours": mine.notice_hours,
+        **aftercare_context(),
+    }
+    return render(request, "portal/schedule.html", context)
+
+
+@patient_only
+def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = get_own_appointment(request, pk)
+    context = {
+        "appointment": appointment,
+        "may_change": services.patient_may_change(appointment),
+        "notice_hours": services.scheduling_settings().patient_notice_hours,
+        "phone": appointment.location.phone,
+    }
+    return render(request, "portal/appointment.html", context)
+
+
+@patient_only
+@require_POST
+def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = get_own_appointment(request, pk)
+    try:
+        services.patient_cancel(
+            appointment=appointment,
+            by=Actor.from_request(request),
+            version=_int(request.POST.get("version")),
+        )
+    except services.BookingError as error:
+        messages.error(request, str(error))
+        return redirect("portal:appointment", pk=appointment.pk)
+    messages.success(request, _("Your appointment is cancelled. The clinic can see it now."))
+    return redirect("portal:schedule")
+
+
+@patient_only
+def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = get_own_appointment(request, pk)
+    if not services.patient_may_change(appointment):
+        messages.error(
+            request, _("It is too late to change this appointment online. Please call the clinic.")
+        )
+        return redirect("portal:appointment", pk=appointment.pk)
+    options = services.patient_move_options(appointment)
+    form = MoveChoiceForm(request.POST or None, options=options, version=appointment.version)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.patient_move(
+                appointment=appointment,
+                by=Actor.from_request(request),
+                starts_at=form.cleaned_data["starts_at"],
+                version=form.cleaned_data["version"],
+            )
+        except services.BookingError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Your appointment is moved. The clinic can see it now."))
+            return redirect("portal:schedule")
+    return render(
+        request,
+        "portal/move.html",
+        {"appointment": appointment, "form": form, "by_day": form.by_day()},
+    )
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@patient_only
+def appointment_ics(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = get_own_appointment(request, pk)
+    return ical.ics_response(
+        ical.calendar_for([appointment], appointment.location.time_zone),
+        f"goodskin-{appointment.pk}.ics",
+    )

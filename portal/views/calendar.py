@@ -1,0 +1,38 @@
+"""The patient's calendar subscription: the page with their private link, and the feed that
+calendar apps read."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from patients.access import get_own_patient
+from scheduling import feed_services, selectors
+from scheduling.access import get_calendar_feed
+
+from .. import ical
+from . import patient_only
+
+
+@patient_only
+def calendar_settings(request: HttpRequest) -> HttpResponse:
+    """Show the private subscription link; POST makes a new one (the old one stops)."""
+    patient = get_own_patient(request, subject="calendar feed")
+    if request.method == "POST":
+        feed_services.new_calendar_feed(patient=patient)
+        messages.success(request, _("You have a new calendar link. The old one no longer works."))
+        return redirect("portal:calendar")
+    feed = selectors.active_calendar_feed(patient)
+    url = request.build_absolute_uri(reverse("portal:feed", args=[feed.token])) if feed else ""
+    return render(request, "portal/calendar.html", {"feed": feed, "url": url})
+
+
+@login_not_required
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The subscription itself: the token is the key, as calendar apps can't log in."""
+    feed = get_calendar_feed(request, token)
+    return ical.ics_response(
+        ical.calendar_for(selectors.calendar_feed_appointments(feed.patient)), "goodskin.ics"
+    )
