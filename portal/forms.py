@@ -8,7 +8,7 @@ from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
-from patients.models import Patient
+from patients.models import Channel, Patient
 from scheduling import clock
 
 
@@ -67,9 +67,9 @@ class PreferencesForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         channel = cleaned.get("reminder_channel")
-        if channel == "sms" and not cleaned.get("phone"):
+        if channel == Channel.SMS and not cleaned.get("phone"):
             self.add_error("phone", _("Add a mobile number to get text messages."))
-        if channel == "email" and not cleaned.get("email"):
+        if channel == Channel.EMAIL and not cleaned.get("email"):
             self.add_error("email", _("Add an email address to get emails."))
         return cleaned
 
