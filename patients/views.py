@@ -5,14 +5,13 @@ import json
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 
-from . import audit, notices, selectors, services
+from . import audit, notices, portal_link, selectors, services
 from .access import get_patient_for_user
 from .forms import (
     MergeForm,
@@ -179,9 +178,7 @@ def patient_invite(request: HttpRequest, pk: int) -> HttpResponse:
         services.invite_to_portal(
             patient=patient,
             by=Actor.from_request(request),
-            link_for=lambda token: request.build_absolute_uri(
-                reverse("portal:open_account", args=[token])
-            ),
+            link_for=lambda token: request.build_absolute_uri(portal_link.welcome_path(token)),
         )
     except services.PatientError as error:
         messages.error(request, str(error))

@@ -8,3 +8,10 @@ class PortalConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "portal"
     verbose_name = _("Patient portal")
+
+    def ready(self) -> None:
+        from django.urls import reverse
+
+        from patients import portal_link
+
+        portal_link.register_welcome(lambda token: reverse("portal:open_account", args=[token]))
