@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/goodskin
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format bench bench-faults clean help
+.PHONY: run test lint format bench bench-faults guard-sweep clean help
 
 help:
 	@echo "make run    - set up and serve the app on http://127.0.0.1:8000 with a Celery worker and beat"
@@ -64,3 +64,11 @@ bench: $(VENV)/.dev-installed
 # doubled messages per scenario (README, "Messages").
 bench-faults: $(VENV)/.dev-installed
 	$(BIN)/python bench/faults.py
+
+# Takes each transaction and row lock out in turn and runs the guard tests (about 20 minutes):
+# every guard must make a test fail. Not part of make test.
+guard-sweep: export DATABASE_URL = $(TEST_DATABASE_URL)
+guard-sweep: export REDIS_URL = $(TEST_REDIS_URL)
+guard-sweep: export DJANGO_ALLOW_ASYNC_UNSAFE = true
+guard-sweep: $(VENV)/.dev-installed
+	$(BIN)/python tests/guard_sweep.py
