@@ -48,7 +48,8 @@ def channel_for(patient) -> str:
 
 def put(draft: Draft) -> None:
     """Create the message `draft.key`, or re-time it if it is still waiting (or withdrawn).
-    The row lock keeps two writers of the same key from both inserting it."""
+    The row lock keeps a re-timing from putting back in the queue a message that a worker
+    claimed meanwhile (it would go out twice); two first writers meet on the unique key."""
     values = draft.values()
     existing = locked(Message.objects.filter(key=draft.key)).first()
     if existing is None:
