@@ -10,8 +10,10 @@ class SchedulingConfig(AppConfig):
     verbose_name = _("Scheduling")
 
     def ready(self) -> None:
-        from patients import notices
+        from patients import notices, upcoming
 
         from .reminder_views import messages_notice
+        from .selectors import next_appointments
 
         notices.register(messages_notice)
+        upcoming.register(next_appointments)
