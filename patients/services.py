@@ -17,7 +17,7 @@ from goodskin.actors import Actor
 from goodskin.db import locked
 from goodskin.roles import Role, group_for
 
-from . import audit
+from . import audit, merging
 from .models import (
     AuditAction,
     AuditEntry,
@@ -169,24 +169,16 @@ def record_screening(*, patient: Patient, answers: dict[str, tuple[str, str]], b
     return len(changed)
 
 
-def _move_related(*, keep: Patient, duplicate: Patient) -> dict[str, int]:
-    """Point everything that refers to `duplicate` at `keep`. Generic over every relation, so
-    plans and appointments added by later apps move too."""
-    moved = {}
-    kept_questions = set(keep.screening.values_list("question", flat=True))
-    # Screening: one answer per question; the kept record's answer wins where both have one.
-    duplicate.screening.filter(question__in=kept_questions).delete()
-    for relation in Patient._meta.related_objects:
-        if relation.one_to_one or relation.many_to_many or relation.related_model is Patient:
-            continue
-        if relation.related_model is AuditEntry:
-            continue  # the trail stays where it happened; the merge entry links both
-        count = relation.related_model._base_manager.filter(
-            **{relation.field.name: duplicate}
-        ).update(**{relation.field.name: keep})
-        if count:
-            moved[relation.related_model._meta.label] = count
-    return moved
+def move_own_rows(*, keep: Patient, duplicate: Patient) -> dict[str, int]:
+    """This app's part of a merge (see merging.py): screening answers and portal invitations
+    follow the kept record. The audit trail stays where it happened; the merge entry links both."""
+    # One answer per question: the kept record's answer wins where both have one.
+    kept_questions = ScreeningAnswer.objects.filter(patient=keep).values("question")
+    ScreeningAnswer.objects.filter(patient=duplicate, question__in=kept_questions).delete()
+    return {
+        model._meta.label: model.objects.filter(patient=duplicate).update(patient=keep)
+        for model in (ScreeningAnswer, PortalInvitation)
+    }
 
 
 @transaction.atomic
@@ -207,7 +199,7 @@ def merge_patients(*, keep_id: int, duplicate_id: int, reason: str, by: Actor) -
         raise PatientError(_("One of the records no longer exists."))
     if keep.merged_into_id or duplicate.merged_into_id:
         raise PatientError(_("One of the records has already been merged."))
-    moved = _move_related(keep=keep, duplicate=duplicate)
+    moved = merging.move_all(keep=keep, duplicate=duplicate)
     if duplicate.portal_user_id and not keep.portal_user_id:
         keep.portal_user, duplicate.portal_user = duplicate.portal_user, None
         duplicate.save(update_fields=["portal_user"])

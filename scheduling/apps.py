@@ -10,10 +10,14 @@ class SchedulingConfig(AppConfig):
     verbose_name = _("Scheduling")
 
     def ready(self) -> None:
-        from patients import notices, upcoming
+        from patients import merging, notices, upcoming
 
+        from . import merge
+        from .models import Reminder
         from .reminder_views import messages_notice
         from .selectors import next_appointments
 
         notices.register(messages_notice)
         upcoming.register(next_appointments)
+        merging.register(merge.move_patient_rows, models=merge.MODELS)
+        merging.register(merge.move_reminders, models=(Reminder,))

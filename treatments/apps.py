@@ -8,3 +8,11 @@ class TreatmentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "treatments"
     verbose_name = _("Treatments")
+
+    def ready(self) -> None:
+        from patients import merging
+
+        from .models import Consultation, TreatmentPlan
+        from .services import move_patient_rows
+
+        merging.register(move_patient_rows, models=(Consultation, TreatmentPlan))

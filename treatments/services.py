@@ -598,3 +598,12 @@ def update_adverse_event(*, event: AdverseEvent, data: dict, by: Actor) -> Adver
         details={"fields": changed},
     )
     return event
+
+
+def move_patient_rows(*, keep: Patient, duplicate: Patient) -> dict[str, int]:
+    """This app's part of merging two patient records (patients/merging.py): consultations and
+    plans follow the kept record; charts and events follow their plan."""
+    return {
+        model._meta.label: model.objects.filter(patient=duplicate).update(patient=keep)
+        for model in (Consultation, TreatmentPlan)
+    }
