@@ -67,6 +67,7 @@ def _stamp_consents(patient: Patient, before: dict) -> None:
             setattr(patient, f"{name}_on", today)
 
 
+# Not durable: the record and its audit entry stand or fall together in a caller's transaction.
 @transaction.atomic
 def register_patient(*, data: dict, by: Actor) -> Patient:
     patient = Patient(**data, created_by=by.user)
@@ -97,6 +98,7 @@ def changes_since(patient: Patient, version: int) -> list[dict]:
     return [{"user": e.user, "at": e.at, "fields": e.details.get("fields", {})} for e in entries]
 
 
+# Not durable: its writes are all rows, which may ride on a caller's transaction.
 @transaction.atomic
 def update_patient(*, patient_id: int, version: int, data: dict, by: Actor) -> Patient:
     # Lock the row: two saves of the same version can't both pass the check below.
@@ -124,6 +126,7 @@ def update_patient(*, patient_id: int, version: int, data: dict, by: Actor) -> P
     return patient
 
 
+# Not durable: seed_demo records the demo screenings inside its one transaction.
 @transaction.atomic
 def record_screening(*, patient: Patient, answers: dict[str, tuple[str, str]], by: Actor) -> int:
     """Save screening answers {question: (answer, note)}; keep every earlier answer. Returns how
@@ -131,7 +134,10 @@ def record_screening(*, patient: Patient, answers: dict[str, tuple[str, str]], b
     unknown = set(answers) - set(BY_KEY)
     if unknown:
         raise PatientError(_("Unknown screening question."))
-    current = {a.question: a for a in locked(ScreeningAnswer.objects).filter(patient=patient)}
+    # Lock the patient, not its answers: a question answered for the first time has no row
+    # to lock, and two changes at once must each record the answer they replace.
+    locked(Patient.objects.only("pk")).get(pk=patient.pk)
+    current = {a.question: a for a in ScreeningAnswer.objects.filter(patient=patient)}
     now = timezone.now()
     changed = {}
     for key, (answer, note) in answers.items():
@@ -181,7 +187,8 @@ def move_own_rows(*, keep: Patient, duplicate: Patient) -> dict[str, int]:
     }
 
 
-@transaction.atomic
+# Durable: its row locks must be its transaction's first, taken in id order (see below).
+@transaction.atomic(durable=True)
 def merge_patients(*, keep_id: int, duplicate_id: int, reason: str, by: Actor) -> Patient:
     if by.role not in (Role.DOCTOR, Role.ADMIN):
         raise PatientError(_("Only a doctor or an administrator can merge records."))
@@ -227,7 +234,8 @@ def invite_to_portal(*, patient: Patient, by: Actor, link_for) -> PortalInvitati
     if not patient.email:
         raise PatientError(_("Add the patient's email address first."))
     token = secrets.token_urlsafe(32)
-    with transaction.atomic():
+    # Durable: the mail below leaves only once the invitation it links to is committed.
+    with transaction.atomic(durable=True):
         # An earlier link stops working when a new one is sent.
         PortalInvitation.objects.filter(patient=patient, accepted_at__isnull=True).update(
             expires_at=timezone.now()
@@ -273,17 +281,15 @@ def usable_invitation(token: str) -> PortalInvitation | None:
     return invitation
 
 
-@transaction.atomic
+# Durable: the open_account view signs the new account in, so it must be committed.
+@transaction.atomic(durable=True)
 def accept_invitation(*, token: str, password: str, ip: str | None) -> object:
     """Open the patient's portal account with the chosen password; the link then stops working."""
-    invitation = (
-        locked(PortalInvitation.objects)
-        .select_related("patient")
-        .filter(token_hash=_token_hash(token))
-        .first()
-    )
+    # Lock the link: a second submit of the form waits, then finds it used.
+    invitation = locked(PortalInvitation.objects).filter(token_hash=_token_hash(token)).first()
     if invitation is None or not invitation.is_usable():
         raise PatientError(_("This link has expired or has already been used."))
+    # Lock the patient: two links sent at once both stay usable; one account per patient.
     patient = locked(Patient.objects).get(pk=invitation.patient_id)
     if patient.portal_user_id:
         raise PatientError(_("This patient already has a portal account."))
