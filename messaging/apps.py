@@ -10,8 +10,11 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messages")
 
     def ready(self) -> None:
-        from patients import notices
+        from patients import merging, notices
 
+        from .models import Message
+        from .services import move_patient_messages
         from .views import messages_notice
 
         notices.register(messages_notice)
+        merging.register(move_patient_messages, models=(Message,))

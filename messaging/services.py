@@ -52,6 +52,13 @@ def unsubscribe(*, patient: Patient, channel: str, by: Actor) -> None:
     )
 
 
+def move_patient_messages(*, keep: Patient, duplicate: Patient) -> dict[str, int]:
+    """A merge (patients.merging): the duplicate's messages follow the kept record (those
+    still waiting go out to it). Runs in the merge's transaction."""
+    moved = Message.objects.filter(patient=duplicate).update(patient=keep)
+    return {Message._meta.label: moved}
+
+
 def _given_up(message_id: int, by: Actor) -> Message:
     if by.role not in STAFF_ROLES:
         raise MessageError(_("Only the clinic's staff can do this."))

@@ -8,3 +8,10 @@ class PatientsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "patients"
     verbose_name = _("Patients")
+
+    def ready(self) -> None:
+        from . import merging
+        from .models import PortalInvitation, ScreeningAnswer
+        from .services import move_own_rows
+
+        merging.register(move_own_rows, models=(ScreeningAnswer, PortalInvitation))

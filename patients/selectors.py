@@ -7,9 +7,8 @@ from difflib import SequenceMatcher
 
 import phonenumbers
 from django.conf import settings
-from django.db.models import Min, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
-from django.utils import timezone
 
 from .models import Patient, ScreeningAnswer, fold
 from .screening import BY_KEY, ESTROGEN, FOAM_ONLY, QUESTIONS, UNTREATED_VARICOSE, Answer, Kind
@@ -83,26 +82,6 @@ def search_patients(query: str) -> QuerySet[Patient]:
         condition &= Q(search_name__contains=part)
     by_name = (Lower("legal_last_name"), Lower("legal_first_name"), "id")
     return patients.filter(condition).order_by(*by_name)[:SEARCH_LIMIT]
-
-
-def next_appointments(patient_ids: list[int]) -> dict[int, object]:
-    """{patient id: start of their next booked appointment} in one query. Reads scheduling's
-    rows through the reverse relation so this app needs no import from the one above it."""
-    if not patient_ids:
-        return {}
-    rows = (
-        Patient.objects.filter(pk__in=patient_ids)
-        .annotate(
-            next_at=Min(
-                "appointments__starts_at",
-                filter=Q(
-                    appointments__starts_at__gte=timezone.now(), appointments__status="booked"
-                ),
-            )
-        )
-        .values_list("pk", "next_at")
-    )
-    return {pk: next_at for pk, next_at in rows if next_at}
 
 
 def possible_duplicates(

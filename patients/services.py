@@ -17,7 +17,7 @@ from goodskin.actors import Actor
 from goodskin.db import locked
 from goodskin.roles import Role, group_for
 
-from . import audit
+from . import audit, merging
 from .models import (
     AuditAction,
     AuditEntry,
@@ -67,6 +67,7 @@ def _stamp_consents(patient: Patient, before: dict) -> None:
             setattr(patient, f"{name}_on", today)
 
 
+# Not durable: the record and its audit entry stand or fall together in a caller's transaction.
 @transaction.atomic
 def register_patient(*, data: dict, by: Actor) -> Patient:
     patient = Patient(**data, created_by=by.user)
@@ -97,6 +98,7 @@ def changes_since(patient: Patient, version: int) -> list[dict]:
     return [{"user": e.user, "at": e.at, "fields": e.details.get("fields", {})} for e in entries]
 
 
+# Not durable: its writes are all rows, which may ride on a caller's transaction.
 @transaction.atomic
 def update_patient(*, patient_id: int, version: int, data: dict, by: Actor) -> Patient:
     # Lock the row: two saves of the same version can't both pass the check below.
@@ -124,6 +126,7 @@ def update_patient(*, patient_id: int, version: int, data: dict, by: Actor) -> P
     return patient
 
 
+# Not durable: seed_demo records the demo screenings inside its one transaction.
 @transaction.atomic
 def record_screening(*, patient: Patient, answers: dict[str, tuple[str, str]], by: Actor) -> int:
     """Save screening answers {question: (answer, note)}; keep every earlier answer. Returns how
@@ -131,7 +134,10 @@ def record_screening(*, patient: Patient, answers: dict[str, tuple[str, str]], b
     unknown = set(answers) - set(BY_KEY)
     if unknown:
         raise PatientError(_("Unknown screening question."))
-    current = {a.question: a for a in locked(ScreeningAnswer.objects).filter(patient=patient)}
+    # Lock the patient, not its answers: a question answered for the first time has no row
+    # to lock, and two changes at once must each record the answer they replace.
+    locked(Patient.objects.only("pk")).get(pk=patient.pk)
+    current = {a.question: a for a in ScreeningAnswer.objects.filter(patient=patient)}
     now = timezone.now()
     changed = {}
     for key, (answer, note) in answers.items():
@@ -169,27 +175,20 @@ def record_screening(*, patient: Patient, answers: dict[str, tuple[str, str]], b
     return len(changed)
 
 
-def _move_related(*, keep: Patient, duplicate: Patient) -> dict[str, int]:
-    """Point everything that refers to `duplicate` at `keep`. Generic over every relation, so
-    plans and appointments added by later apps move too."""
-    moved = {}
-    kept_questions = set(keep.screening.values_list("question", flat=True))
-    # Screening: one answer per question; the kept record's answer wins where both have one.
-    duplicate.screening.filter(question__in=kept_questions).delete()
-    for relation in Patient._meta.related_objects:
-        if relation.one_to_one or relation.many_to_many or relation.related_model is Patient:
-            continue
-        if relation.related_model is AuditEntry:
-            continue  # the trail stays where it happened; the merge entry links both
-        count = relation.related_model._base_manager.filter(
-            **{relation.field.name: duplicate}
-        ).update(**{relation.field.name: keep})
-        if count:
-            moved[relation.related_model._meta.label] = count
-    return moved
+def move_own_rows(*, keep: Patient, duplicate: Patient) -> dict[str, int]:
+    """This app's part of a merge (see merging.py): screening answers and portal invitations
+    follow the kept record. The audit trail stays where it happened; the merge entry links both."""
+    # One answer per question: the kept record's answer wins where both have one.
+    kept_questions = ScreeningAnswer.objects.filter(patient=keep).values("question")
+    ScreeningAnswer.objects.filter(patient=duplicate, question__in=kept_questions).delete()
+    return {
+        model._meta.label: model.objects.filter(patient=duplicate).update(patient=keep)
+        for model in (ScreeningAnswer, PortalInvitation)
+    }
 
 
-@transaction.atomic
+# Durable: its row locks must be its transaction's first, taken in id order (see below).
+@transaction.atomic(durable=True)
 def merge_patients(*, keep_id: int, duplicate_id: int, reason: str, by: Actor) -> Patient:
     if by.role not in (Role.DOCTOR, Role.ADMIN):
         raise PatientError(_("Only a doctor or an administrator can merge records."))
@@ -207,7 +206,7 @@ def merge_patients(*, keep_id: int, duplicate_id: int, reason: str, by: Actor) -
         raise PatientError(_("One of the records no longer exists."))
     if keep.merged_into_id or duplicate.merged_into_id:
         raise PatientError(_("One of the records has already been merged."))
-    moved = _move_related(keep=keep, duplicate=duplicate)
+    moved = merging.move_all(keep=keep, duplicate=duplicate)
     if duplicate.portal_user_id and not keep.portal_user_id:
         keep.portal_user, duplicate.portal_user = duplicate.portal_user, None
         duplicate.save(update_fields=["portal_user"])
@@ -235,7 +234,8 @@ def invite_to_portal(*, patient: Patient, by: Actor, link_for) -> PortalInvitati
     if not patient.email:
         raise PatientError(_("Add the patient's email address first."))
     token = secrets.token_urlsafe(32)
-    with transaction.atomic():
+    # Durable: the mail below leaves only once the invitation it links to is committed.
+    with transaction.atomic(durable=True):
         # An earlier link stops working when a new one is sent.
         PortalInvitation.objects.filter(patient=patient, accepted_at__isnull=True).update(
             expires_at=timezone.now()
@@ -281,17 +281,15 @@ def usable_invitation(token: str) -> PortalInvitation | None:
     return invitation
 
 
-@transaction.atomic
+# Durable: the open_account view signs the new account in, so it must be committed.
+@transaction.atomic(durable=True)
 def accept_invitation(*, token: str, password: str, ip: str | None) -> object:
     """Open the patient's portal account with the chosen password; the link then stops working."""
-    invitation = (
-        locked(PortalInvitation.objects)
-        .select_related("patient")
-        .filter(token_hash=_token_hash(token))
-        .first()
-    )
+    # Lock the link: a second submit of the form waits, then finds it used.
+    invitation = locked(PortalInvitation.objects).filter(token_hash=_token_hash(token)).first()
     if invitation is None or not invitation.is_usable():
         raise PatientError(_("This link has expired or has already been used."))
+    # Lock the patient: two links sent at once both stay usable; one account per patient.
     patient = locked(Patient.objects).get(pk=invitation.patient_id)
     if patient.portal_user_id:
         raise PatientError(_("This patient already has a portal account."))

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 
-from . import audit, notices, portal_link, selectors, services
+from . import audit, notices, portal_link, selectors, services, upcoming
 from .access import get_patient_for_user
 from .forms import (
     MergeForm,
@@ -31,9 +31,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     patients = list(selectors.search_patients(query)) if query else []
-    upcoming = selectors.next_appointments([p.pk for p in patients])
+    next_at = upcoming.next_appointments([p.pk for p in patients])
     for patient in patients:
-        patient.next_appointment_at = upcoming.get(patient.pk)
+        patient.next_appointment_at = next_at.get(patient.pk)
     template = "patients/_results.html" if request.htmx else "patients/list.html"
     return render(request, template, {"form": form, "query": query, "patients": patients})
 

@@ -10,6 +10,12 @@ class SchedulingConfig(AppConfig):
     verbose_name = _("Scheduling")
 
     def ready(self) -> None:
+        from patients import merging, upcoming
+
+        from . import merge
         from .reminder_kinds import register_all
+        from .selectors import next_appointments
 
         register_all()
+        upcoming.register(next_appointments)
+        merging.register(merge.move_patient_rows, models=merge.MODELS)

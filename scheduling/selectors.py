@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
+from django.db.models import Min
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -413,3 +414,17 @@ def calendar_feed_appointments(patient) -> list[Appointment]:
         .select_related("doctor", "location")
         .order_by("starts_at")
     )
+
+
+def next_appointments(patient_ids: list[int]) -> dict[int, datetime]:
+    """{patient id: start of their next booked appointment} in one query, for the patient
+    search (registered with patients.upcoming in SchedulingConfig.ready)."""
+    rows = (
+        Appointment.objects.filter(
+            patient_id__in=patient_ids, status=Status.BOOKED, starts_at__gte=timezone.now()
+        )
+        .values("patient_id")
+        .annotate(next_at=Min("starts_at"))
+        .values_list("patient_id", "next_at")
+    )
+    return dict(rows)

@@ -10,6 +10,11 @@ class TreatmentsConfig(AppConfig):
     verbose_name = _("Treatments")
 
     def ready(self) -> None:
+        from patients import merging
+
         from .alerts import register
+        from .models import Consultation, TreatmentPlan
+        from .services import move_patient_rows
 
         register()
+        merging.register(move_patient_rows, models=(Consultation, TreatmentPlan))

@@ -112,6 +112,8 @@ def record_consultation(
     else:
         consultation.varicose_override_reason = ""
     try:
+        # The row and its audit entry together; a savepoint when seed_demo's transaction holds
+        # it (not durable), so a lost race below leaves that transaction usable.
         with transaction.atomic():
             consultation.save()
             audit.record(
@@ -190,6 +192,7 @@ def create_plan(
         form_token=form_token,
     )
     try:
+        # As in record_consultation: one unit, and not durable (seed_demo holds it).
         with transaction.atomic():
             plan.save()
             audit.record(
@@ -204,6 +207,7 @@ def create_plan(
     return plan
 
 
+# Not durable: an upper app may stop a plan within its own change (as scheduling's test does).
 @transaction.atomic
 def set_plan_status(*, plan: TreatmentPlan, status: str, reason: str = "", by: Actor) -> None:
     """Start a draft plan, or stop an open one (with a reason)."""
@@ -336,6 +340,7 @@ def record_session(
         if problem := check_area(area, foam_blocked=foam_blocked):
             raise TreatmentError(problem)
     try:
+        # Not durable: seed_demo charts its demo sessions inside its one transaction.
         with transaction.atomic():
             chart = _save_chart(
                 plan=plan,
@@ -359,8 +364,8 @@ def record_session(
 
 
 def _save_chart(*, plan, treated_on, areas, fields, sign, by, form_token) -> SessionChart:
-    # Lock the plan: two doctors charting at once must not both become session N.
-    plan = locked(TreatmentPlan.objects).select_related("patient").get(pk=plan.pk)
+    # Lock the plan (its row only): two doctors charting at once must not both become session N.
+    plan = locked(TreatmentPlan.objects, of=("self",)).select_related("patient").get(pk=plan.pk)
     if plan.status != PlanStatus.ACTIVE:
         raise TreatmentError(_("Only an active plan can be charted."))
     done = plan.charts.count()
@@ -392,10 +397,16 @@ def _save_chart(*, plan, treated_on, areas, fields, sign, by, form_token) -> Ses
     return chart
 
 
+# Not durable, like the chart changes below: their writes are all rows, which may ride on a
+# caller's transaction.
 @transaction.atomic
 def sign_chart(*, chart: SessionChart, by: Actor) -> None:
     _doctor_only(by)
-    chart = locked(SessionChart.objects).select_related("plan__patient").get(pk=chart.pk)
+    # Lock the chart's row (of: not the plan and patient it reads): a second signature waits
+    # and is refused instead of replacing the first.
+    chart = (
+        locked(SessionChart.objects, of=("self",)).select_related("plan__patient").get(pk=chart.pk)
+    )
     if chart.is_signed:
         raise TreatmentError(_("This chart is already signed."))
     chart.signed_at, chart.signed_by = timezone.now(), by.user
@@ -418,7 +429,10 @@ def change_chart_text(
     _doctor_only(by)
     if field not in AMENDABLE:
         raise TreatmentError(_("This part of the chart can't be changed."))
-    chart = locked(SessionChart.objects).select_related("plan__patient").get(pk=chart.pk)
+    # Lock the chart: a signature landing meanwhile would let the change skip its amendment.
+    chart = (
+        locked(SessionChart.objects, of=("self",)).select_related("plan__patient").get(pk=chart.pk)
+    )
     old_text = getattr(chart, field)
     if old_text == new_text:
         raise TreatmentError(_("The new text is the same as the old one."))
@@ -470,7 +484,9 @@ def amend_treated_area(
     _doctor_only(by)
     # Lock the chart: a signature landing meanwhile would let a change skip its amendment, and
     # two corrections at once would each keep a stale "before".
-    chart = locked(SessionChart.objects).select_related("plan__patient").get(pk=chart.pk)
+    chart = (
+        locked(SessionChart.objects, of=("self",)).select_related("plan__patient").get(pk=chart.pk)
+    )
     area = chart.areas.filter(pk=area.pk).first()
     if area is None:
         raise TreatmentError(_("This area is not part of this chart."))
@@ -593,11 +609,15 @@ def acknowledge_adverse_event(*, event_id: int, by: Actor) -> AdverseEvent:
     return event
 
 
+# Not durable: its writes are all rows, which may ride on a caller's transaction.
 @transaction.atomic
 def update_adverse_event(*, event: AdverseEvent, data: dict, by: Actor) -> AdverseEvent:
     """Record management, follow-up and the date it resolved."""
     _doctor_only(by)
-    event = locked(AdverseEvent.objects).select_related("plan__patient").get(pk=event.pk)
+    # Lock the event: a change of its onset meanwhile would let it resolve before it began.
+    event = (
+        locked(AdverseEvent.objects, of=("self",)).select_related("plan__patient").get(pk=event.pk)
+    )
     if data.get("resolved_on") and data["resolved_on"] < event.onset_on:
         raise TreatmentError(_("An event can't resolve before it began."))
     changed = [name for name, value in data.items() if getattr(event, name) != value]
@@ -612,3 +632,12 @@ def update_adverse_event(*, event: AdverseEvent, data: dict, by: Actor) -> Adver
         details={"fields": changed},
     )
     return event
+
+
+def move_patient_rows(*, keep: Patient, duplicate: Patient) -> dict[str, int]:
+    """This app's part of merging two patient records (patients/merging.py): consultations and
+    plans follow the kept record; charts and events follow their plan."""
+    return {
+        model._meta.label: model.objects.filter(patient=duplicate).update(patient=keep)
+        for model in (Consultation, TreatmentPlan)
+    }

@@ -14,9 +14,11 @@ from messaging import sending, services
 from messaging.models import Message, MessageStatus
 from patients.models import AuditEntry
 from scheduling import reminders
+from tests.concurrency import contend
 from tests.factories import PatientFactory
-from tests.guards import committing, contend
 from tests.scheduling.conftest import desk_actor
+
+committing = pytest.mark.django_db(transaction=True)
 
 
 def given_up(patient=None, key="t:1") -> Message:

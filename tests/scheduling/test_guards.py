@@ -16,10 +16,12 @@ from goodskin.roles import Role
 from messaging.models import Message, MessageStatus
 from scheduling import reminders, services
 from scheduling.models import Appointment, Kind, Status, TimeOff
+from tests.concurrency import contend
 from tests.factories import PatientFactory, UserFactory, screen
-from tests.guards import committing, contend
 from tests.scheduling.conftest import MONDAY, at, desk_actor, work_weekdays
 from tests.treatments.conftest import chart_session, make_plan
+
+committing = pytest.mark.django_db(transaction=True)
 
 WEDNESDAY = MONDAY + timedelta(days=2)
 

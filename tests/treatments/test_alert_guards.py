@@ -6,10 +6,12 @@ from django.utils import timezone
 
 from messaging.models import Message
 from patients.models import AuditEntry
-from tests.guards import committing, contend
+from tests.concurrency import contend
 from tests.treatments.conftest import as_doctor
 from treatments import alerts, services
 from treatments.models import AdverseEvent
+
+committing = pytest.mark.django_db(transaction=True)
 
 
 def serious(plan, doctor) -> AdverseEvent:
