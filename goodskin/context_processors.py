@@ -60,3 +60,24 @@ def navigation(request) -> dict:
         "nav_items": items,
         "clinic_name": settings.CLINIC_NAME,
     }
+
+
+def choices(request) -> dict:
+    """The TextChoices that templates compare with (`plan.status == PlanStatus.ACTIVE`), so no
+    template spells a status, kind or role as a string of its own."""
+    from messaging.models import MessageStatus
+    from patients.screening import Answer
+    from patients.screening import Kind as QuestionKind
+    from scheduling.models import Kind as AppointmentKind
+    from scheduling.models import Status as AppointmentStatus
+    from treatments.models import PlanStatus
+
+    return {
+        "Role": Role,
+        "Answer": Answer,
+        "QuestionKind": QuestionKind,
+        "MessageStatus": MessageStatus,
+        "PlanStatus": PlanStatus,
+        "AppointmentKind": AppointmentKind,
+        "AppointmentStatus": AppointmentStatus,
+    }

@@ -13,7 +13,7 @@ from treatments.models import AftercareStep, PlanStatus, TreatmentPlan
 from treatments.selectors import get_clinic_settings
 
 from . import clock, reminders
-from .models import Appointment, Status
+from .models import Appointment, Kind, Status
 from .reminders import AFTERCARE, BOOK_NEXT, FIRST, SECOND, TOUCH_UP, Topic
 
 LABELS = {
@@ -114,6 +114,7 @@ def _context(message, appointment: Appointment | None, clinic) -> dict:
         "clinic_name": settings.CLINIC_NAME,
         "warning_signs": clinic.warning_signs.strip(),
         "unsubscribe_url": unsubscribe_url(patient.pk, message.channel),
+        "AppointmentKind": Kind,
     }
     if appointment is not None:
         tz = clock.zone(appointment.location.time_zone)

@@ -136,6 +136,8 @@ def test_with_the_mail_server_down_the_event_is_saved_and_the_alert_arrives_late
         assert sending.send_batch(10)["sent"] == 0
     assert server.mailbox.count() == 1
     assert AdverseEvent.objects.get().alerted_at is not None
+    client.force_login(other_doctor)
+    assert "alert emailed" in home_of(client)
 
 
 def test_a_colleagues_home_does_not_show_it(client, doctor, other_doctor, plan):
