@@ -100,13 +100,13 @@ class Message(models.Model):
             models.Index(
                 fields=["due_at"],
                 name="reminder_pending_due_idx",
-                condition=models.Q(status="pending"),
+                condition=models.Q(status=MessageStatus.PENDING),
             ),
             # Releasing rows whose lease ran out.
             models.Index(
                 fields=["lease_until"],
                 name="reminder_sending_lease_idx",
-                condition=models.Q(status="sending"),
+                condition=models.Q(status=MessageStatus.SENDING),
             ),
             # The staff view of a patient's messages.
             models.Index(fields=["patient", "-due_at"], name="reminder_patient_idx"),
@@ -114,7 +114,7 @@ class Message(models.Model):
             models.Index(
                 fields=["-due_at"],
                 name="reminder_given_up_idx",
-                condition=models.Q(status="failed", handled_at__isnull=True),
+                condition=models.Q(status=MessageStatus.FAILED, handled_at__isnull=True),
             ),
             # The owner finding its messages about one of its rows (withdraw on cancel, move).
             models.Index(fields=["topic", "topic_id"], name="message_topic_idx"),

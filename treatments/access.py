@@ -10,7 +10,7 @@ from goodskin.roles import STAFF_ROLES, Role, role_of
 from patients import audit
 from patients.models import AuditAction, Patient
 
-from .models import AdverseEvent, Consultation, SessionChart, TreatedArea, TreatmentPlan
+from .models import AdverseEvent, Consultation, PlanStatus, SessionChart, TreatedArea, TreatmentPlan
 
 DOCTOR_ONLY = (Role.DOCTOR,)
 
@@ -59,7 +59,8 @@ def get_own_plan(request: HttpRequest, pk: int) -> TreatmentPlan:
         pk=pk,
         patient__portal_user=request.user,
         patient__merged_into__isnull=True,
-        status__in=["active", "completed", "stopped"],  # a draft is still the doctor's
+        # A draft is still the doctor's own.
+        status__in=[PlanStatus.ACTIVE, PlanStatus.COMPLETED, PlanStatus.STOPPED],
     )
     _read(request, plan.patient, f"plan:{pk}")
     return plan

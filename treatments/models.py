@@ -226,7 +226,7 @@ class TreatmentPlan(models.Model):
                 name="plan_sessions_in_range",
             ),
             models.CheckConstraint(
-                condition=~models.Q(status="stopped") | ~models.Q(stop_reason=""),
+                condition=~models.Q(status=PlanStatus.STOPPED) | ~models.Q(stop_reason=""),
                 name="stopped_plan_has_reason",
             ),
         ]

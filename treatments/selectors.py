@@ -88,7 +88,7 @@ def plan_progress(plan: TreatmentPlan) -> PlanProgress:
             if chart.number not in by_area[area.region]:
                 by_area[area.region].append(chart.number)
     done = len(charts)
-    left = max(0, plan.sessions_planned - done) if plan.status != "stopped" else 0
+    left = max(0, plan.sessions_planned - done) if plan.status != PlanStatus.STOPPED else 0
     next_earliest = None
     if charts and left:
         next_earliest = charts[-1].treated_on + plan.interval
