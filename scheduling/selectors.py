@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from treatments.models import PlanStatus, SessionChart, TreatmentPlan
 
 from . import clock
-from .models import ACTIVE_STATUSES, Appointment, Kind, Reminder, Room, Status
+from .models import ACTIVE_STATUSES, Appointment, ChangeAction, Kind, Reminder, Room, Status
 from .services import TRANSITIONS, default_location, scheduling_settings
 from .slots import Calendar, doctors
 
@@ -253,18 +253,16 @@ def history(appointment: Appointment, tz) -> list[HistoryRow]:
     room_ids = {s.get("room") for c in changes for s in (c.before, c.after)}
     people = get_user_model().objects.in_bulk([i for i in ids if i])
     rooms = Room.objects.in_bulk([i for i in room_ids if i])
-    labels = {"booked": _("Booked"), "moved": _("Moved"), "cancelled": _("Cancelled")}
     rows = []
     for change in changes:
-        action = labels.get(change.action)
-        if action is None and change.action.startswith("status:"):
-            value = change.action.split(":", 1)[1]
-            action = _("Status: %(s)s") % {"s": Status(value).label if value in Status else value}
+        action = change.action
+        if action in ChangeAction.values:
+            action = ChangeAction(action).label
         rows.append(
             HistoryRow(
                 change.at,
                 change.by,
-                action or change.action,
+                action,
                 _describe(change.before, tz, people, rooms),
                 _describe(change.after, tz, people, rooms),
             )

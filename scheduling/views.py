@@ -19,6 +19,7 @@ from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 from patients.access import get_patient_for_user
 from patients.models import Patient
 from patients.selectors import screening_summary, search_patients
+from treatments.models import PlanStatus
 
 from . import clock, selectors, services
 from .access import (
@@ -138,7 +139,7 @@ def slot_search(request: HttpRequest) -> HttpResponse:
         elif data["who"]:
             patient, matches = _find_patient(request, form, data["who"])
         if data["kind"] == Kind.SESSION:
-            plan = patient and patient.treatment_plans.filter(status="active").first()
+            plan = patient and patient.treatment_plans.filter(status=PlanStatus.ACTIVE).first()
             if plan is None and not matches:
                 form.add_error("who", _("A session needs a patient with an active plan."))
         if form.is_valid():

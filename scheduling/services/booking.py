@@ -13,7 +13,7 @@ from patients.selectors import screening_summary
 from treatments.models import PlanStatus, TreatmentPlan
 
 from .. import clock, reminders
-from ..models import Appointment, Kind, Room
+from ..models import Appointment, ChangeAction, Kind, Room
 from ..slots import Calendar
 from .common import (
     ROOM_ATTEMPTS,
@@ -198,6 +198,6 @@ def book_appointment(
                 if _lost_race(error):
                     raise SlotTaken() from error
                 raise
-    _log(appointment, action="booked", before={}, by=by)
+    _log(appointment, action=ChangeAction.BOOKED, before={}, by=by)
     reminders.appointments_booked([appointment])
     return appointment

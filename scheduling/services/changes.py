@@ -11,7 +11,7 @@ from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role
 
 from .. import clock, reminders
-from ..models import Appointment, CancelledBy, Status
+from ..models import Appointment, CancelledBy, ChangeAction, Status
 from ..slots import free_slots
 from .booking import _check_booking
 from .common import (
@@ -70,7 +70,7 @@ def _move(
         if not _lost_race(error):
             raise
         raise SlotTaken() from error
-    _log(current, action="moved", before=before, by=by)
+    _log(current, action=ChangeAction.MOVED, before=before, by=by)
     reminders.appointment_moved(current)
     return current
 
@@ -166,7 +166,7 @@ def cancel_appointment(
     current.late_cancel = current.starts_at - timezone.now() < notice
     current.version += 1
     current.save()
-    _log(current, action="cancelled", before=before, by=by)
+    _log(current, action=ChangeAction.CANCELLED, before=before, by=by)
     reminders.appointment_cancelled(current)
     return current
 
@@ -199,7 +199,7 @@ def set_status(
     current.status = status
     current.version += 1
     current.save(update_fields=["status", "version"])
-    _log(current, action=f"status:{status}", before=before, by=by)
+    _log(current, action=ChangeAction.of_status(status), before=before, by=by)
     if status == Status.COMPLETED:
         # Hands over to the aftercare messages, in this same transaction.
         reminders.session_completed(current)

@@ -16,6 +16,7 @@ from ..models import (
     ACTIVE_STATUSES,
     Appointment,
     AppointmentChange,
+    ChangeAction,
     Kind,
     Location,
     SchedulingSettings,
@@ -69,7 +70,7 @@ def _snapshot(appointment: Appointment) -> dict:
     }
 
 
-def _log(appointment: Appointment, *, action: str, before: dict, by: Actor) -> None:
+def _log(appointment: Appointment, *, action: ChangeAction, before: dict, by: Actor) -> None:
     user = by.user if getattr(by.user, "is_authenticated", False) else None
     after = _snapshot(appointment)
     AppointmentChange.objects.create(
@@ -84,7 +85,7 @@ def _log(appointment: Appointment, *, action: str, before: dict, by: Actor) -> N
     )
 
 
-def _log_many(appointments: list[Appointment], *, action: str, by: Actor) -> None:
+def _log_many(appointments: list[Appointment], *, action: ChangeAction, by: Actor) -> None:
     """_log for appointments just made (a series): two INSERTs, whatever their number."""
     user = by.user if getattr(by.user, "is_authenticated", False) else None
     AppointmentChange.objects.bulk_create(

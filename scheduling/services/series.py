@@ -14,7 +14,15 @@ from patients.selectors import screening_summary
 from treatments.models import TreatmentPlan
 
 from .. import clock, reminders
-from ..models import ACTIVE_STATUSES, Appointment, Kind, Room, SchedulingSettings, Status
+from ..models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    ChangeAction,
+    Kind,
+    Room,
+    SchedulingSettings,
+    Status,
+)
 from ..slots import Calendar, free_slots
 from .booking import _check_gaps, _check_session, _check_when_and_who, _room_for
 from .common import (
@@ -118,7 +126,7 @@ def book_series(*, plan: TreatmentPlan, starts: dict[int, datetime], by: Actor) 
         raise BookingError(_("Choose at least one session to book."))
     with SchedulingSettings.held():
         booked = _book_all(plan, sorted(starts.items(), key=lambda item: item[1]), by)
-        _log_many(booked, action="booked", by=by)
+        _log_many(booked, action=ChangeAction.BOOKED, by=by)
         reminders.appointments_booked(booked)
     return booked
 

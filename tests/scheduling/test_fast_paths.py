@@ -20,6 +20,7 @@ from scheduling.clock import day_bounds, instant
 from scheduling.models import (
     Appointment,
     AppointmentChange,
+    ChangeAction,
     Kind,
     Reminder,
     Room,
@@ -348,7 +349,7 @@ def test_a_series_logs_audits_and_reminds_once_per_session(now, hours, front_des
     ]
     for appointment in booked:
         change = AppointmentChange.objects.get(appointment=appointment)
-        assert (change.action, change.before, change.by) == ("booked", {}, front_desk)
+        assert (change.action, change.before, change.by) == (ChangeAction.BOOKED, {}, front_desk)
         assert change.after == {
             "starts_at": appointment.starts_at.isoformat(),
             "ends_at": appointment.ends_at.isoformat(),
@@ -358,7 +359,8 @@ def test_a_series_logs_audits_and_reminds_once_per_session(now, hours, front_des
         }
         entry = AuditEntry.objects.get(subject=f"appointment:{appointment.pk}")
         assert (entry.patient, entry.user, entry.role) == (record, front_desk, Role.FRONT_DESK)
-        assert (entry.action, entry.details) == (AuditAction.CHANGE, {"action": "booked"})
+        assert entry.action == AuditAction.CHANGE
+        assert entry.details == {"action": ChangeAction.BOOKED}
     assert AuditEntry.objects.count() == audited + 3
     first, second, third = booked
     # Session 1 is today at 10:00: its 48-hour reminder is already past, its 2-hour one is not.

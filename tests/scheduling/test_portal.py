@@ -9,7 +9,14 @@ from django.urls import reverse
 
 from patients.models import AuditEntry
 from scheduling import services
-from scheduling.models import Appointment, AppointmentChange, Kind, Reminder, Status
+from scheduling.models import (
+    Appointment,
+    AppointmentChange,
+    ChangeAction,
+    Kind,
+    Reminder,
+    Status,
+)
 from tests.factories import PatientFactory, UserFactory, screen
 from tests.scheduling.conftest import MONDAY, TZ, at, desk_actor
 from tests.treatments.conftest import chart_session, make_plan
@@ -186,7 +193,7 @@ def test_it_lets_the_patient_cancel_ahead_of_the_notice_period(client, visit, pa
     visit.refresh_from_db()
     assert (visit.status, visit.cancelled_by) == (Status.CANCELLED, "patient")
     assert AppointmentChange.objects.filter(
-        appointment=visit, action="cancelled", by=patient
+        appointment=visit, action=ChangeAction.CANCELLED, by=patient
     ).exists()
     assert set(visit.reminders.values_list("status", flat=True)) == {"cancelled"}
 
