@@ -210,7 +210,17 @@ def week_grid(monday: date, tz) -> tuple[list, list[WeekRow]]:
     return people, rows
 
 
-def doctor_day(doctor, day: date, tz) -> list[Appointment]:
+@dataclass
+class DayVisit:
+    """One appointment of a doctor's own day, with the chart of its session (if there is one
+    yet) and the status buttons it offers now."""
+
+    appointment: Appointment
+    chart: SessionChart | None
+    buttons: list
+
+
+def doctor_day(doctor, day: date, tz) -> list[DayVisit]:
     """A doctor's appointments of the day, each session with its chart if there is one: two
     queries."""
     start, end = clock.day_bounds(day, tz)
@@ -218,10 +228,14 @@ def doctor_day(doctor, day: date, tz) -> list[Appointment]:
     plan_ids = {a.plan_id for a in appointments if a.plan_id}
     charts = {(c.plan_id, c.number): c for c in SessionChart.objects.filter(plan_id__in=plan_ids)}
     today, table = timezone.localdate(timezone.now(), tz), buttons_by_status()
-    for appointment in appointments:
-        appointment.chart = charts.get((appointment.plan_id, appointment.session_number))
-        appointment.buttons = status_buttons(appointment, today, tz, table)
-    return appointments
+    return [
+        DayVisit(
+            appointment,
+            charts.get((appointment.plan_id, appointment.session_number)),
+            status_buttons(appointment, today, tz, table),
+        )
+        for appointment in appointments
+    ]
 
 
 @dataclass

@@ -106,12 +106,12 @@ def week_view(request: HttpRequest) -> HttpResponse:
 def my_day(request: HttpRequest) -> HttpResponse:
     tz = _clinic_zone()
     day = _day_from(request, tz)
-    appointments = selectors.doctor_day(request.user, day, tz)
-    record_schedule_read(request, f"my day {day.isoformat()}", appointments)
+    visits = selectors.doctor_day(request.user, day, tz)
+    record_schedule_read(request, f"my day {day.isoformat()}", [v.appointment for v in visits])
     context = {
         "day": day,
         "tz": tz.key,
-        "appointments": appointments,
+        "visits": visits,
         "previous": day - timedelta(days=1),
         "next": day + timedelta(days=1),
         "today": timezone.localdate(timezone.now(), tz),
