@@ -9,14 +9,15 @@ from datetime import date, datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from treatments.models import PlanStatus, SessionChart, TreatmentPlan
+from patients.selectors import screening_summary
+from treatments.models import SessionChart, TreatmentPlan
 
-from . import clock
-from .models import ACTIVE_STATUSES, Appointment, ChangeAction, Kind, Reminder, Room, Status
+from . import clock, rules
+from .models import Appointment, ChangeAction, Kind, Reminder, Room, Status
 from .services import TRANSITIONS, default_location, scheduling_settings
+from .services.common import session_days
 from .slots import Calendar, doctors
 
 # The buttons a card offers, in the order a visit goes.
@@ -289,70 +290,37 @@ def plan_appointments(plan: TreatmentPlan):
 
 
 def series_problems(plan: TreatmentPlan, starts: dict[int, datetime]) -> dict[int, str]:
-    """A dry run of booking the series: what stands in the way of each proposed session, read
-    only (the booking itself checks all of it again under a lock)."""
-    location = default_location()
-    tz = clock.zone(location.time_zone)
+    """A dry run of booking the series: what the rules say of each proposed session, judged
+    as book_series judges it, read only (the booking checks all of it again under a lock)."""
     if not starts:
         return {}
+    location = default_location()
+    tz = clock.zone(location.time_zone)
     length = timedelta(minutes=plan.session_minutes)
-    calendar = Calendar.load(
+    starts = {number: clock.utc(starts_at) for number, starts_at in starts.items()}
+    calendar = Calendar.load_windows(
         doctor_ids=[plan.doctor_id],
         location=location,
-        start=min(starts.values()),
-        end=max(starts.values()) + length,
+        windows=[(starts_at, starts_at + length) for starts_at in starts.values()],
         buffer=timedelta(minutes=scheduling_settings().buffer_minutes),
     )
-    days = {c.number: c.treated_on for c in plan.charts.all()}
-    for a in plan.appointments.filter(status__in=(*ACTIVE_STATUSES, Status.COMPLETED)):
-        days[a.session_number] = a.starts_at.astimezone(tz).date()
-    days.update({n: s.astimezone(tz).date() for n, s in starts.items()})
-    now = timezone.now()
-    problems = {}
-    for number, starts_at in sorted(starts.items()):
-        problem = _slot_problem(calendar, plan, starts_at, starts_at + length, now)
-        if problem is None:
-            # A pair of proposed rows too close is reported once, on the later session.
-            others = {n: d for n, d in days.items() if n < number or n not in starts}
-            problem = _gap_problem(plan, number, days[number], others)
-        if problem:
-            problems[number] = problem
-    return problems
-
-
-def _slot_problem(calendar, plan, starts_at, ends_at, now) -> str | None:
-    if starts_at <= now:
-        return _("That time is in the past.")
-    reason = calendar.why_not(plan.doctor_id, starts_at, ends_at)
-    if reason == "hours":
-        return _("The doctor does not work at that time.")
-    if reason == "busy":
-        return _("The doctor is busy or off at that time.")
-    if calendar.free_room(starts_at, ends_at) is None:
-        return _("No room is free at that time.")
-    return None
-
-
-def _gap_problem(plan, number: int, own: date, days: dict[int, date]) -> str | None:
-    for other, day in sorted(days.items()):
-        if other != number and abs(own - day) < plan.interval:
-            return _("Less than %(weeks)d weeks from session %(m)d (%(day)s).") % {
-                "weeks": plan.interval_weeks,
-                "m": other,
-                "day": day.isoformat(),
-            }
-    return None
+    verdicts = rules.series(
+        calendar,
+        patient=plan.patient,
+        plan=plan,
+        blocked=screening_summary(plan.patient).blocks_plan,
+        booked=session_days(plan, tz),
+        sessions=[(number, at, at + length) for number, at in starts.items()],
+        doctor_id=plan.doctor_id,
+        now=timezone.now(),
+    )
+    return {number: str(problem) for number, problem, _room in verdicts if problem}
 
 
 def plan_blocker(plan: TreatmentPlan) -> str | None:
     """Why no session of this plan can be booked at all, if something stops it."""
-    from patients.selectors import screening_summary
-
-    if plan.status != PlanStatus.ACTIVE:
-        return _("This plan is not active, so no session can be booked.")
-    if screening_summary(plan.patient).blocks_plan:
-        return _("The screening shows an absolute contraindication.")
-    return None
+    problem = rules.plan_blocker(plan, blocked=screening_summary(plan.patient).blocks_plan)
+    return str(problem) if problem else None
 
 
 def given_up_messages(*, patient_id: int | None = None, limit: int = 20):

@@ -193,7 +193,7 @@ def _free_days(data: dict, plan, tz) -> list[tuple[date, list]]:
         location=services.default_location(),
         first_day=data["first_day"],
         last_day=data["last_day"],
-        minutes=services.minutes_for(data["kind"], plan),
+        minutes=services.minutes_for(data["kind"], plan, settings=settings),
         step_minutes=settings.slot_step_minutes,
         buffer_minutes=settings.buffer_minutes,
     )

@@ -10,7 +10,14 @@ from .changes import (
     sessions_too_close_after,
     set_status,
 )
-from .common import BookingError, SlotTaken, default_location, minutes_for, scheduling_settings
+from .common import (
+    BookingError,
+    Refused,
+    SlotTaken,
+    default_location,
+    minutes_for,
+    scheduling_settings,
+)
 from .consent import withdraw_consent
 from .patient_changes import patient_cancel, patient_may_change, patient_move, patient_move_options
 from .series import Proposal, book_series, propose_series, remaining_sessions
@@ -21,6 +28,7 @@ __all__ = [
     "BookingError",
     "LaterSessionsTooClose",
     "Proposal",
+    "Refused",
     "SlotTaken",
     "add_time_off",
     "book_appointment",

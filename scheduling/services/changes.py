@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role
 
-from .. import clock, reminders
-from ..models import Appointment, CancelledBy, ChangeAction, Status
+from .. import clock, reminders, rules
+from ..models import Appointment, CancelledBy, ChangeAction, Kind, SchedulingSettings, Status
 from ..slots import free_slots
-from .booking import _check_booking
+from .booking import _checked_room
 from .common import (
     BookingError,
     SlotTaken,
@@ -22,6 +22,7 @@ from .common import (
     _log,
     _lost_race,
     _require_staff,
+    _session,
     _snapshot,
     scheduling_settings,
 )
@@ -36,24 +37,38 @@ class LaterSessionsTooClose(BookingError):
 
 
 def _move(
-    current: Appointment, starts_at: datetime, by: Actor, doctor=None, earlier_only=True
+    current: Appointment,
+    starts_at: datetime,
+    by: Actor,
+    settings: SchedulingSettings,
+    doctor=None,
+    earlier_only=True,
 ) -> Appointment:
+    """Move `current` (locked) if the rules let the new time through. A staff move checks the
+    gap to the plan's earlier sessions only (`earlier_only`): the later ones can move too."""
     doctor = doctor or current.doctor
     _lock_doctor(doctor.pk)
     starts_at = clock.utc(starts_at)
     ends_at = starts_at + current.duration
-    room = _check_booking(
+    session = None
+    if current.kind == Kind.SESSION:
+        session = _session(
+            current.plan,
+            current.session_number,
+            patient=current.patient,
+            tz=clock.zone(current.location.time_zone),
+            exclude_id=current.pk,
+            earlier_only=earlier_only,
+        )
+    room = _checked_room(
         patient=current.patient,
-        kind=current.kind,
-        plan=current.plan,
-        number=current.session_number,
+        doctor_id=doctor.pk,
         starts_at=starts_at,
         ends_at=ends_at,
-        doctor_id=doctor.pk,
-        room=None,
         location=current.location,
+        settings=settings,
+        session=session,
         exclude_id=current.pk,
-        earlier_only=earlier_only,
     )
     before = _snapshot(current)
     current.starts_at, current.ends_at, current.doctor, current.room = (
@@ -92,14 +107,15 @@ def move_appointment(
     current = _locked(appointment, version)
     if current.status != Status.BOOKED:
         raise BookingError(_("Only a booked appointment can be moved."))
-    moved = [_move(current, starts_at, by, doctor)]
+    settings = scheduling_settings()
+    moved = [_move(current, starts_at, by, settings, doctor)]
     too_close = sessions_too_close_after(current)
     if too_close and not shift_later:
         raise LaterSessionsTooClose(too_close)
-    settings = scheduling_settings()
     for other in too_close:
         tz = clock.zone(other.location.time_zone)
-        earliest = moved[-1].starts_at.astimezone(tz).date() + other.plan.interval
+        previous = moved[-1].starts_at.astimezone(tz).date()
+        earliest = rules.first_day_after([previous], other.plan.interval_weeks)
         slots = free_slots(
             doctor_ids=[other.doctor_id],
             location=other.location,
@@ -115,7 +131,7 @@ def move_appointment(
                 _("No free time found for session %(n)d; nothing was moved.")
                 % {"n": other.session_number}
             )
-        moved.append(_move(_locked(other, None), slots[0].starts_at, by))
+        moved.append(_move(_locked(other, None), slots[0].starts_at, by, settings))
     return moved
 
 
@@ -156,13 +172,31 @@ def cancel_appointment(
     if not reason.strip():
         raise BookingError(_("Give a reason for the cancellation."))
     current = _locked(appointment, version)
+    return _cancel(
+        current,
+        by=by,
+        cancelled_by=cancelled_by,
+        reason=reason.strip(),
+        settings=scheduling_settings(),
+    )
+
+
+def _cancel(
+    current: Appointment,
+    *,
+    by: Actor,
+    cancelled_by: CancelledBy,
+    reason: str,
+    settings: SchedulingSettings,
+) -> Appointment:
+    """Cancel `current`, locked by the caller."""
     if current.status != Status.BOOKED:
         raise BookingError(_("Only a booked appointment can be cancelled."))
     before = _snapshot(current)
-    notice = timedelta(hours=scheduling_settings().late_cancel_hours)
+    notice = timedelta(hours=settings.late_cancel_hours)
     current.status = Status.CANCELLED
     current.cancelled_by = cancelled_by
-    current.cancel_reason = reason.strip()
+    current.cancel_reason = reason
     current.late_cancel = current.starts_at - timezone.now() < notice
     current.version += 1
     current.save()

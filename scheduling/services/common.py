@@ -3,15 +3,18 @@ change log and audit of an appointment, and the locks they take."""
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from goodskin.actors import Actor
 from goodskin.db import locked
 from goodskin.roles import STAFF_ROLES
 from patients import audit
-from patients.models import AuditAction
+from patients.models import AuditAction, Patient
+from patients.selectors import screening_summary
 from treatments.models import TreatmentPlan
 
+from .. import rules
 from ..models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -19,6 +22,7 @@ from ..models import (
     ChangeAction,
     Kind,
     Location,
+    Room,
     SchedulingSettings,
     Status,
 )
@@ -31,12 +35,25 @@ class BookingError(Exception):
     """A booking that can't be made; the message is for the person who tried."""
 
 
+class Refused(BookingError):
+    """A booking rule said no (rules.py): the message is the rule's, the same the free-time
+    search and the series page's dry run give."""
+
+    def __init__(self, refusal: rules.Refusal):
+        super().__init__(str(refusal))
+        self.refusal = refusal
+
+
 class SlotTaken(BookingError):
+    """A concurrent booking took the time after the rules had let it through: the database's
+    exclusion constraint (the final guard) caught it."""
+
     def __init__(self):
         super().__init__(_("That time was just taken. Please choose another one."))
 
 
 def scheduling_settings() -> SchedulingSettings:
+    """The settings row. A use case reads it once and passes it to what needs it."""
     return SchedulingSettings.current()
 
 
@@ -47,8 +64,7 @@ def default_location() -> Location:
     return location
 
 
-def minutes_for(kind: str, plan: TreatmentPlan | None) -> int:
-    settings = scheduling_settings()
+def minutes_for(kind: str, plan: TreatmentPlan | None, *, settings: SchedulingSettings) -> int:
     if kind == Kind.SESSION:
         if plan is None:
             raise BookingError(_("A sclerotherapy session belongs to a treatment plan."))
@@ -113,7 +129,7 @@ def _lock_doctor(doctor_id: int) -> None:
     locked(get_user_model().objects).filter(pk=doctor_id).first()
 
 
-def _session_days(plan: TreatmentPlan, tz, exclude_id: int | None = None) -> list[tuple]:
+def session_days(plan: TreatmentPlan, tz, exclude_id: int | None = None) -> list[tuple]:
     """(session number, local day) of the plan's booked, done and charted sessions."""
     days = [
         (a.session_number, a.starts_at.astimezone(tz).date())
@@ -122,6 +138,52 @@ def _session_days(plan: TreatmentPlan, tz, exclude_id: int | None = None) -> lis
         )
     ]
     return days + [(c.number, c.treated_on) for c in plan.charts.all()]
+
+
+def _session(
+    plan: TreatmentPlan,
+    number: int,
+    *,
+    patient: Patient,
+    tz,
+    exclude_id: int | None = None,
+    earlier_only: bool = False,
+) -> rules.Session:
+    """What the rules need to know about booking the plan's session `number`: the patient's
+    screening and the plan's other sessions (three queries)."""
+    return rules.Session(
+        plan=plan,
+        number=number,
+        blocked=screening_summary(patient).blocks_plan,
+        others=session_days(plan, tz, exclude_id=exclude_id),
+        earlier_only=earlier_only,
+    )
+
+
+def _room_or_refuse(
+    calendar,
+    *,
+    patient: Patient,
+    doctor_id: int,
+    starts_at,
+    ends_at,
+    session: rules.Session | None,
+    room: Room | None = None,
+) -> Room:
+    """The room to book if every rule lets the time through (rules.refusal); else Refused."""
+    problem = rules.refusal(
+        calendar,
+        patient=patient,
+        doctor_id=doctor_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        now=timezone.now(),
+        session=session,
+        room=room,
+    )
+    if problem is not None:
+        raise Refused(problem)
+    return rules.free_room(calendar, starts_at, ends_at, wanted=room)
 
 
 def _require_staff(by: Actor) -> None:

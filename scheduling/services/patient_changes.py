@@ -9,29 +9,27 @@ from django.utils.translation import gettext as _
 from goodskin.actors import Actor
 from goodskin.roles import Role
 
-from .. import clock
-from ..models import Appointment, CancelledBy, Status
+from .. import clock, rules
+from ..models import Appointment, CancelledBy, SchedulingSettings, Status
 from ..slots import free_slots
-from .booking import _check_gaps
-from .changes import _move, cancel_appointment
-from .common import BookingError, _locked, _session_days, scheduling_settings
+from .changes import _cancel, _move
+from .common import BookingError, Refused, _locked, _session, scheduling_settings
 
 
-def _notice() -> timedelta:
-    return timedelta(hours=scheduling_settings().patient_notice_hours)
+def patient_may_change(
+    appointment: Appointment, *, settings: SchedulingSettings | None = None
+) -> bool:
+    """Online changes stop at the notice period; after it the patient calls the clinic.
+    `settings`: the row, when the caller has read it already."""
+    settings = settings or scheduling_settings()
+    notice = timedelta(hours=settings.patient_notice_hours)
+    return appointment.status == Status.BOOKED and appointment.starts_at - timezone.now() > notice
 
 
-def patient_may_change(appointment: Appointment) -> bool:
-    """Online changes stop at the notice period; after it the patient calls the clinic."""
-    return (
-        appointment.status == Status.BOOKED and appointment.starts_at - timezone.now() > _notice()
-    )
-
-
-def _own_and_in_time(appointment: Appointment, by: Actor) -> None:
+def _own_and_in_time(appointment: Appointment, by: Actor, settings: SchedulingSettings) -> None:
     if by.role != Role.PATIENT or appointment.patient.portal_user_id != by.user.pk:
         raise BookingError(_("This appointment is not yours."))
-    if not patient_may_change(appointment):
+    if not patient_may_change(appointment, settings=settings):
         raise BookingError(
             _("It is too late to change this appointment online. Please call the clinic.")
         )
@@ -39,37 +37,48 @@ def _own_and_in_time(appointment: Appointment, by: Actor) -> None:
 
 @transaction.atomic
 def patient_cancel(*, appointment: Appointment, by: Actor, version: int | None = None):
+    settings = scheduling_settings()
     current = _locked(appointment, version)
-    _own_and_in_time(current, by)
-    return cancel_appointment(
-        appointment=current,
+    _own_and_in_time(current, by, settings)
+    return _cancel(
+        current,
         by=by,
         cancelled_by=CancelledBy.PATIENT,
         reason=_("Cancelled online by the patient"),
+        settings=settings,
     )
 
 
 def patient_move_options(
     appointment: Appointment, days: int = 28, per_day: int = 6, max_days: int = 10
 ) -> list:
-    """Free times the patient may move to: the same doctor and length, after the notice
-    period, and keeping the plan's interval to the sessions before and after. A short list a
-    phone can show: on the hour and half hour, `per_day` a day, `max_days` days."""
+    """Free times the patient may move to: the times the rules let through for patient_move
+    (the same doctor and length, after the notice period, keeping the plan's interval to the
+    sessions before and after). A short list a phone can show: on the hour and half hour,
+    `per_day` a day, `max_days` days."""
     settings = scheduling_settings()
+    now = timezone.now()
     tz = clock.zone(appointment.location.time_zone)
-    first = (timezone.now() + _notice()).astimezone(tz).date()
-    # The plan's other sessions, read once for every candidate time (read per candidate, they
-    # were a thousand queries and seconds per page).
-    others = (
-        _session_days(appointment.plan, tz, exclude_id=appointment.pk)
-        if appointment.plan_id
-        else []
-    )
+    patient, session = appointment.patient, None
     if appointment.plan_id:
+        # The plan's other sessions, read once for every candidate time (read per candidate,
+        # they were a thousand queries and seconds per page).
+        session = _session(
+            appointment.plan,
+            appointment.session_number,
+            patient=patient,
+            tz=tz,
+            exclude_id=appointment.pk,
+        )
+    if rules.patient_record(patient) or (session and rules.plan_session(patient, session)):
+        return []  # refused at any time: nothing to offer
+    first = (now + timedelta(hours=settings.patient_notice_hours)).astimezone(tz).date()
+    if session:
         # Start looking where the plan allows this session, not at today.
-        before = [day for number, day in others if number < appointment.session_number]
-        if before:
-            first = max(first, max(before) + appointment.plan.interval)
+        before = [day for number, day in session.others if number < session.number]
+        first = max(
+            filter(None, [first, rules.first_day_after(before, session.plan.interval_weeks)])
+        )
     slots = free_slots(
         doctor_ids=[appointment.doctor_id],
         location=appointment.location,
@@ -79,18 +88,13 @@ def patient_move_options(
         step_minutes=settings.slot_step_minutes,
         buffer_minutes=settings.buffer_minutes,
     )
-    earliest = timezone.now() + _notice()
-    allowed = []
-    for slot in slots:
-        if slot.starts_at <= earliest or slot.starts_at == appointment.starts_at:
-            continue
-        if appointment.plan_id:
-            day = slot.starts_at.astimezone(tz).date()
-            try:
-                _check_gaps(appointment.plan, appointment.session_number, day, others)
-            except BookingError:
-                continue
-        allowed.append(slot)
+    allowed = [
+        slot
+        for slot in slots
+        if slot.starts_at != appointment.starts_at
+        and rules.with_notice(slot.starts_at, now, settings.patient_notice_hours) is None
+        and (session is None or rules.gap(session, slot.starts_at.astimezone(tz).date()) is None)
+    ]
     return _thin(allowed, tz, per_day=per_day, max_days=max_days)
 
 
@@ -113,12 +117,11 @@ def _thin(slots: list, tz, *, per_day: int, max_days: int) -> list:
 def patient_move(
     *, appointment: Appointment, starts_at: datetime, by: Actor, version: int | None = None
 ) -> Appointment:
+    settings = scheduling_settings()
     current = _locked(appointment, version)
-    _own_and_in_time(current, by)
-    if clock.utc(starts_at) - timezone.now() <= _notice():
-        raise BookingError(
-            _("Choose a time more than %(hours)d hours from now.")
-            % {"hours": scheduling_settings().patient_notice_hours}
-        )
+    _own_and_in_time(current, by, settings)
+    problem = rules.with_notice(clock.utc(starts_at), timezone.now(), settings.patient_notice_hours)
+    if problem is not None:
+        raise Refused(problem)
     # The patient can't shift later sessions: the new time must keep the interval both ways.
-    return _move(current, starts_at, by, earlier_only=False)
+    return _move(current, starts_at, by, settings, earlier_only=False)

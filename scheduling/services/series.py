@@ -13,7 +13,7 @@ from goodskin.roles import Role, role_of
 from patients.selectors import screening_summary
 from treatments.models import TreatmentPlan
 
-from .. import clock, reminders
+from .. import clock, reminders, rules
 from ..models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -24,18 +24,18 @@ from ..models import (
     Status,
 )
 from ..slots import Calendar, free_slots
-from .booking import _check_gaps, _check_session, _check_when_and_who, _room_for
 from .common import (
     ROOM_ATTEMPTS,
     BookingError,
+    Refused,
     SlotTaken,
     _lock_doctor,
     _log_many,
     _lost_race,
     _require_staff,
-    _session_days,
     default_location,
     scheduling_settings,
+    session_days,
 )
 
 
@@ -58,15 +58,6 @@ def remaining_sessions(plan: TreatmentPlan) -> list[int]:
     return [n for n in range(1, plan.sessions_planned + 1) if n not in charted | booked]
 
 
-def _last_session_day(plan: TreatmentPlan, tz) -> date | None:
-    days = [c.treated_on for c in plan.charts.all()]
-    days += [
-        a.starts_at.astimezone(tz).date()
-        for a in plan.appointments.filter(status__in=(*ACTIVE_STATUSES, Status.COMPLETED))
-    ]
-    return max(days, default=None)
-
-
 def propose_series(
     *, plan: TreatmentPlan, earliest: date | None = None, search_days: int = 28
 ) -> list[Proposal]:
@@ -76,17 +67,9 @@ def propose_series(
     tz = clock.zone(location.time_zone)
     settings = scheduling_settings()
     interval = timedelta(weeks=plan.interval_weeks)
-    last = _last_session_day(plan, tz)
-    day = max(
-        filter(
-            None,
-            [
-                earliest,
-                timezone.localdate(timezone.now(), tz) + timedelta(days=1),
-                last + interval if last else None,
-            ],
-        )
-    )
+    after = rules.first_day_after([d for _, d in session_days(plan, tz)], plan.interval_weeks)
+    tomorrow = timezone.localdate(timezone.now(), tz) + timedelta(days=1)
+    day = max(filter(None, [earliest, tomorrow, after]))
     proposals = []
     for number in remaining_sessions(plan):
         slots = free_slots(
@@ -105,7 +88,7 @@ def propose_series(
             continue
         slot = slots[0]
         proposals.append(Proposal(number, slot.starts_at, slot.doctor, slot.room))
-        day = slot.starts_at.astimezone(tz).date() + interval
+        day = rules.first_day_after([slot.starts_at.astimezone(tz).date()], plan.interval_weeks)
     return proposals
 
 
@@ -124,10 +107,10 @@ def book_series(*, plan: TreatmentPlan, starts: dict[int, datetime], by: Actor) 
     )
     if not starts:
         raise BookingError(_("Choose at least one session to book."))
-    with SchedulingSettings.held():
-        booked = _book_all(plan, sorted(starts.items(), key=lambda item: item[1]), by)
-        _log_many(booked, action=ChangeAction.BOOKED, by=by)
-        reminders.appointments_booked(booked)
+    settings = scheduling_settings()
+    booked = _book_all(plan, starts, by, settings)
+    _log_many(booked, action=ChangeAction.BOOKED, by=by)
+    reminders.appointments_booked(booked)
     return booked
 
 
@@ -137,16 +120,21 @@ def _refused(number: int, error: BookingError) -> BookingError:
     )
 
 
-def _book_all(plan: TreatmentPlan, items: list[tuple[int, datetime]], by: Actor) -> list:
+def _book_all(
+    plan: TreatmentPlan, starts: dict[int, datetime], by: Actor, settings: SchedulingSettings
+) -> list:
     if role_of(plan.doctor) != Role.DOCTOR:
-        raise _refused(items[0][0], BookingError(_("Choose one of the clinic's doctors.")))
+        first = min(starts, key=starts.get)
+        raise _refused(first, BookingError(_("Choose one of the clinic's doctors.")))
     location = default_location()
-    items = [(number, clock.utc(starts_at)) for number, starts_at in items]
+    starts = {number: clock.utc(starts_at) for number, starts_at in starts.items()}
     _lock_doctor(plan.doctor_id)
-    booked_days = _session_days(plan, clock.zone(location.time_zone))
+    booked_days = session_days(plan, clock.zone(location.time_zone))
     blocked = screening_summary(plan.patient).blocks_plan
     for attempt in range(1, ROOM_ATTEMPTS + 1):
-        appointments = _checked_sessions(plan, items, location, booked_days, blocked, by)
+        appointments = _checked_sessions(
+            plan, starts, location, booked_days, blocked, by, settings=settings
+        )
         try:
             with transaction.atomic():  # a savepoint, as in book_appointment
                 return Appointment.objects.bulk_create(appointments)
@@ -161,31 +149,39 @@ def _book_all(plan: TreatmentPlan, items: list[tuple[int, datetime]], by: Actor)
 
 
 def _checked_sessions(
-    plan: TreatmentPlan, items, location, booked_days: list, blocked: bool, by: Actor
+    plan: TreatmentPlan,
+    starts: dict[int, datetime],
+    location,
+    booked_days: list,
+    blocked: bool,
+    by: Actor,
+    *,
+    settings: SchedulingSettings,
 ) -> list[Appointment]:
-    """The series' sessions as unsaved appointments, each with a room, after every rule of
-    _check_booking against one calendar read for all of them; or _refused for the first that
-    can't be booked."""
-    tz = clock.zone(location.time_zone)
+    """The series' sessions as unsaved appointments, each with its room, judged by the rules
+    against one calendar read for all of them; or _refused for the first that can't be
+    booked."""
     length = timedelta(minutes=plan.session_minutes)
     calendar = Calendar.load_windows(
         doctor_ids=[plan.doctor_id],
         location=location,
-        windows=[(starts_at, starts_at + length) for _, starts_at in items],
-        buffer=timedelta(minutes=scheduling_settings().buffer_minutes),
+        windows=[(starts_at, starts_at + length) for starts_at in starts.values()],
+        buffer=timedelta(minutes=settings.buffer_minutes),
     )
-    days, appointments, now = list(booked_days), [], timezone.now()
-    for number, starts_at in items:
-        ends_at, day = starts_at + length, starts_at.astimezone(tz).date()
-        try:
-            _check_when_and_who(plan.patient, starts_at, now)
-            _check_session(patient=plan.patient, plan=plan, number=number, blocked=blocked)
-            _check_gaps(plan, number, day, days)
-            room = _room_for(calendar, plan.doctor_id, starts_at, ends_at)
-        except BookingError as error:
-            raise _refused(number, error) from error
-        calendar.take(plan.doctor_id, room, starts_at, ends_at)  # later sessions see it
-        days.append((number, day))
+    verdicts = rules.series(
+        calendar,
+        patient=plan.patient,
+        plan=plan,
+        blocked=blocked,
+        booked=booked_days,
+        sessions=[(number, at, at + length) for number, at in starts.items()],
+        doctor_id=plan.doctor_id,
+        now=timezone.now(),
+    )
+    appointments = []
+    for number, problem, room in verdicts:
+        if problem is not None:
+            raise _refused(number, Refused(problem))
         appointments.append(
             Appointment(
                 patient=plan.patient,
@@ -195,8 +191,8 @@ def _checked_sessions(
                 kind=Kind.SESSION,
                 plan=plan,
                 session_number=number,
-                starts_at=starts_at,
-                ends_at=ends_at,
+                starts_at=starts[number],
+                ends_at=starts[number] + length,
                 created_by=by.user,
             )
         )

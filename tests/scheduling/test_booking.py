@@ -50,7 +50,7 @@ def test_it_allows_back_to_back_appointments_when_the_buffer_is_zero(
 
 def test_it_keeps_the_buffer_between_appointments(now, hours, front_desk, doctor, record):
     book(front_desk, record, doctor, at(MONDAY, 9))
-    with pytest.raises(services.SlotTaken):
+    with pytest.raises(services.Refused, match="The doctor is busy or off at that time."):
         book(front_desk, PatientFactory(), doctor, at(MONDAY, 9, 30))
     assert book(front_desk, PatientFactory(), doctor, at(MONDAY, 9, 35))
 
@@ -74,7 +74,7 @@ def test_it_refuses_a_time_the_doctor_cannot_take(
 
 def test_it_respects_time_off(now, hours, front_desk, doctor, record):
     TimeOff.objects.create(doctor=doctor, starts_at=at(MONDAY, 13), ends_at=at(MONDAY, 17))
-    with pytest.raises(services.SlotTaken):
+    with pytest.raises(services.Refused, match="The doctor is busy or off at that time."):
         book(front_desk, record, doctor, at(MONDAY, 14))
 
 
