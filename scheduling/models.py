@@ -1,7 +1,5 @@
 """The clinic's calendar: where and when doctors work, and the appointments in it."""
 
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
@@ -58,22 +56,8 @@ class SchedulingSettings(models.Model):
 
     @classmethod
     def current(cls) -> "SchedulingSettings":
-        """The settings row; inside `SchedulingSettings.held()` the same row, read once."""
-        held = _held_settings.get()
-        return held if held is not None else cls.objects.get_or_create(pk=1)[0]
-
-    @classmethod
-    @contextmanager
-    def held(cls):
-        """Read the settings once for a use case that books many appointments (a series)."""
-        token = _held_settings.set(cls.current())
-        try:
-            yield
-        finally:
-            _held_settings.reset(token)
-
-
-_held_settings: ContextVar = ContextVar("scheduling_settings", default=None)
+        """The settings row, read (a use case reads it once and passes it on)."""
+        return cls.objects.get_or_create(pk=1)[0]
 
 
 class Location(models.Model):
