@@ -56,3 +56,13 @@ def utc(moment: datetime) -> datetime:
     """The same instant in UTC. Arithmetic on a zone-aware datetime in Python moves the wall
     clock (01:45 + 30 min across a DST change is wrong); in UTC it moves the instant."""
     return moment.astimezone(UTC)
+
+
+def seconds(moment: datetime, *, up: bool = False) -> int:
+    """Whole seconds since 1970, rounded down (or up): how the free-time search holds times."""
+    whole = int(moment.timestamp())
+    return whole + 1 if up and whole < moment.timestamp() else whole
+
+
+def moment(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)

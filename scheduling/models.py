@@ -1,7 +1,5 @@
 """The clinic's calendar: where and when doctors work, and the appointments in it."""
 
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
@@ -58,22 +56,8 @@ class SchedulingSettings(models.Model):
 
     @classmethod
     def current(cls) -> "SchedulingSettings":
-        """The settings row; inside `SchedulingSettings.held()` the same row, read once."""
-        held = _held_settings.get()
-        return held if held is not None else cls.objects.get_or_create(pk=1)[0]
-
-    @classmethod
-    @contextmanager
-    def held(cls):
-        """Read the settings once for a use case that books many appointments (a series)."""
-        token = _held_settings.set(cls.current())
-        try:
-            yield
-        finally:
-            _held_settings.reset(token)
-
-
-_held_settings: ContextVar = ContextVar("scheduling_settings", default=None)
+        """The settings row, read (a use case reads it once and passes it on)."""
+        return cls.objects.get_or_create(pk=1)[0]
 
 
 class Location(models.Model):
@@ -284,13 +268,37 @@ class Appointment(models.Model):
         return self.status in ACTIVE_STATUSES
 
 
+class ChangeAction(models.TextChoices):
+    """What a change of an appointment did (AppointmentChange.action, and the audit's)."""
+
+    BOOKED = "booked", _("Booked")
+    MOVED = "moved", _("Moved")
+    CANCELLED = "cancelled", _("Cancelled")
+    CHECKED_IN = "status:checked_in", _("Status: Checked in")
+    IN_PROGRESS = "status:in_progress", _("Status: In progress")
+    COMPLETED = "status:completed", _("Status: Completed")
+    NO_SHOW = "status:no_show", _("Status: Did not come")
+    BACK_TO_BOOKED = "status:booked", _("Status: Booked")
+
+    @classmethod
+    def of_status(cls, status: str) -> "ChangeAction":
+        """The change that sets an appointment's status to `status`."""
+        return {
+            Status.CHECKED_IN: cls.CHECKED_IN,
+            Status.IN_PROGRESS: cls.IN_PROGRESS,
+            Status.COMPLETED: cls.COMPLETED,
+            Status.NO_SHOW: cls.NO_SHOW,
+            Status.BOOKED: cls.BACK_TO_BOOKED,
+        }[status]
+
+
 class AppointmentChange(models.Model):
     """Every change of an appointment: who, when, what, from what to what. Nothing is deleted."""
 
     appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="changes")
     at = models.DateTimeField(default=timezone.now)
     by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
-    action = models.CharField(max_length=20)
+    action = models.CharField(max_length=20, choices=ChangeAction.choices)
     before = models.JSONField(default=dict)
     after = models.JSONField(default=dict)
 

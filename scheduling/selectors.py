@@ -10,15 +10,16 @@ from django.contrib.auth import get_user_model
 from django.db.models import Min
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from treatments.models import PlanStatus, SessionChart, TreatmentPlan
+from patients.selectors import screening_summary
+from treatments.models import SessionChart, TreatmentPlan
 from treatments.selectors import PlanProgress, latest_plan_progress
 
-from . import clock
-from .models import ACTIVE_STATUSES, Appointment, Kind, Room, Status
+from . import clock, rules
+from .models import Appointment, ChangeAction, Kind, Room, Status
 from .services import TRANSITIONS, default_location, scheduling_settings
+from .services.common import session_days
 from .slots import Calendar, doctors
 
 # The buttons a card offers, in the order a visit goes.
@@ -212,7 +213,17 @@ def week_grid(monday: date, tz) -> tuple[list, list[WeekRow]]:
     return people, rows
 
 
-def doctor_day(doctor, day: date, tz) -> list[Appointment]:
+@dataclass
+class DayVisit:
+    """One appointment of a doctor's own day, with the chart of its session (if there is one
+    yet) and the status buttons it offers now."""
+
+    appointment: Appointment
+    chart: SessionChart | None
+    buttons: list
+
+
+def doctor_day(doctor, day: date, tz) -> list[DayVisit]:
     """A doctor's appointments of the day, each session with its chart if there is one: two
     queries."""
     start, end = clock.day_bounds(day, tz)
@@ -220,10 +231,14 @@ def doctor_day(doctor, day: date, tz) -> list[Appointment]:
     plan_ids = {a.plan_id for a in appointments if a.plan_id}
     charts = {(c.plan_id, c.number): c for c in SessionChart.objects.filter(plan_id__in=plan_ids)}
     today, table = timezone.localdate(timezone.now(), tz), buttons_by_status()
-    for appointment in appointments:
-        appointment.chart = charts.get((appointment.plan_id, appointment.session_number))
-        appointment.buttons = status_buttons(appointment, today, tz, table)
-    return appointments
+    return [
+        DayVisit(
+            appointment,
+            charts.get((appointment.plan_id, appointment.session_number)),
+            status_buttons(appointment, today, tz, table),
+        )
+        for appointment in appointments
+    ]
 
 
 @dataclass
@@ -255,18 +270,16 @@ def history(appointment: Appointment, tz) -> list[HistoryRow]:
     room_ids = {s.get("room") for c in changes for s in (c.before, c.after)}
     people = get_user_model().objects.in_bulk([i for i in ids if i])
     rooms = Room.objects.in_bulk([i for i in room_ids if i])
-    labels = {"booked": _("Booked"), "moved": _("Moved"), "cancelled": _("Cancelled")}
     rows = []
     for change in changes:
-        action = labels.get(change.action)
-        if action is None and change.action.startswith("status:"):
-            value = change.action.split(":", 1)[1]
-            action = _("Status: %(s)s") % {"s": Status(value).label if value in Status else value}
+        action = change.action
+        if action in ChangeAction.values:
+            action = ChangeAction(action).label
         rows.append(
             HistoryRow(
                 change.at,
                 change.by,
-                action or change.action,
+                action,
                 _describe(change.before, tz, people, rooms),
                 _describe(change.after, tz, people, rooms),
             )
@@ -279,70 +292,37 @@ def plan_appointments(plan: TreatmentPlan):
 
 
 def series_problems(plan: TreatmentPlan, starts: dict[int, datetime]) -> dict[int, str]:
-    """A dry run of booking the series: what stands in the way of each proposed session, read
-    only (the booking itself checks all of it again under a lock)."""
-    location = default_location()
-    tz = clock.zone(location.time_zone)
+    """A dry run of booking the series: what the rules say of each proposed session, judged
+    as book_series judges it, read only (the booking checks all of it again under a lock)."""
     if not starts:
         return {}
+    location = default_location()
+    tz = clock.zone(location.time_zone)
     length = timedelta(minutes=plan.session_minutes)
-    calendar = Calendar.load(
+    starts = {number: clock.utc(starts_at) for number, starts_at in starts.items()}
+    calendar = Calendar.load_windows(
         doctor_ids=[plan.doctor_id],
         location=location,
-        start=min(starts.values()),
-        end=max(starts.values()) + length,
+        windows=[(starts_at, starts_at + length) for starts_at in starts.values()],
         buffer=timedelta(minutes=scheduling_settings().buffer_minutes),
     )
-    days = {c.number: c.treated_on for c in plan.charts.all()}
-    for a in plan.appointments.filter(status__in=(*ACTIVE_STATUSES, Status.COMPLETED)):
-        days[a.session_number] = a.starts_at.astimezone(tz).date()
-    days.update({n: s.astimezone(tz).date() for n, s in starts.items()})
-    now = timezone.now()
-    problems = {}
-    for number, starts_at in sorted(starts.items()):
-        problem = _slot_problem(calendar, plan, starts_at, starts_at + length, now)
-        if problem is None:
-            # A pair of proposed rows too close is reported once, on the later session.
-            others = {n: d for n, d in days.items() if n < number or n not in starts}
-            problem = _gap_problem(plan, number, days[number], others)
-        if problem:
-            problems[number] = problem
-    return problems
-
-
-def _slot_problem(calendar, plan, starts_at, ends_at, now) -> str | None:
-    if starts_at <= now:
-        return _("That time is in the past.")
-    reason = calendar.why_not(plan.doctor_id, starts_at, ends_at)
-    if reason == "hours":
-        return _("The doctor does not work at that time.")
-    if reason == "busy":
-        return _("The doctor is busy or off at that time.")
-    if calendar.free_room(starts_at, ends_at) is None:
-        return _("No room is free at that time.")
-    return None
-
-
-def _gap_problem(plan, number: int, own: date, days: dict[int, date]) -> str | None:
-    for other, day in sorted(days.items()):
-        if other != number and abs(own - day) < plan.interval:
-            return _("Less than %(weeks)d weeks from session %(m)d (%(day)s).") % {
-                "weeks": plan.interval_weeks,
-                "m": other,
-                "day": day.isoformat(),
-            }
-    return None
+    verdicts = rules.series(
+        calendar,
+        patient=plan.patient,
+        plan=plan,
+        blocked=screening_summary(plan.patient).blocks_plan,
+        booked=session_days(plan, tz),
+        sessions=[(number, at, at + length) for number, at in starts.items()],
+        doctor_id=plan.doctor_id,
+        now=timezone.now(),
+    )
+    return {number: str(problem) for number, problem, _room in verdicts if problem}
 
 
 def plan_blocker(plan: TreatmentPlan) -> str | None:
     """Why no session of this plan can be booked at all, if something stops it."""
-    from patients.selectors import screening_summary
-
-    if plan.status != PlanStatus.ACTIVE:
-        return _("This plan is not active, so no session can be booked.")
-    if screening_summary(plan.patient).blocks_plan:
-        return _("The screening shows an absolute contraindication.")
-    return None
+    problem = rules.plan_blocker(plan, blocked=screening_summary(plan.patient).blocks_plan)
+    return str(problem) if problem else None
 
 
 # The patient's own pages (the portal app).

@@ -1,15 +1,16 @@
 """Free-slot search: when can a doctor see a patient, in which room.
 
 Everything a date range needs is read in four queries (working hours, time off, appointments,
-rooms). Times are then handled as whole seconds since 1970 in sorted lists, so each question
-("is this doctor free from 10:05 to 10:25?") is a binary search, and a busy stretch is skipped
-in one step instead of five minutes at a time.
+rooms) into a Calendar; the booking rules (rules.py) decide on it. Times are handled as whole
+seconds since 1970 in sorted lists, so each question ("is this doctor free from 10:05 to
+10:25?") is a binary search, and a busy stretch is skipped in one step instead of five minutes
+at a time.
 """
 
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import accumulate
 
 from django.contrib.auth import get_user_model
@@ -19,10 +20,9 @@ from django.utils import timezone
 
 from goodskin.roles import GROUP_NAMES, Role
 
-from . import clock
+from . import clock, rules
+from .clock import moment, seconds
 from .models import Appointment, Location, Room, TimeOff, WorkingHours
-
-Interval = tuple[datetime, datetime]
 
 
 @dataclass(frozen=True)
@@ -65,16 +65,6 @@ class Epoch(Func):
         # (the SQLite default serves local trials, where every time is on the minute).
         template = "CAST(ROUND((julianday(%(expressions)s) - 2440587.5) * 86400) AS INTEGER)"
         return super().as_sql(compiler, connection, template=template, **extra)
-
-
-def seconds(moment: datetime, *, up: bool = False) -> int:
-    """Whole seconds since 1970, rounded down (or up)."""
-    whole = int(moment.timestamp())
-    return whole + 1 if up and whole < moment.timestamp() else whole
-
-
-def moment(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _rows(queryset) -> list[tuple]:
@@ -143,8 +133,8 @@ class Calendar:
             hours[row.doctor_id][row.weekday].append((row.starts, row.ends))
         doctor_busy, room_busy = defaultdict(Timeline), defaultdict(Timeline)
         wanted = set(doctor_ids)
-        # An appointment keeps the buffer free on both sides of it. Every doctor's count for
-        # the rooms; the doctors asked about for themselves.
+        # Every doctor's appointments (with their buffer, rules.kept_free) count for the rooms;
+        # the doctors asked about for themselves.
         pad = int(buffer.total_seconds())
         padded = [(start - buffer, end + buffer) for start, end in windows]
         taken = Appointment.objects.not_cancelled().overlapping_any(padded)
@@ -154,9 +144,10 @@ class Calendar:
             "doctor_id", "room_id", Epoch("starts_at"), Epoch("ends_at", up=True)
         )
         for doctor_id, room_id, a_start, a_end in _rows(taken):
-            room_busy[room_id].add(a_start - pad, a_end + pad)
+            interval = rules.kept_free(a_start, a_end, pad)
+            room_busy[room_id].add(*interval)
             if doctor_id in wanted:
-                doctor_busy[doctor_id].add(a_start - pad, a_end + pad)
+                doctor_busy[doctor_id].add(*interval)
         off = TimeOff.objects.filter(
             doctor_id__in=doctor_ids,
             starts_at__lt=max(end for _, end in windows),
@@ -169,67 +160,13 @@ class Calendar:
         rooms = list(Room.objects.filter(location=location, active=True).order_by("name"))
         return cls(location, buffer, hours, doctor_busy, room_busy, rooms)
 
-    def working_blocks(self, doctor_id: int, day: date) -> list[Interval]:
-        tz = clock.zone(self.location.time_zone)
-        blocks = []
-        for starts, ends in self.hours[doctor_id][day.weekday()]:
-            try:
-                blocks.append((clock.instant(day, starts, tz), clock.instant(day, ends, tz)))
-            except clock.LocalTimeError:
-                continue  # hours that begin or end in a skipped or repeated hour: not offered
-        return blocks
-
     def take(self, doctor_id: int, room: Room, start: datetime, end: datetime) -> None:
         """Count a time as taken (a session booked earlier in the same series)."""
-        pad = int(self.buffer.total_seconds())
-        interval = (seconds(start) - pad, seconds(end, up=True) + pad)
+        interval = rules.kept_free(
+            seconds(start), seconds(end, up=True), int(self.buffer.total_seconds())
+        )
         self.doctor_busy[doctor_id].add(*interval)
         self.room_busy[room.pk].add(*interval)
-
-    def _free_room(self, start: int, end: int, wanted: Room | None = None):
-        for room in self.rooms:
-            if wanted is not None and room.pk != wanted.pk:
-                continue
-            if self.room_busy[room.pk].busy_until(start, end) is None:
-                return room
-        return None
-
-    def free_room(self, start: datetime, end: datetime, wanted: Room | None = None):
-        return self._free_room(seconds(start), seconds(end, up=True), wanted)
-
-    def why_not(self, doctor_id: int, start: datetime, end: datetime) -> str | None:
-        """None if the doctor is free for [start, end); else the reason as a key."""
-        tz = clock.zone(self.location.time_zone)
-        day = start.astimezone(tz).date()
-        if not any(
-            b_start <= start and end <= b_end
-            for b_start, b_end in self.working_blocks(doctor_id, day)
-        ):
-            return "hours"
-        if (
-            self.doctor_busy[doctor_id].busy_until(seconds(start), seconds(end, up=True))
-            is not None
-        ):
-            return "busy"
-        return None
-
-    def free_starts(self, doctor_id: int, day: date, length: int, step: int, earliest: int):
-        """(start, room) in seconds: the doctor's free times of the day on the grid of `step`
-        from the start of each working block, with the first free room."""
-        busy = self.doctor_busy[doctor_id]
-        for block_start, block_end in self.working_blocks(doctor_id, day):
-            first, last = seconds(block_start), seconds(block_end) - length
-            start = first if earliest <= first else first + -(-(earliest - first) // step) * step
-            while start <= last:
-                until = busy.busy_until(start, start + length)
-                if until is not None:
-                    # Every start before `until` is taken too: go to the next one after it.
-                    start = first + -(-(until - first) // step) * step
-                    continue
-                room = self._free_room(start, start + length)
-                if room is not None:
-                    yield start, room
-                start += step
 
 
 # A search for the first few free times (proposing a series, shifting later sessions) reads a
@@ -254,7 +191,7 @@ def free_slots(
     tz = clock.zone(location.time_zone)
     doctor_by_id = get_user_model().objects.in_bulk(doctor_ids)
     length, step = minutes * 60, step_minutes * 60
-    earliest = seconds(timezone.now(), up=True)
+    earliest = rules.earliest_start(timezone.now())
     span = timedelta(days=FEW_DAYS_AT_A_TIME if limit <= FEW else (last_day - first_day).days + 1)
     slots = []
     day = first_day
@@ -269,7 +206,8 @@ def free_slots(
         )
         while day <= until and len(slots) < limit:
             for doctor_id in doctor_ids:
-                for start, room in calendar.free_starts(doctor_id, day, length, step, earliest):
+                starts = rules.free_starts(calendar, doctor_id, day, length, step, earliest)
+                for start, room in starts:
                     slots.append(
                         Slot(doctor_by_id[doctor_id], room, moment(start), moment(start + length))
                     )

@@ -106,12 +106,12 @@ def week_view(request: HttpRequest) -> HttpResponse:
 def my_day(request: HttpRequest) -> HttpResponse:
     tz = _clinic_zone()
     day = _day_from(request, tz)
-    appointments = selectors.doctor_day(request.user, day, tz)
-    record_schedule_read(request, f"my day {day.isoformat()}", appointments)
+    visits = selectors.doctor_day(request.user, day, tz)
+    record_schedule_read(request, f"my day {day.isoformat()}", [v.appointment for v in visits])
     context = {
         "day": day,
         "tz": tz.key,
-        "appointments": appointments,
+        "visits": visits,
         "previous": day - timedelta(days=1),
         "next": day + timedelta(days=1),
         "today": timezone.localdate(timezone.now(), tz),
@@ -193,7 +193,7 @@ def _free_days(data: dict, plan, tz) -> list[tuple[date, list]]:
         location=services.default_location(),
         first_day=data["first_day"],
         last_day=data["last_day"],
-        minutes=services.minutes_for(data["kind"], plan),
+        minutes=services.minutes_for(data["kind"], plan, settings=settings),
         step_minutes=settings.slot_step_minutes,
         buffer_minutes=settings.buffer_minutes,
     )

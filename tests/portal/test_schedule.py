@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from patients.models import AuditEntry
 from scheduling import reminders, services
-from scheduling.models import Appointment, AppointmentChange, Kind, Status
+from scheduling.models import Appointment, AppointmentChange, ChangeAction, Kind, Status
 from tests.factories import PatientFactory, UserFactory, screen
 from tests.scheduling.conftest import MONDAY, TZ, at, desk_actor
 from tests.treatments.conftest import chart_session, make_plan
@@ -186,7 +186,7 @@ def test_it_lets_the_patient_cancel_ahead_of_the_notice_period(client, visit, pa
     visit.refresh_from_db()
     assert (visit.status, visit.cancelled_by) == (Status.CANCELLED, "patient")
     assert AppointmentChange.objects.filter(
-        appointment=visit, action="cancelled", by=patient
+        appointment=visit, action=ChangeAction.CANCELLED, by=patient
     ).exists()
     assert set(reminders.of(visit).values_list("status", flat=True)) == {"cancelled"}
 

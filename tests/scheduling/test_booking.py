@@ -4,7 +4,15 @@ import pytest
 
 from patients.models import AuditEntry
 from scheduling import services
-from scheduling.models import Appointment, AppointmentChange, Kind, Room, Status, TimeOff
+from scheduling.models import (
+    Appointment,
+    AppointmentChange,
+    ChangeAction,
+    Kind,
+    Room,
+    Status,
+    TimeOff,
+)
 from tests.factories import PatientFactory, screen
 from tests.scheduling.conftest import MONDAY, at, desk_actor
 from tests.treatments.conftest import chart_session, make_plan
@@ -27,7 +35,7 @@ def test_it_books_a_consultation_of_thirty_minutes(now, hours, front_desk, docto
     appointment = book(front_desk, record, doctor, at(MONDAY, 9))
     assert appointment.ends_at - appointment.starts_at == timedelta(minutes=30)
     assert appointment.room is not None
-    assert AppointmentChange.objects.get().action == "booked"
+    assert AppointmentChange.objects.get().action == ChangeAction.BOOKED
     assert AuditEntry.objects.filter(patient=record, subject__startswith="appointment").exists()
 
 
@@ -42,7 +50,7 @@ def test_it_allows_back_to_back_appointments_when_the_buffer_is_zero(
 
 def test_it_keeps_the_buffer_between_appointments(now, hours, front_desk, doctor, record):
     book(front_desk, record, doctor, at(MONDAY, 9))
-    with pytest.raises(services.SlotTaken):
+    with pytest.raises(services.Refused, match="The doctor is busy or off at that time."):
         book(front_desk, PatientFactory(), doctor, at(MONDAY, 9, 30))
     assert book(front_desk, PatientFactory(), doctor, at(MONDAY, 9, 35))
 
@@ -66,7 +74,7 @@ def test_it_refuses_a_time_the_doctor_cannot_take(
 
 def test_it_respects_time_off(now, hours, front_desk, doctor, record):
     TimeOff.objects.create(doctor=doctor, starts_at=at(MONDAY, 13), ends_at=at(MONDAY, 17))
-    with pytest.raises(services.SlotTaken):
+    with pytest.raises(services.Refused, match="The doctor is busy or off at that time."):
         book(front_desk, record, doctor, at(MONDAY, 14))
 
 
@@ -225,7 +233,7 @@ def test_it_moves_a_session_and_shifts_the_later_ones_in_one_go(
     ]
     assert days[0] == MONDAY + timedelta(days=2)
     assert all(b - a >= timedelta(weeks=4) for a, b in zip(days, days[1:], strict=False))
-    assert AppointmentChange.objects.filter(action="moved").count() == 3
+    assert AppointmentChange.objects.filter(action=ChangeAction.MOVED).count() == 3
 
 
 def test_it_moves_a_session_later_without_touching_the_ones_far_enough(

@@ -48,7 +48,11 @@ def test_two_bookings_for_one_doctor_wait_for_each_other_so_the_buffer_holds(
     # lock makes the second booking see the first and keep the buffer between them.
     # The contender runs in autocommit: book_appointment's own transaction is needed too.
     first, second = PatientFactory(), PatientFactory()
-    length = timedelta(minutes=services.minutes_for(Kind.CONSULTATION, None))
+    length = timedelta(
+        minutes=services.minutes_for(
+            Kind.CONSULTATION, None, settings=services.scheduling_settings()
+        )
+    )
     holder, contender, waited = contend(
         lambda: book(front_desk, first, doctor, at(MONDAY, 10)),
         lambda: book(front_desk, second, doctor, at(MONDAY, 10) + length),

@@ -259,14 +259,31 @@ def test_it_links_a_doctors_session_to_its_chart(client, now, hours, front_desk,
     assert reverse("scheduling:appointment", args=[session.pk]) in html
 
 
+def test_it_shows_a_charted_session_of_today_with_its_chart_and_its_check_in_button(
+    client, now, hours, front_desk, doctor, record
+):
+    plan = make_plan(record, doctor)
+    chart = chart_session(plan, doctor, treated_on=MONDAY - timedelta(weeks=5))
+    session = book(
+        front_desk, record, doctor, at(MONDAY, 10), kind=Kind.SESSION, plan=plan, session_number=1
+    )
+    client.force_login(doctor)
+    html = client.get(reverse("scheduling:my_day")).content.decode()
+    assert reverse("treatments:chart", args=[record.pk, chart.pk]) in html
+    assert reverse("treatments:chart_create", args=[record.pk, plan.pk]) not in html
+    assert reverse("scheduling:status", args=[session.pk]) in html
+    assert 'name="status" value="checked_in"' in html
+
+
 def test_it_shows_only_the_doctors_own_appointments_in_my_day(
     client, appointment, doctor, other_doctor
 ):
     client.force_login(other_doctor)
     response = client.get(reverse("scheduling:my_day"))
-    assert response.context["appointments"] == []
+    assert response.context["visits"] == []
     client.force_login(doctor)
-    assert client.get(reverse("scheduling:my_day")).context["appointments"] == [appointment]
+    visits = client.get(reverse("scheduling:my_day")).context["visits"]
+    assert [visit.appointment for visit in visits] == [appointment]
 
 
 def test_it_shows_the_history_with_who_and_from_what_to_what(client, appointment, front_desk):
