@@ -10,11 +10,13 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messages")
 
     def ready(self) -> None:
+        from goodskin import links
         from patients import merging, notices
 
         from .models import Message
         from .services import move_patient_messages
-        from .views import messages_notice
+        from .views import messages_notice, record_links
 
         notices.register(messages_notice)
+        links.register(links.PATIENT_RECORD, record_links)
         merging.register(move_patient_messages, models=(Message,))

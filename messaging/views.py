@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from goodskin import links
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, role_required
 from patients.access import get_patient_for_user
@@ -87,6 +88,11 @@ def act_on_given_up(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if request.POST.get("back") == "home":
         return redirect(BACK_TO["home"])
     return redirect(BACK_TO["patient"], pk=message.patient_id)
+
+
+def record_links(*, patient: Patient, role) -> list[links.Link]:
+    """The patient's record links to their messages (staff only see records)."""
+    return [links.Link(_("Messages"), reverse("messaging:patient", args=[patient.pk]))]
 
 
 def messages_notice(patient: Patient) -> list[Notice]:

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from goodskin import links
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 
@@ -71,6 +72,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "invitation": patient.invitations.first(),
         "can_merge": role_of(request.user) in MERGE_ROLES,
         "notices": notices.for_patient(patient),
+        "links": links.for_place(links.PATIENT_RECORD, patient=patient, role=role_of(request.user)),
         # Who changed the record lately, the patient included (from the portal).
         "recent_changes": patient.audit_entries.filter(
             action=AuditAction.CHANGE, subject="patient"

@@ -10,12 +10,15 @@ class SchedulingConfig(AppConfig):
     verbose_name = _("Scheduling")
 
     def ready(self) -> None:
+        from goodskin import links
         from patients import merging, upcoming
 
         from . import merge
         from .reminder_kinds import register_all
         from .selectors import next_appointments
+        from .views import plan_links
 
         register_all()
+        links.register(links.PLAN_SUMMARY, plan_links)
         upcoming.register(next_appointments)
         merging.register(merge.move_patient_rows, models=merge.MODELS)

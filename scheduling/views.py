@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
+from goodskin import links
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 from patients.access import get_patient_for_user
@@ -272,6 +273,14 @@ def book_series(request: HttpRequest, pk: int) -> HttpResponse:
         "tz": tz.key,
     }
     return render(request, "scheduling/series.html", context)
+
+
+def plan_links(*, plan, role) -> list[links.Link]:
+    """A plan's summary offers to book its sessions while the plan is active."""
+    if plan.status != PlanStatus.ACTIVE or role not in STAFF_ROLES:
+        return []
+    url = reverse("scheduling:book_series", args=[plan.pk])
+    return [links.Link(_("Book the sessions"), url, primary=True)]
 
 
 def _detail(request: HttpRequest, appointment, **forms) -> HttpResponse:

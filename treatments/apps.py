@@ -10,11 +10,14 @@ class TreatmentsConfig(AppConfig):
     verbose_name = _("Treatments")
 
     def ready(self) -> None:
+        from goodskin import links
         from patients import merging
 
         from .alerts import register
         from .models import Consultation, TreatmentPlan
         from .services import move_patient_rows
+        from .views import record_links
 
         register()
+        links.register(links.PATIENT_RECORD, record_links)
         merging.register(move_patient_rows, models=(Consultation, TreatmentPlan))

@@ -5,9 +5,11 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import floatformat
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from goodskin import links
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 from patients.access import get_patient_for_user
@@ -34,6 +36,13 @@ from .forms import (
 from .models import AdverseEvent, PlanStatus, TreatmentPlan
 
 doctor_only = role_required(Role.DOCTOR)
+
+
+def record_links(*, patient, role) -> list[links.Link]:
+    """The patient's record links to their consultations, plans and charts."""
+    text = _("Consultations, plans and charts") if role == Role.DOCTOR else _("Treatment plans")
+    url = reverse("treatments:patient", args=[patient.pk])
+    return [links.Link(text, url, group=_("Treatment"))]
 
 
 @doctor_only
@@ -197,6 +206,7 @@ def plan_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
         context["events"] = plan.adverse_events.all()
         context["legend"] = diagram.legend()
         return render(request, "treatments/plan_detail.html", context)
+    context["links"] = links.for_place(links.PLAN_SUMMARY, plan=plan, role=role_of(request.user))
     return render(request, "treatments/plan_summary.html", context)
 
 

@@ -87,3 +87,20 @@ def test_no_app_reaches_into_an_upper_app_s_tables_by_name():
                 if pattern.search(line) and "import" not in line:
                     wrong.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert wrong == []
+
+
+def test_no_app_links_to_an_upper_app_s_pages_by_name():
+    """A link to a page of an app above goes through goodskin.links, filled by that app."""
+    wrong = []
+    for app in ORDER:
+        if not (ROOT / app).is_dir():
+            continue
+        upper = [other for other in ORDER if rank(other) > rank(app)]
+        if not upper:
+            continue
+        pattern = re.compile("[\"'](" + "|".join(upper) + "):")
+        for path in sources(app):
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if pattern.search(line):
+                    wrong.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert wrong == []
