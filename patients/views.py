@@ -33,10 +33,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     query = form.cleaned_data["q"] if form.is_valid() else ""
     patients = list(selectors.search_patients(query)) if query else []
     next_at = upcoming.next_appointments([p.pk for p in patients])
-    for patient in patients:
-        patient.next_appointment_at = next_at.get(patient.pk)
+    rows = [(patient, next_at.get(patient.pk)) for patient in patients]
     template = "patients/_results.html" if request.htmx else "patients/list.html"
-    return render(request, template, {"form": form, "query": query, "patients": patients})
+    return render(request, template, {"form": form, "query": query, "rows": rows})
 
 
 @staff_only
