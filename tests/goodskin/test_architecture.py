@@ -42,7 +42,7 @@ def imported_apps(path: Path) -> set[str]:
 
 def test_every_app_of_the_map_is_installed():
     installed = {config.label for config in apps.get_app_configs()}
-    assert set(ORDER) - {"portal"} <= installed  # portal joins with its pages
+    assert set(ORDER) <= installed
 
 
 def test_an_app_imports_only_from_the_apps_to_its_left():
