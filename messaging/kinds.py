@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.utils.translation import gettext_lazy as _
+
 # How long after it falls due a message is worth sending, unless its kind says otherwise.
 USEFUL_FOR = timedelta(days=3)
 
@@ -45,7 +47,8 @@ class MessageKind:
       pages, in one query for a list.
     - `prepare(messages, memo)`: read once what a batch's messages of this kind need.
     - `useful_until(message, due_at)`: until when the message, due at `due_at`, is still
-      worth sending (used when staff send a message again).
+      worth sending (used when staff send a message again);
+    - `too_late`: what staff are told when they send again one that is no longer wanted.
     """
 
     label: Callable[[str], str]
@@ -54,6 +57,12 @@ class MessageKind:
     describe: Callable[[list], dict] = field(default=lambda messages: {})
     prepare: Callable[[list, dict], None] = field(default=lambda messages, memo: None)
     useful_until: Callable = field(default=lambda message, due_at: due_at + USEFUL_FOR)
+    too_late: str = field(
+        default=_(
+            "It is too late to send this message: what it was about has changed or passed. "
+            "Call the patient if they still need to hear it."
+        )
+    )
 
 
 _kinds: dict[str, MessageKind] = {}

@@ -75,7 +75,7 @@ def _given_up(message_id: int, by: Actor) -> Message:
 
 def _still_useful_until(message: Message, now):
     """When a message sent again from now stops being worth sending, or None if it is too
-    late already (its appointment is cancelled, moved, or about to start)."""
+    late already (its kind says it is no longer wanted, or its time is up)."""
     kind = kinds.get(message.kind)
     if kind is None or kind.reason_not_to_send(message):
         return None
@@ -89,12 +89,8 @@ def send_again(*, message_id: int, by: Actor) -> Message:
     now = timezone.now()
     until = _still_useful_until(message, now)
     if until is None:
-        raise MessageError(
-            _(
-                "It is too late to send this message: the appointment has passed, moved or is "
-                "about to start. Call the patient if they still need to hear it."
-            )
-        )
+        kind = kinds.get(message.kind)
+        raise MessageError(str(kind.too_late if kind else kinds.MessageKind.too_late))
     before = message.last_error
     Message.objects.filter(pk=message.pk).update(
         status=MessageStatus.PENDING,

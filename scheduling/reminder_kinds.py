@@ -187,6 +187,10 @@ REMINDERS = MessageKind(
     describe=describe,
     prepare=prepare,
     useful_until=useful_until,
+    too_late=_(
+        "It is too late to send this message: the appointment has passed, moved or is about to "
+        "start. Call the patient if they still need to hear it."
+    ),
 )
 
 
