@@ -79,8 +79,9 @@ def _move(
     )
     current.version += 1
     try:
-        with transaction.atomic():
-            current.save()
+        # No savepoint: a lost race ends the whole use case (SlotTaken rolls the move back),
+        # so nothing runs after it in this transaction.
+        current.save()
     except (IntegrityError, OperationalError) as error:
         if not _lost_race(error):
             raise
