@@ -162,6 +162,24 @@ class ScreeningSummary:
         ]
 
     @property
+    def missing(self) -> list:
+        """Questions with no answer at all: a doctor can't decide on treatment with them."""
+        return [q for q in QUESTIONS if q.key not in self.answers]
+
+    @property
+    def unknown(self) -> list:
+        """Questions answered "unknown": the doctor acknowledges each before a plan."""
+        return [
+            q for q in QUESTIONS if self._answer(q.key) == Answer.UNKNOWN and q.key in self.answers
+        ]
+
+    @property
+    def to_acknowledge(self) -> list:
+        """What the doctor acknowledges at consultation: each relative contraindication answered
+        yes, and each question answered "unknown"."""
+        return self.relative + [q for q in self.unknown if q not in self.relative]
+
+    @property
     def blocks_plan(self) -> bool:
         """An absolute contraindication: no treatment plan can start."""
         return bool(self.absolute)

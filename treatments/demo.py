@@ -14,6 +14,7 @@ from goodskin.actors import Actor
 from goodskin.roles import Role
 from patients.models import Patient
 from patients.selectors import screening_summary
+from patients.services import record_screening
 
 from . import services
 from .models import AdverseEvent, AdverseEventType, Severity
@@ -55,6 +56,10 @@ def _seed_patient(patient, doctor, decision, areas, sessions, charted, start) ->
     by = Actor(user=doctor, role=Role.DOCTOR)
     today = timezone.localdate()
     first_session = today - timedelta(weeks=5 * max(charted, 1))
+    # The doctor completes the screening at the consultation ("no" to what was left open).
+    left_open = screening_summary(patient).missing
+    if left_open:
+        record_screening(patient=patient, answers={q.key: ("no", "") for q in left_open}, by=by)
     screening = screening_summary(patient)
     consultation = services.record_consultation(
         patient=patient,
@@ -69,7 +74,7 @@ def _seed_patient(patient, doctor, decision, areas, sessions, charted, start) ->
             "varicose_override_reason": "",
             "notes": "Demo consultation.",
         },
-        acknowledged=[q.key for q in screening.relative],
+        acknowledged=[q.key for q in screening.to_acknowledge],
         by=by,
     )
     if not areas:

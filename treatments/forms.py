@@ -8,6 +8,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from patients.forms import DateInput
 
@@ -104,8 +105,11 @@ class ConsultationForm(TokenMixin, forms.ModelForm):
         self.screening = screening
         self.fields["held_on"].initial = timezone.localdate()
         self.fields["ceap_right"].initial = self.fields["ceap_left"].initial = Ceap.C1
-        self.fields["acknowledged"].choices = [(q.key, q.label) for q in screening.relative]
-        if not screening.relative:
+        self.fields["acknowledged"].choices = [
+            (q.key, q.label if q in screening.relative else _("%s: not known") % q.label)
+            for q in screening.to_acknowledge
+        ]
+        if not screening.to_acknowledge:
             del self.fields["acknowledged"]
         if not screening.untreated_varicose:
             del self.fields["varicose_override"]
@@ -128,6 +132,20 @@ class ConsultationForm(TokenMixin, forms.ModelForm):
         ):
             self.add_error("varicose_override_reason", _("Write why you override."))
         allows = data.get("decision") in (Decision.ELIGIBLE, Decision.PRECAUTIONS)
+        if allows and self.screening.missing:
+            self.add_error(
+                "decision",
+                ngettext(
+                    "%(n)d screening question has no answer yet: answer it first.",
+                    "%(n)d screening questions have no answer yet: answer them first.",
+                    len(self.screening.missing),
+                )
+                % {"n": len(self.screening.missing)},
+            )
+        if allows and any(q.key not in ticked for q in self.screening.unknown):
+            self.add_error(
+                "acknowledged", _("Tick each answer the patient did not know to acknowledge it.")
+            )
         if allows and self.screening.blocks_plan:
             self.add_error(
                 "decision", _("An absolute contraindication was answered yes: choose another.")

@@ -29,6 +29,7 @@ from .models import (
     AgentForm,
     ChartAmendment,
     Consultation,
+    Decision,
     PlanStatus,
     SessionChart,
     TreatedArea,
@@ -72,6 +73,16 @@ def _check_consultation(*, summary, decision_allows_plan: bool, data: dict, ackn
     if missing:
         names = ", ".join(str(q.label) for q in missing)
         raise TreatmentError(_("Acknowledge each relative contraindication: %s.") % names)
+    if decision_allows_plan and summary.missing:
+        names = ", ".join(str(q.label) for q in summary.missing)
+        raise TreatmentError(
+            _("Answer every screening question before deciding the patient is eligible: %s.")
+            % names
+        )
+    unknown = [q for q in summary.unknown if q.key not in set(acknowledged)]
+    if decision_allows_plan and unknown:
+        names = ", ".join(str(q.label) for q in unknown)
+        raise TreatmentError(_("Acknowledge each answer the patient did not know: %s.") % names)
     if decision_allows_plan and summary.blocks_plan:
         raise TreatmentError(
             _("An absolute contraindication was answered yes: the patient can't be eligible.")
@@ -92,11 +103,11 @@ def record_consultation(
     _doctor_only(by)
     _once(Consultation, form_token)
     summary = screening_summary(patient)
-    allows = data["decision"] in ("eligible", "precautions")
+    allows = data["decision"] in (Decision.ELIGIBLE, Decision.PRECAUTIONS)
     _check_consultation(
         summary=summary, decision_allows_plan=allows, data=data, acknowledged=acknowledged
     )
-    relative_yes = {q.key for q in summary.relative}
+    relative_yes = {q.key for q in summary.to_acknowledge}
     consultation = Consultation(
         patient=patient,
         doctor=by.user,

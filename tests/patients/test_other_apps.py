@@ -76,7 +76,9 @@ def test_the_merge_moves_every_app_s_rows_and_counts_them_in_the_audit(doctor):
         by=Actor(user=doctor, role=Role.DOCTOR),
     )
     moved = {
-        "patients.ScreeningAnswer": 1,  # migraine; the kept record's two answers win
+        # The duplicate's screening was completed at its consultation (22 answers, migraine
+        # "yes" among them); the kept record's two answers win.
+        "patients.ScreeningAnswer": 20,
         "patients.PortalInvitation": 1,
         "treatments.Consultation": 1,
         "treatments.TreatmentPlan": 1,

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from goodskin.actors import Actor
 from goodskin.roles import Role
+from patients.selectors import screening_summary
 from tests.factories import PatientFactory, UserFactory, screen
 from treatments import services
 
@@ -29,7 +30,17 @@ CONSULTATION = {
 }
 
 
-def make_consultation(patient, doctor, **changes):
+def complete_screening(patient) -> None:
+    """Answer "no" to every question the screening left open, as the doctor does at
+    consultation before deciding."""
+    missing = screening_summary(patient).missing
+    if missing:
+        screen(patient, **{q.key: "no" for q in missing})
+
+
+def make_consultation(patient, doctor, *, complete=True, **changes):
+    if complete:
+        complete_screening(patient)
     data = {**CONSULTATION, "held_on": timezone.localdate() - timedelta(days=60), **changes}
     acknowledged = data.pop("acknowledged", [])
     return services.record_consultation(
@@ -87,9 +98,10 @@ def two_sessions(plan, doctor):
 
 @pytest.fixture
 def record(db):
-    """A patient record with a screening that allows treatment."""
+    """A patient record with a complete screening that allows treatment."""
     patient = PatientFactory()
     screen(patient, sclerosant_allergy="no", untreated_varicose="no")
+    complete_screening(patient)
     return patient
 
 

@@ -143,3 +143,45 @@ def test_a_consultation_of_another_patient_cannot_start_a_plan(doctor, record):
             patient=record, consultation=consultation, areas=["L-foot"], sessions=2,
             interval_weeks=4, hose_days=14, start=True, notes="", by=as_doctor(doctor),
         )  # fmt: skip
+
+
+# --- A complete screening before a decision (issue 13, point 2) -----------------------------
+
+
+@pytest.fixture
+def half_screened(db):
+    patient = PatientFactory()
+    screen(patient, sclerosant_allergy="no", untreated_varicose="no")
+    return patient
+
+
+def test_it_refuses_eligible_while_a_question_has_no_answer(client, doctor, half_screened):
+    client.force_login(doctor)
+    url = reverse("treatments:consultation_create", args=[half_screened.pk])
+    response = client.post(url, form_data(ceap_left="C1", decision="eligible"))
+    assert response.status_code == 200
+    assert "screening questions have no answer yet" in response.content.decode()
+    assert not Consultation.objects.exists()
+    with pytest.raises(services.TreatmentError, match="Answer every screening question"):
+        make_consultation(half_screened, doctor, complete=False)
+    assert not Consultation.objects.exists()
+
+
+def test_a_deferral_is_recorded_whatever_is_still_unanswered(doctor, half_screened):
+    consultation = make_consultation(half_screened, doctor, complete=False, decision="deferred")
+    assert consultation.decision == "deferred"
+
+
+def test_an_answer_the_patient_did_not_know_is_acknowledged_before_a_plan(client, doctor, record):
+    screen(record, thrombophilia="unknown")
+    client.force_login(doctor)
+    url = reverse("treatments:consultation_create", args=[record.pk])
+    response = client.post(url, form_data(ceap_left="C1", decision="eligible"))
+    assert response.status_code == 200
+    assert "did not know" in response.content.decode()
+    assert not Consultation.objects.exists()
+    response = client.post(
+        url, form_data(ceap_left="C1", decision="eligible", acknowledged=["thrombophilia"])
+    )
+    assert response.status_code == 302
+    assert Consultation.objects.get().acknowledged == ["thrombophilia"]

@@ -17,6 +17,7 @@ from tests.treatments.conftest import (
     CONSULTATION,
     as_doctor,
     chart_session,
+    complete_screening,
     make_consultation,
     make_plan,
 )
@@ -38,6 +39,7 @@ TODAY = timezone.localdate
 def record(db):
     patient = PatientFactory()
     screen(patient, sclerosant_allergy="no", untreated_varicose="no")
+    complete_screening(patient)
     return patient
 
 
