@@ -397,18 +397,30 @@ def _save_chart(*, plan, treated_on, areas, fields, sign, by, form_token) -> Ses
     return chart
 
 
+def _name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
 # Not durable, like the chart changes below: their writes are all rows, which may ride on a
 # caller's transaction.
 @transaction.atomic
 def sign_chart(*, chart: SessionChart, by: Actor) -> None:
+    """The treating doctor signs their chart; another doctor never takes over the signature."""
     _doctor_only(by)
     # Lock the chart's row (of: not the plan and patient it reads): a second signature waits
     # and is refused instead of replacing the first.
     chart = (
-        locked(SessionChart.objects, of=("self",)).select_related("plan__patient").get(pk=chart.pk)
+        locked(SessionChart.objects, of=("self",))
+        .select_related("plan__patient", "doctor")
+        .get(pk=chart.pk)
     )
     if chart.is_signed:
         raise TreatmentError(_("This chart is already signed."))
+    if chart.doctor_id != by.user.pk:
+        raise TreatmentError(
+            _("Only %(doctor)s, who treated this session, can sign this chart.")
+            % {"doctor": _name(chart.doctor)}
+        )
     chart.signed_at, chart.signed_by = timezone.now(), by.user
     chart.save(update_fields=["signed_at", "signed_by"])
     audit.record(

@@ -298,11 +298,13 @@ def chart_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse
     chart = get_chart_for_user(request, patient_pk, pk)
     areas = list(chart.areas.all())
     clinic = selectors.get_clinic_settings()
+    treating = chart.doctor_id == request.user.pk
     context = {
         "patient": chart.plan.patient,
         "plan": chart.plan,
         "chart": chart,
         "areas": areas,
+        "treating": treating,
         "amendments": chart.amendments.select_related("by"),
         "volume": selectors.volume_check(areas, clinic),
         "clinic": clinic,
