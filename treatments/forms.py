@@ -14,6 +14,7 @@ from patients.forms import DateInput
 
 from . import regions
 from .models import (
+    COSIGN_NOTE_MAX,
     INJECTIONS_MAX,
     INJECTIONS_MIN,
     VOLUME_ML_MAX,
@@ -401,6 +402,15 @@ class StopPlanForm(forms.Form):
         label=_("Why does the plan stop?"),
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=2000,
+    )
+
+
+class CosignForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        max_length=COSIGN_NOTE_MAX,
+        required=False,
+        help_text=_("A short remark shown beside your co-signature."),
     )
 
 

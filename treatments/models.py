@@ -400,6 +400,30 @@ class ChartAmendment(models.Model):
             return self.field  # a name from an older version of the app: show it as stored
 
 
+# A short remark ("Agree; review the foot at session 3"); longer thoughts are amendments.
+COSIGN_NOTE_MAX = 200
+
+
+class ChartCosignature(models.Model):
+    """Another doctor has read a signed chart and agrees with it. The signature stays the
+    treating doctor's: a co-signature adds a name, it never replaces one."""
+
+    chart = models.ForeignKey(SessionChart, on_delete=models.PROTECT, related_name="cosignatures")
+    doctor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(_("note"), max_length=COSIGN_NOTE_MAX, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            # Its index also serves the chart page's list of co-signatures (chart = ...).
+            models.UniqueConstraint(fields=["chart", "doctor"], name="one_cosignature_per_doctor")
+        ]
+
+    def __str__(self) -> str:
+        return f"co-signature of chart {self.chart_id}"
+
+
 class AdverseEventType(models.TextChoices):
     BRUISING = "bruising", _("Bruising")
     PAIN_ITCHING = "pain_itching", _("Pain, itching or hives")

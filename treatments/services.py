@@ -19,6 +19,7 @@ from patients.selectors import screening_summary
 from . import alerts, regions
 from .models import (
     AGENT_RANGES,
+    COSIGN_NOTE_MAX,
     FOAMABLE,
     INJECTIONS_MAX,
     INJECTIONS_MIN,
@@ -28,6 +29,7 @@ from .models import (
     Agent,
     AgentForm,
     ChartAmendment,
+    ChartCosignature,
     Consultation,
     Decision,
     PlanStatus,
@@ -408,18 +410,33 @@ def _save_chart(*, plan, treated_on, areas, fields, sign, by, form_token) -> Ses
     return chart
 
 
+def _name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
 # Not durable, like the chart changes below: their writes are all rows, which may ride on a
 # caller's transaction.
 @transaction.atomic
 def sign_chart(*, chart: SessionChart, by: Actor) -> None:
+    """The treating doctor signs their chart; another doctor may co-sign it, never sign it."""
     _doctor_only(by)
     # Lock the chart's row (of: not the plan and patient it reads): a second signature waits
     # and is refused instead of replacing the first.
     chart = (
-        locked(SessionChart.objects, of=("self",)).select_related("plan__patient").get(pk=chart.pk)
+        locked(SessionChart.objects, of=("self",))
+        .select_related("plan__patient", "doctor")
+        .get(pk=chart.pk)
     )
     if chart.is_signed:
         raise TreatmentError(_("This chart is already signed."))
+    if chart.doctor_id != by.user.pk:
+        raise TreatmentError(
+            _(
+                "Only %(doctor)s, who treated this session, can sign this chart. Once it is "
+                "signed, you can co-sign it."
+            )
+            % {"doctor": _name(chart.doctor)}
+        )
     chart.signed_at, chart.signed_by = timezone.now(), by.user
     chart.save(update_fields=["signed_at", "signed_by"])
     audit.record(
@@ -429,6 +446,44 @@ def sign_chart(*, chart: SessionChart, by: Actor) -> None:
         subject=f"chart:{chart.pk}",
         details={"signed": True},
     )
+
+
+@transaction.atomic
+def cosign_chart(*, chart: SessionChart, by: Actor, note: str = "") -> ChartCosignature:
+    """Another doctor has read a signed chart and agrees: their name is added beside the
+    treating doctor's signature, which stays as it is."""
+    _doctor_only(by)
+    note = note.strip()
+    if len(note) > COSIGN_NOTE_MAX:
+        raise TreatmentError(
+            _("Keep the note to %(max)d characters; a longer remark is an amendment.")
+            % {"max": COSIGN_NOTE_MAX}
+        )
+    # Lock the chart's row: two presses of "Co-sign" at once (two tabs) would both find no
+    # co-signature of theirs below; the second waits and is refused instead of failing.
+    chart = (
+        locked(SessionChart.objects, of=("self",))
+        .select_related("plan__patient", "doctor")
+        .get(pk=chart.pk)
+    )
+    if not chart.is_signed:
+        raise TreatmentError(
+            _("%(doctor)s has not signed this chart yet; it can be co-signed once signed.")
+            % {"doctor": _name(chart.doctor)}
+        )
+    if chart.doctor_id == by.user.pk:
+        raise TreatmentError(_("You treated this session: your signature is already on it."))
+    if chart.cosignatures.filter(doctor=by.user).exists():
+        raise TreatmentError(_("You have already co-signed this chart."))
+    cosignature = ChartCosignature.objects.create(chart=chart, doctor=by.user, note=note)
+    audit.record(
+        actor=by,
+        patient=chart.plan.patient,
+        action=AuditAction.CREATE,
+        subject=f"chart:{chart.pk}",
+        details={"cosignature": cosignature.pk},
+    )
+    return cosignature
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ urlpatterns = [
     path(f"{P}plans/<int:pk>/adverse-events/new/", views.adverse_event_create, name="event_create"),
     path(f"{P}charts/<int:pk>/", views.chart_detail, name="chart"),
     path(f"{P}charts/<int:pk>/sign/", views.chart_sign, name="chart_sign"),
+    path(f"{P}charts/<int:pk>/cosign/", views.chart_cosign, name="chart_cosign"),
     path(f"{P}charts/<int:pk>/amend/", views.chart_amend, name="chart_amend"),
     path(f"{P}charts/<int:pk>/areas/<int:area_pk>/amend/", views.area_amend, name="area_amend"),
     path(f"{P}adverse-events/<int:pk>/", views.adverse_event_edit, name="event"),

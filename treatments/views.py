@@ -30,6 +30,7 @@ from .forms import (
     AreaAmendForm,
     ChartForms,
     ConsultationForm,
+    CosignForm,
     PlanForm,
     StopPlanForm,
 )
@@ -298,11 +299,21 @@ def chart_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse
     chart = get_chart_for_user(request, patient_pk, pk)
     areas = list(chart.areas.all())
     clinic = selectors.get_clinic_settings()
+    cosignatures = list(chart.cosignatures.select_related("doctor"))
+    treating = chart.doctor_id == request.user.pk
+    may_cosign = (
+        chart.is_signed
+        and not treating
+        and all(c.doctor_id != request.user.pk for c in cosignatures)
+    )
     context = {
         "patient": chart.plan.patient,
         "plan": chart.plan,
         "chart": chart,
         "areas": areas,
+        "treating": treating,
+        "cosignatures": cosignatures,
+        "cosign_form": CosignForm() if may_cosign else None,
         "amendments": chart.amendments.select_related("by"),
         "volume": selectors.volume_check(areas, clinic),
         "clinic": clinic,
@@ -322,6 +333,25 @@ def chart_sign(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
         messages.error(request, str(error))
     else:
         messages.success(request, _("The chart is signed."))
+    return redirect("treatments:chart", patient_pk, chart.pk)
+
+
+@doctor_only
+@require_POST
+def chart_cosign(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
+    chart = get_chart_for_user(request, patient_pk, pk)
+    form = CosignForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("note", [])))
+        return redirect("treatments:chart", patient_pk, chart.pk)
+    try:
+        services.cosign_chart(
+            chart=chart, by=Actor.from_request(request), note=form.cleaned_data["note"]
+        )
+    except services.TreatmentError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("You co-signed the chart."))
     return redirect("treatments:chart", patient_pk, chart.pk)
 
 
