@@ -1,6 +1,6 @@
-"""Adverse events: the taxonomy; one of a type the clinic's settings name alerts the treating doctor through the outbox
-(within a minute, retried while the mail server is down, never a failed page) and stays on
-their home page until it is resolved and they have acknowledged it."""
+"""Adverse events: the taxonomy; one of a type the clinic's settings name alerts the treating
+doctor through the outbox (within a minute, retried while the mail server is down, never a
+failed page) and stays on their home page until it is resolved and they have acknowledged it."""
 
 from datetime import timedelta
 
