@@ -91,7 +91,9 @@ def get_treated_area_for_user(
 def get_adverse_event_for_user(request: HttpRequest, patient_pk: int, pk: int) -> AdverseEvent:
     _role(request, DOCTOR_ONLY)
     event = get_object_or_404(
-        AdverseEvent.objects.select_related("plan__patient", "plan__doctor", "chart"),
+        AdverseEvent.objects.select_related(
+            "plan__patient", "plan__doctor", "chart", "closed_by", "reported_by"
+        ),
         pk=pk,
         plan__patient_id=patient_pk,
     )
@@ -100,12 +102,12 @@ def get_adverse_event_for_user(request: HttpRequest, patient_pk: int, pk: int) -
 
 
 def list_open_serious_events(request: HttpRequest) -> list[AdverseEvent]:
-    """The doctor's unresolved serious adverse events for their home page; each patient shown
-    is an audited read."""
-    from .selectors import open_serious_events
+    """The doctor's unresolved adverse events of the types that alert, for their home page;
+    each patient shown is an audited read."""
+    from .selectors import get_clinic_settings, open_serious_events
 
     _role(request, DOCTOR_ONLY)
-    events = list(open_serious_events(request.user))
+    events = list(open_serious_events(request.user, get_clinic_settings()))
     for patient in {event.plan.patient_id: event.plan.patient for event in events}.values():
         _read(request, patient, "serious adverse events")
     return events

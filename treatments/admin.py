@@ -1,13 +1,37 @@
 """Administrators change the clinic's clinical numbers and the aftercare messages here.
 Patients' plans and charts are not in the admin: every read of them goes through audited pages."""
 
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from .models import AftercareStep, ClinicSettings
+from .models import AdverseEventType, AftercareStep, ClinicSettings
+
+
+class ClinicSettingsForm(forms.ModelForm):
+    # Ticks from the list of adverse events, so only known types are saved.
+    alerting_event_types = forms.MultipleChoiceField(
+        label=_("Adverse events that alert the treating doctor"),
+        help_text=_(
+            "An event of a ticked kind emails the treating doctor and stays on their home page "
+            "until it is resolved and they have seen it."
+        ),
+        choices=AdverseEventType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = ClinicSettings
+        fields = ["alerting_event_types"]  # the admin adds the others from its fieldsets
+
+    def clean_alerting_event_types(self) -> list[str]:
+        return sorted(set(self.cleaned_data["alerting_event_types"]))
 
 
 @admin.register(ClinicSettings)
 class ClinicSettingsAdmin(admin.ModelAdmin):
+    form = ClinicSettingsForm
     fieldsets = (
         (None, {"fields": ("sessions_min", "sessions_default", "sessions_max")}),
         (None, {"fields": ("small_plan_max_areas", "large_plan_min_areas")}),
@@ -18,6 +42,7 @@ class ClinicSettingsAdmin(admin.ModelAdmin):
         ),
         (None, {"fields": ("agent_max_ml", "foam_max_ml")}),
         (None, {"fields": ("warning_signs",)}),
+        (None, {"fields": ("alerting_event_types",)}),
     )
 
     def has_add_permission(self, request):

@@ -20,6 +20,7 @@ from .models import (
     VOLUME_ML_MAX,
     VOLUME_ML_MIN,
     AdverseEvent,
+    AdverseEventFollowUp,
     Agent,
     AgentForm,
     Ceap,
@@ -463,3 +464,45 @@ class AdverseEventForm(TokenMixin, forms.ModelForm):
 
     def service_data(self) -> dict:
         return {name: self.cleaned_data.get(name) for name in self.Meta.fields}
+
+
+class FollowUpForm(TokenMixin, forms.ModelForm):
+    """A dated follow-up entry; the service refuses a date before the onset or a closed event."""
+
+    class Meta:
+        model = AdverseEventFollowUp
+        fields = ["on", "action", "outcome"]
+        widgets = {
+            "on": DateInput(),
+            "action": forms.Textarea(attrs={"rows": 2}),
+            "outcome": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="follow_up", **kwargs)
+        self.helper = _helper()
+
+    def clean_on(self):
+        return _check_date(self.cleaned_data["on"])
+
+    def service_data(self) -> dict:
+        return {
+            "on": self.cleaned_data["on"],
+            "action": self.cleaned_data["action"],
+            "outcome": self.cleaned_data["outcome"],
+            "form_token": self.cleaned_data["form_token"],
+        }
+
+
+class CloseEventForm(forms.Form):
+    resolved_on = forms.DateField(label=_("Resolved on"), widget=DateInput())
+    outcome = forms.CharField(
+        label=_("Outcome"), widget=forms.Textarea(attrs={"rows": 2}), max_length=4000
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="close", **kwargs)
+        self.helper = _helper()
+
+    def clean_resolved_on(self):
+        return _check_date(self.cleaned_data["resolved_on"])

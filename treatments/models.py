@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -29,6 +29,46 @@ def add_months(day: date, months: int) -> date:
         except ValueError:
             continue
     raise ValueError(day)
+
+
+class AdverseEventType(models.TextChoices):
+    BRUISING = "bruising", _("Bruising")
+    PAIN_ITCHING = "pain_itching", _("Pain, itching or hives")
+    HYPERPIGMENTATION = "hyperpigmentation", _("Browning (hyperpigmentation)")
+    MATTING = "matting", _("“Blush” (telangiectatic matting)")
+    TRAPPED_BLOOD = "trapped_blood", _("Trapped blood")
+    THROMBOPHLEBITIS = "thrombophlebitis", _("Superficial thrombophlebitis")
+    ULCER = "ulcer", _("Skin ulcer or necrosis")
+    INFECTION = "infection", _("Infection")
+    ALLERGIC = "allergic", _("Allergic reaction or anaphylaxis")
+    SUSPECTED_DVT = "suspected_dvt", _("Suspected deep vein thrombosis")
+    DVT = "dvt", _("Deep vein thrombosis")
+    PE = "pe", _("Pulmonary embolism")
+    VISUAL_NEURO = "visual_neuro", _("Visual or neurological symptoms")
+
+
+def default_alerting_types() -> list[str]:
+    """The events that alert the treating doctor until an administrator changes the list: the
+    issue's (thrombophlebitis, DVT or suspected DVT, allergic reaction, ulcer, visual symptoms)
+    and the two that alerted before it (pulmonary embolism, infection), so none goes quiet."""
+    return sorted(
+        t.value
+        for t in (
+            AdverseEventType.THROMBOPHLEBITIS,
+            AdverseEventType.SUSPECTED_DVT,
+            AdverseEventType.DVT,
+            AdverseEventType.ALLERGIC,
+            AdverseEventType.ULCER,
+            AdverseEventType.VISUAL_NEURO,
+            AdverseEventType.PE,
+            AdverseEventType.INFECTION,
+        )
+    )
+
+
+def validate_event_types(value) -> None:
+    if not isinstance(value, list) or not all(v in AdverseEventType.values for v in value):
+        raise ValidationError(_("Choose adverse events from the list."))
 
 
 class ClinicSettings(models.Model):
@@ -76,6 +116,14 @@ class ClinicSettings(models.Model):
             "weakness or numbness, an open sore, or redness that spreads."
         ),
     )
+    # A list on the one row (not a table of its own): read with the rest of the settings, and
+    # a fresh row made by get_clinic_settings() alerts on the defaults, never on nothing.
+    alerting_event_types = models.JSONField(
+        _("adverse events that alert the treating doctor"),
+        default=default_alerting_types,
+        blank=True,
+        validators=[validate_event_types],
+    )
 
     class Meta:
         verbose_name = _("clinic settings")
@@ -106,6 +154,13 @@ class ClinicSettings(models.Model):
     def session_minutes(self, area_count: int) -> int:
         minutes = self.session_minutes_min + self.minutes_per_extra_area * max(0, area_count - 1)
         return min(minutes, self.session_minutes_max)
+
+    def alerts_on(self, event_type: str) -> bool:
+        return event_type in self.alerting_event_types
+
+    @property
+    def alerting_labels(self) -> list[str]:
+        return [str(label) for value, label in AdverseEventType.choices if self.alerts_on(value)]
 
 
 class Ceap(models.TextChoices):
@@ -424,34 +479,6 @@ class ChartCosignature(models.Model):
         return f"co-signature of chart {self.chart_id}"
 
 
-class AdverseEventType(models.TextChoices):
-    BRUISING = "bruising", _("Bruising")
-    PAIN_ITCHING = "pain_itching", _("Pain, itching or hives")
-    HYPERPIGMENTATION = "hyperpigmentation", _("Browning (hyperpigmentation)")
-    MATTING = "matting", _("“Blush” (telangiectatic matting)")
-    TRAPPED_BLOOD = "trapped_blood", _("Trapped blood")
-    THROMBOPHLEBITIS = "thrombophlebitis", _("Superficial thrombophlebitis")
-    ULCER = "ulcer", _("Skin ulcer or necrosis")
-    INFECTION = "infection", _("Infection")
-    ALLERGIC = "allergic", _("Allergic reaction or anaphylaxis")
-    DVT = "dvt", _("Deep vein thrombosis")
-    PE = "pe", _("Pulmonary embolism")
-    VISUAL_NEURO = "visual_neuro", _("Visual or neurological symptoms")
-
-
-# These alert the treating doctor at once and stay on their home page until resolved.
-SERIOUS_TYPES = frozenset(
-    {
-        AdverseEventType.ALLERGIC,
-        AdverseEventType.DVT,
-        AdverseEventType.PE,
-        AdverseEventType.ULCER,
-        AdverseEventType.VISUAL_NEURO,
-        AdverseEventType.INFECTION,
-    }
-)
-
-
 class Severity(models.TextChoices):
     MILD = "mild", _("Mild")
     MODERATE = "moderate", _("Moderate")
@@ -459,8 +486,10 @@ class Severity(models.TextChoices):
 
 
 class AdverseEventQuerySet(models.QuerySet):
-    def serious(self):
-        return self.filter(type__in=SERIOUS_TYPES)
+    def alerting(self, alerting_types: list[str]):
+        """Events of a type that alerts now (`ClinicSettings.alerting_event_types`), or that
+        alerted when recorded: taking a type off the list does not hide an alert already sent."""
+        return self.filter(models.Q(type__in=alerting_types) | models.Q(alerted_at__isnull=False))
 
     def unresolved(self):
         return self.filter(resolved_on__isnull=True)
@@ -484,6 +513,12 @@ class AdverseEvent(models.Model):
     management = models.TextField(_("management"), blank=True)
     follow_up_needed = models.BooleanField(_("follow-up needed"), default=False)
     resolved_on = models.DateField(_("resolved on"), null=True, blank=True)
+    # Closed = resolved_on set; who closed it and when, whichever page set the date.
+    outcome = models.TextField(_("outcome"), blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     reported_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # When the alert to the treating doctor was put in the outbox (treatments.alerts).
@@ -512,8 +547,36 @@ class AdverseEvent(models.Model):
         return self.get_type_display()
 
     @property
-    def is_serious(self) -> bool:
-        return self.type in SERIOUS_TYPES
+    def is_closed(self) -> bool:
+        return self.resolved_on is not None
+
+
+class AdverseEventFollowUp(models.Model):
+    """A dated entry on an open adverse event: what was done and what came of it."""
+
+    event = models.ForeignKey(AdverseEvent, on_delete=models.PROTECT, related_name="follow_ups")
+    on = models.DateField(_("date"))
+    action = models.TextField(_("what was done"))
+    outcome = models.TextField(_("outcome"))
+    by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    form_token = models.UUIDField(null=True, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["on", "id"]
+        indexes = [
+            # The event page lists its follow-ups in date order.
+            models.Index(fields=["event", "on"], name="event_follow_up_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(action="") & ~models.Q(outcome=""),
+                name="follow_up_has_text",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"follow-up of adverse event {self.event_id} on {self.on}"
 
 
 class Anchor(models.TextChoices):

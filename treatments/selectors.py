@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from . import diagram, regions
 from .models import (
     AdverseEvent,
+    AdverseEventFollowUp,
     AftercareStep,
     AgentForm,
     ClinicSettings,
@@ -128,11 +129,11 @@ def aftercare_steps() -> list[AftercareMessage]:
     ]
 
 
-def open_serious_events(doctor) -> QuerySet[AdverseEvent]:
-    """Serious adverse events on this doctor's plans that are not resolved, or that the
-    doctor has not acknowledged yet."""
+def open_serious_events(doctor, clinic: ClinicSettings) -> QuerySet[AdverseEvent]:
+    """Adverse events that alert, on this doctor's plans, that are not resolved or that the
+    doctor has not acknowledged yet (one query; the settings are read by the caller)."""
     return (
-        AdverseEvent.objects.serious()
+        AdverseEvent.objects.alerting(clinic.alerting_event_types)
         .to_follow_up()
         .filter(plan__doctor=doctor)
         .select_related("plan__patient")
@@ -146,6 +147,11 @@ class AftercareAdvice:
 
     steps: list[AftercareMessage]
     warning_signs: str
+
+
+def follow_ups(event: AdverseEvent) -> QuerySet[AdverseEventFollowUp]:
+    """An event's follow-ups in date order (entered order within a day), with who wrote them."""
+    return event.follow_ups.select_related("by").order_by("on", "id")
 
 
 def aftercare_advice() -> AftercareAdvice:

@@ -26,6 +26,7 @@ from .models import (
     VOLUME_ML_MAX,
     VOLUME_ML_MIN,
     AdverseEvent,
+    AdverseEventFollowUp,
     Agent,
     AgentForm,
     ChartAmendment,
@@ -615,20 +616,21 @@ def _area_amendments(*, chart, area, before: dict[str, str], reason: str, by: Ac
 def report_adverse_event(
     *, plan: TreatmentPlan, data: dict, by: Actor, form_token: uuid.UUID | None = None
 ) -> AdverseEvent:
-    """Record an adverse event; a serious one alerts the treating doctor through the outbox
-    (sent within a minute, retried while the mail server is down) and stays on their home
-    page until they acknowledge it."""
+    """Record an adverse event; one of a type the clinic's settings name alerts the treating
+    doctor through the outbox (sent within a minute, retried while the mail server is down)
+    and stays on their home page until they acknowledge it."""
     _doctor_only(by)
     _once(AdverseEvent, form_token)
     if data.get("region") and not regions.is_region(data["region"]):
         raise TreatmentError(_("One of the areas does not exist. Choose areas from the diagram."))
     if data.get("chart") and data["chart"].plan_id != plan.pk:
         raise TreatmentError(_("That session belongs to another plan."))
+    alerts_on = get_clinic_settings().alerts_on(data["type"])
     try:
         with transaction.atomic():
-            event = AdverseEvent.objects.create(
-                plan=plan, reported_by=by.user, form_token=form_token, **data
-            )
+            event = AdverseEvent(plan=plan, reported_by=by.user, form_token=form_token, **data)
+            _record_closing(event, was_closed=False, by=by)
+            event.save()
             audit.record(
                 actor=by,
                 patient=plan.patient,
@@ -636,7 +638,7 @@ def report_adverse_event(
                 subject=f"adverse event:{event.pk}",
                 details={"type": event.type, "severity": event.severity},
             )
-            if event.is_serious:
+            if alerts_on:
                 alerts.serious_event_recorded(event)
                 event.alerted_at = timezone.now()
                 event.save(update_fields=["alerted_at"])
@@ -675,29 +677,115 @@ def acknowledge_adverse_event(*, event_id: int, by: Actor) -> AdverseEvent:
     return event
 
 
+def _record_closing(event: AdverseEvent, *, was_closed: bool, by: Actor) -> list[str]:
+    """Whoever sets or clears the date it resolved closes or reopens the event: keep who and
+    when on the row (the audit log keeps the history). Returns the fields it set."""
+    if event.is_closed == was_closed:
+        return []
+    if event.is_closed:
+        event.closed_at, event.closed_by = timezone.now(), by.user
+    else:
+        event.closed_at, event.closed_by = None, None
+    return ["closed_at", "closed_by"]
+
+
+def _locked_event(event: AdverseEvent) -> AdverseEvent:
+    return (
+        locked(AdverseEvent.objects, of=("self",)).select_related("plan__patient").get(pk=event.pk)
+    )
+
+
 # Not durable: its writes are all rows, which may ride on a caller's transaction.
 @transaction.atomic
 def update_adverse_event(*, event: AdverseEvent, data: dict, by: Actor) -> AdverseEvent:
-    """Record management, follow-up and the date it resolved."""
+    """Record management, follow-up and the date it resolved (which closes the event)."""
     _doctor_only(by)
     # Lock the event: a change of its onset meanwhile would let it resolve before it began.
-    event = (
-        locked(AdverseEvent.objects, of=("self",)).select_related("plan__patient").get(pk=event.pk)
-    )
+    event = _locked_event(event)
     if data.get("resolved_on") and data["resolved_on"] < event.onset_on:
         raise TreatmentError(_("An event can't resolve before it began."))
     changed = [name for name, value in data.items() if getattr(event, name) != value]
+    was_closed = event.is_closed
     for name, value in data.items():
         setattr(event, name, value)
-    event.save(update_fields=list(data))
+    closing = _record_closing(event, was_closed=was_closed, by=by)
+    event.save(update_fields=[*data, *closing])
     audit.record(
         actor=by,
         patient=event.plan.patient,
         action=AuditAction.CHANGE,
         subject=f"adverse event:{event.pk}",
-        details={"fields": changed},
+        details={"fields": changed + closing},
     )
     return event
+
+
+@transaction.atomic(durable=True)
+def close_adverse_event(
+    *, event: AdverseEvent, resolved_on: date, outcome: str, by: Actor
+) -> AdverseEvent:
+    """A doctor closes the event with the date it resolved and how it ended; it then takes no
+    more follow-ups and leaves the treating doctor's home once they have seen it."""
+    _doctor_only(by)
+    outcome = outcome.strip()
+    if not outcome:
+        raise TreatmentError(_("Write how the event ended."))
+    # Locked: a second doctor closing at the same moment finds it closed, not closes it again
+    # under their name; a follow-up being added waits and lands before the close.
+    event = _locked_event(event)
+    if event.is_closed:
+        raise TreatmentError(_("This event is already closed."))
+    if resolved_on < event.onset_on:
+        raise TreatmentError(_("An event can't resolve before it began."))
+    event.resolved_on, event.outcome = resolved_on, outcome
+    closing = _record_closing(event, was_closed=False, by=by)
+    event.save(update_fields=["resolved_on", "outcome", *closing])
+    audit.record(
+        actor=by,
+        patient=event.plan.patient,
+        action=AuditAction.CHANGE,
+        subject=f"adverse event:{event.pk}",
+        details={"fields": ["resolved_on", "outcome", *closing]},
+    )
+    return event
+
+
+def add_follow_up(*, event: AdverseEvent, data: dict, by: Actor) -> AdverseEventFollowUp:
+    """A dated entry on an open event: what was done and its outcome. `data`: on, action,
+    outcome, form_token (optional)."""
+    _doctor_only(by)
+    data = {**data, "action": data["action"].strip(), "outcome": data["outcome"].strip()}
+    token = data.pop("form_token", None)
+    _once(AdverseEventFollowUp, token)
+    if not data["action"] or not data["outcome"]:
+        raise TreatmentError(_("Write what was done and its outcome."))
+    try:
+        with transaction.atomic(durable=True):
+            return _add_follow_up(event=event, data=data, token=token, by=by)
+    except IntegrityError as error:  # the same form posted twice at once: its token is taken
+        if token is None:
+            raise
+        raise AlreadySaved(AdverseEventFollowUp.objects.get(form_token=token)) from error
+
+
+def _add_follow_up(*, event, data, token, by) -> AdverseEventFollowUp:
+    # Locked: an event closed meanwhile must refuse the entry, not gain one after its close.
+    event = _locked_event(event)
+    if event.is_closed:
+        raise TreatmentError(_("This event is closed: it takes no more follow-ups."))
+    if data["on"] < event.onset_on:
+        raise TreatmentError(_("A follow-up can't come before the event began."))
+    follow_up = AdverseEventFollowUp.objects.create(
+        event=event, by=by.user, form_token=token, **data
+    )
+    audit.record(
+        actor=by,
+        patient=event.plan.patient,
+        action=AuditAction.CREATE,
+        subject=f"adverse event:{event.pk}",
+        details={"follow_up": follow_up.pk, "on": data["on"].isoformat()},
+    )
+    return follow_up
 
 
 def move_patient_rows(*, keep: Patient, duplicate: Patient) -> dict[str, int]:

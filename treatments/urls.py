@@ -22,6 +22,12 @@ urlpatterns = [
     path(f"{P}charts/<int:pk>/areas/<int:area_pk>/amend/", views.area_amend, name="area_amend"),
     path(f"{P}adverse-events/<int:pk>/", views.adverse_event_edit, name="event"),
     path(
+        f"{P}adverse-events/<int:pk>/follow-ups/",
+        views.adverse_event_follow_up,
+        name="event_follow_up",
+    ),
+    path(f"{P}adverse-events/<int:pk>/close/", views.adverse_event_close, name="event_close"),
+    path(
         f"{P}adverse-events/<int:pk>/seen/",
         views.adverse_event_acknowledge,
         name="event_acknowledge",

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -29,8 +30,10 @@ from .forms import (
     AmendForm,
     AreaAmendForm,
     ChartForms,
+    CloseEventForm,
     ConsultationForm,
     CosignForm,
+    FollowUpForm,
     PlanForm,
     StopPlanForm,
 )
@@ -48,7 +51,7 @@ def record_links(*, patient, role) -> list[links.Link]:
 
 @doctor_only
 def doctor_home(request: HttpRequest) -> HttpResponse:
-    """The doctor's home: serious adverse events on their plans stay here until resolved
+    """The doctor's home: adverse events on their plans that alert stay here until resolved
     and acknowledged, each with how its alert email fared."""
     events = list_open_serious_events(request)
     sent = alerts.delivery(events)
@@ -438,7 +441,30 @@ def adverse_event_create(request: HttpRequest, patient_pk: int, pk: int) -> Http
         if event:
             messages.success(request, _("Adverse event recorded."))
             return redirect("treatments:plan", plan.patient_id, plan.pk)
-    context = {"patient": plan.patient, "plan": plan, "form": form, "event": None}
+    context = {
+        "patient": plan.patient,
+        "plan": plan,
+        "form": form,
+        "event": None,
+        "clinic": selectors.get_clinic_settings(),
+    }
+    return render(request, "treatments/adverse_event_form.html", context)
+
+
+def _event_page(request: HttpRequest, event: AdverseEvent, **forms) -> HttpResponse:
+    """The event with its follow-ups in date order and the forms to add one or close it."""
+    plan = event.plan
+    context = {
+        "patient": plan.patient,
+        "plan": plan,
+        "event": event,
+        "clinic": selectors.get_clinic_settings(),
+        "follow_ups": selectors.follow_ups(event),
+        "form": forms.get("form") or AdverseEventForm(instance=event, plan=plan),
+        "follow_up_form": forms.get("follow_up_form") or FollowUpForm(),
+        "close_form": forms.get("close_form")
+        or CloseEventForm(initial={"resolved_on": timezone.localdate()}),
+    }
     return render(request, "treatments/adverse_event_form.html", context)
 
 
@@ -456,5 +482,46 @@ def adverse_event_edit(request: HttpRequest, patient_pk: int, pk: int) -> HttpRe
         else:
             messages.success(request, _("Adverse event updated."))
             return redirect("treatments:plan", plan.patient_id, plan.pk)
-    context = {"patient": plan.patient, "plan": plan, "form": form, "event": event}
-    return render(request, "treatments/adverse_event_form.html", context)
+    return _event_page(request, event, form=form)
+
+
+@doctor_only
+@require_POST
+def adverse_event_follow_up(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
+    event = get_adverse_event_for_user(request, patient_pk, pk)
+    form = FollowUpForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_follow_up(
+                event=event, data=form.service_data(), by=Actor.from_request(request)
+            )
+        except services.AlreadySaved as error:
+            _saved_twice(request, error)
+        except services.TreatmentError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Follow-up added."))
+        if not form.errors:
+            return redirect("treatments:event", event.plan.patient_id, event.pk)
+    return _event_page(request, event, follow_up_form=form)
+
+
+@doctor_only
+@require_POST
+def adverse_event_close(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
+    event = get_adverse_event_for_user(request, patient_pk, pk)
+    form = CloseEventForm(request.POST)
+    if form.is_valid():
+        try:
+            services.close_adverse_event(
+                event=event,
+                resolved_on=form.cleaned_data["resolved_on"],
+                outcome=form.cleaned_data["outcome"],
+                by=Actor.from_request(request),
+            )
+        except services.TreatmentError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The event is closed."))
+            return redirect("treatments:event", event.plan.patient_id, event.pk)
+    return _event_page(request, event, close_form=form)

@@ -1,6 +1,6 @@
-"""Adverse events: the taxonomy; a serious one alerts the treating doctor through the outbox
-(within a minute, retried while the mail server is down, never a failed page) and stays on
-their home page until it is resolved and they have acknowledged it."""
+"""Adverse events: the taxonomy; one of a type the clinic's settings name alerts the treating
+doctor through the outbox (within a minute, retried while the mail server is down, never a
+failed page) and stays on their home page until it is resolved and they have acknowledged it."""
 
 from datetime import timedelta
 
@@ -15,7 +15,7 @@ from tests.messaging.realparts import SMTPServer, free_port
 from tests.messaging.test_outbox_real import override_email
 from tests.treatments.conftest import as_doctor, chart_session, make_plan
 from treatments import alerts, services
-from treatments.models import SERIOUS_TYPES, AdverseEvent, AdverseEventType
+from treatments.models import AdverseEvent, AdverseEventType, default_alerting_types
 
 
 def event_data(type_="dvt", **changes) -> dict:
@@ -36,14 +36,15 @@ def report(client, plan, data):
     return client.post(url, data)
 
 
-def test_the_serious_types_are_those_of_the_issue():
-    assert {str(t) for t in SERIOUS_TYPES} == {
-        "allergic", "dvt", "pe", "ulcer", "visual_neuro", "infection"
+def test_the_default_alerting_types_are_those_of_the_issue_and_those_that_alerted_before():
+    assert set(default_alerting_types()) == {
+        "thrombophlebitis", "suspected_dvt", "dvt", "allergic", "ulcer", "visual_neuro",
+        "pe", "infection",
     }  # fmt: skip
-    assert len(AdverseEventType.choices) == 12
+    assert len(AdverseEventType.choices) == 13
 
 
-@pytest.mark.parametrize("type_", sorted(SERIOUS_TYPES))
+@pytest.mark.parametrize("type_", default_alerting_types())
 def test_a_serious_event_emails_the_treating_doctor_through_the_outbox(
     client, doctor, other_doctor, record, type_
 ):
