@@ -1,8 +1,9 @@
-"""Administrators set up the calendar here: locations, rooms, doctors' hours and the numbers."""
+"""Administrators set up the calendar here: locations, rooms, closed days, doctors' hours and
+the numbers."""
 
 from django.contrib import admin
 
-from .models import Location, Room, SchedulingSettings, TimeOff, WorkingHours
+from .models import ClosedDay, Location, Room, SchedulingSettings, TimeOff, WorkingHours
 
 
 class RoomInline(admin.TabularInline):
@@ -35,3 +36,13 @@ class SchedulingSettingsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ClosedDay)
+class ClosedDayAdmin(admin.ModelAdmin):
+    """Holidays and closures; `manage.py propose_holidays --year Y` adds the US federal ones."""
+
+    list_display = ("day", "location", "reason")
+    list_filter = ("location",)
+    date_hierarchy = "day"
+    search_fields = ("reason",)

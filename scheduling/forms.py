@@ -49,6 +49,15 @@ class PlanChoiceField(forms.ModelChoiceField):
         }
 
 
+def open_anyway_field(label) -> forms.BooleanField:
+    """Staff only: book or move onto a day the clinic is closed, on purpose."""
+    return forms.BooleanField(
+        label=label,
+        required=False,
+        help_text=_("Only when the clinic opens that day for this patient."),
+    )
+
+
 class VersionForm(forms.Form):
     """Carries the version the person saw: a change made meanwhile refuses the form."""
 
@@ -65,6 +74,7 @@ class AppointmentForm(forms.Form):
         label=_("Session number"), min_value=1, max_value=12, required=False
     )
     notes = forms.CharField(label=_("Note for the front desk"), max_length=300, required=False)
+    open_anyway = open_anyway_field(_("Book although the clinic is closed"))
 
     def __init__(self, *args, patient, tz, **kwargs):
         super().__init__(*args, **kwargs)
@@ -87,6 +97,7 @@ class AppointmentForm(forms.Form):
 class MoveForm(VersionForm):
     date = forms.DateField(label=_("New date"), widget=DateInput())
     time = forms.TimeField(label=_("New time (clinic time)"), widget=TimeInput())
+    open_anyway = open_anyway_field(_("Move although the clinic is closed"))
     shift_later = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, tz, **kwargs):
@@ -152,6 +163,8 @@ class SeriesForm(forms.Form):
     def __init__(self, *args, numbers: list[int], tz, initial_starts=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.numbers, self.tz = numbers, tz
+        self.fields["open_anyway"] = open_anyway_field(_("Book although the clinic is closed"))
+        self.fields["open_anyway"].widget.attrs["class"] = "form-check-input"
         for number in numbers:
             start = (initial_starts or {}).get(number)
             local = start.astimezone(tz) if start else None

@@ -142,6 +142,43 @@ class TimeOff(models.Model):
         return f"{self.doctor} off {self.starts_at:%Y-%m-%d %H:%M}"
 
 
+class ClosedDay(models.Model):
+    """A day the clinic is closed (a holiday, a closure): nothing is offered on it, and staff
+    book on it only by saying so. No location: closed everywhere."""
+
+    day = models.DateField(_("date"))
+    location = models.ForeignKey(
+        Location,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="closed_days",
+        verbose_name=_("location"),
+        help_text=_("Leave empty when every location is closed."),
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = _("closed day")
+        verbose_name_plural = _("closed days")
+        constraints = [
+            # Its index also serves the calendar's read of the closed days in a date range.
+            models.UniqueConstraint(
+                fields=["day", "location"], name="closed_day_once_per_location"
+            ),
+            # A NULL location is distinct from every other NULL to a plain unique constraint.
+            models.UniqueConstraint(
+                fields=["day"],
+                condition=models.Q(location__isnull=True),
+                name="closed_day_once_everywhere",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} {self.reason}".strip()
+
+
 class Kind(models.TextChoices):
     CONSULTATION = "consultation", _("Consultation")
     SESSION = "session", _("Sclerotherapy session")

@@ -4,10 +4,10 @@ why, in one set of messages.
 The free-time search (slots.free_slots and what proposes times) and the booking services both
 decide here, so a time offered is a time that books, and a time refused is refused in the same
 words on the series page's dry run as by the booking itself. The functions take the facts
-already read (a slots.Calendar of working hours, time off, appointments and rooms; the plan,
-the screening's verdict, the plan's other sessions) and neither query nor write (`series` only
-marks in the calendar it is given the sessions it lets through). The database stays the final
-guard: its exclusion constraints catch the race these can't see.
+already read (a slots.Calendar of closed days, working hours, time off, appointments and
+rooms; the plan, the screening's verdict, the plan's other sessions) and neither query nor
+write (`series` only marks in the calendar it is given the sessions it lets through). The
+database stays the final guard: its exclusion constraints catch the race these can't see.
 """
 
 from collections.abc import Iterator
@@ -32,6 +32,7 @@ class Reason(models.TextChoices):
     NO_SUCH_SESSION = "no_such_session", _("This plan has %(n)d sessions.")
     CONTRAINDICATED = "contraindicated", _("The screening shows an absolute contraindication.")
     NOTICE = "notice", _("Choose a time more than %(hours)d hours from now.")
+    CLOSED = "closed", _("The clinic is closed on %(day)s.")
     GAP = "gap", _("Session %(n)d must be at least %(weeks)d weeks from session %(m)d (%(day)s).")
     HOURS = "hours", _("The doctor does not work at that time.")
     BUSY = "busy", _("The doctor is busy or off at that time.")
@@ -132,7 +133,12 @@ def first_day_after(days: list[date], interval_weeks: int) -> date | None:
     return max(days) + timedelta(weeks=interval_weeks) if days else None
 
 
-# --- The calendar: working hours, time off, buffers, rooms ----------------------------------
+# --- The calendar: closed days, working hours, time off, buffers, rooms ---------------------
+
+
+def clinic_open(calendar, day: date) -> Refusal | None:
+    """The clinic is not closed on the clinic-local `day` (a holiday, a closure)."""
+    return Refusal(Reason.CLOSED, {"day": day.isoformat()}) if day in calendar.closed else None
 
 
 def kept_free(start: int, end: int, buffer: int) -> tuple[int, int]:
@@ -186,7 +192,10 @@ def free_starts(
     """(start, room) in seconds: every time of the day the calendar rules (doctor_free, then
     free_room) accept for `length` seconds, on the grid of `step` from the start of each
     working block, not before `earliest`. The search's form of them: a busy stretch is
-    skipped in one step instead of `step` at a time."""
+    skipped in one step instead of `step` at a time. Nothing on a closed day: the search
+    never overrides clinic_open."""
+    if clinic_open(calendar, day) is not None:
+        return
     tz = clock.zone(calendar.location.time_zone)
     busy = calendar.doctor_busy[doctor_id]
     for block_start, block_end in working_blocks(calendar, doctor_id, day, tz):
@@ -217,13 +226,18 @@ def refusal(
     patient,
     session: Session | None = None,
     room=None,
+    open_anyway: bool = False,
 ) -> Refusal | None:
     """The first rule a booking breaks, in the order the person booking fixes them: when, who,
-    the plan, the gap to its other sessions, the doctor's time, a room (`room` if given)."""
+    the plan, the gap to its other sessions, a closed day (unless staff book `open_anyway`),
+    the doctor's time, a room (`room` if given)."""
     tz = clock.zone(calendar.location.time_zone)
+    day = starts_at.astimezone(tz).date()
     problem = in_future(starts_at, now) or patient_record(patient)
     if problem is None and session is not None:
-        problem = plan_session(patient, session) or gap(session, starts_at.astimezone(tz).date())
+        problem = plan_session(patient, session) or gap(session, day)
+    if problem is None and not open_anyway:
+        problem = clinic_open(calendar, day)
     if problem is None:
         problem = doctor_free(calendar, doctor_id, starts_at, ends_at)
     if problem is None and free_room(calendar, starts_at, ends_at, wanted=room) is None:
@@ -241,6 +255,7 @@ def series(
     sessions: list[tuple],
     doctor_id: int,
     now: datetime,
+    open_anyway: bool = False,
 ) -> list[tuple]:
     """A series of sessions (number, start, end), in time order, each judged by `refusal`
     against the plan's sessions in `booked` (number, day) and the ones before it in the
@@ -258,6 +273,7 @@ def series(
             now=now,
             patient=patient,
             session=session,
+            open_anyway=open_anyway,
         )
         room = None
         if problem is None:

@@ -19,7 +19,7 @@ from treatments.selectors import PlanProgress, latest_plan_progress
 from . import clock, rules
 from .models import Appointment, ChangeAction, Kind, Room, Status
 from .services import TRANSITIONS, default_location, scheduling_settings
-from .services.common import session_days
+from .services.common import CLOSED_OVERRIDE, session_days
 from .slots import Calendar, doctors
 
 # The buttons a card offers, in the order a visit goes.
@@ -260,6 +260,8 @@ def _describe(snapshot: dict, tz, people: dict, rooms: dict) -> str:
     parts = [starts.strftime("%a %b %-d, %Y %H:%M")]
     parts += [str(x) for x in (doctor and (doctor.get_full_name() or doctor), room and room.name)]
     parts.append(str(status))
+    if snapshot.get(CLOSED_OVERRIDE):
+        parts.append(str(gettext_lazy("although the clinic was closed")))
     return " · ".join(p for p in parts if p and p != "None")
 
 
@@ -291,7 +293,9 @@ def plan_appointments(plan: TreatmentPlan):
     return plan.appointments.select_related("room", "doctor").order_by("starts_at")
 
 
-def series_problems(plan: TreatmentPlan, starts: dict[int, datetime]) -> dict[int, str]:
+def series_problems(
+    plan: TreatmentPlan, starts: dict[int, datetime], *, open_anyway: bool = False
+) -> dict[int, str]:
     """A dry run of booking the series: what the rules say of each proposed session, judged
     as book_series judges it, read only (the booking checks all of it again under a lock)."""
     if not starts:
@@ -315,6 +319,7 @@ def series_problems(plan: TreatmentPlan, starts: dict[int, datetime]) -> dict[in
         sessions=[(number, at, at + length) for number, at in starts.items()],
         doctor_id=plan.doctor_id,
         now=timezone.now(),
+        open_anyway=open_anyway,
     )
     return {number: str(problem) for number, problem, _room in verdicts if problem}
 

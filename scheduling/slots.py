@@ -1,10 +1,10 @@
 """Free-slot search: when can a doctor see a patient, in which room.
 
-Everything a date range needs is read in four queries (working hours, time off, appointments,
-rooms) into a Calendar; the booking rules (rules.py) decide on it. Times are handled as whole
-seconds since 1970 in sorted lists, so each question ("is this doctor free from 10:05 to
-10:25?") is a binary search, and a busy stretch is skipped in one step instead of five minutes
-at a time.
+Everything a date range needs is read in five queries (closed days, working hours, time off,
+appointments, rooms) into a Calendar; the booking rules (rules.py) decide on it. Times are
+handled as whole seconds since 1970 in sorted lists, so each question ("is this doctor free
+from 10:05 to 10:25?") is a binary search, and a busy stretch is skipped in one step instead of
+five minutes at a time.
 """
 
 from bisect import bisect_left
@@ -15,14 +15,14 @@ from itertools import accumulate
 
 from django.contrib.auth import get_user_model
 from django.db import connections
-from django.db.models import BigIntegerField, Func
+from django.db.models import BigIntegerField, Func, Q
 from django.utils import timezone
 
 from goodskin.roles import GROUP_NAMES, Role
 
 from . import clock, rules
 from .clock import moment, seconds
-from .models import Appointment, Location, Room, TimeOff, WorkingHours
+from .models import Appointment, ClosedDay, Location, Room, TimeOff, WorkingHours
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,15 @@ class Timeline:
         return None
 
 
+def closed_days(location: Location, first_day: date, last_day: date) -> frozenset[date]:
+    """The clinic-local days from first_day to last_day the location (or every location) is
+    closed, in one query."""
+    rows = ClosedDay.objects.filter(
+        Q(location=location) | Q(location__isnull=True), day__gte=first_day, day__lte=last_day
+    )
+    return frozenset(rows.values_list("day", flat=True))
+
+
 @dataclass
 class Calendar:
     """What is already taken in a time range, for some doctors, at one location."""
@@ -113,21 +122,28 @@ class Calendar:
     doctor_busy: dict  # doctor id -> Timeline
     room_busy: dict  # room id -> Timeline
     rooms: list
+    closed: frozenset = frozenset()  # clinic-local days the clinic is closed (rules.clinic_open)
 
     @classmethod
-    def load(cls, *, doctor_ids, location, start, end, buffer, exclude_id=None) -> "Calendar":
+    def load(
+        cls, *, doctor_ids, location, start, end, buffer, exclude_id=None, closed=None
+    ) -> "Calendar":
         return cls.load_windows(
             doctor_ids=doctor_ids,
             location=location,
             windows=[(start, end)],
             buffer=buffer,
             exclude_id=exclude_id,
+            closed=closed,
         )
 
     @classmethod
-    def load_windows(cls, *, doctor_ids, location, windows, buffer, exclude_id=None) -> "Calendar":
+    def load_windows(
+        cls, *, doctor_ids, location, windows, buffer, exclude_id=None, closed=None
+    ) -> "Calendar":
         """The calendar for a few separate stretches of time (the sessions of a series, weeks
-        apart), in the same four queries as one stretch."""
+        apart), in the same five queries as one stretch. `closed`: the closed days, when the
+        caller has read them already (a search reading week after week reads them once)."""
         hours = defaultdict(lambda: defaultdict(list))
         for row in WorkingHours.objects.filter(doctor_id__in=doctor_ids, location=location):
             hours[row.doctor_id][row.weekday].append((row.starts, row.ends))
@@ -158,7 +174,12 @@ class Calendar:
         ):
             doctor_busy[doctor_id].add(off_start, off_end)
         rooms = list(Room.objects.filter(location=location, active=True).order_by("name"))
-        return cls(location, buffer, hours, doctor_busy, room_busy, rooms)
+        if closed is None:
+            tz = clock.zone(location.time_zone)
+            first = min(start for start, _ in windows).astimezone(tz).date()
+            last = max(end for _, end in windows).astimezone(tz).date()
+            closed = closed_days(location, first, last)
+        return cls(location, buffer, hours, doctor_busy, room_busy, rooms, closed)
 
     def take(self, doctor_id: int, room: Room, start: datetime, end: datetime) -> None:
         """Count a time as taken (a session booked earlier in the same series)."""
@@ -193,6 +214,7 @@ def free_slots(
     length, step = minutes * 60, step_minutes * 60
     earliest = rules.earliest_start(timezone.now())
     span = timedelta(days=FEW_DAYS_AT_A_TIME if limit <= FEW else (last_day - first_day).days + 1)
+    closed = closed_days(location, first_day, last_day)  # once, for every week read
     slots = []
     day = first_day
     while day <= last_day and len(slots) < limit:
@@ -203,6 +225,7 @@ def free_slots(
             start=clock.day_bounds(day, tz)[0],
             end=clock.day_bounds(until, tz)[1],
             buffer=timedelta(minutes=buffer_minutes),
+            closed=closed,
         )
         while day <= until and len(slots) < limit:
             for doctor_id in doctor_ids:

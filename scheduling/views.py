@@ -222,6 +222,7 @@ def book_appointment(request: HttpRequest, pk: int) -> HttpResponse:
                 plan=data["plan"],
                 session_number=data["session_number"],
                 notes=data["notes"],
+                open_anyway=data["open_anyway"],
                 by=Actor.from_request(request),
             )
         except services.BookingError as error:
@@ -248,11 +249,14 @@ def book_series(request: HttpRequest, pk: int) -> HttpResponse:
     form = SeriesForm(request.POST or None, numbers=numbers, tz=tz, initial_starts=proposals)
     problems, checked = {}, False
     if request.method == "POST" and form.is_valid():
-        starts = form.cleaned_data["starts"]
+        starts, open_anyway = form.cleaned_data["starts"], form.cleaned_data["open_anyway"]
         if request.POST.get("action") == "book":
             try:
                 booked = services.book_series(
-                    plan=plan, starts=starts, by=Actor.from_request(request)
+                    plan=plan,
+                    starts=starts,
+                    open_anyway=open_anyway,
+                    by=Actor.from_request(request),
                 )
             except services.BookingError as error:
                 form.add_error(None, str(error))
@@ -260,7 +264,8 @@ def book_series(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("%(n)d sessions are booked.") % {"n": len(booked)})
                 return redirect("scheduling:book_series", plan.pk)
         else:
-            problems, checked = selectors.series_problems(plan, starts), True
+            problems = selectors.series_problems(plan, starts, open_anyway=open_anyway)
+            checked = True
     rows = [(n, d, t, problems.get(n)) for n, d, t in form.rows()]
     context = {
         "plan": plan,
@@ -330,6 +335,7 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
             starts_at=data["starts_at"],
             version=data["version"],
             shift_later=data["shift_later"],
+            open_anyway=data["open_anyway"],
             by=Actor.from_request(request),
         )
     except services.LaterSessionsTooClose as error:

@@ -40,9 +40,11 @@ def _checked_room(
     session: rules.Session | None,
     room: Room | None = None,
     exclude_id: int | None = None,
-) -> Room:
-    """The doctor's calendar around the time, read now (under the doctor's lock), and the
-    room the rules give; or Refused. `exclude_id`: the appointment being moved."""
+    open_anyway: bool = False,
+) -> tuple[Room, bool]:
+    """The doctor's calendar around the time, read now (under the doctor's lock), the room
+    the rules give and whether the day is closed and booked `open_anyway`; or Refused.
+    `exclude_id`: the appointment being moved."""
     calendar = Calendar.load(
         doctor_ids=[doctor_id],
         location=location,
@@ -59,6 +61,7 @@ def _checked_room(
         ends_at=ends_at,
         session=session,
         room=room,
+        open_anyway=open_anyway,
     )
 
 
@@ -74,7 +77,10 @@ def book_appointment(
     session_number: int | None = None,
     room: Room | None = None,
     notes: str = "",
+    open_anyway: bool = False,
 ) -> Appointment:
+    """Book one appointment. `open_anyway`: staff book on a day the clinic is closed, on
+    purpose (recorded in the change log)."""
     _require_staff(by)
     if role_of(doctor) != Role.DOCTOR:
         raise BookingError(_("Choose one of the clinic's doctors."))
@@ -88,7 +94,7 @@ def book_appointment(
         tz = clock.zone(location.time_zone)
         session = _session(plan, session_number, patient=patient, tz=tz)
     for attempt in range(ROOM_ATTEMPTS):
-        chosen = _checked_room(
+        chosen, overridden = _checked_room(
             patient=patient,
             doctor_id=doctor.pk,
             starts_at=starts_at,
@@ -97,6 +103,7 @@ def book_appointment(
             settings=settings,
             session=session,
             room=room,
+            open_anyway=open_anyway,
         )
         appointment = Appointment(
             patient=patient,
@@ -124,6 +131,6 @@ def book_appointment(
                 if _lost_race(error):
                     raise SlotTaken() from error
                 raise
-    _log(appointment, action=ChangeAction.BOOKED, before={}, by=by)
+    _log(appointment, action=ChangeAction.BOOKED, before={}, by=by, closed_override=overridden)
     reminders.appointments_booked([appointment])
     return appointment

@@ -43,9 +43,11 @@ def _move(
     settings: SchedulingSettings,
     doctor=None,
     earlier_only=True,
+    open_anyway: bool = False,
 ) -> Appointment:
     """Move `current` (locked) if the rules let the new time through. A staff move checks the
-    gap to the plan's earlier sessions only (`earlier_only`): the later ones can move too."""
+    gap to the plan's earlier sessions only (`earlier_only`): the later ones can move too.
+    `open_anyway`: staff move it onto a closed day on purpose (never a patient's move)."""
     doctor = doctor or current.doctor
     _lock_doctor(doctor.pk)
     starts_at = clock.utc(starts_at)
@@ -60,7 +62,7 @@ def _move(
             exclude_id=current.pk,
             earlier_only=earlier_only,
         )
-    room = _checked_room(
+    room, overridden = _checked_room(
         patient=current.patient,
         doctor_id=doctor.pk,
         starts_at=starts_at,
@@ -69,6 +71,7 @@ def _move(
         settings=settings,
         session=session,
         exclude_id=current.pk,
+        open_anyway=open_anyway,
     )
     before = _snapshot(current)
     current.starts_at, current.ends_at, current.doctor, current.room = (
@@ -86,7 +89,7 @@ def _move(
         if not _lost_race(error):
             raise
         raise SlotTaken() from error
-    _log(current, action=ChangeAction.MOVED, before=before, by=by)
+    _log(current, action=ChangeAction.MOVED, before=before, by=by, closed_override=overridden)
     reminders.appointment_moved(current)
     return current
 
@@ -100,16 +103,18 @@ def move_appointment(
     version: int | None = None,
     doctor=None,
     shift_later: bool = False,
+    open_anyway: bool = False,
 ) -> list[Appointment]:
     """Move one appointment. If later sessions of its plan end up too close, either refuse
     with LaterSessionsTooClose (nothing changes) or, with shift_later, move each of them to the
-    first free time that keeps the interval, all in this transaction. Returns what moved."""
+    first free time that keeps the interval, all in this transaction. Returns what moved.
+    `open_anyway`: onto a closed day, on purpose; the later sessions still go to open days."""
     _require_staff(by)
     current = _locked(appointment, version)
     if current.status != Status.BOOKED:
         raise BookingError(_("Only a booked appointment can be moved."))
     settings = scheduling_settings()
-    moved = [_move(current, starts_at, by, settings, doctor)]
+    moved = [_move(current, starts_at, by, settings, doctor, open_anyway=open_anyway)]
     too_close = sessions_too_close_after(current)
     if too_close and not shift_later:
         raise LaterSessionsTooClose(too_close)

@@ -14,7 +14,7 @@ from patients.models import AuditAction, Patient
 from patients.selectors import screening_summary
 from treatments.models import TreatmentPlan
 
-from .. import rules
+from .. import clock, rules
 from ..models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -86,9 +86,22 @@ def _snapshot(appointment: Appointment) -> dict:
     }
 
 
-def _log(appointment: Appointment, *, action: ChangeAction, before: dict, by: Actor) -> None:
+# In a change's `after`: staff booked or moved it onto a day the clinic is closed, on purpose.
+CLOSED_OVERRIDE = "closed_override"
+
+
+def _log(
+    appointment: Appointment,
+    *,
+    action: ChangeAction,
+    before: dict,
+    by: Actor,
+    closed_override: bool = False,
+) -> None:
     user = by.user if getattr(by.user, "is_authenticated", False) else None
     after = _snapshot(appointment)
+    if closed_override:
+        after[CLOSED_OVERRIDE] = True
     AppointmentChange.objects.create(
         appointment=appointment, by=user, action=action, before=before, after=after
     )
@@ -101,11 +114,25 @@ def _log(appointment: Appointment, *, action: ChangeAction, before: dict, by: Ac
     )
 
 
-def _log_many(appointments: list[Appointment], *, action: ChangeAction, by: Actor) -> None:
-    """_log for appointments just made (a series): two INSERTs, whatever their number."""
+def _log_many(
+    appointments: list[Appointment],
+    *,
+    action: ChangeAction,
+    by: Actor,
+    closed_override: frozenset = frozenset(),
+) -> None:
+    """_log for appointments just made (a series): two INSERTs, whatever their number.
+    `closed_override`: the session numbers booked on a closed day on purpose."""
     user = by.user if getattr(by.user, "is_authenticated", False) else None
+
+    def after(a: Appointment) -> dict:
+        snapshot = _snapshot(a)
+        if a.session_number in closed_override:
+            snapshot[CLOSED_OVERRIDE] = True
+        return snapshot
+
     AppointmentChange.objects.bulk_create(
-        AppointmentChange(appointment=a, by=user, action=action, before={}, after=_snapshot(a))
+        AppointmentChange(appointment=a, by=user, action=action, before={}, after=after(a))
         for a in appointments
     )
     audit.record_many(
@@ -169,8 +196,10 @@ def _room_or_refuse(
     ends_at,
     session: rules.Session | None,
     room: Room | None = None,
-) -> Room:
-    """The room to book if every rule lets the time through (rules.refusal); else Refused."""
+    open_anyway: bool = False,
+) -> tuple[Room, bool]:
+    """The room to book if every rule lets the time through (rules.refusal; a closed day too
+    when staff book `open_anyway`), and whether that override was needed; else Refused."""
     problem = rules.refusal(
         calendar,
         patient=patient,
@@ -180,10 +209,13 @@ def _room_or_refuse(
         now=timezone.now(),
         session=session,
         room=room,
+        open_anyway=open_anyway,
     )
     if problem is not None:
         raise Refused(problem)
-    return rules.free_room(calendar, starts_at, ends_at, wanted=room)
+    day = starts_at.astimezone(clock.zone(calendar.location.time_zone)).date()
+    overridden = open_anyway and rules.clinic_open(calendar, day) is not None
+    return rules.free_room(calendar, starts_at, ends_at, wanted=room), overridden
 
 
 def _require_staff(by: Actor) -> None:

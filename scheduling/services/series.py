@@ -93,12 +93,15 @@ def propose_series(
 
 
 @transaction.atomic
-def book_series(*, plan: TreatmentPlan, starts: dict[int, datetime], by: Actor) -> list:
+def book_series(
+    *, plan: TreatmentPlan, starts: dict[int, datetime], by: Actor, open_anyway: bool = False
+) -> list:
     """Book the plan's sessions {number: start}; all of them or, on any problem, none.
 
     The same rules as book_appointment for each session, checked against one calendar read
     for all of them, and the sessions inserted together: about twenty queries for a series
-    of six instead of over a hundred (bench/scheduling.py)."""
+    of six instead of over a hundred (bench/scheduling.py). `open_anyway`: staff book
+    sessions on closed days on purpose (recorded in each one's change log)."""
     _require_staff(by)
     plan = (
         locked(TreatmentPlan.objects, of=("self",))
@@ -108,8 +111,8 @@ def book_series(*, plan: TreatmentPlan, starts: dict[int, datetime], by: Actor) 
     if not starts:
         raise BookingError(_("Choose at least one session to book."))
     settings = scheduling_settings()
-    booked = _book_all(plan, starts, by, settings)
-    _log_many(booked, action=ChangeAction.BOOKED, by=by)
+    booked, overridden = _book_all(plan, starts, by, settings, open_anyway=open_anyway)
+    _log_many(booked, action=ChangeAction.BOOKED, by=by, closed_override=overridden)
     reminders.appointments_booked(booked)
     return booked
 
@@ -121,8 +124,14 @@ def _refused(number: int, error: BookingError) -> BookingError:
 
 
 def _book_all(
-    plan: TreatmentPlan, starts: dict[int, datetime], by: Actor, settings: SchedulingSettings
-) -> list:
+    plan: TreatmentPlan,
+    starts: dict[int, datetime],
+    by: Actor,
+    settings: SchedulingSettings,
+    *,
+    open_anyway: bool,
+) -> tuple[list, frozenset]:
+    """The sessions booked, and the numbers of those on a closed day (`open_anyway`)."""
     if role_of(plan.doctor) != Role.DOCTOR:
         first = min(starts, key=starts.get)
         raise _refused(first, BookingError(_("Choose one of the clinic's doctors.")))
@@ -132,12 +141,12 @@ def _book_all(
     booked_days = session_days(plan, clock.zone(location.time_zone))
     blocked = screening_summary(plan.patient).blocks_plan
     for attempt in range(1, ROOM_ATTEMPTS + 1):
-        appointments = _checked_sessions(
-            plan, starts, location, booked_days, blocked, by, settings=settings
+        appointments, overridden = _checked_sessions(
+            plan, starts, location, booked_days, blocked, by, settings, open_anyway=open_anyway
         )
         try:
             with transaction.atomic():  # a savepoint, as in book_appointment
-                return Appointment.objects.bulk_create(appointments)
+                return Appointment.objects.bulk_create(appointments), overridden
         except (IntegrityError, OperationalError) as error:
             # Another doctor's booking took one of the rooms meanwhile: look again.
             if not _lost_race(error):
@@ -155,12 +164,13 @@ def _checked_sessions(
     booked_days: list,
     blocked: bool,
     by: Actor,
-    *,
     settings: SchedulingSettings,
-) -> list[Appointment]:
+    *,
+    open_anyway: bool,
+) -> tuple[list[Appointment], frozenset]:
     """The series' sessions as unsaved appointments, each with its room, judged by the rules
-    against one calendar read for all of them; or _refused for the first that can't be
-    booked."""
+    against one calendar read for all of them, and the numbers of those booked on a closed
+    day (`open_anyway`); or _refused for the first that can't be booked."""
     length = timedelta(minutes=plan.session_minutes)
     calendar = Calendar.load_windows(
         doctor_ids=[plan.doctor_id],
@@ -177,11 +187,15 @@ def _checked_sessions(
         sessions=[(number, at, at + length) for number, at in starts.items()],
         doctor_id=plan.doctor_id,
         now=timezone.now(),
+        open_anyway=open_anyway,
     )
-    appointments = []
+    tz = clock.zone(location.time_zone)
+    appointments, overridden = [], set()
     for number, problem, room in verdicts:
         if problem is not None:
             raise _refused(number, Refused(problem))
+        if rules.clinic_open(calendar, starts[number].astimezone(tz).date()) is not None:
+            overridden.add(number)  # let through only because open_anyway
         appointments.append(
             Appointment(
                 patient=plan.patient,
@@ -196,4 +210,4 @@ def _checked_sessions(
                 created_by=by.user,
             )
         )
-    return appointments
+    return appointments, frozenset(overridden)

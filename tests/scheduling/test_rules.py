@@ -20,6 +20,7 @@ from scheduling import rules, services
 from scheduling.clock import instant, seconds
 from scheduling.models import (
     Appointment,
+    ClosedDay,
     Kind,
     Location,
     Room,
@@ -271,6 +272,8 @@ def hand_calendars(draw):
         rooms=rooms,
         buffer=draw(st.sampled_from([0, 5, 10])),
     )
+    if draw(st.sampled_from([False, False, False, True])):
+        cal.closed = frozenset({MONDAY})  # a holiday: nothing offered, everything refused
     return cal, at_minute(MONDAY, begin), at_minute(MONDAY, end)
 
 
@@ -306,7 +309,7 @@ KINDS = {Kind.CONSULTATION: 30, Kind.REVIEW: 15, Kind.TOUCH_UP: 25}
 def set_up(data, office, *, sessions_booked: int = 0) -> SimpleNamespace:
     """A fresh clinic for one example: new doctors and rooms (earlier examples' rooms taken
     out of use, so their appointments don't count), random hours, appointments, time off,
-    buffer and grid, and a plan with some sessions booked."""
+    now and then a closed day, buffer and grid, and a plan with some sessions booked."""
     Room.objects.filter(location=office).update(active=False)
     rooms = [
         Room.objects.create(location=office, name=f"Room {next(names)}")
@@ -350,6 +353,9 @@ def set_up(data, office, *, sessions_booked: int = 0) -> SimpleNamespace:
         start = at_minute(MONDAY + data.draw(weekdays) * DAY, data.draw(minute_of_day))
         hours = data.draw(st.integers(min_value=1, max_value=30)) * timedelta(hours=1)
         TimeOff.objects.create(doctor=doctors[0], starts_at=start, ends_at=start + hours)
+    ClosedDay.objects.all().delete()  # an earlier example's closed day
+    if data.draw(st.sampled_from([False, False, True]), label="a closed day"):
+        ClosedDay.objects.create(day=MONDAY + data.draw(st.integers(0, 27), label="closed") * DAY)
     plan = plan_for(data, office, sessions_booked=sessions_booked)
     return SimpleNamespace(doctors=doctors, taken=taken, plan=plan)
 
