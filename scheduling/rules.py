@@ -36,6 +36,7 @@ class Reason(models.TextChoices):
     GAP = "gap", _("Session %(n)d must be at least %(weeks)d weeks from session %(m)d (%(day)s).")
     HOURS = "hours", _("The doctor does not work at that time.")
     BUSY = "busy", _("The doctor is busy or off at that time.")
+    PATIENT_BUSY = "patient_busy", _("The patient has another appointment at that time.")
     NO_ROOM = "no_room", _("No room is free at that time.")
 
 
@@ -186,12 +187,22 @@ def free_room(calendar, start: datetime, end: datetime, wanted=None):
     return first_free_room(calendar, clock.seconds(start), clock.seconds(end, up=True), wanted)
 
 
+def patient_free(calendar, start: datetime, end: datetime) -> Refusal | None:
+    """The patient has no other active appointment in [start, end), with any doctor (when
+    the calendar was read for a patient)."""
+    busy = calendar.patient_busy
+    if busy is not None and busy.busy_until(clock.seconds(start), clock.seconds(end, up=True)):
+        return Refusal(Reason.PATIENT_BUSY)
+    return None
+
+
 def free_starts(
     calendar, doctor_id: int, day: date, length: int, step: int, earliest: int
 ) -> Iterator[tuple]:
     """(start, room) in seconds: every time of the day the calendar rules (doctor_free, then
     free_room) accept for `length` seconds, on the grid of `step` from the start of each
-    working block, not before `earliest`. The search's form of them: a busy stretch is
+    working block, not before `earliest`, and outside the patient's other appointments when
+    the calendar was read for one. The search's form of them: a busy stretch is
     skipped in one step instead of `step` at a time. Nothing on a closed day: the search
     never overrides clinic_open."""
     if clinic_open(calendar, day) is not None:
@@ -203,6 +214,8 @@ def free_starts(
         start = first if earliest <= first else first + -(-(earliest - first) // step) * step
         while start <= last:
             until = busy.busy_until(start, start + length)
+            if until is None and calendar.patient_busy is not None:
+                until = calendar.patient_busy.busy_until(start, start + length)
             if until is not None:
                 # Every start before `until` is taken too: go to the next one after it.
                 start = first + -(-(until - first) // step) * step
@@ -230,7 +243,7 @@ def refusal(
 ) -> Refusal | None:
     """The first rule a booking breaks, in the order the person booking fixes them: when, who,
     the plan, the gap to its other sessions, a closed day (unless staff book `open_anyway`),
-    the doctor's time, a room (`room` if given)."""
+    the doctor's time, the patient's, a room (`room` if given)."""
     tz = clock.zone(calendar.location.time_zone)
     day = starts_at.astimezone(tz).date()
     problem = in_future(starts_at, now) or patient_record(patient)
@@ -240,6 +253,8 @@ def refusal(
         problem = clinic_open(calendar, day)
     if problem is None:
         problem = doctor_free(calendar, doctor_id, starts_at, ends_at)
+    if problem is None:
+        problem = patient_free(calendar, starts_at, ends_at)
     if problem is None and free_room(calendar, starts_at, ends_at, wanted=room) is None:
         problem = Refusal(Reason.NO_ROOM)
     return problem

@@ -309,6 +309,7 @@ def series_problems(
         location=location,
         windows=[(starts_at, starts_at + length) for starts_at in starts.values()],
         buffer=timedelta(minutes=scheduling_settings().buffer_minutes),
+        patient_id=plan.patient_id,
     )
     verdicts = rules.series(
         calendar,

@@ -22,7 +22,7 @@ from goodskin.roles import GROUP_NAMES, Role
 
 from . import clock, rules
 from .clock import moment, seconds
-from .models import Appointment, ClosedDay, Location, Room, TimeOff, WorkingHours
+from .models import ACTIVE_STATUSES, Appointment, ClosedDay, Location, Room, TimeOff, WorkingHours
 
 
 @dataclass(frozen=True)
@@ -123,10 +123,22 @@ class Calendar:
     room_busy: dict  # room id -> Timeline
     rooms: list
     closed: frozenset = frozenset()  # clinic-local days the clinic is closed (rules.clinic_open)
+    # The patient's own appointments, when the calendar is read for one (rules.patient_free).
+    patient_busy: "Timeline | None" = None
 
     @classmethod
     def load(
-        cls, *, doctor_ids, location, start, end, buffer, exclude_id=None, closed=None
+        cls,
+        *,
+        doctor_ids,
+        location,
+        start,
+        end,
+        buffer,
+        exclude_id=None,
+        closed=None,
+        patient_id=None,
+        patient_busy=None,
     ) -> "Calendar":
         return cls.load_windows(
             doctor_ids=doctor_ids,
@@ -135,11 +147,22 @@ class Calendar:
             buffer=buffer,
             exclude_id=exclude_id,
             closed=closed,
+            patient_id=patient_id,
+            patient_busy=patient_busy,
         )
 
     @classmethod
     def load_windows(
-        cls, *, doctor_ids, location, windows, buffer, exclude_id=None, closed=None
+        cls,
+        *,
+        doctor_ids,
+        location,
+        windows,
+        buffer,
+        exclude_id=None,
+        closed=None,
+        patient_id=None,
+        patient_busy=None,
     ) -> "Calendar":
         """The calendar for a few separate stretches of time (the sessions of a series, weeks
         apart), in the same five queries as one stretch. `closed`: the closed days, when the
@@ -179,7 +202,9 @@ class Calendar:
             first = min(start for start, _ in windows).astimezone(tz).date()
             last = max(end for _, end in windows).astimezone(tz).date()
             closed = closed_days(location, first, last)
-        return cls(location, buffer, hours, doctor_busy, room_busy, rooms, closed)
+        if patient_busy is None and patient_id is not None:
+            patient_busy = _patient_busy(patient_id, windows, exclude_id)
+        return cls(location, buffer, hours, doctor_busy, room_busy, rooms, closed, patient_busy)
 
     def take(self, doctor_id: int, room: Room, start: datetime, end: datetime) -> None:
         """Count a time as taken (a session booked earlier in the same series)."""
@@ -188,6 +213,23 @@ class Calendar:
         )
         self.doctor_busy[doctor_id].add(*interval)
         self.room_busy[room.pk].add(*interval)
+        if self.patient_busy is not None:
+            self.patient_busy.add(seconds(start), seconds(end, up=True))
+
+
+def _patient_busy(patient_id: int, windows, exclude_id) -> Timeline:
+    """The patient's active appointments in the windows, with any doctor, at any office, in
+    one query (the index on patient and start): a patient is never in two places."""
+    rows = Appointment.objects.filter(
+        patient_id=patient_id, status__in=ACTIVE_STATUSES
+    ).overlapping_any(windows)
+    if exclude_id is not None:
+        rows = rows.exclude(pk=exclude_id)
+    rows = rows.order_by().values_list(Epoch("starts_at"), Epoch("ends_at", up=True))
+    busy = Timeline()
+    for a_start, a_end in _rows(rows):
+        busy.add(a_start, a_end)
+    return busy
 
 
 # A search for the first few free times (proposing a series, shifting later sessions) reads a
@@ -207,14 +249,20 @@ def free_slots(
     step_minutes: int,
     buffer_minutes: int,
     limit: int = 500,
+    patient_id: int | None = None,
 ) -> list[Slot]:
-    """Free start times, in order, for an appointment of `minutes` with any of the doctors."""
+    """Free start times, in order, for an appointment of `minutes` with any of the doctors;
+    outside the other appointments of the patient, if one is named."""
     tz = clock.zone(location.time_zone)
     doctor_by_id = get_user_model().objects.in_bulk(doctor_ids)
     length, step = minutes * 60, step_minutes * 60
     earliest = rules.earliest_start(timezone.now())
     span = timedelta(days=FEW_DAYS_AT_A_TIME if limit <= FEW else (last_day - first_day).days + 1)
     closed = closed_days(location, first_day, last_day)  # once, for every week read
+    patient_busy = None
+    if patient_id is not None:  # once too
+        whole = (clock.day_bounds(first_day, tz)[0], clock.day_bounds(last_day, tz)[1])
+        patient_busy = _patient_busy(patient_id, [whole], None)
     slots = []
     day = first_day
     while day <= last_day and len(slots) < limit:
@@ -226,6 +274,7 @@ def free_slots(
             end=clock.day_bounds(until, tz)[1],
             buffer=timedelta(minutes=buffer_minutes),
             closed=closed,
+            patient_busy=patient_busy,
         )
         while day <= until and len(slots) < limit:
             for doctor_id in doctor_ids:

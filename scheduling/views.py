@@ -144,7 +144,7 @@ def slot_search(request: HttpRequest) -> HttpResponse:
             if plan is None and not matches:
                 form.add_error("who", _("A session needs a patient with an active plan."))
         if form.is_valid():
-            days = _free_days(data, plan, tz)
+            days = _free_days(data, plan, patient, tz)
     context = {
         "form": form,
         "days": days,
@@ -186,7 +186,8 @@ def _query_with(request: HttpRequest, *, patient: int | None) -> str:
     return "?" + params.urlencode()
 
 
-def _free_days(data: dict, plan, tz) -> list[tuple[date, list]]:
+def _free_days(data: dict, plan, patient, tz) -> list[tuple[date, list]]:
+    """Free times by day, outside the named patient's other appointments."""
     settings = services.scheduling_settings()
     people = [data["doctor"]] if data["doctor"] else list(selectors.doctors())
     slots = free_slots(
@@ -197,6 +198,7 @@ def _free_days(data: dict, plan, tz) -> list[tuple[date, list]]:
         minutes=services.minutes_for(data["kind"], plan, settings=settings),
         step_minutes=settings.slot_step_minutes,
         buffer_minutes=settings.buffer_minutes,
+        patient_id=patient.pk if patient else None,
     )
     days: dict[date, list] = {}
     for slot in slots:

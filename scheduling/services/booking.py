@@ -16,10 +16,11 @@ from ..slots import Calendar
 from .common import (
     ROOM_ATTEMPTS,
     BookingError,
-    SlotTaken,
     _lock_doctor,
     _log,
     _lost_race,
+    _patient_elsewhere,
+    _raise_taken,
     _require_staff,
     _room_or_refuse,
     _session,
@@ -52,6 +53,7 @@ def _checked_room(
         end=ends_at,
         buffer=timedelta(minutes=settings.buffer_minutes),
         exclude_id=exclude_id,
+        patient_id=patient.pk,
     )
     return _room_or_refuse(
         calendar,
@@ -127,9 +129,11 @@ def book_appointment(
             # Bookings for different doctors don't wait for each other, so two can pick the
             # same free room; the room constraint stops one of them (or PostgreSQL breaks the
             # deadlock of two inserts checking each other), and that one looks again.
+            if _lost_race(error) and _patient_elsewhere(error):
+                _raise_taken(error)
             if not _lost_race(error) or room is not None or attempt == ROOM_ATTEMPTS - 1:
                 if _lost_race(error):
-                    raise SlotTaken() from error
+                    _raise_taken(error)
                 raise
     _log(appointment, action=ChangeAction.BOOKED, before={}, by=by, closed_override=overridden)
     reminders.appointments_booked([appointment])

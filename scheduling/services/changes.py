@@ -16,11 +16,11 @@ from ..slots import free_slots
 from .booking import _checked_room
 from .common import (
     BookingError,
-    SlotTaken,
     _lock_doctor,
     _locked,
     _log,
     _lost_race,
+    _raise_taken,
     _require_staff,
     _session,
     _snapshot,
@@ -88,7 +88,7 @@ def _move(
     except (IntegrityError, OperationalError) as error:
         if not _lost_race(error):
             raise
-        raise SlotTaken() from error
+        _raise_taken(error)
     _log(current, action=ChangeAction.MOVED, before=before, by=by, closed_override=overridden)
     reminders.appointment_moved(current)
     return current
@@ -131,6 +131,7 @@ def move_appointment(
             step_minutes=settings.slot_step_minutes,
             buffer_minutes=settings.buffer_minutes,
             limit=1,
+            patient_id=other.patient_id,
         )
         if not slots:
             raise BookingError(

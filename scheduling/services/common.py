@@ -142,6 +142,24 @@ def _log_many(
     )
 
 
+# The exclusion constraint that keeps a patient in one place at a time (migration 0011).
+PATIENT_OVERLAP = "appointment_no_patient_overlap"
+
+
+def _patient_elsewhere(error: Exception) -> bool:
+    """The race was lost to another booking of the same patient (any doctor, any room): trying
+    another room won't help."""
+    diag = getattr(error.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) == PATIENT_OVERLAP
+
+
+def _raise_taken(error: Exception):
+    """The booking error for a lost race: the patient's own other appointment, or the time."""
+    if _patient_elsewhere(error):
+        raise Refused(rules.Refusal(rules.Reason.PATIENT_BUSY)) from error
+    raise SlotTaken() from error
+
+
 def _lost_race(error: Exception) -> bool:
     """A concurrent booking won: a violated constraint, or a deadlock between two inserts
     that each checked the other's row against the no-overlap constraint."""

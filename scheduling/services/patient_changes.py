@@ -87,6 +87,7 @@ def patient_move_options(
         minutes=int(appointment.duration.total_seconds() // 60),
         step_minutes=settings.slot_step_minutes,
         buffer_minutes=settings.buffer_minutes,
+        patient_id=appointment.patient_id,
     )
     allowed = [
         slot

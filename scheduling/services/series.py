@@ -32,6 +32,7 @@ from .common import (
     _lock_doctor,
     _log_many,
     _lost_race,
+    _patient_elsewhere,
     _require_staff,
     default_location,
     scheduling_settings,
@@ -81,6 +82,7 @@ def propose_series(
             step_minutes=settings.slot_step_minutes,
             buffer_minutes=settings.buffer_minutes,
             limit=1,
+            patient_id=plan.patient_id,
         )
         if not slots:
             proposals.append(Proposal(number, None, plan.doctor, None))
@@ -151,6 +153,11 @@ def _book_all(
             # Another doctor's booking took one of the rooms meanwhile: look again.
             if not _lost_race(error):
                 raise
+            if _patient_elsewhere(error):
+                raise BookingError(
+                    _("%(problem)s Nothing was booked.")
+                    % {"problem": rules.Refusal(rules.Reason.PATIENT_BUSY)}
+                ) from error
             if attempt == ROOM_ATTEMPTS:
                 raise BookingError(
                     _("%(problem)s Nothing was booked.") % {"problem": SlotTaken()}
@@ -177,6 +184,7 @@ def _checked_sessions(
         location=location,
         windows=[(starts_at, starts_at + length) for starts_at in starts.values()],
         buffer=timedelta(minutes=settings.buffer_minutes),
+        patient_id=plan.patient_id,
     )
     verdicts = rules.series(
         calendar,
