@@ -178,3 +178,15 @@ def latest_plan_progress(patient) -> PlanProgress | None:
     """The progress of the patient's newest plan they may see, for their home page."""
     plan = _shown_to_patient(patient).order_by("-created_at").first()
     return plan_progress(plan) if plan else None
+
+
+def touch_up_plans(patient_ids) -> dict[int, TreatmentPlan]:
+    """{patient id: their most recently completed plan}: the plan a touch-up visit follows
+    (one query for a whole day of visits)."""
+    plans = TreatmentPlan.objects.filter(
+        patient_id__in=set(patient_ids), status=PlanStatus.COMPLETED
+    ).order_by("patient_id", "-completed_at", "-id")
+    found: dict[int, TreatmentPlan] = {}
+    for plan in plans:
+        found.setdefault(plan.patient_id, plan)
+    return found
