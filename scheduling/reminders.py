@@ -16,6 +16,7 @@ from django.utils import timezone
 from messaging import outbox
 from messaging.outbox import Draft
 from treatments.models import AftercareStep, Anchor, PlanStatus, TreatmentPlan
+from treatments.selectors import touch_up_plans
 
 from . import clock
 from .models import Appointment, Kind, SchedulingSettings, Status
@@ -195,15 +196,36 @@ def appointment_zone(plan: TreatmentPlan) -> str:
     return appointment.location.time_zone if appointment else clock.zone().key
 
 
+def _aftercare_steps(appointment: Appointment):
+    """The steps a visit of this kind gets: a touch-up follows a completed plan, so it has no
+    next session to book."""
+    steps = AftercareStep.objects.filter(active=True)
+    if appointment.kind == Kind.TOUCH_UP:
+        return [step for step in steps if aftercare_kind(step.key) != BOOK_NEXT]
+    return steps
+
+
+def _treated_plan(appointment: Appointment) -> TreatmentPlan | None:
+    """The plan a treatment visit belongs to. Booking keeps no plan on a touch-up: it follows
+    the patient's most recently completed plan (whose hose period its advice counts)."""
+    if appointment.kind == Kind.SESSION:
+        return appointment.plan
+    if appointment.kind == Kind.TOUCH_UP:
+        return appointment.plan or touch_up_plans([appointment.patient_id]).get(
+            appointment.patient_id
+        )
+    return None
+
+
 def session_completed(appointment: Appointment) -> None:
-    """The after-session messages of a completed treatment session, and the touch-up
-    invitation if the plan is now complete."""
-    if appointment.kind not in (Kind.SESSION, Kind.TOUCH_UP) or appointment.plan_id is None:
+    """The after-session messages of a completed treatment session or touch-up, and the
+    touch-up invitation if the plan is now complete."""
+    plan = _treated_plan(appointment)
+    if plan is None:
         return
-    plan = appointment.plan
     session_end = max(appointment.ends_at, timezone.now())
     tz = clock.zone(appointment.location.time_zone)  # read once, not once per step
-    for step in AftercareStep.objects.filter(active=True):
+    for step in _aftercare_steps(appointment):
         _write(
             key=f"a{appointment.pk}:{aftercare_kind(step.key)}",
             patient=appointment.patient,

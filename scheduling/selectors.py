@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from patients.selectors import screening_summary
 from treatments.models import SessionChart, TreatmentPlan
-from treatments.selectors import PlanProgress, latest_plan_progress
+from treatments.selectors import PlanProgress, latest_plan_progress, touch_up_plans
 
 from . import clock, rules
 from .models import Appointment, ChangeAction, Kind, Room, Status
@@ -221,6 +221,8 @@ class DayVisit:
     appointment: Appointment
     chart: SessionChart | None
     buttons: list
+    # A touch-up visit: the completed plan it follows, to chart it on (None otherwise).
+    touch_up_plan: TreatmentPlan | None = None
 
 
 def doctor_day(doctor, day: date, tz) -> list[DayVisit]:
@@ -228,17 +230,35 @@ def doctor_day(doctor, day: date, tz) -> list[DayVisit]:
     queries."""
     start, end = clock.day_bounds(day, tz)
     appointments = list(_appointments(start, end).filter(doctor=doctor).not_cancelled())
+    touch_ups = touch_up_plans(a.patient_id for a in appointments if a.kind == Kind.TOUCH_UP)
     plan_ids = {a.plan_id for a in appointments if a.plan_id}
-    charts = {(c.plan_id, c.number): c for c in SessionChart.objects.filter(plan_id__in=plan_ids)}
+    plan_ids |= {plan.pk for plan in touch_ups.values()}
+    charts = {_chart_key(c): c for c in SessionChart.objects.filter(plan_id__in=plan_ids)}
     today, table = timezone.localdate(timezone.now(), tz), buttons_by_status()
     return [
         DayVisit(
             appointment,
-            charts.get((appointment.plan_id, appointment.session_number)),
+            charts.get(_visit_key(appointment, day, touch_ups)),
             status_buttons(appointment, today, tz, table),
+            touch_ups.get(appointment.patient_id) if appointment.kind == Kind.TOUCH_UP else None,
         )
         for appointment in appointments
     ]
+
+
+# A session's chart is found by its number; a touch-up (which has none) by the plan and day.
+def _chart_key(chart: SessionChart) -> tuple:
+    if chart.is_touch_up:
+        return (chart.plan_id, Kind.TOUCH_UP, chart.treated_on)
+    return (chart.plan_id, Kind.SESSION, chart.number)
+
+
+def _visit_key(appointment: Appointment, day: date, touch_ups: dict) -> tuple:
+    if appointment.kind == Kind.TOUCH_UP:
+        # Booking keeps no plan on a touch-up: it follows the patient's last completed plan.
+        plan = touch_ups.get(appointment.patient_id)
+        return (plan.pk if plan else None, Kind.TOUCH_UP, day)
+    return (appointment.plan_id, Kind.SESSION, appointment.session_number)
 
 
 @dataclass

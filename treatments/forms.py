@@ -415,6 +415,13 @@ class CosignForm(forms.Form):
     )
 
 
+def _chart_choice(chart) -> str:
+    day = chart.treated_on.strftime("%b %d, %Y")
+    if chart.is_touch_up:
+        return _("Touch-up, %(day)s") % {"day": day}
+    return _("Session %(n)d, %(day)s") % {"n": chart.number, "day": day}
+
+
 class AdverseEventForm(TokenMixin, forms.ModelForm):
     class Meta:
         model = AdverseEvent
@@ -438,13 +445,7 @@ class AdverseEventForm(TokenMixin, forms.ModelForm):
     def __init__(self, *args, plan, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["chart"].queryset = plan.charts.order_by("number")
-        self.fields["chart"].label_from_instance = lambda c: (
-            _("Session %(n)d, %(day)s")
-            % {
-                "n": c.number,
-                "day": c.treated_on.strftime("%b %d, %Y"),
-            }
-        )
+        self.fields["chart"].label_from_instance = _chart_choice
         self.fields["region"].error_messages["invalid_choice"] = _(
             "One of the areas does not exist. Choose areas from the diagram."
         )

@@ -241,7 +241,10 @@ class TreatmentPlanQuerySet(models.QuerySet):
         return self.filter(patient=patient)
 
     def with_chart_count(self):
-        return self.annotate(charted=models.Count("charts"))
+        """`charted`: the plan's sessions charted (touch-ups are not among its sessions)."""
+        return self.annotate(
+            charted=models.Count("charts", filter=models.Q(charts__visit=Visit.SESSION))
+        )
 
 
 class TreatmentPlan(models.Model):
@@ -298,16 +301,35 @@ class TreatmentPlan(models.Model):
         return timedelta(weeks=self.interval_weeks)
 
 
+class Visit(models.TextChoices):
+    """What a chart records: one of the plan's planned sessions, or a touch-up visit after the
+    plan was completed (which is not one of its sessions)."""
+
+    SESSION = "session", _("Session")
+    TOUCH_UP = "touch_up", _("Touch-up")
+
+
 class ChartQuerySet(models.QuerySet):
     def signed(self):
         return self.filter(signed_at__isnull=False)
+
+    def sessions(self):
+        return self.filter(visit=Visit.SESSION)
+
+    def touch_ups(self):
+        return self.filter(visit=Visit.TOUCH_UP)
 
 
 class SessionChart(models.Model):
     """What was done at one session of a plan. Signed charts are changed only by amendments."""
 
     plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="charts")
+    # Sessions are 1..sessions_planned; a touch-up takes the plan's next number after them, so
+    # a number names one chart of the plan and never one of its planned sessions.
     number = models.PositiveSmallIntegerField(_("session"))
+    visit = models.CharField(
+        _("visit"), max_length=10, choices=Visit.choices, default=Visit.SESSION
+    )
     treated_on = models.DateField(_("date of the session"))
     doctor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     immediate_reactions = models.TextField(_("immediate reactions"), blank=True)
@@ -328,7 +350,13 @@ class SessionChart(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.is_touch_up:
+            return f"touch-up {self.number} of plan {self.plan_id}"
         return f"session {self.number} of plan {self.plan_id}"
+
+    @property
+    def is_touch_up(self) -> bool:
+        return self.visit == Visit.TOUCH_UP
 
     @property
     def is_signed(self) -> bool:

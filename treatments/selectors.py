@@ -65,6 +65,8 @@ class PlanProgress:
     next_earliest: date | None
     # region key -> session numbers that treated it, for the table and the picture.
     sessions_by_area: dict[str, list[int]]
+    # Touch-up visits after the plan was completed: charted, but not among its sessions.
+    touch_ups: list[SessionChart] = field(default_factory=list)
 
     @property
     def area_rows(self) -> list[tuple[str, str, list[int]]]:
@@ -82,7 +84,8 @@ class PlanProgress:
 
 
 def plan_progress(plan: TreatmentPlan) -> PlanProgress:
-    charts = list(plan.charts.prefetch_related("areas").order_by("number"))
+    every = list(plan.charts.prefetch_related("areas").order_by("number"))
+    charts = [chart for chart in every if not chart.is_touch_up]
     by_area: dict[str, list[int]] = defaultdict(list)
     for chart in charts:
         for area in chart.areas.all():
@@ -100,6 +103,7 @@ def plan_progress(plan: TreatmentPlan) -> PlanProgress:
         sessions_left=left,
         next_earliest=next_earliest,
         sessions_by_area=dict(by_area),
+        touch_ups=[chart for chart in every if chart.is_touch_up],
     )
 
 
@@ -174,3 +178,15 @@ def latest_plan_progress(patient) -> PlanProgress | None:
     """The progress of the patient's newest plan they may see, for their home page."""
     plan = _shown_to_patient(patient).order_by("-created_at").first()
     return plan_progress(plan) if plan else None
+
+
+def touch_up_plans(patient_ids) -> dict[int, TreatmentPlan]:
+    """{patient id: their most recently completed plan}: the plan a touch-up visit follows
+    (one query for a whole day of visits)."""
+    plans = TreatmentPlan.objects.filter(
+        patient_id__in=set(patient_ids), status=PlanStatus.COMPLETED
+    ).order_by("patient_id", "-completed_at", "-id")
+    found: dict[int, TreatmentPlan] = {}
+    for plan in plans:
+        found.setdefault(plan.patient_id, plan)
+    return found

@@ -38,6 +38,7 @@ from .models import (
     TreatedArea,
     TreatmentPlan,
     VesselType,
+    Visit,
     add_months,
 )
 from .selectors import get_clinic_settings
@@ -343,9 +344,13 @@ def record_session(
     sign: bool,
     by: Actor,
     form_token: uuid.UUID | None = None,
+    visit: str = Visit.SESSION,
 ) -> SessionChart:
-    """Chart the plan's next session; charting the last one completes the plan."""
+    """Chart the plan's next session (charting the last one completes the plan), or, with
+    `visit` TOUCH_UP, a touch-up visit of a completed plan under the same chart rules."""
     _doctor_only(by)
+    if visit not in Visit.values:
+        raise TreatmentError(_("Chart a session or a touch-up."))
     _once(SessionChart, form_token)
     if not areas:
         raise TreatmentError(_("Mark at least one treated area."))
@@ -368,6 +373,7 @@ def record_session(
                 sign=sign,
                 by=by,
                 form_token=form_token,
+                visit=visit,
             )
     except IntegrityError as error:
         saved = SessionChart.objects.filter(form_token=form_token).first() if form_token else None
@@ -377,21 +383,38 @@ def record_session(
     return chart
 
 
-def _save_chart(*, plan, treated_on, areas, fields, sign, by, form_token) -> SessionChart:
-    # Lock the plan (its row only): two doctors charting at once must not both become session N.
-    plan = locked(TreatmentPlan.objects, of=("self",)).select_related("patient").get(pk=plan.pk)
+def _next_number(plan: TreatmentPlan, visit: str) -> int:
+    """The number the new chart takes, or why the plan can't take this kind of visit now."""
+    if visit == Visit.TOUCH_UP:
+        if plan.status != PlanStatus.COMPLETED:
+            raise TreatmentError(
+                _("A touch-up follows a completed plan; this plan is %(status)s.")
+                % {"status": plan.get_status_display().lower()}
+            )
+        last = plan.charts.order_by("-number").first()
+        return last.number + 1 if last else plan.sessions_planned + 1
+    if plan.status == PlanStatus.COMPLETED:
+        raise TreatmentError(_("This plan is completed: a visit now is charted as a touch-up."))
     if plan.status != PlanStatus.ACTIVE:
         raise TreatmentError(_("Only an active plan can be charted."))
-    done = plan.charts.count()
+    done = plan.charts.sessions().count()
     if done >= plan.sessions_planned:
         raise TreatmentError(_("Every session of this plan is charted."))
-    last = plan.charts.order_by("-number").first()
+    return done + 1
+
+
+def _save_chart(*, plan, treated_on, areas, fields, sign, by, form_token, visit) -> SessionChart:
+    # Lock the plan (its row only): two doctors charting at once must not both become session N.
+    plan = locked(TreatmentPlan.objects, of=("self",)).select_related("patient").get(pk=plan.pk)
+    number = _next_number(plan, visit)
+    last = plan.charts.order_by("-treated_on").first()
     if last and treated_on < last.treated_on:
-        raise TreatmentError(_("The session date is before the previous session."))
+        raise TreatmentError(_("The date is before the plan's previous charted visit."))
     now = timezone.now()
     chart = SessionChart.objects.create(
         plan=plan,
-        number=done + 1,
+        number=number,
+        visit=visit,
         treated_on=treated_on,
         doctor=by.user,
         signed_at=now if sign else None,
@@ -400,13 +423,20 @@ def _save_chart(*, plan, treated_on, areas, fields, sign, by, form_token) -> Ses
         **fields,
     )
     TreatedArea.objects.bulk_create([TreatedArea(chart=chart, **area) for area in areas])
-    _complete_if_last(plan, chart)
+    if visit == Visit.SESSION:
+        _complete_if_last(plan, chart)
     audit.record(
         actor=by,
         patient=plan.patient,
         action=AuditAction.CREATE,
         subject=f"chart:{chart.pk}",
-        details={"plan": plan.pk, "session": chart.number, "areas": len(areas), "signed": sign},
+        details={
+            "plan": plan.pk,
+            "session": chart.number,
+            "visit": visit,
+            "areas": len(areas),
+            "signed": sign,
+        },
     )
     return chart
 

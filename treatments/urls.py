@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .models import Visit
 
 app_name = "treatments"
 
@@ -14,6 +15,12 @@ urlpatterns = [
     path(f"{P}plans/<int:pk>/", views.plan_detail, name="plan"),
     path(f"{P}plans/<int:pk>/status/", views.plan_status, name="plan_status"),
     path(f"{P}plans/<int:pk>/chart/", views.chart_create, name="chart_create"),
+    path(
+        f"{P}plans/<int:pk>/touch-up/",
+        views.chart_create,
+        {"visit": Visit.TOUCH_UP},
+        name="touch_up_create",
+    ),
     path(f"{P}plans/<int:pk>/adverse-events/new/", views.adverse_event_create, name="event_create"),
     path(f"{P}charts/<int:pk>/", views.chart_detail, name="chart"),
     path(f"{P}charts/<int:pk>/sign/", views.chart_sign, name="chart_sign"),

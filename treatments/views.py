@@ -37,7 +37,7 @@ from .forms import (
     PlanForm,
     StopPlanForm,
 )
-from .models import AdverseEvent, PlanStatus, TreatmentPlan
+from .models import AdverseEvent, PlanStatus, TreatmentPlan, Visit
 
 doctor_only = role_required(Role.DOCTOR)
 
@@ -238,13 +238,16 @@ def plan_status(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
 
 
 @doctor_only
-def chart_create(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
+def chart_create(
+    request: HttpRequest, patient_pk: int, pk: int, visit: str = Visit.SESSION
+) -> HttpResponse:
+    """Chart the plan's next session, or (the touch-up address) a touch-up visit."""
     plan = get_plan_for_user(request, patient_pk, pk, roles=(Role.DOCTOR,))
     clinic = selectors.get_clinic_settings()
     forms = ChartForms(request.POST if request.method == "POST" else None, clinic=clinic)
     refreshing = "refresh" in request.POST
     if request.method == "POST" and not refreshing and forms.is_valid():
-        chart = _record_session(request, plan, forms)
+        chart = _record_session(request, plan, forms, visit)
         if chart:
             return redirect("treatments:chart", plan.patient_id, chart.pk)
     progress = selectors.plan_progress(plan)
@@ -256,6 +259,7 @@ def chart_create(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse
         "form": forms.main,
         "progress": progress,
         "number": progress.sessions_done + 1,
+        "touch_up": visit == Visit.TOUCH_UP,
         "screening": screening_summary(plan.patient),
         "diagram": diagram.build(selected=chosen, planned=plan.areas),
         "clinic": clinic,
@@ -273,7 +277,7 @@ def _typed_areas(forms: ChartForms) -> list[dict]:
     return typed
 
 
-def _record_session(request: HttpRequest, plan: TreatmentPlan, forms: ChartForms):
+def _record_session(request: HttpRequest, plan: TreatmentPlan, forms: ChartForms, visit: str):
     data = forms.main.cleaned_data
     try:
         chart = services.record_session(
@@ -286,6 +290,7 @@ def _record_session(request: HttpRequest, plan: TreatmentPlan, forms: ChartForms
             sign=data["sign"],
             by=Actor.from_request(request),
             form_token=data["form_token"],
+            visit=visit,
         )
     except services.AlreadySaved as error:
         _saved_twice(request, error)
@@ -293,7 +298,10 @@ def _record_session(request: HttpRequest, plan: TreatmentPlan, forms: ChartForms
     except services.TreatmentError as error:
         forms.main.add_error(None, str(error))
         return None
-    messages.success(request, _("Session %(number)d is charted.") % {"number": chart.number})
+    if chart.is_touch_up:
+        messages.success(request, _("The touch-up is charted."))
+    else:
+        messages.success(request, _("Session %(number)d is charted.") % {"number": chart.number})
     return chart
 
 

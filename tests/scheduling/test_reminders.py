@@ -245,6 +245,23 @@ def test_it_writes_the_aftercare_programme_when_a_session_is_completed(
     assert due["aftercare:book-next"] == end + timedelta(weeks=4)
 
 
+def test_a_touch_up_gets_the_after_session_advice_but_no_book_next(
+    hours, front_desk, doctor, record
+):
+    plan = make_plan(record, doctor, sessions=2)
+    chart_session(plan, doctor, treated_on=MONDAY - timedelta(days=60))
+    chart_session(plan, doctor, treated_on=MONDAY - timedelta(days=20))
+    with time_machine.travel(at(MONDAY, 7), tick=False):
+        touch_up = book(front_desk, record, doctor, at(MONDAY, 9), kind=Kind.TOUCH_UP, plan=plan)
+    with time_machine.travel(at(MONDAY, 9, 30), tick=False):
+        complete(touch_up, front_desk)
+    due = dues(touch_up)
+    assert due["aftercare:checkout"] == at(MONDAY, 9, 30)
+    assert due["aftercare:hose-end"] == at(MONDAY, 9, 30) + timedelta(days=14)
+    assert "aftercare:days-0-3" in due
+    assert "aftercare:book-next" not in due
+
+
 def test_it_invites_to_a_touch_up_when_the_plan_is_complete(now, hours, front_desk, doctor, record):
     from scheduling.reminders import sweep_completed_plans
 

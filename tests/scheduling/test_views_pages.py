@@ -15,6 +15,7 @@ from scheduling.models import Appointment, Kind, Status
 from tests.factories import PatientFactory, UserFactory, screen
 from tests.scheduling.conftest import MONDAY, at, desk_actor, work_weekdays
 from tests.treatments.conftest import chart_session, make_plan
+from treatments.models import Visit
 
 TUESDAY = MONDAY + timedelta(days=1)
 
@@ -273,6 +274,24 @@ def test_it_shows_a_charted_session_of_today_with_its_chart_and_its_check_in_but
     assert reverse("treatments:chart_create", args=[record.pk, plan.pk]) not in html
     assert reverse("scheduling:status", args=[session.pk]) in html
     assert 'name="status" value="checked_in"' in html
+
+
+def test_it_offers_to_chart_a_touch_up_of_a_completed_plan_then_links_its_chart(
+    client, now, hours, front_desk, doctor, record
+):
+    plan = make_plan(record, doctor, sessions=2)
+    chart_session(plan, doctor, treated_on=MONDAY - timedelta(weeks=9))
+    chart_session(plan, doctor, treated_on=MONDAY - timedelta(weeks=5))
+    book(front_desk, record, doctor, at(MONDAY, 10), kind=Kind.TOUCH_UP, plan=plan)
+    client.force_login(doctor)
+    touch_up = reverse("treatments:touch_up_create", args=[record.pk, plan.pk])
+    html = client.get(reverse("scheduling:my_day")).content.decode()
+    assert touch_up in html and "Chart the touch-up" in html
+    assert reverse("treatments:chart_create", args=[record.pk, plan.pk]) not in html
+    chart = chart_session(plan, doctor, treated_on=MONDAY, visit=Visit.TOUCH_UP)
+    html = client.get(reverse("scheduling:my_day")).content.decode()
+    assert reverse("treatments:chart", args=[record.pk, chart.pk]) in html
+    assert "Chart of the touch-up" in html and touch_up not in html
 
 
 def test_it_shows_only_the_doctors_own_appointments_in_my_day(

@@ -75,7 +75,7 @@ def area(region="R-thigh-anterior", **changes) -> dict:
     }
 
 
-def chart_session(plan, doctor, *, treated_on=None, areas=None, sign=True):
+def chart_session(plan, doctor, *, treated_on=None, areas=None, sign=True, visit="session"):
     return services.record_session(
         plan=plan,
         treated_on=treated_on or timezone.localdate() - timedelta(days=30),
@@ -85,6 +85,7 @@ def chart_session(plan, doctor, *, treated_on=None, areas=None, sign=True):
         notes="Went well",
         sign=sign,
         by=as_doctor(doctor),
+        visit=visit,
     )
 
 
