@@ -26,9 +26,12 @@ TESTS = [
     "tests/messaging/test_guards.py",
     "tests/treatments/test_guards.py",
     "tests/treatments/test_alert_guards.py",
+    "tests/treatments/test_signing.py",
+    "tests/treatments/test_adverse_event_follow_up.py",
     "tests/scheduling/test_guards.py",
     "tests/scheduling/test_double_booking.py",
     "tests/scheduling/test_views_concurrency.py",
+    "tests/scheduling/test_patient_overlap.py",
     "tests/scheduling/test_dispatch_committed.py",
 ]
 
