@@ -41,6 +41,7 @@ class ClinicSettingsAdmin(admin.ModelAdmin):
             {"fields": ("session_minutes_min", "session_minutes_max", "minutes_per_extra_area")},
         ),
         (None, {"fields": ("agent_max_ml", "foam_max_ml")}),
+        (None, {"fields": ("injection_ml_min", "injection_ml_max")}),
         (None, {"fields": ("warning_signs",)}),
         (None, {"fields": ("alerting_event_types",)}),
     )

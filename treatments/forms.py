@@ -241,6 +241,7 @@ class ChartForm(TokenMixin, forms.Form):
         label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000
     )
     sign = forms.BooleanField(label=_("Sign the chart now"), required=False, initial=True)
+    confirm_volumes = forms.BooleanField(label=_("I confirm these volumes"), required=False)
 
     def __init__(self, *args, clinic: ClinicSettings, **kwargs):
         super().__init__(*args, **kwargs)

@@ -105,6 +105,22 @@ class ClinicSettings(models.Model):
     foam_max_ml = models.DecimalField(
         _("most foam per session (mL)"), max_digits=5, decimal_places=2, default=Decimal(10)
     )
+    # The usual volume per injection (CLINICAL.md, polidocanol label): outside it a chart is
+    # saved only once the doctor confirms the volumes.
+    injection_ml_min = models.DecimalField(
+        _("least usual volume per injection (mL)"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0.1"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    injection_ml_max = models.DecimalField(
+        _("most usual volume per injection (mL)"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0.3"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
     touch_up_months = models.PositiveSmallIntegerField(
         _("months after a plan ends until the touch-up review"), default=12
     )
@@ -138,6 +154,11 @@ class ClinicSettings(models.Model):
             models.CheckConstraint(
                 condition=models.Q(session_minutes_min__lte=models.F("session_minutes_max")),
                 name="session_minutes_in_order",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(injection_ml_min__gt=0)
+                & models.Q(injection_ml_min__lte=models.F("injection_ml_max")),
+                name="injection_ml_in_order",
             ),
         ]
 
@@ -338,6 +359,9 @@ class SessionChart(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     signed_at = models.DateTimeField(null=True, blank=True)
     signed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    # The doctor saved it despite volumes outside the usual range: what was warned, as shown.
+    volumes_confirmed = models.BooleanField(_("volumes confirmed by the doctor"), default=False)
+    volume_warnings = models.TextField(_("volume warnings confirmed"), blank=True)
     form_token = models.UUIDField(null=True, unique=True, editable=False)
 
     objects = ChartQuerySet.as_manager()

@@ -41,7 +41,7 @@ from .models import (
     Visit,
     add_months,
 )
-from .selectors import get_clinic_settings
+from .selectors import get_clinic_settings, volume_warnings
 
 # Chart fields that may change after saving; a signed chart changes them only by amendment.
 AMENDABLE = ("immediate_reactions", "compression", "notes")
@@ -59,6 +59,17 @@ class AlreadySaved(TreatmentError):
     def __init__(self, saved):
         super().__init__(_("This form was already saved; nothing was saved twice."))
         self.saved = saved
+
+
+class VolumesNotConfirmed(TreatmentError):
+    """Volumes outside the usual range, or above a session maximum: saved only once the doctor
+    confirms them; `warnings` names each area and number."""
+
+    def __init__(self, warnings: list[str]):
+        super().__init__(
+            _("Check the volumes below. To save them as they are, tick “I confirm these volumes”.")
+        )
+        self.warnings = warnings
 
 
 def _doctor_only(by: Actor) -> None:
@@ -345,9 +356,11 @@ def record_session(
     by: Actor,
     form_token: uuid.UUID | None = None,
     visit: str = Visit.SESSION,
+    volumes_confirmed: bool = False,
 ) -> SessionChart:
     """Chart the plan's next session (charting the last one completes the plan), or, with
-    `visit` TOUCH_UP, a touch-up visit of a completed plan under the same chart rules."""
+    `visit` TOUCH_UP, a touch-up visit of a completed plan under the same chart rules. Volumes
+    outside the clinic's usual range are saved only with `volumes_confirmed`, kept on the chart."""
     _doctor_only(by)
     if visit not in Visit.values:
         raise TreatmentError(_("Chart a session or a touch-up."))
@@ -358,6 +371,9 @@ def record_session(
     for area in areas:
         if problem := check_area(area, foam_blocked=foam_blocked):
             raise TreatmentError(problem)
+    warnings = volume_warnings(areas, get_clinic_settings())
+    if warnings and not volumes_confirmed:
+        raise VolumesNotConfirmed(warnings)
     try:
         # Not durable: seed_demo charts its demo sessions inside its one transaction.
         with transaction.atomic():
@@ -369,6 +385,8 @@ def record_session(
                     "immediate_reactions": immediate_reactions,
                     "compression": compression,
                     "notes": notes,
+                    "volumes_confirmed": bool(warnings),
+                    "volume_warnings": "\n".join(warnings),
                 },
                 sign=sign,
                 by=by,
@@ -436,6 +454,7 @@ def _save_chart(*, plan, treated_on, areas, fields, sign, by, form_token, visit)
             "visit": visit,
             "areas": len(areas),
             "signed": sign,
+            "volumes_confirmed": chart.volumes_confirmed,
         },
     )
     return chart

@@ -23,12 +23,14 @@ VALUES = ("vessel_type", "agent", "concentration", "form", "volume_ml", "injecti
 
 @pytest.fixture
 def chart(plan, doctor):
-    return chart_session(plan, doctor, areas=[area(volume_ml=Decimal(4))])
+    return chart_session(plan, doctor, areas=[area(volume_ml=Decimal(4), injections=20)])
 
 
 @pytest.fixture
 def unsigned(plan, doctor):
-    return chart_session(plan, doctor, areas=[area(volume_ml=Decimal(4))], sign=False)
+    return chart_session(
+        plan, doctor, areas=[area(volume_ml=Decimal(4), injections=20)], sign=False
+    )
 
 
 def url_for(chart, treated=None, patient_pk=None):
@@ -109,7 +111,7 @@ def test_the_page_opens_with_the_current_values(client, doctor, chart):
     client.force_login(doctor)
     html = client.get(url_for(chart)).content.decode()
     assert 'name="volume_ml" value="4.00"' in html
-    assert 'name="injections" value="8"' in html
+    assert 'name="injections" value="20"' in html
     assert '<option value="polidocanol" selected>' in html
 
 
@@ -217,7 +219,9 @@ def test_going_over_the_session_maximum_warns_as_a_new_chart_does(client, doctor
 
 
 def test_the_chart_page_shows_the_amendment_and_an_amend_link_per_area(client, doctor, plan):
-    chart = chart_session(plan, doctor, areas=[area(volume_ml=Decimal(4)), area("L-foot")])
+    chart = chart_session(
+        plan, doctor, areas=[area(volume_ml=Decimal(4), injections=20), area("L-foot")]
+    )
     treated = chart.areas.get(region="R-thigh-anterior")
     client.force_login(doctor)
     client.post(url_for(chart, treated), form_data(treated, volume_ml="3.5", reason="Typo"))
