@@ -30,6 +30,7 @@ from .models import (
     TreatedArea,
     VesselType,
 )
+from .selectors import agent_settings
 from .services import AMENDABLE, AREA_AMENDABLE, area_fingerprint
 
 # Dates further back than this are typing mistakes, not late charting.
@@ -278,9 +279,10 @@ class AreaForm(forms.Form):
         label=_("Injections"), min_value=INJECTIONS_MIN, max_value=INJECTIONS_MAX
     )
 
-    def __init__(self, *args, region: str, **kwargs):
+    def __init__(self, *args, region: str, agents=None, **kwargs):
         kwargs.setdefault("prefix", f"area-{region}")
         super().__init__(*args, **kwargs)
+        self.agents = agents  # selectors.agent_settings(), shared by a chart's area forms
         self.region = region
         self.region_label = regions.label(region)
         self.initial = {
@@ -298,7 +300,9 @@ class AreaForm(forms.Form):
         # Only this area's own errors hide the rule check (a form built on it may add fields).
         broken = set(self.errors) & set(AreaForm.declared_fields)
         problem = (
-            None if broken else check_area({**data, "region": self.region}, foam_blocked=False)
+            None
+            if broken
+            else check_area({**data, "region": self.region}, foam_blocked=False, agents=self.agents)
         )
         if problem:
             raise forms.ValidationError(problem)
@@ -310,7 +314,9 @@ class ChartForms:
 
     def __init__(self, data=None, *, clinic: ClinicSettings):
         self.main = ChartForm(data, clinic=clinic)
-        self.areas = [AreaForm(data, region=key) for key, _label in regions.CHOICES]
+        # Read once for every area row; a blank form checks nothing.
+        agents = agent_settings() if data is not None else None
+        self.areas = [AreaForm(data, region=key, agents=agents) for key, _label in regions.CHOICES]
         self.chosen: list[str] = []
         if data is not None:
             self.chosen = [k for k in data.getlist("regions") if regions.is_region(k)]

@@ -11,11 +11,13 @@ from django.utils.translation import gettext as _
 
 from . import diagram, regions
 from .models import (
+    DEFAULT_AGENTS,
     AdverseEvent,
     AdverseEventFollowUp,
     AftercareStep,
     Agent,
     AgentForm,
+    AgentSetting,
     ClinicSettings,
     PlanStatus,
     SessionChart,
@@ -26,6 +28,24 @@ from .models import (
 def get_clinic_settings() -> ClinicSettings:
     """The clinic's one settings row, made with the clinic page's defaults the first time."""
     return ClinicSettings.objects.order_by("pk").first() or ClinicSettings.objects.create()
+
+
+def agent_settings() -> dict[str, AgentSetting]:
+    """{agent: its setting}, one query; made from the label defaults if the table is empty
+    (a fresh database), so a chart is never refused for want of settings."""
+    found = {row.agent: row for row in AgentSetting.objects.all()}
+    if found:
+        return found
+    AgentSetting.objects.bulk_create(
+        [
+            AgentSetting(
+                agent=agent, concentration_min=low, concentration_max=high, foam_allowed=foam
+            )
+            for agent, (low, high, foam) in DEFAULT_AGENTS.items()
+        ],
+        ignore_conflicts=True,  # another request made them meanwhile
+    )
+    return {row.agent: row for row in AgentSetting.objects.all()}
 
 
 @dataclass

@@ -18,9 +18,7 @@ from patients.selectors import screening_summary
 
 from . import alerts, regions
 from .models import (
-    AGENT_RANGES,
     COSIGN_NOTE_MAX,
-    FOAMABLE,
     INJECTIONS_MAX,
     INJECTIONS_MIN,
     VOLUME_ML_MAX,
@@ -41,7 +39,7 @@ from .models import (
     Visit,
     add_months,
 )
-from .selectors import get_clinic_settings, volume_warnings
+from .selectors import agent_settings, get_clinic_settings, volume_warnings
 
 # Chart fields that may change after saving; a signed chart changes them only by amendment.
 AMENDABLE = ("immediate_reactions", "compression", "notes")
@@ -312,15 +310,22 @@ def _check_amounts(area: dict, name: str) -> str | None:
     return None
 
 
-def check_area(area: dict, *, foam_blocked: bool) -> str | None:
+def check_area(area: dict, *, foam_blocked: bool, agents=None) -> str | None:
     """What is wrong with one treated area, or None. A new chart and a corrected area both pass
-    here, so a correction obeys the rules a new chart does."""
+    here, so a correction obeys the rules a new chart does. `agents`: agent_settings(), when the
+    caller checks several areas (read here otherwise)."""
     if not regions.is_region(area.get("region", "")):
         return _("One of the areas does not exist. Choose areas from the diagram.")
     name = regions.label(area["region"])
     if problem := _check_amounts(area, name):
         return problem
-    low, high = AGENT_RANGES[area["agent"]]
+    setting = (agent_settings() if agents is None else agents).get(area["agent"])
+    if setting is None or not setting.active:
+        return _("%(area)s: %(agent)s is not in use at the clinic.") % {
+            "area": name,
+            "agent": Agent(area["agent"]).label,
+        }
+    low, high = setting.concentration_min, setting.concentration_max
     concentration = _amount(area.get("concentration"))
     if concentration is None or not low <= concentration <= high:
         return _("%(area)s: the concentration for this agent is %(low)s–%(high)s %%.") % {
@@ -328,8 +333,11 @@ def check_area(area: dict, *, foam_blocked: bool) -> str | None:
             "low": _plain(low),
             "high": _plain(high),
         }
-    if area["form"] == AgentForm.FOAM and area["agent"] not in FOAMABLE:
-        return _("%(area)s: only polidocanol or STS can be used as foam.") % {"area": name}
+    if area["form"] == AgentForm.FOAM and not setting.foam_allowed:
+        return _("%(area)s: %(agent)s is not used as foam at the clinic.") % {
+            "area": name,
+            "agent": Agent(area["agent"]).label,
+        }
     if area["form"] == AgentForm.FOAM and foam_blocked:
         return _("No foam: the patient has a known right-to-left shunt.")
     return None
@@ -368,8 +376,9 @@ def record_session(
     if not areas:
         raise TreatmentError(_("Mark at least one treated area."))
     foam_blocked = screening_summary(plan.patient).foam_blocked
+    agents = agent_settings()
     for area in areas:
-        if problem := check_area(area, foam_blocked=foam_blocked):
+        if problem := check_area(area, foam_blocked=foam_blocked, agents=agents):
             raise TreatmentError(problem)
     warnings = volume_warnings(areas, get_clinic_settings())
     if warnings and not volumes_confirmed:

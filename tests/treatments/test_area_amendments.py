@@ -118,10 +118,10 @@ def test_the_page_opens_with_the_current_values(client, doctor, chart):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"concentration": "5"}, "the concentration for this agent is 0.1–3 %"),
+        ({"concentration": "5"}, "the concentration for this agent is 0.5–1 %"),
         (
             {"agent": "glycerin", "concentration": "72", "form": "foam"},
-            "only polidocanol or STS can be used as foam",
+            "Glycerin is not used as foam at the clinic",
         ),
         ({"volume_ml": "0"}, "greater than or equal to 0.01"),
         ({"volume_ml": "25"}, "less than or equal to 20"),
@@ -150,8 +150,11 @@ def test_bad_input_gives_a_clear_error_and_writes_nothing(client, doctor, chart,
         ({"volume_ml": Decimal(25)}, "volume is 0.01–20 mL"),
         ({"volume_ml": Decimal("3.555")}, "at most two decimals"),
         ({"injections": 0}, "injections is 1–200"),
-        ({"agent": "saline", "concentration": Decimal(5)}, "concentration for this agent is 10–"),
-        ({"agent": "saline", "concentration": Decimal(20), "form": "foam"}, "only polidocanol"),
+        (
+            {"agent": "saline", "concentration": Decimal(5)},
+            "concentration for this agent is 11.7–23.4 %",
+        ),
+        ({"agent": "saline", "concentration": Decimal(20), "form": "foam"}, "not used as foam"),
         ({"agent": "ether"}, "choose the vessels, the agent and the form"),
         ({"region": "L-foot"}, "can't be changed"),
         ({"volume_ml": Decimal("4.00")}, "Nothing changed"),

@@ -187,7 +187,7 @@ def test_foam_is_refused_for_glycerin_and_for_a_known_shunt(client, doctor, plan
         "area-R-thigh-anterior-concentration": "72",
         "area-R-thigh-anterior-form": "foam",
     })  # fmt: skip
-    assert "only polidocanol or STS" in post_chart(client, plan, data).content.decode()
+    assert "Glycerin is not used as foam" in post_chart(client, plan, data).content.decode()
     screen(plan.patient, rl_shunt="yes")
     data = chart_data(**{"area-R-thigh-anterior-form": "foam"})
     assert "No foam" in post_chart(client, plan, data).content.decode()
