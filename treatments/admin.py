@@ -5,7 +5,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import AdverseEventType, AftercareStep, ClinicSettings
+from .models import AdverseEventType, AftercareStep, AgentSetting, ClinicSettings
 
 
 class ClinicSettingsForm(forms.ModelForm):
@@ -41,6 +41,7 @@ class ClinicSettingsAdmin(admin.ModelAdmin):
             {"fields": ("session_minutes_min", "session_minutes_max", "minutes_per_extra_area")},
         ),
         (None, {"fields": ("agent_max_ml", "foam_max_ml")}),
+        (None, {"fields": ("injection_ml_min", "injection_ml_max")}),
         (None, {"fields": ("warning_signs",)}),
         (None, {"fields": ("alerting_event_types",)}),
     )
@@ -59,3 +60,13 @@ class AftercareStepAdmin(admin.ModelAdmin):
     list_display_links = ("title",)
     list_editable = ("order", "active")
     prepopulated_fields = {"key": ("title",)}
+
+
+@admin.register(AgentSetting)
+class AgentSettingAdmin(admin.ModelAdmin):
+    list_display = ("agent", "concentration_min", "concentration_max", "foam_allowed", "active")
+    list_editable = ("concentration_min", "concentration_max", "foam_allowed", "active")
+
+    def has_delete_permission(self, request, obj=None):
+        # Turn an agent off instead: old charts still name it.
+        return False

@@ -30,6 +30,7 @@ from .models import (
     TreatedArea,
     VesselType,
 )
+from .selectors import agent_settings
 from .services import AMENDABLE, AREA_AMENDABLE, area_fingerprint
 
 # Dates further back than this are typing mistakes, not late charting.
@@ -241,6 +242,7 @@ class ChartForm(TokenMixin, forms.Form):
         label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000
     )
     sign = forms.BooleanField(label=_("Sign the chart now"), required=False, initial=True)
+    confirm_volumes = forms.BooleanField(label=_("I confirm these volumes"), required=False)
 
     def __init__(self, *args, clinic: ClinicSettings, **kwargs):
         super().__init__(*args, **kwargs)
@@ -277,9 +279,10 @@ class AreaForm(forms.Form):
         label=_("Injections"), min_value=INJECTIONS_MIN, max_value=INJECTIONS_MAX
     )
 
-    def __init__(self, *args, region: str, **kwargs):
+    def __init__(self, *args, region: str, agents=None, **kwargs):
         kwargs.setdefault("prefix", f"area-{region}")
         super().__init__(*args, **kwargs)
+        self.agents = agents  # selectors.agent_settings(), shared by a chart's area forms
         self.region = region
         self.region_label = regions.label(region)
         self.initial = {
@@ -297,7 +300,9 @@ class AreaForm(forms.Form):
         # Only this area's own errors hide the rule check (a form built on it may add fields).
         broken = set(self.errors) & set(AreaForm.declared_fields)
         problem = (
-            None if broken else check_area({**data, "region": self.region}, foam_blocked=False)
+            None
+            if broken
+            else check_area({**data, "region": self.region}, foam_blocked=False, agents=self.agents)
         )
         if problem:
             raise forms.ValidationError(problem)
@@ -309,7 +314,9 @@ class ChartForms:
 
     def __init__(self, data=None, *, clinic: ClinicSettings):
         self.main = ChartForm(data, clinic=clinic)
-        self.areas = [AreaForm(data, region=key) for key, _label in regions.CHOICES]
+        # Read once for every area row; a blank form checks nothing.
+        agents = agent_settings() if data is not None else None
+        self.areas = [AreaForm(data, region=key, agents=agents) for key, _label in regions.CHOICES]
         self.chosen: list[str] = []
         if data is not None:
             self.chosen = [k for k in data.getlist("regions") if regions.is_region(k)]

@@ -105,6 +105,22 @@ class ClinicSettings(models.Model):
     foam_max_ml = models.DecimalField(
         _("most foam per session (mL)"), max_digits=5, decimal_places=2, default=Decimal(10)
     )
+    # The usual volume per injection (CLINICAL.md, polidocanol label): outside it a chart is
+    # saved only once the doctor confirms the volumes.
+    injection_ml_min = models.DecimalField(
+        _("least usual volume per injection (mL)"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0.1"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    injection_ml_max = models.DecimalField(
+        _("most usual volume per injection (mL)"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0.3"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
     touch_up_months = models.PositiveSmallIntegerField(
         _("months after a plan ends until the touch-up review"), default=12
     )
@@ -138,6 +154,11 @@ class ClinicSettings(models.Model):
             models.CheckConstraint(
                 condition=models.Q(session_minutes_min__lte=models.F("session_minutes_max")),
                 name="session_minutes_in_order",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(injection_ml_min__gt=0)
+                & models.Q(injection_ml_min__lte=models.F("injection_ml_max")),
+                name="injection_ml_in_order",
             ),
         ]
 
@@ -338,6 +359,9 @@ class SessionChart(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     signed_at = models.DateTimeField(null=True, blank=True)
     signed_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    # The doctor saved it despite volumes outside the usual range: what was warned, as shown.
+    volumes_confirmed = models.BooleanField(_("volumes confirmed by the doctor"), default=False)
+    volume_warnings = models.TextField(_("volume warnings confirmed"), blank=True)
     form_token = models.UUIDField(null=True, unique=True, editable=False)
 
     objects = ChartQuerySet.as_manager()
@@ -370,15 +394,45 @@ class Agent(models.TextChoices):
     GLYCERIN = "glycerin", _("Glycerin")
 
 
-# Concentrations (%) a chart accepts per agent (CLINICAL.md, with room either side).
-AGENT_RANGES: dict[str, tuple[Decimal, Decimal]] = {
-    Agent.POLIDOCANOL: (Decimal("0.1"), Decimal(3)),
-    Agent.STS: (Decimal("0.1"), Decimal(3)),
-    Agent.SALINE: (Decimal("10"), Decimal("23.4")),
-    Agent.GLYCERIN: (Decimal("50"), Decimal("72")),
+# The product labels' ranges (CLINICAL.md): the agent settings start from these, and
+# selectors.agent_settings() writes them again if the table is ever empty.
+DEFAULT_AGENTS: dict[str, tuple[Decimal, Decimal, bool]] = {
+    Agent.POLIDOCANOL: (Decimal("0.5"), Decimal(1), True),
+    Agent.STS: (Decimal(1), Decimal(3), True),
+    Agent.SALINE: (Decimal("11.7"), Decimal("23.4"), False),
+    Agent.GLYCERIN: (Decimal(72), Decimal(72), False),
 }
-# Only these agents are made into foam.
-FOAMABLE = {Agent.POLIDOCANOL, Agent.STS}
+
+
+class AgentSetting(models.Model):
+    """An agent the clinic uses: the concentrations a chart accepts and whether it may be
+    foamed. Administrators edit these in the Django admin."""
+
+    agent = models.CharField(_("agent"), max_length=20, choices=Agent.choices, unique=True)
+    concentration_min = models.DecimalField(
+        _("lowest concentration (%)"), max_digits=4, decimal_places=2
+    )
+    concentration_max = models.DecimalField(
+        _("highest concentration (%)"), max_digits=4, decimal_places=2
+    )
+    foam_allowed = models.BooleanField(_("may be used as foam"), default=False)
+    active = models.BooleanField(_("in use at the clinic"), default=True)
+
+    class Meta:
+        ordering = ["agent"]
+        verbose_name = _("agent")
+        verbose_name_plural = _("agents")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(concentration_min__gt=0)
+                & models.Q(concentration_min__lte=models.F("concentration_max"))
+                & models.Q(concentration_max__lte=100),
+                name="agent_concentrations_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_agent_display()
 
 
 class AgentForm(models.TextChoices):

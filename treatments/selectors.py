@@ -7,13 +7,17 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from . import diagram, regions
 from .models import (
+    DEFAULT_AGENTS,
     AdverseEvent,
     AdverseEventFollowUp,
     AftercareStep,
+    Agent,
     AgentForm,
+    AgentSetting,
     ClinicSettings,
     PlanStatus,
     SessionChart,
@@ -24,6 +28,24 @@ from .models import (
 def get_clinic_settings() -> ClinicSettings:
     """The clinic's one settings row, made with the clinic page's defaults the first time."""
     return ClinicSettings.objects.order_by("pk").first() or ClinicSettings.objects.create()
+
+
+def agent_settings() -> dict[str, AgentSetting]:
+    """{agent: its setting}, one query; made from the label defaults if the table is empty
+    (a fresh database), so a chart is never refused for want of settings."""
+    found = {row.agent: row for row in AgentSetting.objects.all()}
+    if found:
+        return found
+    AgentSetting.objects.bulk_create(
+        [
+            AgentSetting(
+                agent=agent, concentration_min=low, concentration_max=high, foam_allowed=foam
+            )
+            for agent, (low, high, foam) in DEFAULT_AGENTS.items()
+        ],
+        ignore_conflicts=True,  # another request made them meanwhile
+    )
+    return {row.agent: row for row in AgentSetting.objects.all()}
 
 
 @dataclass
@@ -54,6 +76,51 @@ def volume_check(areas, clinic: ClinicSettings) -> VolumeCheck:
     check.over_agents = [a for a, v in check.per_agent.items() if v > clinic.agent_max_ml]
     check.over_foam = check.foam > clinic.foam_max_ml
     return check
+
+
+def _ml(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01'))}"
+
+
+def volume_warnings(areas, clinic: ClinicSettings) -> list[str]:
+    """What a doctor must confirm before a chart with these areas is saved: each area whose
+    volume per injection is outside the clinic's usual range, and each session maximum passed.
+    `areas`: dicts with region, agent, form, volume_ml and injections (checked already)."""
+    warnings = []
+    for area in areas:
+        volume, injections = Decimal(area["volume_ml"]), area["injections"]
+        each = volume / injections
+        if not clinic.injection_ml_min <= each <= clinic.injection_ml_max:
+            warnings.append(
+                _(
+                    "%(area)s: %(volume)s mL in %(injections)d injections is %(each)s mL per "
+                    "injection, outside the usual %(low)s–%(high)s mL."
+                )
+                % {
+                    "area": regions.label(area["region"]),
+                    "volume": _ml(volume),
+                    "injections": injections,
+                    "each": _ml(each),
+                    "low": _ml(clinic.injection_ml_min),
+                    "high": _ml(clinic.injection_ml_max),
+                }
+            )
+    check = volume_check(areas, clinic)
+    for agent in check.over_agents:
+        warnings.append(
+            _("%(agent)s: %(total)s mL in this session, more than the most of %(max)s mL.")
+            % {
+                "agent": Agent(agent).label,
+                "total": _ml(check.per_agent[agent]),
+                "max": _ml(clinic.agent_max_ml),
+            }
+        )
+    if check.over_foam:
+        warnings.append(
+            _("Foam: %(total)s mL in this session, more than the most of %(max)s mL.")
+            % {"total": _ml(check.foam), "max": _ml(clinic.foam_max_ml)}
+        )
+    return warnings
 
 
 @dataclass

@@ -18,9 +18,7 @@ from patients.selectors import screening_summary
 
 from . import alerts, regions
 from .models import (
-    AGENT_RANGES,
     COSIGN_NOTE_MAX,
-    FOAMABLE,
     INJECTIONS_MAX,
     INJECTIONS_MIN,
     VOLUME_ML_MAX,
@@ -41,7 +39,7 @@ from .models import (
     Visit,
     add_months,
 )
-from .selectors import get_clinic_settings
+from .selectors import agent_settings, get_clinic_settings, volume_warnings
 
 # Chart fields that may change after saving; a signed chart changes them only by amendment.
 AMENDABLE = ("immediate_reactions", "compression", "notes")
@@ -59,6 +57,17 @@ class AlreadySaved(TreatmentError):
     def __init__(self, saved):
         super().__init__(_("This form was already saved; nothing was saved twice."))
         self.saved = saved
+
+
+class VolumesNotConfirmed(TreatmentError):
+    """Volumes outside the usual range, or above a session maximum: saved only once the doctor
+    confirms them; `warnings` names each area and number."""
+
+    def __init__(self, warnings: list[str]):
+        super().__init__(
+            _("Check the volumes below. To save them as they are, tick “I confirm these volumes”.")
+        )
+        self.warnings = warnings
 
 
 def _doctor_only(by: Actor) -> None:
@@ -301,15 +310,22 @@ def _check_amounts(area: dict, name: str) -> str | None:
     return None
 
 
-def check_area(area: dict, *, foam_blocked: bool) -> str | None:
+def check_area(area: dict, *, foam_blocked: bool, agents=None) -> str | None:
     """What is wrong with one treated area, or None. A new chart and a corrected area both pass
-    here, so a correction obeys the rules a new chart does."""
+    here, so a correction obeys the rules a new chart does. `agents`: agent_settings(), when the
+    caller checks several areas (read here otherwise)."""
     if not regions.is_region(area.get("region", "")):
         return _("One of the areas does not exist. Choose areas from the diagram.")
     name = regions.label(area["region"])
     if problem := _check_amounts(area, name):
         return problem
-    low, high = AGENT_RANGES[area["agent"]]
+    setting = (agent_settings() if agents is None else agents).get(area["agent"])
+    if setting is None or not setting.active:
+        return _("%(area)s: %(agent)s is not in use at the clinic.") % {
+            "area": name,
+            "agent": Agent(area["agent"]).label,
+        }
+    low, high = setting.concentration_min, setting.concentration_max
     concentration = _amount(area.get("concentration"))
     if concentration is None or not low <= concentration <= high:
         return _("%(area)s: the concentration for this agent is %(low)s–%(high)s %%.") % {
@@ -317,8 +333,11 @@ def check_area(area: dict, *, foam_blocked: bool) -> str | None:
             "low": _plain(low),
             "high": _plain(high),
         }
-    if area["form"] == AgentForm.FOAM and area["agent"] not in FOAMABLE:
-        return _("%(area)s: only polidocanol or STS can be used as foam.") % {"area": name}
+    if area["form"] == AgentForm.FOAM and not setting.foam_allowed:
+        return _("%(area)s: %(agent)s is not used as foam at the clinic.") % {
+            "area": name,
+            "agent": Agent(area["agent"]).label,
+        }
     if area["form"] == AgentForm.FOAM and foam_blocked:
         return _("No foam: the patient has a known right-to-left shunt.")
     return None
@@ -345,9 +364,11 @@ def record_session(
     by: Actor,
     form_token: uuid.UUID | None = None,
     visit: str = Visit.SESSION,
+    volumes_confirmed: bool = False,
 ) -> SessionChart:
     """Chart the plan's next session (charting the last one completes the plan), or, with
-    `visit` TOUCH_UP, a touch-up visit of a completed plan under the same chart rules."""
+    `visit` TOUCH_UP, a touch-up visit of a completed plan under the same chart rules. Volumes
+    outside the clinic's usual range are saved only with `volumes_confirmed`, kept on the chart."""
     _doctor_only(by)
     if visit not in Visit.values:
         raise TreatmentError(_("Chart a session or a touch-up."))
@@ -355,9 +376,13 @@ def record_session(
     if not areas:
         raise TreatmentError(_("Mark at least one treated area."))
     foam_blocked = screening_summary(plan.patient).foam_blocked
+    agents = agent_settings()
     for area in areas:
-        if problem := check_area(area, foam_blocked=foam_blocked):
+        if problem := check_area(area, foam_blocked=foam_blocked, agents=agents):
             raise TreatmentError(problem)
+    warnings = volume_warnings(areas, get_clinic_settings())
+    if warnings and not volumes_confirmed:
+        raise VolumesNotConfirmed(warnings)
     try:
         # Not durable: seed_demo charts its demo sessions inside its one transaction.
         with transaction.atomic():
@@ -369,6 +394,8 @@ def record_session(
                     "immediate_reactions": immediate_reactions,
                     "compression": compression,
                     "notes": notes,
+                    "volumes_confirmed": bool(warnings),
+                    "volume_warnings": "\n".join(warnings),
                 },
                 sign=sign,
                 by=by,
@@ -436,6 +463,7 @@ def _save_chart(*, plan, treated_on, areas, fields, sign, by, form_token, visit)
             "visit": visit,
             "areas": len(areas),
             "signed": sign,
+            "volumes_confirmed": chart.volumes_confirmed,
         },
     )
     return chart

@@ -264,8 +264,19 @@ def chart_create(
         "diagram": diagram.build(selected=chosen, planned=plan.areas),
         "clinic": clinic,
         "volume": selectors.volume_check(_typed_areas(forms), clinic),
+        "volume_warnings": _volume_warnings(forms, clinic),
     }
     return render(request, "treatments/chart_form.html", context)
+
+
+def _volume_warnings(forms: ChartForms, clinic) -> list[str]:
+    """The warnings the doctor confirms by ticking the box, for the areas typed so far."""
+    typed = [
+        {"region": form.region, **form.cleaned_data}
+        for form, shown in forms.rows()
+        if shown and form.is_bound and form.is_valid()
+    ]
+    return selectors.volume_warnings(typed, clinic)
 
 
 def _typed_areas(forms: ChartForms) -> list[dict]:
@@ -291,6 +302,7 @@ def _record_session(request: HttpRequest, plan: TreatmentPlan, forms: ChartForms
             by=Actor.from_request(request),
             form_token=data["form_token"],
             visit=visit,
+            volumes_confirmed=data["confirm_volumes"],
         )
     except services.AlreadySaved as error:
         _saved_twice(request, error)

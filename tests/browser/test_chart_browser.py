@@ -76,6 +76,10 @@ def test_a_doctor_charts_a_session_on_the_leg_diagram(page: Page, live_server, p
     screenshot("chart-session")
 
     page.get_by_role("button", name="Save the chart").click()
+    # Above the maximum: nothing saved until the doctor confirms the volumes.
+    expect(page.locator("#volume-warnings")).to_contain_text("10.50 mL in this session")
+    page.get_by_label("I confirm these volumes").check()
+    page.get_by_role("button", name="Save the chart").click()
     expect(page.get_by_text("Session 2 is charted.")).to_be_visible()
     chart = SessionChart.objects.get(number=2)
     assert sorted(chart.areas.values_list("region", flat=True)) == [

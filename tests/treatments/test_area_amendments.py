@@ -23,12 +23,14 @@ VALUES = ("vessel_type", "agent", "concentration", "form", "volume_ml", "injecti
 
 @pytest.fixture
 def chart(plan, doctor):
-    return chart_session(plan, doctor, areas=[area(volume_ml=Decimal(4))])
+    return chart_session(plan, doctor, areas=[area(volume_ml=Decimal(4), injections=20)])
 
 
 @pytest.fixture
 def unsigned(plan, doctor):
-    return chart_session(plan, doctor, areas=[area(volume_ml=Decimal(4))], sign=False)
+    return chart_session(
+        plan, doctor, areas=[area(volume_ml=Decimal(4), injections=20)], sign=False
+    )
 
 
 def url_for(chart, treated=None, patient_pk=None):
@@ -109,17 +111,17 @@ def test_the_page_opens_with_the_current_values(client, doctor, chart):
     client.force_login(doctor)
     html = client.get(url_for(chart)).content.decode()
     assert 'name="volume_ml" value="4.00"' in html
-    assert 'name="injections" value="8"' in html
+    assert 'name="injections" value="20"' in html
     assert '<option value="polidocanol" selected>' in html
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"concentration": "5"}, "the concentration for this agent is 0.1–3 %"),
+        ({"concentration": "5"}, "the concentration for this agent is 0.5–1 %"),
         (
             {"agent": "glycerin", "concentration": "72", "form": "foam"},
-            "only polidocanol or STS can be used as foam",
+            "Glycerin is not used as foam at the clinic",
         ),
         ({"volume_ml": "0"}, "greater than or equal to 0.01"),
         ({"volume_ml": "25"}, "less than or equal to 20"),
@@ -148,8 +150,11 @@ def test_bad_input_gives_a_clear_error_and_writes_nothing(client, doctor, chart,
         ({"volume_ml": Decimal(25)}, "volume is 0.01–20 mL"),
         ({"volume_ml": Decimal("3.555")}, "at most two decimals"),
         ({"injections": 0}, "injections is 1–200"),
-        ({"agent": "saline", "concentration": Decimal(5)}, "concentration for this agent is 10–"),
-        ({"agent": "saline", "concentration": Decimal(20), "form": "foam"}, "only polidocanol"),
+        (
+            {"agent": "saline", "concentration": Decimal(5)},
+            "concentration for this agent is 11.7–23.4 %",
+        ),
+        ({"agent": "saline", "concentration": Decimal(20), "form": "foam"}, "not used as foam"),
         ({"agent": "ether"}, "choose the vessels, the agent and the form"),
         ({"region": "L-foot"}, "can't be changed"),
         ({"volume_ml": Decimal("4.00")}, "Nothing changed"),
@@ -217,7 +222,9 @@ def test_going_over_the_session_maximum_warns_as_a_new_chart_does(client, doctor
 
 
 def test_the_chart_page_shows_the_amendment_and_an_amend_link_per_area(client, doctor, plan):
-    chart = chart_session(plan, doctor, areas=[area(volume_ml=Decimal(4)), area("L-foot")])
+    chart = chart_session(
+        plan, doctor, areas=[area(volume_ml=Decimal(4), injections=20), area("L-foot")]
+    )
     treated = chart.areas.get(region="R-thigh-anterior")
     client.force_login(doctor)
     client.post(url_for(chart, treated), form_data(treated, volume_ml="3.5", reason="Typo"))

@@ -70,6 +70,7 @@ def test_it_shows_the_total_volume_and_warns_above_the_agent_maximum(client, doc
     data = chart_data(["R-thigh-anterior", "L-calf-medial"])
     data["area-R-thigh-anterior-volume_ml"] = "6"
     data["area-L-calf-medial-volume_ml"] = "5.5"
+    data["confirm_volumes"] = "on"  # 11.5 mL is above the maximum: saved once confirmed
     post_chart(client, plan, data)
     chart = SessionChart.objects.get()
     page = client.get(reverse("treatments:chart", args=[plan.patient_id, chart.pk]))
@@ -79,7 +80,7 @@ def test_it_shows_the_total_volume_and_warns_above_the_agent_maximum(client, doc
 
 
 def test_it_does_not_warn_at_or_below_the_maximum(client, doctor, plan):
-    chart = chart_session(plan, doctor, areas=[area(volume_ml=10)])
+    chart = chart_session(plan, doctor, areas=[area(volume_ml=10, injections=40)])
     client.force_login(doctor)
     html = client.get(reverse("treatments:chart", args=[plan.patient_id, chart.pk])).content
     assert b"more than 10 mL" not in html
@@ -186,7 +187,7 @@ def test_foam_is_refused_for_glycerin_and_for_a_known_shunt(client, doctor, plan
         "area-R-thigh-anterior-concentration": "72",
         "area-R-thigh-anterior-form": "foam",
     })  # fmt: skip
-    assert "only polidocanol or STS" in post_chart(client, plan, data).content.decode()
+    assert "Glycerin is not used as foam" in post_chart(client, plan, data).content.decode()
     screen(plan.patient, rl_shunt="yes")
     data = chart_data(**{"area-R-thigh-anterior-form": "foam"})
     assert "No foam" in post_chart(client, plan, data).content.decode()

@@ -53,11 +53,14 @@ def test_it_lets_an_administrator_change_the_settings(client, clinic_admin):
         "minutes_per_extra_area": 2,
         "agent_max_ml": "10",
         "foam_max_ml": "10",
+        "injection_ml_min": "0.1",
+        "injection_ml_max": "0.25",
         "warning_signs": "Call us.",
     }
     assert client.post(url, data).status_code == 302
     clinic.refresh_from_db()
     assert (clinic.sessions_max, clinic.interval_weeks, clinic.hose_days) == (8, 6, 21)
+    assert clinic.injection_ml_max == Decimal("0.25")
 
 
 def test_it_lists_fifteen_areas_per_leg_with_stable_keys():
