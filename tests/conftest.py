@@ -41,8 +41,9 @@ def users_by_role(front_desk, doctor, patient, clinic_admin):
 @pytest.fixture(autouse=True)
 def migration_data(request):
     """A transactional test empties every table when it ends, the rows the data migrations
-    wrote included (the aftercare programme, the role groups); a test that runs after one in
-    the same process, whatever order pytest-xdist hands out the files in, finds them here."""
+    wrote included (the aftercare programme, the role groups, the agents); a test that runs
+    after one in the same process, whatever order pytest-xdist hands out the files in, finds
+    them here."""
     names = request.fixturenames
     marker = request.node.get_closest_marker("django_db")
     transactional = (
@@ -57,9 +58,12 @@ def migration_data(request):
     from django.apps import apps
     from django.contrib.auth.models import Group
 
-    from treatments.models import AftercareStep
+    from treatments.models import AftercareStep, AgentSetting
+    from treatments.selectors import agent_settings
 
     request.getfixturevalue("db")
+    if not AgentSetting.objects.exists():
+        agent_settings()  # the label defaults, as migration 0009 wrote them
     if Group.objects.count() >= 3 and AftercareStep.objects.exists():
         return
     for module, function in (
