@@ -1,23 +1,8 @@
-import re
-
 from django.core import mail
 from django.urls import reverse
 
 from tests.factories import PatientFactory
-
-PASSWORD = "Leg-veins-2026!"
-
-
-def invite(client, front_desk, patient) -> str:
-    client.force_login(front_desk)
-    client.post(reverse("patients:invite", args=[patient.pk]))
-    client.logout()
-    assert len(mail.outbox) == 1
-    return re.search(r"http://testserver(/portal/welcome/\S+/)", mail.outbox[-1].body)[1]
-
-
-def open_account(client, link):
-    return client.post(link, {"password1": PASSWORD, "password2": PASSWORD}, follow=True)
+from tests.portal.test_welcome import invite, open_account
 
 
 def test_it_shows_the_invitation_as_sent_then_accepted(client, front_desk):

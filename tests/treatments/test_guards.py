@@ -12,12 +12,10 @@ from django.utils import timezone
 from patients import audit
 from patients.models import AuditEntry
 from tests.concurrency import contend
-from tests.factories import PatientFactory, screen
 from tests.treatments.conftest import (
     CONSULTATION,
     as_doctor,
     chart_session,
-    complete_screening,
     make_consultation,
     make_plan,
 )
@@ -33,14 +31,6 @@ from treatments.models import (
 
 committing = pytest.mark.django_db(transaction=True)
 TODAY = timezone.localdate
-
-
-@pytest.fixture
-def record(db):
-    patient = PatientFactory()
-    screen(patient, sclerosant_allergy="no", untreated_varicose="no")
-    complete_screening(patient)
-    return patient
 
 
 def break_audit(monkeypatch) -> None:
