@@ -96,6 +96,12 @@ class Patient(models.Model):
         verbose_name=_("portal account"),
     )
     notes = models.TextField(_("notes"), blank=True)
+    # When the front desk last went through the screening with the patient (a re-screen at
+    # check-in); answers unchanged since are as current as this.
+    screening_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    screening_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
 
     # Folded "first last preferred" for search; a trigram index on PostgreSQL serves it.
     search_name = models.CharField(max_length=320, editable=False)

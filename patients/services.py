@@ -175,6 +175,26 @@ def record_screening(*, patient: Patient, answers: dict[str, tuple[str, str]], b
     return len(changed)
 
 
+@transaction.atomic
+def confirm_screening(*, patient: Patient, answers: dict[str, tuple[str, str]], by: Actor) -> int:
+    """The screening gone through with the patient again (a re-screen at check-in): the
+    answers as they are now, changed ones recorded as record_screening does, and every answer
+    confirmed as of now. Returns how many answers changed."""
+    changed = record_screening(patient=patient, answers=answers, by=by)
+    user = by.user if getattr(by.user, "is_authenticated", False) else None
+    Patient.objects.filter(pk=patient.pk).update(
+        screening_confirmed_at=timezone.now(), screening_confirmed_by=user
+    )
+    audit.record(
+        actor=by,
+        patient=patient,
+        action=AuditAction.CHANGE,
+        subject="screening",
+        details={"confirmed": True, "changed": changed},
+    )
+    return changed
+
+
 def move_own_rows(*, keep: Patient, duplicate: Patient) -> dict[str, int]:
     """This app's part of a merge (see merging.py): screening answers and portal invitations
     follow the kept record. The audit trail stays where it happened; the merge entry links both."""

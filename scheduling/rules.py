@@ -30,7 +30,13 @@ class Reason(models.TextChoices):
     OTHER_PATIENT = "other_patient", _("That plan belongs to another patient.")
     PLAN_NOT_ACTIVE = "plan_not_active", _("This plan is not active, so no session can be booked.")
     NO_SUCH_SESSION = "no_such_session", _("This plan has %(n)d sessions.")
-    CONTRAINDICATED = "contraindicated", _("The screening shows an absolute contraindication.")
+    CONTRAINDICATED = (
+        "contraindicated",
+        _(
+            "Treatment is blocked: %(names)s. A doctor can override this, with a reason, on the "
+            "plan's page."
+        ),
+    )
     NOTICE = "notice", _("Choose a time more than %(hours)d hours from now.")
     CLOSED = "closed", _("The clinic is closed on %(day)s.")
     GAP = "gap", _("Session %(n)d must be at least %(weeks)d weeks from session %(m)d (%(day)s).")
@@ -52,13 +58,14 @@ class Refusal:
 
 @dataclass(frozen=True)
 class Session:
-    """A plan's session to book, with what the rules need to know about it: the screening's
-    verdict and the other sessions of the plan as (number, clinic-local day). A staff move
-    checks only the sessions before it (`earlier_only`): the later ones can move with it."""
+    """A plan's session to book, with what the rules need to know about it: what the
+    eligibility gate blocks it for (`blockers`, named; empty when nothing does) and the other
+    sessions of the plan as (number, clinic-local day). A staff move checks only the sessions
+    before it (`earlier_only`): the later ones can move with it."""
 
     plan: object
     number: int
-    blocked: bool
+    blockers: str
     others: list = field(default_factory=list)
     earlier_only: bool = False
 
@@ -98,16 +105,17 @@ def plan_session(patient, session: Session) -> Refusal | None:
         return Refusal(Reason.PLAN_NOT_ACTIVE)
     if not 1 <= session.number <= plan.sessions_planned:
         return Refusal(Reason.NO_SUCH_SESSION, {"n": plan.sessions_planned})
-    if session.blocked:
-        return Refusal(Reason.CONTRAINDICATED)
+    if session.blockers:
+        return Refusal(Reason.CONTRAINDICATED, {"names": session.blockers})
     return None
 
 
-def plan_blocker(plan, *, blocked: bool) -> Refusal | None:
-    """What stops every session of a plan, whatever the time."""
+def plan_blocker(plan, *, blockers: str) -> Refusal | None:
+    """What stops every session of a plan, whatever the time (`blockers`: what the
+    eligibility gate blocks the whole plan for, named)."""
     if plan.status != PlanStatus.ACTIVE:
         return Refusal(Reason.PLAN_NOT_ACTIVE)
-    return Refusal(Reason.CONTRAINDICATED) if blocked else None
+    return Refusal(Reason.CONTRAINDICATED, {"names": blockers}) if blockers else None
 
 
 def gap(session: Session, day: date) -> Refusal | None:
@@ -265,7 +273,7 @@ def series(
     *,
     patient,
     plan,
-    blocked: bool,
+    blockers: dict,
     booked: list,
     sessions: list[tuple],
     doctor_id: int,
@@ -274,12 +282,15 @@ def series(
 ) -> list[tuple]:
     """A series of sessions (number, start, end), in time order, each judged by `refusal`
     against the plan's sessions in `booked` (number, day) and the ones before it in the
-    series: (number, refusal or None, room). A session let through is counted as taken in
+    series, `blockers` {number: what the eligibility gate blocks it for}: (number, refusal or
+    None, room). A session let through is counted as taken in
     `calendar` (later ones see it); a pair too close is reported once, on the later one."""
     tz = clock.zone(calendar.location.time_zone)
     days, verdicts = list(booked), []
     for number, starts_at, ends_at in sorted(sessions, key=lambda s: (s[1], s[0])):
-        session = Session(plan=plan, number=number, blocked=blocked, others=list(days))
+        session = Session(
+            plan=plan, number=number, blockers=blockers.get(number, ""), others=list(days)
+        )
         problem = refusal(
             calendar,
             doctor_id=doctor_id,

@@ -12,11 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from patients.selectors import screening_summary
 from treatments.models import SessionChart, TreatmentPlan
 from treatments.selectors import PlanProgress, latest_plan_progress, touch_up_plans
 
-from . import clock, rules
+from . import clock, gate, rules
 from .models import Appointment, ChangeAction, Kind, Room, Status
 from .services import TRANSITIONS, default_location, scheduling_settings
 from .services.common import CLOSED_OVERRIDE, session_days
@@ -92,6 +91,10 @@ class Card:
     buttons: list  # (status, label, button style); none before the day
     doctor_id: int
     room_id: int
+    # A treatment visit the eligibility gate stops (what stops it, named), or whose screening
+    # is gone through again before the check-in (the re-screen page): day view only.
+    blocked: str = ""
+    rescreen_url: str = ""
 
 
 def url_maker(name: str):
@@ -121,13 +124,20 @@ CARD_FIELDS = (
     "room__name",
     "notes",
     "version",
+    "plan_id",
 )
+# The buttons that start a visit: the gate decides them.
+ARRIVING = {Status.CHECKED_IN, Status.IN_PROGRESS}
 
 
-def cards(start: datetime, end: datetime, tz, *, with_cancelled: bool = True) -> list[Card]:
+def cards(
+    start: datetime, end: datetime, tz, *, with_cancelled: bool = True, gated: bool = False
+) -> list[Card]:
     """The appointments overlapping [start, end) as cards, in time order: one query. Rows are
     read as values, not models (a fifth of the time for a hundred appointments), and labels,
-    buttons and addresses are worked out once, not once per card."""
+    buttons and addresses are worked out once, not once per card. `gated`: the booked
+    treatment visits also carry what the eligibility gate says of them (a few queries more,
+    however many there are)."""
     rows = Appointment.objects.overlapping(start, end)
     if not with_cancelled:
         rows = rows.not_cancelled()
@@ -138,7 +148,7 @@ def cards(start: datetime, end: datetime, tz, *, with_cancelled: bool = True) ->
     appointment_url = url_maker("scheduling:appointment")
     patient_url = url_maker("patients:detail")
     status_url = url_maker("scheduling:status")
-    made = []
+    made, waiting = [], []
     for row in rows.order_by("starts_at", "id").values_list(*CARD_FIELDS, named=True):
         local_start = row.starts_at.astimezone(tz)
         what = kinds.get(row.kind, row.kind)
@@ -168,7 +178,27 @@ def cards(start: datetime, end: datetime, tz, *, with_cancelled: bool = True) ->
                 room_id=row.room_id,
             )
         )
+        if gated and row.status == Status.BOOKED:
+            waiting.append(gate.Visit(row.pk, row.kind, row.patient_id, row.plan_id))
+    if waiting:
+        _gate_cards(made, gate.flags(waiting))
     return made
+
+
+def _gate_cards(made: list[Card], flags: dict) -> None:
+    """Mark the cards the gate stops, and send their check-in through the re-screen."""
+    rescreen_url = url_maker("scheduling:rescreen")
+    for card in made:
+        flag = flags.get(card.pk)
+        if flag is None:
+            continue
+        if flag.blocked:
+            card.blocked = flag.names
+        elif flag.rescreen.needed:
+            card.rescreen_url = rescreen_url(card.pk)
+        else:
+            continue
+        card.buttons = [b for b in card.buttons if b[0] not in ARRIVING]
 
 
 @dataclass
@@ -184,7 +214,7 @@ def day_columns(day: date, tz, *, by_room: bool = False) -> list[Column]:
         columns = {r.pk: Column(r.name, r.pk) for r in Room.objects.filter(active=True)}
     else:
         columns = {d.pk: Column(d.get_full_name() or d.username, d.pk) for d in doctors()}
-    for card in cards(*clock.day_bounds(day, tz), tz):
+    for card in cards(*clock.day_bounds(day, tz), tz, gated=True):
         key = card.room_id if by_room else card.doctor_id
         if key not in columns:  # a doctor who has left, a room taken out of use
             columns[key] = Column(card.room_name if by_room else card.doctor_name, key)
@@ -335,7 +365,7 @@ def series_problems(
         calendar,
         patient=plan.patient,
         plan=plan,
-        blocked=screening_summary(plan.patient).blocks_plan,
+        blockers=gate.session_blockers(plan, starts),
         booked=session_days(plan, tz),
         sessions=[(number, at, at + length) for number, at in starts.items()],
         doctor_id=plan.doctor_id,
@@ -347,7 +377,7 @@ def series_problems(
 
 def plan_blocker(plan: TreatmentPlan) -> str | None:
     """Why no session of this plan can be booked at all, if something stops it."""
-    problem = rules.plan_blocker(plan, blocked=screening_summary(plan.patient).blocks_plan)
+    problem = rules.plan_blocker(plan, blockers=gate.plan_blockers(plan))
     return str(problem) if problem else None
 
 

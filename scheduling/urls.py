@@ -16,4 +16,5 @@ urlpatterns = [
     path("appointments/<int:pk>/move/", views.appointment_move, name="move"),
     path("appointments/<int:pk>/cancel/", views.appointment_cancel, name="cancel"),
     path("appointments/<int:pk>/status/", views.appointment_status, name="status"),
+    path("appointments/<int:pk>/rescreen/", views.rescreen, name="rescreen"),
 ]

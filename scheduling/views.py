@@ -17,12 +17,14 @@ from django.utils.translation import gettext as _
 from goodskin import links
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
+from patients import services as patient_services
 from patients.access import get_patient_for_user
+from patients.forms import ScreeningForm
 from patients.models import Patient
 from patients.selectors import screening_summary, search_patients
 from treatments.models import PlanStatus
 
-from . import clock, selectors, services
+from . import clock, gate, selectors, services
 from .access import (
     BOOKING_ROLES,
     get_appointment_for_user,
@@ -296,12 +298,18 @@ def _detail(request: HttpRequest, appointment, **forms) -> HttpResponse:
     version = {"version": appointment.version}
     can_change = role_of(request.user) in BOOKING_ROLES and appointment.status == Status.BOOKED
     local = appointment.starts_at.astimezone(tz)
+    buttons = selectors.status_buttons(appointment, today, tz)
+    flag = gate.flag(appointment) if appointment.status == Status.BOOKED else None
+    if flag is not None and (flag.blocked or flag.rescreen.needed):
+        buttons = [b for b in buttons if b[0] not in selectors.ARRIVING]
     context = {
         "appointment": appointment,
         "patient": appointment.patient,
         "tz": tz.key,
         "history": selectors.history(appointment, tz),
-        "buttons": selectors.status_buttons(appointment, today, tz),
+        "buttons": buttons,
+        "flag": flag,
+        "can_rescreen": local.date() <= today,
         "can_change": can_change,
         "move_form": forms.get("move_form")
         or MoveForm(tz=tz, initial={**version, "date": local.date(), "time": local.time()}),
@@ -407,10 +415,52 @@ def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
                     "status": Status(form.cleaned_data["status"]).label,
                 },
             )
-    target = request.POST.get("next", "")
+    return _back_to(request, redirect("scheduling:appointment", appointment.pk))
+
+
+def _back_to(request: HttpRequest, fallback):
+    target = request.POST.get("next", "") or request.GET.get("next", "")
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return redirect(target)
-    return redirect("scheduling:appointment", appointment.pk)
+    return fallback
+
+
+@staff_only
+def rescreen(request: HttpRequest, pk: int) -> HttpResponse:
+    """Check-in through a re-screen: the front desk goes through the screening with the
+    patient (answers older than the clinic's limit, or changed since the plan was made, are
+    highlighted), saves it as confirmed, and the check-in follows if the gate lets it. The
+    answers are kept even when the gate then stops the check-in: they are what the patient
+    said."""
+    appointment = get_appointment_for_user(request, pk)
+    flag = gate.flag(appointment)
+    if flag is None or appointment.status != Status.BOOKED:
+        messages.info(request, _("This visit needs no re-screen."))
+        return redirect("scheduling:appointment", appointment.pk)
+    patient = appointment.patient
+    form = ScreeningForm(request.POST or None, answers=screening_summary(patient).answers)
+    if request.method == "POST" and form.is_valid():
+        actor = Actor.from_request(request)
+        patient_services.confirm_screening(patient=patient, answers=form.answers(), by=actor)
+        try:
+            services.set_status(appointment=appointment, status=Status.CHECKED_IN, by=actor)
+        except services.BookingError as error:
+            messages.error(request, _("The screening is saved. %(problem)s") % {"problem": error})
+            return redirect("scheduling:appointment", appointment.pk)
+        messages.success(
+            request,
+            _("%(name)s: screening confirmed and checked in.") % {"name": patient.full_name},
+        )
+        return _back_to(request, redirect("scheduling:appointment", appointment.pk))
+    context = {
+        "appointment": appointment,
+        "patient": patient,
+        "form": form,
+        "rescreen": flag.rescreen,
+        "changed": flag.rescreen.changed_keys,
+        "next": request.POST.get("next", "") or request.GET.get("next", ""),
+    }
+    return render(request, "scheduling/rescreen.html", context)
 
 
 @staff_only

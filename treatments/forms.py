@@ -14,6 +14,7 @@ from patients.forms import DateInput
 
 from . import regions
 from .models import (
+    CLEARANCE_REASON_MAX,
     COSIGN_NOTE_MAX,
     INJECTIONS_MAX,
     INJECTIONS_MIN,
@@ -185,6 +186,16 @@ class PlanForm(TokenMixin, forms.Form):
     start = forms.BooleanField(label=_("Start the plan now"), required=False, initial=True)
     notes = forms.CharField(
         label=_("Notes"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    override_reason = forms.CharField(
+        label=_("Override: why treat anyway"),
+        help_text=_(
+            "Only when the screening or a leg's CEAP class blocks treatment. Kept with the plan, "
+            "with your name and the time."
+        ),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=CLEARANCE_REASON_MAX,
+        required=False,
     )
 
     def __init__(self, *args, patient, clinic: ClinicSettings, **kwargs):
@@ -403,6 +414,36 @@ class AreaAmendForm(ReasonMixin, AreaForm):
 
     def service_data(self) -> dict:
         return {name: self.cleaned_data[name] for name in AREA_AMENDABLE}
+
+
+class ClearanceForm(forms.Form):
+    """A doctor lets treatment go ahead despite what the gate found: the problems shown
+    (`key`), for the next visit or the whole plan, and why."""
+
+    VISIT, PLAN = "visit", "plan"
+
+    key = forms.MultipleChoiceField(widget=forms.MultipleHiddenInput)
+    scope = forms.ChoiceField(label=_("For"), widget=forms.RadioSelect, initial=VISIT, choices=[])
+    reason = forms.CharField(
+        label=_("Why treatment goes ahead"),
+        help_text=_("Needed for an override; an acknowledgment may leave it empty."),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=CLEARANCE_REASON_MAX,
+        required=False,
+    )
+
+    def __init__(self, *args, keys: list[str], visit: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["key"].choices = [(key, key) for key in keys]
+        self.fields["key"].initial = keys
+        self.fields["scope"].choices = [
+            (self.VISIT, _("the next visit only (visit %(n)d)") % {"n": visit}),
+            (self.PLAN, _("the whole plan")),
+        ]
+        self.visit = visit
+
+    def session(self) -> int | None:
+        return self.visit if self.cleaned_data["scope"] == self.VISIT else None
 
 
 class StopPlanForm(forms.Form):

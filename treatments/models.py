@@ -13,6 +13,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import Patient
+from patients.screening import BY_KEY as SCREENING_QUESTIONS
 
 from . import regions
 
@@ -123,6 +124,12 @@ class ClinicSettings(models.Model):
     )
     touch_up_months = models.PositiveSmallIntegerField(
         _("months after a plan ends until the touch-up review"), default=12
+    )
+    # Screening answers older than this are confirmed with the patient at the next check-in.
+    rescreen_months = models.PositiveSmallIntegerField(
+        _("months after which the screening is asked again at check-in"),
+        default=6,
+        validators=[MinValueValidator(1)],
     )
     warning_signs = models.TextField(
         _("warning signs (ends every after-session message)"),
@@ -559,6 +566,62 @@ class ChartCosignature(models.Model):
 
     def __str__(self) -> str:
         return f"co-signature of chart {self.chart_id}"
+
+
+CEAP_LABELS = {
+    "ceap_right": _("CEAP class, right leg"),
+    "ceap_left": _("CEAP class, left leg"),
+}
+
+
+class ClearanceKind(models.TextChoices):
+    OVERRIDE = "override", _("Override")
+    ACKNOWLEDGMENT = "acknowledgment", _("Acknowledgment")
+
+
+# The longest reason a doctor writes for an override.
+CLEARANCE_REASON_MAX = 1000
+
+
+class Clearance(models.Model):
+    """A doctor let treatment go ahead despite something the eligibility gate found
+    (treatments.eligibility): an override of a blocker, with a reason, or an acknowledgment of
+    a relative contraindication. For the whole plan (`session` empty) or for one of its visits
+    (`session`: the session or touch-up number). A screening answer changed after it is not
+    covered by it: the gate asks again."""
+
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="clearances")
+    session = models.PositiveSmallIntegerField(_("session"), null=True, blank=True)
+    # What it clears: a screening question's key, or "ceap_left" / "ceap_right".
+    key = models.CharField(max_length=40)
+    kind = models.CharField(max_length=20, choices=ClearanceKind.choices)
+    reason = models.TextField(_("why"), max_length=CLEARANCE_REASON_MAX, blank=True)
+    by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["plan", "at"], name="clearance_plan_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind=ClearanceKind.OVERRIDE) | ~models.Q(reason=""),
+                name="override_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ClearanceKind.values), name="clearance_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.key} on plan {self.plan_id}"
+
+    @property
+    def what(self) -> str:
+        """What it clears, in words."""
+        if self.key in CEAP_LABELS:
+            return str(CEAP_LABELS[self.key])
+        question = SCREENING_QUESTIONS.get(self.key)
+        return str(question.label) if question else self.key
 
 
 class Severity(models.TextChoices):

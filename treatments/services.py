@@ -16,8 +16,9 @@ from patients import audit
 from patients.models import AuditAction, Patient
 from patients.selectors import screening_summary
 
-from . import alerts, regions
+from . import alerts, eligibility, regions
 from .models import (
+    CLEARANCE_REASON_MAX,
     COSIGN_NOTE_MAX,
     INJECTIONS_MAX,
     INJECTIONS_MIN,
@@ -29,6 +30,8 @@ from .models import (
     AgentForm,
     ChartAmendment,
     ChartCosignature,
+    Clearance,
+    ClearanceKind,
     Consultation,
     Decision,
     PlanStatus,
@@ -162,16 +165,6 @@ def _check_plan(*, patient: Patient, consultation: Consultation, areas, sessions
         raise TreatmentError(_("This consultation belongs to another patient."))
     if not consultation.allows_plan:
         raise TreatmentError(_("The consultation did not find the patient eligible."))
-    summary = screening_summary(patient)
-    if summary.blocks_plan:
-        raise TreatmentError(_("An absolute contraindication blocks a treatment plan."))
-    if summary.untreated_varicose and not consultation.varicose_override:
-        raise TreatmentError(
-            _(
-                "Untreated varicose veins must be treated first, unless the consultation records "
-                "a doctor's override with a reason."
-            )
-        )
     if not areas:
         raise TreatmentError(_("Choose at least one area to treat."))
     if any(not regions.is_region(key) for key in areas):
@@ -181,6 +174,57 @@ def _check_plan(*, patient: Patient, consultation: Consultation, areas, sessions
             _("A plan has between %(min)d and %(max)d sessions.")
             % {"min": clinic.sessions_min, "max": clinic.sessions_max}
         )
+
+
+def _plan_blockers(plan: TreatmentPlan, *, override_reason: str) -> list[eligibility.Problem]:
+    """The eligibility gate for making or starting `plan`: its blockers, which the doctor
+    overrides for the whole plan by writing `override_reason`; else TreatmentError naming
+    them."""
+    verdict = eligibility.assess(plan, clearances=None if plan.pk else [])
+    if verdict.blockers and not override_reason:
+        names = "; ".join(str(p) for p in verdict.blockers)
+        raise TreatmentError(
+            _(
+                "Treatment is blocked: %(names)s. To go ahead anyway, write why in "
+                "“Override: why treat anyway”."
+            )
+            % {"names": names}
+        )
+    if len(override_reason) > CLEARANCE_REASON_MAX:
+        raise TreatmentError(
+            _("Write the reason in at most %(n)d characters.") % {"n": CLEARANCE_REASON_MAX}
+        )
+    return verdict.blockers
+
+
+def _override(plan, problems, *, reason: str, by: Actor, session: int | None = None) -> list:
+    """Clearances for `problems` of `plan` (an override with `reason` for a blocker, an
+    acknowledgment for the rest), audited with the plan."""
+    now = timezone.now()
+    rows = Clearance.objects.bulk_create(
+        Clearance(
+            plan=plan,
+            session=session,
+            key=problem.key,
+            kind=ClearanceKind.ACKNOWLEDGMENT if problem.acknowledge else ClearanceKind.OVERRIDE,
+            reason=reason,
+            by=by.user,
+            at=now,
+        )
+        for problem in problems
+    )
+    if rows:
+        audit.record(
+            actor=by,
+            patient=plan.patient,
+            action=AuditAction.CHANGE,
+            subject=f"plan:{plan.pk}",
+            details={
+                "cleared": [[c.kind, c.key] for c in rows],
+                "session": session,
+            },
+        )
+    return rows
 
 
 def create_plan(
@@ -195,12 +239,21 @@ def create_plan(
     notes: str,
     by: Actor,
     form_token: uuid.UUID | None = None,
+    override_reason: str = "",
 ) -> TreatmentPlan:
+    """Make a plan from an eligible consultation. What the eligibility gate blocks (the
+    screening as it stands now, the consultation's CEAP on the legs treated) needs
+    `override_reason`: the override for the whole plan, kept with it."""
     _doctor_only(by)
     _once(TreatmentPlan, form_token)
     _check_plan(patient=patient, consultation=consultation, areas=areas, sessions=sessions)
     clinic = get_clinic_settings()
     areas = list(dict.fromkeys(areas))
+    override_reason = override_reason.strip()
+    blockers = _plan_blockers(
+        TreatmentPlan(patient=patient, consultation=consultation, areas=areas),
+        override_reason=override_reason,
+    )
     plan = TreatmentPlan(
         patient=patient,
         doctor=by.user,
@@ -226,6 +279,7 @@ def create_plan(
                 subject=f"plan:{plan.pk}",
                 details={"sessions": sessions, "areas": len(areas), "status": plan.status},
             )
+            _override(plan, blockers, reason=override_reason, by=by)
     except IntegrityError as error:
         raise AlreadySaved(TreatmentPlan.objects.get(form_token=form_token)) from error
     return plan
@@ -245,6 +299,8 @@ def set_plan_status(*, plan: TreatmentPlan, status: str, reason: str = "", by: A
             areas=plan.areas,
             sessions=plan.sessions_planned,
         )
+        if message := eligibility.assess(plan).message(eligibility.Step.PLAN):
+            raise TreatmentError(message)
         plan.status = PlanStatus.ACTIVE
         plan.save(update_fields=["status"])
     elif status == PlanStatus.STOPPED and plan.status in (PlanStatus.DRAFT, PlanStatus.ACTIVE):
@@ -261,6 +317,45 @@ def set_plan_status(*, plan: TreatmentPlan, status: str, reason: str = "", by: A
         subject=f"plan:{plan.pk}",
         details={"status": status},
     )
+
+
+# Not durable, like set_plan_status.
+@transaction.atomic
+def clear_for_treatment(
+    *, plan: TreatmentPlan, keys: list[str], session: int | None, reason: str, by: Actor
+) -> list[Clearance]:
+    """A doctor lets treatment go ahead despite what the eligibility gate found now: an
+    override (with `reason`) of each blocker in `keys`, an acknowledgment of each relative
+    contraindication, for the whole plan or (`session`) for that visit only. `keys` are what
+    the doctor was shown: if the gate finds something else now, nothing is saved."""
+    _doctor_only(by)
+    plan = (
+        locked(TreatmentPlan.objects, of=("self",))
+        .select_related("patient", "consultation")
+        .get(pk=plan.pk)
+    )
+    if plan.status == PlanStatus.STOPPED:
+        raise TreatmentError(_("This plan is stopped."))
+    if session is not None and not 1 <= session <= eligibility.MAX_VISIT:
+        raise TreatmentError(_("Choose the whole plan or its next visit."))
+    verdict = eligibility.assess(plan, session=session)
+    found = {p.key: p for p in verdict.blockers + verdict.to_acknowledge}
+    keys = list(dict.fromkeys(keys))
+    if not keys or not found:
+        raise TreatmentError(_("Nothing here needs a doctor's decision any more."))
+    if set(keys) != set(found):
+        raise TreatmentError(
+            _("The screening changed since this page was opened. Look at it again.")
+        )
+    problems = [found[key] for key in keys]
+    reason = reason.strip()
+    if any(not p.acknowledge for p in problems) and not reason:
+        raise TreatmentError(_("Write why treatment goes ahead despite this."))
+    if len(reason) > CLEARANCE_REASON_MAX:
+        raise TreatmentError(
+            _("Write the reason in at most %(n)d characters.") % {"n": CLEARANCE_REASON_MAX}
+        )
+    return _override(plan, problems, reason=reason, by=by, session=session)
 
 
 def _plain(number: Decimal) -> str:
@@ -432,8 +527,14 @@ def _next_number(plan: TreatmentPlan, visit: str) -> int:
 
 def _save_chart(*, plan, treated_on, areas, fields, sign, by, form_token, visit) -> SessionChart:
     # Lock the plan (its row only): two doctors charting at once must not both become session N.
-    plan = locked(TreatmentPlan.objects, of=("self",)).select_related("patient").get(pk=plan.pk)
+    plan = (
+        locked(TreatmentPlan.objects, of=("self",))
+        .select_related("patient", "consultation")
+        .get(pk=plan.pk)
+    )
     number = _next_number(plan, visit)
+    if message := eligibility.assess(plan, session=number).message(eligibility.Step.CHART):
+        raise TreatmentError(message)
     last = plan.charts.order_by("-treated_on").first()
     if last and treated_on < last.treated_on:
         raise TreatmentError(_("The date is before the plan's previous charted visit."))

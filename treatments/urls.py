@@ -14,6 +14,7 @@ urlpatterns = [
     path(f"{P}plans/new/", views.plan_create, name="plan_create"),
     path(f"{P}plans/<int:pk>/", views.plan_detail, name="plan"),
     path(f"{P}plans/<int:pk>/status/", views.plan_status, name="plan_status"),
+    path(f"{P}plans/<int:pk>/clear/", views.plan_clear, name="plan_clear"),
     path(f"{P}plans/<int:pk>/chart/", views.chart_create, name="chart_create"),
     path(
         f"{P}plans/<int:pk>/touch-up/",

@@ -16,7 +16,7 @@ from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 from patients.access import get_patient_for_user
 from patients.selectors import screening_summary
 
-from . import alerts, diagram, selectors, services
+from . import alerts, diagram, eligibility, selectors, services
 from .access import (
     get_adverse_event_for_user,
     get_chart_for_user,
@@ -30,6 +30,7 @@ from .forms import (
     AmendForm,
     AreaAmendForm,
     ChartForms,
+    ClearanceForm,
     CloseEventForm,
     ConsultationForm,
     CosignForm,
@@ -170,6 +171,7 @@ def plan_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
                 notes=data["notes"],
                 by=Actor.from_request(request),
                 form_token=data["form_token"],
+                override_reason=data["override_reason"],
             )
         except services.AlreadySaved as error:
             _saved_twice(request, error)
@@ -187,7 +189,6 @@ def plan_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
         "screening": screening,
         "clinic": clinic,
         "diagram": diagram.build(selected=chosen),
-        "blocked": screening.blocks_plan,
     }
     return render(request, "treatments/plan_form.html", context)
 
@@ -204,6 +205,7 @@ def plan_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
         "progress": progress,
         "screening": screening_summary(plan.patient),
         "is_doctor": is_doctor,
+        **_eligibility(plan, is_doctor=is_doctor),
     }
     if is_doctor:
         context["stop_form"] = StopPlanForm()
@@ -212,6 +214,71 @@ def plan_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
         return render(request, "treatments/plan_detail.html", context)
     context["links"] = links.for_place(links.PLAN_SUMMARY, plan=plan, role=role_of(request.user))
     return render(request, "treatments/plan_summary.html", context)
+
+
+def _eligibility(plan: TreatmentPlan, *, is_doctor: bool, form=None) -> dict:
+    """What the plan's page shows of the eligibility gate: for its next visit, what stops it
+    and (for a doctor) the form that clears it, the clearances so far and the screening's
+    changes since the plan was made."""
+    if plan.status == PlanStatus.STOPPED:
+        return {}
+    visit = eligibility.next_visits([plan])[plan.pk]
+    verdict = eligibility.assess(plan, session=visit)
+    problems = verdict.stops(eligibility.Step.CHART)
+    if is_doctor and problems and form is None:
+        form = ClearanceForm(keys=[p.key for p in problems], visit=visit)
+    return {
+        "gate_visit": visit,
+        "gate_problems": problems,
+        "gate_form": form if problems else None,
+        "clearances": plan.clearances.select_related("by"),
+        "screening_changes": eligibility.changes_since(plan),
+    }
+
+
+@doctor_only
+@require_POST
+def plan_clear(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
+    """A doctor overrides or acknowledges what the eligibility gate found for the plan."""
+    plan = get_plan_for_user(request, patient_pk, pk, roles=(Role.DOCTOR,))
+    visit = eligibility.next_visits([plan])[plan.pk]
+    verdict = eligibility.assess(plan, session=visit)
+    keys = [p.key for p in verdict.stops(eligibility.Step.CHART)]
+    form = ClearanceForm(request.POST, keys=keys, visit=visit)
+    if not form.is_valid():
+        if form.has_error("key"):
+            messages.error(
+                request, _("The screening changed since this page was opened. Look at it again.")
+            )
+            return redirect("treatments:plan", plan.patient_id, plan.pk)
+        messages.error(request, _("Check the form below."))
+    else:
+        try:
+            services.clear_for_treatment(
+                plan=plan,
+                keys=form.cleaned_data["key"],
+                session=form.session(),
+                reason=form.cleaned_data["reason"],
+                by=Actor.from_request(request),
+            )
+        except services.TreatmentError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Saved: treatment may go ahead."))
+            return redirect("treatments:plan", plan.patient_id, plan.pk)
+    progress = selectors.plan_progress(plan)
+    context = {
+        "patient": plan.patient,
+        "plan": plan,
+        "progress": progress,
+        "screening": screening_summary(plan.patient),
+        "is_doctor": True,
+        "stop_form": StopPlanForm(),
+        "events": plan.adverse_events.all(),
+        "legend": diagram.legend(),
+        **_eligibility(plan, is_doctor=True, form=form),
+    }
+    return render(request, "treatments/plan_detail.html", context)
 
 
 @doctor_only

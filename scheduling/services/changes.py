@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role
 
-from .. import clock, reminders, rules
+from .. import clock, gate, reminders, rules
 from ..models import Appointment, CancelledBy, ChangeAction, Kind, SchedulingSettings, Status
 from ..slots import free_slots
 from .booking import _checked_room
@@ -236,6 +236,10 @@ def set_status(
     tz = clock.zone(current.location.time_zone)
     if current.starts_at.astimezone(tz).date() > timezone.localdate(timezone.now(), tz):
         raise BookingError(_("This appointment is not today yet."))
+    # The eligibility gate and the re-screen, with the screening as it stands now.
+    arriving = current.status == Status.BOOKED and status in (Status.CHECKED_IN, Status.IN_PROGRESS)
+    if arriving and (refusal := gate.check_in_refusal(gate.flag(current))):
+        raise BookingError(refusal)
     before = _snapshot(current)
     current.status = status
     current.version += 1

@@ -11,10 +11,9 @@ from goodskin.db import locked
 from goodskin.roles import STAFF_ROLES
 from patients import audit
 from patients.models import AuditAction, Patient
-from patients.selectors import screening_summary
 from treatments.models import TreatmentPlan
 
-from .. import clock, rules
+from .. import clock, gate, rules
 from ..models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -194,12 +193,12 @@ def _session(
     exclude_id: int | None = None,
     earlier_only: bool = False,
 ) -> rules.Session:
-    """What the rules need to know about booking the plan's session `number`: the patient's
-    screening and the plan's other sessions (three queries)."""
+    """What the rules need to know about booking the plan's session `number`: what the
+    eligibility gate blocks it for and the plan's other sessions (four queries)."""
     return rules.Session(
         plan=plan,
         number=number,
-        blocked=screening_summary(patient).blocks_plan,
+        blockers=gate.session_blockers(plan, [number]).get(number, ""),
         others=session_days(plan, tz, exclude_id=exclude_id),
         earlier_only=earlier_only,
     )

@@ -10,10 +10,9 @@ from django.utils.translation import gettext as _
 from goodskin.actors import Actor
 from goodskin.db import locked
 from goodskin.roles import Role, role_of
-from patients.selectors import screening_summary
 from treatments.models import TreatmentPlan
 
-from .. import clock, reminders, rules
+from .. import clock, gate, reminders, rules
 from ..models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -141,10 +140,10 @@ def _book_all(
     starts = {number: clock.utc(starts_at) for number, starts_at in starts.items()}
     _lock_doctor(plan.doctor_id)
     booked_days = session_days(plan, clock.zone(location.time_zone))
-    blocked = screening_summary(plan.patient).blocks_plan
+    blockers = gate.session_blockers(plan, starts)
     for attempt in range(1, ROOM_ATTEMPTS + 1):
         appointments, overridden = _checked_sessions(
-            plan, starts, location, booked_days, blocked, by, settings, open_anyway=open_anyway
+            plan, starts, location, booked_days, blockers, by, settings, open_anyway=open_anyway
         )
         try:
             with transaction.atomic():  # a savepoint, as in book_appointment
@@ -169,7 +168,7 @@ def _checked_sessions(
     starts: dict[int, datetime],
     location,
     booked_days: list,
-    blocked: bool,
+    blockers: dict,
     by: Actor,
     settings: SchedulingSettings,
     *,
@@ -190,7 +189,7 @@ def _checked_sessions(
         calendar,
         patient=plan.patient,
         plan=plan,
-        blocked=blocked,
+        blockers=blockers,
         booked=booked_days,
         sessions=[(number, at, at + length) for number, at in starts.items()],
         doctor_id=plan.doctor_id,

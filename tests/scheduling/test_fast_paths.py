@@ -499,7 +499,11 @@ def screened_out(record, doctor):
     ("make", "problem"),
     [
         (not_started, "This plan is not active, so no session can be booked."),
-        (screened_out, "The screening shows an absolute contraindication."),
+        (
+            screened_out,
+            "Treatment is blocked: absolute contraindication: Infection in the area, or a severe "
+            "general infection. A doctor can override this, with a reason, on the plan's page.",
+        ),
     ],
 )
 def test_a_series_the_plan_does_not_allow_books_nothing(

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from goodskin.actors import Actor
 from goodskin.roles import Role
 from patients.models import Patient
-from scheduling import rules, services
+from scheduling import gate, rules, services
 from scheduling.clock import instant, seconds
 from scheduling.models import (
     Appointment,
@@ -99,47 +99,54 @@ def test_it_refuses_a_record_merged_into_another():
 
 
 @pytest.mark.parametrize(
-    ("changes", "number", "blocked", "message"),
+    ("changes", "number", "blockers", "message"),
     [
-        ({"patient_id": 8}, 1, False, "That plan belongs to another patient."),
+        ({"patient_id": 8}, 1, "", "That plan belongs to another patient."),
         (
             {"status": PlanStatus.DRAFT},
             1,
-            False,
+            "",
             "This plan is not active, so no session can be booked.",
         ),
         (
             {"status": PlanStatus.STOPPED},
             1,
-            False,
+            "",
             "This plan is not active, so no session can be booked.",
         ),
-        ({}, 5, False, "This plan has 4 sessions."),
-        ({}, 0, False, "This plan has 4 sessions."),
-        ({}, 1, True, "The screening shows an absolute contraindication."),
-        ({}, 4, False, None),
+        ({}, 5, "", "This plan has 4 sessions."),
+        ({}, 0, "", "This plan has 4 sessions."),
+        (
+            {},
+            1,
+            "Pregnant",
+            "Treatment is blocked: Pregnant. A doctor can override this, with a reason, on the "
+            "plan's page.",
+        ),
+        ({}, 4, "", None),
     ],
 )
 def test_it_books_a_session_only_of_the_patients_active_plan_unscreened_out(
-    changes, number, blocked, message
+    changes, number, blockers, message
 ):
-    session = Session(plan=plan(**changes), number=number, blocked=blocked)
+    session = Session(plan=plan(**changes), number=number, blockers=blockers)
     assert check(calendar(), at(MONDAY, 9), session=session) == message
 
 
 def test_it_names_what_stops_a_whole_plan():
-    assert str(rules.plan_blocker(plan(status=PlanStatus.DRAFT), blocked=True)) == (
+    assert str(rules.plan_blocker(plan(status=PlanStatus.DRAFT), blockers="Pregnant")) == (
         "This plan is not active, so no session can be booked."
     )
-    assert str(rules.plan_blocker(plan(), blocked=True)) == (
-        "The screening shows an absolute contraindication."
+    assert str(rules.plan_blocker(plan(), blockers="Pregnant")) == (
+        "Treatment is blocked: Pregnant. A doctor can override this, with a reason, on the "
+        "plan's page."
     )
-    assert rules.plan_blocker(plan(), blocked=False) is None
+    assert rules.plan_blocker(plan(), blockers="") is None
 
 
 def test_it_keeps_a_plans_sessions_the_interval_apart_on_clinic_days():
     first_day = MONDAY + WEEK
-    session = Session(plan=plan(), number=2, blocked=False, others=[(1, first_day)])
+    session = Session(plan=plan(), number=2, blockers="", others=[(1, first_day)])
     assert str(rules.gap(session, first_day + 27 * DAY)) == (
         "Session 2 must be at least 4 weeks from session 1 (2026-12-07)."
     )
@@ -154,11 +161,11 @@ def test_it_keeps_a_plans_sessions_the_interval_apart_on_clinic_days():
 
 def test_a_staff_move_checks_only_the_sessions_before_it_and_a_session_not_itself():
     others = [(1, MONDAY), (2, MONDAY + 2 * WEEK), (3, MONDAY + 5 * WEEK)]
-    moving = Session(plan=plan(), number=2, blocked=False, others=others, earlier_only=True)
+    moving = Session(plan=plan(), number=2, blockers="", others=others, earlier_only=True)
     assert rules.gap(moving, MONDAY + 4 * WEEK) is None  # session 3 moves with it
-    both_ways = Session(plan=plan(), number=2, blocked=False, others=others)
+    both_ways = Session(plan=plan(), number=2, blockers="", others=others)
     assert str(rules.gap(both_ways, MONDAY + 4 * WEEK)).endswith("from session 3 (2027-01-04).")
-    alone = Session(plan=plan(), number=1, blocked=False, others=[(1, MONDAY)])
+    alone = Session(plan=plan(), number=1, blockers="", others=[(1, MONDAY)])
     assert rules.gap(alone, MONDAY + DAY) is None
 
 
@@ -221,9 +228,9 @@ def test_it_offers_no_working_hours_that_begin_in_the_hour_a_dst_night_skips():
 
 def test_it_gives_the_first_problem_in_the_order_a_person_fixes_them():
     saturday = at(MONDAY - 2 * DAY, 10)
-    inactive = Session(plan=plan(status=PlanStatus.DRAFT), number=1, blocked=True)
+    inactive = Session(plan=plan(status=PlanStatus.DRAFT), number=1, blockers="Pregnant")
     assert check(calendar(), saturday, session=inactive) == "That time is in the past."
-    too_close = Session(plan=plan(), number=2, blocked=False, others=[(1, MONDAY)])
+    too_close = Session(plan=plan(), number=2, blockers="", others=[(1, MONDAY)])
     assert check(calendar(), at(MONDAY + 5 * DAY, 10), session=too_close).startswith(
         "Session 2 must be"
     )
@@ -410,7 +417,6 @@ def plan_for(data, office, *, sessions_booked: int) -> TreatmentPlan:
 def expected(office, *, patient, doctor, starts_at, minutes, plan=None, number=None, moving=None):
     """What the rules say of a booking (or of a patient moving `moving`), from the facts read
     as the service reads them."""
-    from patients.selectors import screening_summary
     from scheduling.services.common import session_days
 
     settings_row = SchedulingSettings.current()
@@ -433,7 +439,7 @@ def expected(office, *, patient, doctor, starts_at, minutes, plan=None, number=N
         session = Session(
             plan=plan,
             number=number,
-            blocked=screening_summary(patient).blocks_plan,
+            blockers=gate.session_blockers(plan, [number]).get(number, ""),
             others=session_days(plan, TZ, exclude_id=exclude_id),
         )
     problem = rules.refusal(
@@ -538,12 +544,11 @@ def test_a_plans_session_books_where_the_rules_let_it_and_a_proposed_series_book
     event(f"a session: {said and said[:40] or 'booked'}")
     # The times proposed for the rest of the plan book as a series, or the plan's blocker is
     # the reason they don't.
-    from patients.selectors import screening_summary
 
     starts = {p.number: p.starts_at for p in services.propose_series(plan=plan) if p.starts_at}
     if not starts:
         return
-    blocker = rules.plan_blocker(plan, blocked=screening_summary(plan.patient).blocks_plan)
+    blocker = rules.plan_blocker(plan, blockers=gate.plan_blockers(plan))
     series = outcome(lambda: services.book_series(plan=plan, starts=starts, by=by))
     event(f"a proposed series: {series or 'booked'}")
     if blocker is None:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from patients import audit
 from patients.models import AuditEntry
 from tests.concurrency import contend
+from tests.factories import screen
 from tests.treatments.conftest import (
     CONSULTATION,
     as_doctor,
@@ -23,6 +24,7 @@ from treatments import services
 from treatments.models import (
     AdverseEvent,
     ChartAmendment,
+    Clearance,
     Consultation,
     PlanStatus,
     SessionChart,
@@ -196,3 +198,44 @@ def test_an_event_does_not_resolve_before_an_onset_moved_meanwhile(record, docto
     assert waited
     event.refresh_from_db()
     assert event.resolved_on is None
+
+
+# --- clear_for_treatment --------------------------------------------------------------------
+
+
+def _blocked_plan(record, doctor):
+    plan = make_plan(record, doctor)
+    screen(record, untreated_varicose="yes")
+    return plan
+
+
+def _clear(plan, doctor):
+    return lambda: services.clear_for_treatment(
+        plan=plan,
+        keys=["untreated_varicose"],
+        session=None,
+        reason="Reflux treated in October.",
+        by=as_doctor(doctor),
+    )
+
+
+@committing
+def test_an_override_clicked_twice_at_once_is_saved_once(record, doctor):
+    # clear_for_treatment's lock on the plan: the second click waits for the first, then finds
+    # nothing left to clear.
+    plan = _blocked_plan(record, doctor)
+    holder, contender, waited = contend(_clear(plan, doctor), _clear(plan, doctor))
+    assert isinstance(holder, list) and len(holder) == 1, holder
+    assert isinstance(contender, services.TreatmentError), contender
+    assert waited
+    assert Clearance.objects.filter(plan=plan).count() == 1
+
+
+@committing
+def test_an_override_is_not_saved_without_its_audit_entry(record, doctor, monkeypatch):
+    # clear_for_treatment's transaction: the clearances and their audit entry commit together.
+    plan = _blocked_plan(record, doctor)
+    break_audit(monkeypatch)
+    with pytest.raises(DatabaseError, match="audit insert failed"):
+        _clear(plan, doctor)()
+    assert not Clearance.objects.exists()
