@@ -448,3 +448,30 @@ def test_the_day_view_shows_the_block_and_offers_no_check_in_past_it(
     card = card.split("</article>", 1)[0]
     assert "data-blocked" not in card
     assert reverse("scheduling:rescreen", args=[appointment.pk]) in card
+
+
+def test_the_re_screen_page_answers_other_roles_and_bad_input_without_a_500(
+    client, now, plan, front_desk, patient, record
+):
+    appointment = book(front_desk, plan)
+    changed_after(now, record, estrogen="yes")
+    url = reverse("scheduling:rescreen", args=[appointment.pk])
+    client.force_login(patient)
+    assert client.get(url).status_code in (403, 404)
+    assert client.post(url, {"estrogen": "no"}).status_code in (403, 404)
+    client.logout()
+    assert client.get(url).status_code == 302  # to the login page
+    client.force_login(front_desk)
+    assert client.get(reverse("scheduling:rescreen", args=[987654])).status_code == 404
+    before = {a.question: (a.answer, a.recorded_at) for a in record.screening.all()}
+    for data in ({}, {"estrogen": "maybe"}, {"estrogen": "\x00"}, {"estrogen__note": "x" * 400}):
+        response = client.post(url, data)
+        assert response.status_code == 200, data
+        assert "This field is required." in response.content.decode() or "valid" in (
+            response.content.decode()
+        )
+    assert {a.question: (a.answer, a.recorded_at) for a in record.screening.all()} == before
+    appointment.refresh_from_db()
+    assert appointment.status == Status.BOOKED
+    record.refresh_from_db()
+    assert record.screening_confirmed_at is None
