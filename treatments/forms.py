@@ -314,9 +314,11 @@ class ChartForms:
 
     def __init__(self, data=None, *, clinic: ClinicSettings):
         self.main = ChartForm(data, clinic=clinic)
-        # Read once for every area row; a blank form checks nothing.
-        agents = agent_settings() if data is not None else None
-        self.areas = [AreaForm(data, region=key, agents=agents) for key, _label in regions.CHOICES]
+        # Read once for every area row, and for the page's volume maxima.
+        self.agents = agent_settings()
+        self.areas = [
+            AreaForm(data, region=key, agents=self.agents) for key, _label in regions.CHOICES
+        ]
         self.chosen: list[str] = []
         if data is not None:
             self.chosen = [k for k in data.getlist("regions") if regions.is_region(k)]

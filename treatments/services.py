@@ -380,7 +380,7 @@ def record_session(
     for area in areas:
         if problem := check_area(area, foam_blocked=foam_blocked, agents=agents):
             raise TreatmentError(problem)
-    warnings = volume_warnings(areas, get_clinic_settings())
+    warnings = volume_warnings(areas, get_clinic_settings(), agents)
     if warnings and not volumes_confirmed:
         raise VolumesNotConfirmed(warnings)
     try:

@@ -4,7 +4,6 @@ front desk (the patient's own plans are in the portal app)."""
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -263,8 +262,12 @@ def chart_create(
         "screening": screening_summary(plan.patient),
         "diagram": diagram.build(selected=chosen, planned=plan.areas),
         "clinic": clinic,
-        "volume": selectors.volume_check(_typed_areas(forms), clinic),
+        "volume": selectors.volume_check(_typed_areas(forms), clinic, forms.agents),
         "volume_warnings": _volume_warnings(forms, clinic),
+        # Each agent's maximum per session, for the running total the browser keeps.
+        "session_maxima": {
+            agent: str(most) for agent, most in selectors.session_maxima(forms.agents).items()
+        },
     }
     return render(request, "treatments/chart_form.html", context)
 
@@ -276,7 +279,7 @@ def _volume_warnings(forms: ChartForms, clinic) -> list[str]:
         for form, shown in forms.rows()
         if shown and form.is_bound and form.is_valid()
     ]
-    return selectors.volume_warnings(typed, clinic)
+    return selectors.volume_warnings(typed, clinic, forms.agents)
 
 
 def _typed_areas(forms: ChartForms) -> list[dict]:
@@ -431,13 +434,9 @@ def _area_amended(request: HttpRequest, chart) -> None:
         messages.success(request, _("The area is corrected; the earlier values are kept."))
     else:
         messages.success(request, _("The area is changed."))
-    clinic = selectors.get_clinic_settings()
-    if selectors.volume_check(chart.areas.all(), clinic).warn:
-        messages.warning(
-            request,
-            _("This session now has more than %(max)s mL of one agent (or of foam).")
-            % {"max": floatformat(clinic.agent_max_ml, -2)},
-        )
+    check = selectors.volume_check(chart.areas.all(), selectors.get_clinic_settings())
+    for text in check.over_texts:
+        messages.warning(request, text)
 
 
 @doctor_only

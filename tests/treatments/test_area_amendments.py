@@ -214,11 +214,12 @@ def test_an_unsigned_chart_changes_in_place_with_no_amendment(client, doctor, un
 def test_going_over_the_session_maximum_warns_as_a_new_chart_does(client, doctor, chart):
     treated = chart.areas.get()
     client.force_login(doctor)
-    response = client.post(url_for(chart), form_data(treated, volume_ml="11"), follow=True)
+    data = form_data(treated, volume_ml="11", injections="40")
+    response = client.post(url_for(chart), data, follow=True)
     assert values(treated)["volume_ml"] == Decimal(11)
     html = page_text(response)
-    assert "This session now has more than 10 mL of one agent" in html
-    assert "more than 10 mL of one agent (or of foam) in this session" in html
+    over = "Polidocanol (Asclera): 11.00 mL in this session, more than the most of 10.00 mL."
+    assert html.count(over) == 2  # the message, and the chart's total
 
 
 def test_the_chart_page_shows_the_amendment_and_an_amend_link_per_area(client, doctor, plan):
