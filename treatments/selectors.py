@@ -46,6 +46,19 @@ def agent_settings() -> dict[str, AgentSetting]:
     return {row.agent: row for row in AgentSetting.objects.all()}
 
 
+def agent_choices(agents: dict[str, AgentSetting], keep: str = "") -> list[tuple[str, str]]:
+    """The agents a chart's menu offers: those in use, and `keep` (the agent an area already
+    has) even if it no longer is, so that correcting the area does not change it unseen."""
+    choices = []
+    for value, label in Agent.choices:
+        setting = agents.get(value)
+        if setting is not None and setting.active:
+            choices.append((value, label))
+        elif value == keep:
+            choices.append((value, _("%(agent)s (no longer in use)") % {"agent": label}))
+    return choices
+
+
 @dataclass
 class VolumeCheck:
     """A session's volume per agent and form, and which go over their maximum per session."""

@@ -310,17 +310,18 @@ def _check_amounts(area: dict, name: str) -> str | None:
     return None
 
 
-def check_area(area: dict, *, foam_blocked: bool, agents=None) -> str | None:
+def check_area(area: dict, *, foam_blocked: bool, agents=None, keep_agent: str = "") -> str | None:
     """What is wrong with one treated area, or None. A new chart and a corrected area both pass
     here, so a correction obeys the rules a new chart does. `agents`: agent_settings(), when the
-    caller checks several areas (read here otherwise)."""
+    caller checks several areas (read here otherwise). `keep_agent`: the agent a corrected area
+    already has, which it may keep though the clinic no longer uses it."""
     if not regions.is_region(area.get("region", "")):
         return _("One of the areas does not exist. Choose areas from the diagram.")
     name = regions.label(area["region"])
     if problem := _check_amounts(area, name):
         return problem
     setting = (agent_settings() if agents is None else agents).get(area["agent"])
-    if setting is None or not setting.active:
+    if setting is None or not (setting.active or area["agent"] == keep_agent):
         return _("%(area)s: %(agent)s is not in use at the clinic.") % {
             "area": name,
             "agent": Agent(area["agent"]).label,
@@ -626,7 +627,10 @@ def amend_treated_area(
     foam_blocked = (
         area.form != AgentForm.FOAM and screening_summary(chart.plan.patient).foam_blocked
     )
-    if problem := check_area({**new, "region": area.region}, foam_blocked=foam_blocked):
+    # An agent the clinic no longer uses stays on the area it was charted on; none is new.
+    if problem := check_area(
+        {**new, "region": area.region}, foam_blocked=foam_blocked, keep_agent=area.agent
+    ):
         raise TreatmentError(problem)
     for name in ("concentration", "volume_ml"):
         new[name] = _amount(new[name])
