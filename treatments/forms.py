@@ -410,6 +410,7 @@ class AreaAmendForm(ReasonMixin, AreaForm):
 
     # The values the page started from (see services.area_fingerprint).
     shown = forms.CharField(widget=forms.HiddenInput, max_length=300)
+    confirm_volumes = forms.BooleanField(label=_("I confirm these volumes"), required=False)
 
     def __init__(self, *args, area: TreatedArea, signed: bool, **kwargs):
         initial = {name: getattr(area, name) for name in AREA_AMENDABLE}

@@ -409,6 +409,7 @@ def area_amend(request: HttpRequest, patient_pk: int, pk: int, area_pk: int) -> 
     area = get_treated_area_for_user(request, patient_pk, pk, area_pk)
     chart = area.chart
     form = AreaAmendForm(request.POST or None, area=area, signed=chart.is_signed)
+    warnings: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
             services.amend_treated_area(
@@ -418,25 +419,27 @@ def area_amend(request: HttpRequest, patient_pk: int, pk: int, area_pk: int) -> 
                 reason=form.cleaned_data["reason"],
                 by=Actor.from_request(request),
                 shown=form.cleaned_data["shown"],
+                volumes_confirmed=form.cleaned_data["confirm_volumes"],
             )
+        except services.VolumesNotConfirmed as error:
+            form.add_error(None, str(error))
+            warnings = error.warnings
         except services.TreatmentError as error:
             form.add_error(None, str(error))
         else:
-            _area_amended(request, chart)
+            if chart.is_signed:
+                messages.success(request, _("The area is corrected; the earlier values are kept."))
+            else:
+                messages.success(request, _("The area is changed."))
             return redirect("treatments:chart", patient_pk, chart.pk)
-    context = {"patient": chart.plan.patient, "chart": chart, "area": area, "form": form}
+    context = {
+        "patient": chart.plan.patient,
+        "chart": chart,
+        "area": area,
+        "form": form,
+        "volume_warnings": warnings,
+    }
     return render(request, "treatments/area_amend.html", context)
-
-
-def _area_amended(request: HttpRequest, chart) -> None:
-    """Say it is saved, and warn as a new chart does when the session now holds too much."""
-    if chart.is_signed:
-        messages.success(request, _("The area is corrected; the earlier values are kept."))
-    else:
-        messages.success(request, _("The area is changed."))
-    check = selectors.volume_check(chart.areas.all(), selectors.get_clinic_settings())
-    for text in check.over_texts:
-        messages.warning(request, text)
 
 
 @doctor_only
