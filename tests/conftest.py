@@ -63,7 +63,7 @@ def migration_data(request):
 
     request.getfixturevalue("db")
     if not AgentSetting.objects.exists():
-        agent_settings()  # the label defaults, as migration 0009 wrote them
+        agent_settings()  # the label defaults, as migrations 0009 and 0011 wrote them
     if Group.objects.count() >= 3 and AftercareStep.objects.exists():
         return
     for module, function in (

@@ -40,7 +40,8 @@ class ClinicSettingsAdmin(admin.ModelAdmin):
             None,
             {"fields": ("session_minutes_min", "session_minutes_max", "minutes_per_extra_area")},
         ),
-        (None, {"fields": ("agent_max_ml", "foam_max_ml")}),
+        # Each agent's own maximum is with the agent ("Agents"); this is all foam together.
+        (None, {"fields": ("foam_max_ml",)}),
         (None, {"fields": ("injection_ml_min", "injection_ml_max")}),
         (None, {"fields": ("warning_signs",)}),
         (None, {"fields": ("alerting_event_types",)}),
@@ -64,8 +65,15 @@ class AftercareStepAdmin(admin.ModelAdmin):
 
 @admin.register(AgentSetting)
 class AgentSettingAdmin(admin.ModelAdmin):
-    list_display = ("agent", "concentration_min", "concentration_max", "foam_allowed", "active")
-    list_editable = ("concentration_min", "concentration_max", "foam_allowed", "active")
+    list_display = (
+        "agent",
+        "concentration_min",
+        "concentration_max",
+        "foam_allowed",
+        "session_max_ml",
+        "active",
+    )
+    list_editable = list_display[1:]
 
     def has_delete_permission(self, request, obj=None):
         # Turn an agent off instead: old charts still name it.

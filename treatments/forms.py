@@ -31,7 +31,7 @@ from .models import (
     TreatedArea,
     VesselType,
 )
-from .selectors import agent_settings
+from .selectors import agent_choices, agent_settings
 from .services import AMENDABLE, AREA_AMENDABLE, area_fingerprint
 
 # Dates further back than this are typing mistakes, not late charting.
@@ -290,15 +290,25 @@ class AreaForm(forms.Form):
         label=_("Injections"), min_value=INJECTIONS_MIN, max_value=INJECTIONS_MAX
     )
 
-    def __init__(self, *args, region: str, agents=None, **kwargs):
+    def __init__(self, *args, region: str, agents: dict, keep_agent: str = "", **kwargs):
         kwargs.setdefault("prefix", f"area-{region}")
         super().__init__(*args, **kwargs)
         self.agents = agents  # selectors.agent_settings(), shared by a chart's area forms
+        self.keep_agent = keep_agent  # see services.check_area
         self.region = region
         self.region_label = regions.label(region)
+        agent = self.fields["agent"]
+        agent.choices = agent_choices(agents, keep=keep_agent)
+        agent.error_messages["required"] = _(
+            "No agent is in use at the clinic: an administrator turns one on in the settings."
+        )
+        agent.error_messages["invalid_choice"] = _(
+            "This agent is not in use at the clinic. Choose one from the list."
+        )
+        offered = [value for value, _label in agent.choices]
         self.initial = {
             "vessel_type": VesselType.SPIDER,
-            "agent": Agent.POLIDOCANOL,
+            "agent": Agent.POLIDOCANOL if Agent.POLIDOCANOL in offered else next(iter(offered), ""),
             "concentration": Decimal("0.5"),
             "form": AgentForm.LIQUID,
             **self.initial,
@@ -313,7 +323,12 @@ class AreaForm(forms.Form):
         problem = (
             None
             if broken
-            else check_area({**data, "region": self.region}, foam_blocked=False, agents=self.agents)
+            else check_area(
+                {**data, "region": self.region},
+                foam_blocked=False,
+                agents=self.agents,
+                keep_agent=self.keep_agent,
+            )
         )
         if problem:
             raise forms.ValidationError(problem)
@@ -325,9 +340,11 @@ class ChartForms:
 
     def __init__(self, data=None, *, clinic: ClinicSettings):
         self.main = ChartForm(data, clinic=clinic)
-        # Read once for every area row; a blank form checks nothing.
-        agents = agent_settings() if data is not None else None
-        self.areas = [AreaForm(data, region=key, agents=agents) for key, _label in regions.CHOICES]
+        # Read once for every area row (their agent menus and checks) and the volume maxima.
+        self.agents = agent_settings()
+        self.areas = [
+            AreaForm(data, region=key, agents=self.agents) for key, _label in regions.CHOICES
+        ]
         self.chosen: list[str] = []
         if data is not None:
             self.chosen = [k for k in data.getlist("regions") if regions.is_region(k)]
@@ -404,12 +421,20 @@ class AreaAmendForm(ReasonMixin, AreaForm):
 
     # The values the page started from (see services.area_fingerprint).
     shown = forms.CharField(widget=forms.HiddenInput, max_length=300)
+    confirm_volumes = forms.BooleanField(label=_("I confirm these volumes"), required=False)
 
     def __init__(self, *args, area: TreatedArea, signed: bool, **kwargs):
         initial = {name: getattr(area, name) for name in AREA_AMENDABLE}
         initial["shown"] = area_fingerprint(area)
         super().__init__(
-            *args, signed=signed, region=area.region, prefix=None, initial=initial, **kwargs
+            *args,
+            signed=signed,
+            region=area.region,
+            prefix=None,
+            initial=initial,
+            agents=agent_settings(),
+            keep_agent=area.agent,
+            **kwargs,
         )
 
     def service_data(self) -> dict:

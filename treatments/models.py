@@ -3,6 +3,7 @@ with the clinic's settings that hold every clinical number (defaults: the clinic
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -100,9 +101,8 @@ class ClinicSettings(models.Model):
     minutes_per_extra_area = models.PositiveSmallIntegerField(
         _("minutes added for each area after the first"), default=2
     )
-    agent_max_ml = models.DecimalField(
-        _("most of one agent per session (mL)"), max_digits=5, decimal_places=2, default=Decimal(10)
-    )
+    # All foam of a session together, whatever the agents (CLINICAL.md: about 10 mL per
+    # session); each agent's own maximum is on its AgentSetting.
     foam_max_ml = models.DecimalField(
         _("most foam per session (mL)"), max_digits=5, decimal_places=2, default=Decimal(10)
     )
@@ -401,19 +401,28 @@ class Agent(models.TextChoices):
     GLYCERIN = "glycerin", _("Glycerin")
 
 
-# The product labels' ranges (CLINICAL.md): the agent settings start from these, and
-# selectors.agent_settings() writes them again if the table is ever empty.
-DEFAULT_AGENTS: dict[str, tuple[Decimal, Decimal, bool]] = {
-    Agent.POLIDOCANOL: (Decimal("0.5"), Decimal(1), True),
-    Agent.STS: (Decimal(1), Decimal(3), True),
-    Agent.SALINE: (Decimal("11.7"), Decimal("23.4"), False),
-    Agent.GLYCERIN: (Decimal(72), Decimal(72), False),
+class AgentDefaults(NamedTuple):
+    concentration_min: Decimal
+    concentration_max: Decimal
+    foam_allowed: bool
+    session_max_ml: Decimal
+
+
+# The product labels' ranges and maxima (CLINICAL.md): the agent settings start from these, and
+# selectors.agent_settings() writes them again if the table is ever empty. CLINICAL.md gives
+# no maximum for saline or glycerin: they keep the 10 mL every agent was held to before.
+DEFAULT_AGENTS: dict[str, AgentDefaults] = {
+    Agent.POLIDOCANOL: AgentDefaults(Decimal("0.5"), Decimal(1), True, Decimal(10)),
+    Agent.STS: AgentDefaults(Decimal(1), Decimal(3), True, Decimal(10)),
+    Agent.SALINE: AgentDefaults(Decimal("11.7"), Decimal("23.4"), False, Decimal(10)),
+    Agent.GLYCERIN: AgentDefaults(Decimal(72), Decimal(72), False, Decimal(10)),
 }
 
 
 class AgentSetting(models.Model):
-    """An agent the clinic uses: the concentrations a chart accepts and whether it may be
-    foamed. Administrators edit these in the Django admin."""
+    """An agent the clinic uses: the concentrations a chart accepts, whether it may be foamed
+    and how much of it a session holds before the chart warns. Administrators edit these in
+    the Django admin."""
 
     agent = models.CharField(_("agent"), max_length=20, choices=Agent.choices, unique=True)
     concentration_min = models.DecimalField(
@@ -423,6 +432,14 @@ class AgentSetting(models.Model):
         _("highest concentration (%)"), max_digits=4, decimal_places=2
     )
     foam_allowed = models.BooleanField(_("may be used as foam"), default=False)
+    # Above it (liquid and foam together) a chart is saved only once the doctor confirms.
+    session_max_ml = models.DecimalField(
+        _("most per session (mL)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(10),
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
     active = models.BooleanField(_("in use at the clinic"), default=True)
 
     class Meta:
@@ -435,6 +452,9 @@ class AgentSetting(models.Model):
                 & models.Q(concentration_min__lte=models.F("concentration_max"))
                 & models.Q(concentration_max__lte=100),
                 name="agent_concentrations_in_order",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(session_max_ml__gt=0), name="agent_session_max_positive"
             ),
         ]
 

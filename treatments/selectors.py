@@ -38,34 +38,72 @@ def agent_settings() -> dict[str, AgentSetting]:
         return found
     AgentSetting.objects.bulk_create(
         [
-            AgentSetting(
-                agent=agent, concentration_min=low, concentration_max=high, foam_allowed=foam
-            )
-            for agent, (low, high, foam) in DEFAULT_AGENTS.items()
+            AgentSetting(agent=agent, **defaults._asdict())
+            for agent, defaults in DEFAULT_AGENTS.items()
         ],
         ignore_conflicts=True,  # another request made them meanwhile
     )
     return {row.agent: row for row in AgentSetting.objects.all()}
 
 
+def agent_choices(agents: dict[str, AgentSetting], keep: str = "") -> list[tuple[str, str]]:
+    """The agents a chart's menu offers: those in use, and `keep` (the agent an area already
+    has) even if it no longer is, so that correcting the area does not change it unseen."""
+    choices = []
+    for value, label in Agent.choices:
+        setting = agents.get(value)
+        if setting is not None and setting.active:
+            choices.append((value, label))
+        elif value == keep:
+            choices.append((value, _("%(agent)s (no longer in use)") % {"agent": label}))
+    return choices
+
+
 @dataclass
 class VolumeCheck:
-    """A session's volume per agent and form, and which go over the clinic's maximum."""
+    """A session's volume per agent and form, and which go over their maximum per session."""
 
     per_agent: dict[str, Decimal] = field(default_factory=dict)
     foam: Decimal = Decimal(0)
     total: Decimal = Decimal(0)
-    over_agents: list[str] = field(default_factory=list)
+    # {agent: its maximum} for the agents above it, in the order the chart first names them
+    over_agents: dict[str, Decimal] = field(default_factory=dict)
+    foam_max: Decimal = Decimal(0)
     over_foam: bool = False
 
     @property
     def warn(self) -> bool:
         return bool(self.over_agents) or self.over_foam
 
+    @property
+    def over_texts(self) -> list[str]:
+        """One sentence per maximum passed, for the chart pages and the confirmation."""
+        texts = [
+            _("%(agent)s: %(total)s mL in this session, more than the most of %(max)s mL.")
+            % {"agent": Agent(agent).label, "total": _ml(self.per_agent[agent]), "max": _ml(most)}
+            for agent, most in self.over_agents.items()
+        ]
+        if self.over_foam:
+            texts.append(
+                _("Foam: %(total)s mL in this session, more than the most of %(max)s mL.")
+                % {"total": _ml(self.foam), "max": _ml(self.foam_max)}
+            )
+        return texts
 
-def volume_check(areas, clinic: ClinicSettings) -> VolumeCheck:
-    """`areas`: TreatedArea rows or dicts with agent, form and volume_ml."""
-    check = VolumeCheck()
+
+def session_maxima(agents: dict[str, AgentSetting]) -> dict[str, Decimal]:
+    """{agent: most per session}; an agent without a settings row has its label default."""
+    return {
+        agent: agents[agent].session_max_ml if agent in agents else defaults.session_max_ml
+        for agent, defaults in DEFAULT_AGENTS.items()
+    }
+
+
+def volume_check(areas, clinic: ClinicSettings, agents=None) -> VolumeCheck:
+    """`areas`: TreatedArea rows or dicts with agent, form and volume_ml. `agents`:
+    agent_settings(), when the caller has it (read here otherwise)."""
+    maxima = session_maxima(agent_settings() if agents is None else agents)
+    check = VolumeCheck(foam_max=clinic.foam_max_ml)
     for area in areas:
         get = area.get if isinstance(area, dict) else lambda name, a=area: getattr(a, name)
         volume = Decimal(get("volume_ml") or 0)
@@ -73,7 +111,11 @@ def volume_check(areas, clinic: ClinicSettings) -> VolumeCheck:
         if get("form") == AgentForm.FOAM:
             check.foam += volume
         check.total += volume
-    check.over_agents = [a for a, v in check.per_agent.items() if v > clinic.agent_max_ml]
+    check.over_agents = {
+        agent: maxima[agent]
+        for agent, volume in check.per_agent.items()
+        if agent in maxima and volume > maxima[agent]
+    }
     check.over_foam = check.foam > clinic.foam_max_ml
     return check
 
@@ -82,10 +124,11 @@ def _ml(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01'))}"
 
 
-def volume_warnings(areas, clinic: ClinicSettings) -> list[str]:
+def volume_warnings(areas, clinic: ClinicSettings, agents=None) -> list[str]:
     """What a doctor must confirm before a chart with these areas is saved: each area whose
-    volume per injection is outside the clinic's usual range, and each session maximum passed.
-    `areas`: dicts with region, agent, form, volume_ml and injections (checked already)."""
+    volume per injection is outside the clinic's usual range, and each session maximum passed
+    (an agent's own, all foam together). `areas`: dicts with region, agent, form, volume_ml
+    and injections (checked already); `agents`: as for volume_check."""
     warnings = []
     for area in areas:
         volume, injections = Decimal(area["volume_ml"]), area["injections"]
@@ -105,22 +148,7 @@ def volume_warnings(areas, clinic: ClinicSettings) -> list[str]:
                     "high": _ml(clinic.injection_ml_max),
                 }
             )
-    check = volume_check(areas, clinic)
-    for agent in check.over_agents:
-        warnings.append(
-            _("%(agent)s: %(total)s mL in this session, more than the most of %(max)s mL.")
-            % {
-                "agent": Agent(agent).label,
-                "total": _ml(check.per_agent[agent]),
-                "max": _ml(clinic.agent_max_ml),
-            }
-        )
-    if check.over_foam:
-        warnings.append(
-            _("Foam: %(total)s mL in this session, more than the most of %(max)s mL.")
-            % {"total": _ml(check.foam), "max": _ml(clinic.foam_max_ml)}
-        )
-    return warnings
+    return warnings + volume_check(areas, clinic, agents).over_texts
 
 
 @dataclass

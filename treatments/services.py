@@ -405,17 +405,18 @@ def _check_amounts(area: dict, name: str) -> str | None:
     return None
 
 
-def check_area(area: dict, *, foam_blocked: bool, agents=None) -> str | None:
+def check_area(area: dict, *, foam_blocked: bool, agents=None, keep_agent: str = "") -> str | None:
     """What is wrong with one treated area, or None. A new chart and a corrected area both pass
     here, so a correction obeys the rules a new chart does. `agents`: agent_settings(), when the
-    caller checks several areas (read here otherwise)."""
+    caller checks several areas (read here otherwise). `keep_agent`: the agent a corrected area
+    already has, which it may keep though the clinic no longer uses it."""
     if not regions.is_region(area.get("region", "")):
         return _("One of the areas does not exist. Choose areas from the diagram.")
     name = regions.label(area["region"])
     if problem := _check_amounts(area, name):
         return problem
     setting = (agent_settings() if agents is None else agents).get(area["agent"])
-    if setting is None or not setting.active:
+    if setting is None or not (setting.active or area["agent"] == keep_agent):
         return _("%(area)s: %(agent)s is not in use at the clinic.") % {
             "area": name,
             "agent": Agent(area["agent"]).label,
@@ -475,7 +476,7 @@ def record_session(
     for area in areas:
         if problem := check_area(area, foam_blocked=foam_blocked, agents=agents):
             raise TreatmentError(problem)
-    warnings = volume_warnings(areas, get_clinic_settings())
+    warnings = volume_warnings(areas, get_clinic_settings(), agents)
     if warnings and not volumes_confirmed:
         raise VolumesNotConfirmed(warnings)
     try:
@@ -702,11 +703,14 @@ def amend_treated_area(
     reason: str,
     by: Actor,
     shown: str | None = None,
+    volumes_confirmed: bool = False,
 ) -> list[ChartAmendment]:
     """Correct the values of one treated area under the rules a new chart follows. On a signed
     chart each changed value becomes an amendment that keeps the earlier value, the reason, who
     and when; an unsigned chart is still the doctor's draft and changes in place. `shown` is
-    area_fingerprint() of the values the doctor started from, where a page is involved."""
+    area_fingerprint() of the values the doctor started from, where a page is involved. Volume
+    warnings the chart has not had confirmed yet (the corrected area among the chart's others)
+    need `volumes_confirmed`; the chart then records the warnings, as a new chart does."""
     _doctor_only(by)
     # Lock the chart: a signature landing meanwhile would let a change skip its amendment, and
     # two corrections at once would each keep a stale "before".
@@ -727,15 +731,23 @@ def amend_treated_area(
     foam_blocked = (
         area.form != AgentForm.FOAM and screening_summary(chart.plan.patient).foam_blocked
     )
-    if problem := check_area({**new, "region": area.region}, foam_blocked=foam_blocked):
+    agents = agent_settings()
+    corrected = {**new, "region": area.region}
+    # An agent the clinic no longer uses stays on the area it was charted on; none is new.
+    if problem := check_area(
+        corrected, foam_blocked=foam_blocked, agents=agents, keep_agent=area.agent
+    ):
         raise TreatmentError(problem)
     for name in ("concentration", "volume_ml"):
-        new[name] = _amount(new[name])
+        new[name] = corrected[name] = _amount(new[name])
     changed = [name for name in AREA_AMENDABLE if new[name] != getattr(area, name)]
     if not changed:
         raise TreatmentError(_("Nothing changed: the new values are the same as the old ones."))
     if chart.is_signed and not reason.strip():
         raise TreatmentError(_("A signed chart needs a reason for every change."))
+    warnings = _warnings_with(chart, area, corrected, agents)
+    if set(warnings) - set(chart.volume_warnings.splitlines()) and not volumes_confirmed:
+        raise VolumesNotConfirmed(warnings)
     before = {name: area.value_text(name) for name in changed}
     for name in changed:
         setattr(area, name, new[name])
@@ -745,14 +757,55 @@ def amend_treated_area(
         if chart.is_signed
         else []
     )
+    amendments += _record_volume_warnings(chart, warnings, reason=reason.strip(), by=by)
     audit.record(
         actor=by,
         patient=chart.plan.patient,
         action=AuditAction.CHANGE,
         subject=f"chart:{chart.pk}",
-        details={"area": area.pk, "fields": changed, "amendments": [a.pk for a in amendments]},
+        details={
+            "area": area.pk,
+            "fields": changed,
+            "amendments": [a.pk for a in amendments],
+            "volumes_confirmed": chart.volumes_confirmed,
+        },
     )
     return amendments
+
+
+def _warnings_with(chart: SessionChart, area: TreatedArea, corrected: dict, agents) -> list[str]:
+    """The volume warnings of the chart with `corrected` in place of `area`, in the chart's
+    order of areas (so a warning reads as it did when the chart was saved)."""
+    rows = [
+        corrected
+        if each.pk == area.pk
+        else {name: getattr(each, name) for name in (*AREA_AMENDABLE, "region")}
+        for each in chart.areas.all()
+    ]
+    return volume_warnings(rows, get_clinic_settings(), agents)
+
+
+def _record_volume_warnings(chart, warnings: list[str], *, reason: str, by: Actor) -> list:
+    """The chart keeps the warnings that apply now, confirmed; on a signed chart the earlier
+    ones stay in an amendment. Returns it, or nothing when the warnings are as they were."""
+    text = "\n".join(warnings)
+    if text == chart.volume_warnings:
+        return []
+    old_text = chart.volume_warnings
+    chart.volumes_confirmed, chart.volume_warnings = bool(warnings), text
+    chart.save(update_fields=["volumes_confirmed", "volume_warnings"])
+    if not chart.is_signed:
+        return []
+    return [
+        ChartAmendment.objects.create(
+            chart=chart,
+            field="volume_warnings",
+            old_text=old_text,
+            new_text=text,
+            reason=reason,
+            by=by.user,
+        )
+    ]
 
 
 def _area_amendments(*, chart, area, before: dict[str, str], reason: str, by: Actor):

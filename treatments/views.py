@@ -4,7 +4,6 @@ front desk (the patient's own plans are in the portal app)."""
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -330,8 +329,12 @@ def chart_create(
         "screening": screening_summary(plan.patient),
         "diagram": diagram.build(selected=chosen, planned=plan.areas),
         "clinic": clinic,
-        "volume": selectors.volume_check(_typed_areas(forms), clinic),
+        "volume": selectors.volume_check(_typed_areas(forms), clinic, forms.agents),
         "volume_warnings": _volume_warnings(forms, clinic),
+        # Each agent's maximum per session, for the running total the browser keeps.
+        "session_maxima": {
+            agent: str(most) for agent, most in selectors.session_maxima(forms.agents).items()
+        },
     }
     return render(request, "treatments/chart_form.html", context)
 
@@ -343,7 +346,7 @@ def _volume_warnings(forms: ChartForms, clinic) -> list[str]:
         for form, shown in forms.rows()
         if shown and form.is_bound and form.is_valid()
     ]
-    return selectors.volume_warnings(typed, clinic)
+    return selectors.volume_warnings(typed, clinic, forms.agents)
 
 
 def _typed_areas(forms: ChartForms) -> list[dict]:
@@ -473,6 +476,7 @@ def area_amend(request: HttpRequest, patient_pk: int, pk: int, area_pk: int) -> 
     area = get_treated_area_for_user(request, patient_pk, pk, area_pk)
     chart = area.chart
     form = AreaAmendForm(request.POST or None, area=area, signed=chart.is_signed)
+    warnings: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
             services.amend_treated_area(
@@ -482,29 +486,27 @@ def area_amend(request: HttpRequest, patient_pk: int, pk: int, area_pk: int) -> 
                 reason=form.cleaned_data["reason"],
                 by=Actor.from_request(request),
                 shown=form.cleaned_data["shown"],
+                volumes_confirmed=form.cleaned_data["confirm_volumes"],
             )
+        except services.VolumesNotConfirmed as error:
+            form.add_error(None, str(error))
+            warnings = error.warnings
         except services.TreatmentError as error:
             form.add_error(None, str(error))
         else:
-            _area_amended(request, chart)
+            if chart.is_signed:
+                messages.success(request, _("The area is corrected; the earlier values are kept."))
+            else:
+                messages.success(request, _("The area is changed."))
             return redirect("treatments:chart", patient_pk, chart.pk)
-    context = {"patient": chart.plan.patient, "chart": chart, "area": area, "form": form}
+    context = {
+        "patient": chart.plan.patient,
+        "chart": chart,
+        "area": area,
+        "form": form,
+        "volume_warnings": warnings,
+    }
     return render(request, "treatments/area_amend.html", context)
-
-
-def _area_amended(request: HttpRequest, chart) -> None:
-    """Say it is saved, and warn as a new chart does when the session now holds too much."""
-    if chart.is_signed:
-        messages.success(request, _("The area is corrected; the earlier values are kept."))
-    else:
-        messages.success(request, _("The area is changed."))
-    clinic = selectors.get_clinic_settings()
-    if selectors.volume_check(chart.areas.all(), clinic).warn:
-        messages.warning(
-            request,
-            _("This session now has more than %(max)s mL of one agent (or of foam).")
-            % {"max": floatformat(clinic.agent_max_ml, -2)},
-        )
 
 
 @doctor_only

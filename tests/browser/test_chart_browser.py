@@ -99,6 +99,11 @@ def test_a_doctor_charts_a_session_on_the_leg_diagram(page: Page, live_server, p
     page.get_by_label("Reason").fill("Typed 4 for 3.5 mL.")
     screenshot("area-amend")
     page.get_by_role("button", name="Save").click()
+    # 3.5 mL in 10 injections is above the usual volume per injection: confirmed, then saved.
+    expect(page.locator("#volume-warnings")).to_contain_text("0.35 mL per injection")
+    page.get_by_label("I confirm these volumes").check()
+    screenshot("area-amend-confirm")
+    page.get_by_role("button", name="Save").click()
     expect(page.locator("[data-amendment]").first).to_contain_text("4.00")
     expect(page.locator("[data-amendment]").first).to_contain_text("3.50")
     screenshot("chart-amended")

@@ -33,8 +33,8 @@ import environ
 import psycopg2
 import redis
 from aiosmtpd.controller import Controller
-from django.db import InterfaceError, OperationalError, connections
-from django.db.models import Count, Max
+from django.db import InterfaceError, OperationalError, connections, transaction
+from django.db.models import Count, Max, Q
 from django.db.utils import load_backend
 from django.utils import timezone
 
@@ -326,10 +326,12 @@ class Outcome:
     settled: bool = False
     note: str = ""
     log: str = ""  # the worker's last lines, when the rows did not settle
-    # mail_down only: rounds of failed attempts, simulated minutes, messages accepted while down
+    # mail_down only: rounds of failed attempts, simulated minutes, messages accepted while
+    # down, and the most failed attempts of a row still waiting when the server came back
     rounds: int = 0
     minutes_down: float = 0.0
     received_while_down: int = 0
+    most_attempts: int = 0
 
     @property
     def kept(self) -> bool:
@@ -559,32 +561,38 @@ def two_beats(drill: Drill) -> Outcome:
     return drill.outcome(settled=drill.wait_settled(), note=f"{drill.beats} beats")
 
 
-def mail_down(drill: Drill, *, rounds: int = 6, minutes: int = 21) -> Outcome:
+def mail_down(drill: Drill, *, rounds: int = 6, minutes: int = 21, deadline=600.0) -> Outcome:
     """The mail server goes down mid-batch (connection refused) for at least `rounds` rounds
     of failed attempts and `minutes` of simulated time (after each round every waiting row is
-    made due now: the backoff has passed), then comes back on the same port."""
+    made due now: the backoff has passed), then comes back on the same port. A slow round is
+    waited for, up to `deadline` seconds for the whole outage; the note says why it ended."""
     in_flight = drill.wait_mid_batch()
     drill.mail.down()
     drill.mark("down")
     before = drill.mail.mailbox.count()
-    done, simulated = 0, timedelta(0)
-    while done < rounds or simulated < timedelta(minutes=minutes):
-        if not wait_for(lambda: round_over(drill), timeout=90, interval=0.2):
-            break
-        waiting = drill.rows().filter(status=PENDING)
-        latest = waiting.aggregate(Max("due_at"))["due_at__max"]
-        if latest is None:  # nothing waits for another attempt: every row sent or given up on
-            break
-        simulated += max(latest - timezone.now(), timedelta(0))
-        waiting.update(due_at=timezone.now())
-        done += 1
-        drill.mark(f"round {done}")
+    done, simulated, ended = 0, timedelta(0), ""
+    give_up = time.monotonic() + deadline
+    while not ended:
+        if done >= rounds and simulated >= timedelta(minutes=minutes):
+            ended = f"{rounds} rounds and {minutes} min reached"
+        elif not wait_for(lambda: round_over(drill), give_up - time.monotonic(), interval=0.2):
+            ended = f"no round over within {deadline:.0f} s: {drill.statuses()}"
+        elif (skipped := skip_the_wait(drill)) is not None:
+            simulated += skipped
+            done += 1
+            drill.mark(f"round {done}")
+        elif not drill.rows().filter(status=SENDING).exists():
+            ended = f"nothing left to try again: {drill.statuses()}"
+        # else: the rows were claimed since the round ended (a dispatcher's next try started
+        # on its own): not a round of ours, wait for it to end.
+    most_attempts = drill.rows().filter(status=PENDING).aggregate(Max("attempts"))["attempts__max"]
     while_down = drill.mail.mailbox.count() - before
     drill.mail.up()
     drill.mark("up")
     settled = drill.wait_settled(advance=True)
     minutes_down = simulated.total_seconds() / 60
     note = f"{in_flight} batches in flight; down {done} rounds, {minutes_down:.0f} min simulated"
+    note += f" (ended: {ended}), up to {most_attempts} failed attempts on one row"
     note += f", {before} received before, {while_down} while down"
     return drill.outcome(
         settled=settled,
@@ -592,10 +600,28 @@ def mail_down(drill: Drill, *, rounds: int = 6, minutes: int = 21) -> Outcome:
         rounds=done,
         minutes_down=minutes_down,
         received_while_down=while_down,
+        most_attempts=most_attempts or 0,
     )
 
 
 def round_over(drill: Drill) -> bool:
-    """Every row has had its attempt: none is being sent, none is due."""
-    rows = drill.rows()
-    return not rows.filter(status=SENDING).exists() and not rows.due(timezone.now()).exists()
+    """Every row has had its attempt: none is being sent, none is due. One statement, so one
+    snapshot: with two, a batch claimed between them would be seen by neither (not yet
+    "sending" for the first, no longer due for the second) and a round end mid-batch."""
+    busy = Q(status=SENDING) | Q(status=PENDING, due_at__lte=timezone.now())
+    return not drill.rows().filter(busy).exists()
+
+
+def skip_the_wait(drill: Drill) -> timedelta | None:
+    """Time passes for the rows waiting for their next attempt: each is made due now, and the
+    longest wait skipped is returned; None when no row waits (each is being sent, sent or
+    given up on). Locked while read and changed: a dispatcher claims with SKIP LOCKED, so no
+    row is taken between the read of its due time and the change."""
+    with transaction.atomic(using=drill.using):
+        waiting = drill.rows().select_for_update().filter(status=PENDING)
+        due = dict(waiting.values_list("pk", "due_at"))
+        if not due:
+            return None
+        now = timezone.now()
+        drill.rows().filter(pk__in=due).update(due_at=now)
+    return max(max(due.values()) - now, timedelta(0))

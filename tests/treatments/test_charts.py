@@ -76,7 +76,9 @@ def test_it_shows_the_total_volume_and_warns_above_the_agent_maximum(client, doc
     page = client.get(reverse("treatments:chart", args=[plan.patient_id, chart.pk]))
     html = page.content.decode()
     assert "11.50 mL" in html
-    assert "more than 10 mL of one agent" in html
+    assert (
+        "Polidocanol (Asclera): 11.50 mL in this session, more than the most of 10.00 mL." in html
+    )
 
 
 def test_it_does_not_warn_at_or_below_the_maximum(client, doctor, plan):

@@ -46,7 +46,7 @@ def test_it_saves_confirmed_volumes_and_records_the_confirmation(client, doctor,
     assert chart.volumes_confirmed
     assert "0.50 mL per injection" in chart.volume_warnings
     page = client.get(reverse("treatments:chart", args=[plan.patient_id, chart.pk]))
-    assert "Volumes confirmed by the doctor when charting" in page.content.decode()
+    assert "Volumes confirmed by the doctor:" in page.content.decode()
 
 
 def test_it_refuses_a_session_total_above_the_maximum_without_confirmation(doctor, plan):

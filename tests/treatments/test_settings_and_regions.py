@@ -15,7 +15,6 @@ def test_it_starts_with_the_clinic_pages_numbers(db):
     assert clinic.interval_weeks == 4
     assert clinic.hose_days == 14
     assert (clinic.session_minutes_min, clinic.session_minutes_max) == (15, 25)
-    assert clinic.agent_max_ml == Decimal(10)
     assert clinic.foam_max_ml == Decimal(10)
     assert clinic.touch_up_months == 12
 
@@ -51,7 +50,6 @@ def test_it_lets_an_administrator_change_the_settings(client, clinic_admin):
         "session_minutes_min": 15,
         "session_minutes_max": 30,
         "minutes_per_extra_area": 2,
-        "agent_max_ml": "10",
         "foam_max_ml": "10",
         "injection_ml_min": "0.1",
         "injection_ml_max": "0.25",
