@@ -20,7 +20,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("treatments", "0009_agent_settings")]
+BEFORE = [("treatments", "0010_eligibility_clearances")]
 AFTER = [("treatments", "0011_agent_session_max")]
 
 

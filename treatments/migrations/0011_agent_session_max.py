@@ -42,7 +42,7 @@ def unseed(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("treatments", "0009_agent_settings"),
+        ("treatments", "0010_eligibility_clearances"),
     ]
 
     operations = [
