@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from messaging.kinds import MessageKind, PermanentFailure, Rendered
 from messaging.outbox import unsubscribe_url
+from treatments.aftercare import AftercareNumbers, step_texts
 from treatments.models import AftercareStep, PlanStatus, TreatmentPlan
 from treatments.selectors import get_clinic_settings
 
@@ -20,7 +21,8 @@ LABELS = {
     FIRST: _("First appointment reminder"),
     SECOND: _("Last appointment reminder"),
     reminders.aftercare_kind("checkout"): _("Aftercare: right after the session"),
-    reminders.aftercare_kind("days-0-3"): _("Aftercare: the first three days"),
+    reminders.aftercare_kind("days-0-3"): _("Aftercare: the first days"),
+    reminders.aftercare_kind("rest-end"): _("Aftercare: back to exercise"),
     reminders.aftercare_kind("hose-end"): _("Aftercare: end of the support-hose period"),
     BOOK_NEXT: _("Book the next session"),
     TOUCH_UP: _("Touch-up review invitation"),
@@ -78,12 +80,15 @@ def _render(message, appointment: Appointment | None, memo: dict) -> Rendered:
     context = _context(message, appointment, memo["clinic"])
     if message.kind.startswith(f"{AFTERCARE}:"):
         step = AftercareStep.objects.get(key=message.kind.split(":", 1)[1])
-        if not step.email_subject.strip():
+        # A wrong placeholder falls back to the seeded text; a step with none to fall back
+        # on raises TemplateError, a ValueError: the message fails with it, the batch goes on.
+        texts = step_texts(step, _numbers(appointment, memo))
+        if not texts.email_subject.strip():
             raise PermanentFailure(f"cannot render: aftercare step {step.key!r} has no subject")
         context.update(
-            subject=step.email_subject,
-            text=step.email_body.strip(),
-            sms=step.sms_text.strip(),
+            subject=texts.email_subject,
+            text=texts.email_body.strip(),
+            sms=texts.sms_text.strip(),
             aftercare=True,
         )
         template = "aftercare"
@@ -93,6 +98,10 @@ def _render(message, appointment: Appointment | None, memo: dict) -> Rendered:
             raise PermanentFailure("cannot render: an appointment reminder without appointment")
     else:
         raise PermanentFailure(f"unknown reminder kind {message.kind!r}")
+    return _rendered(template, context)
+
+
+def _rendered(template: str, context: dict) -> Rendered:
     subject = (
         context.get("subject")
         or render_to_string(f"scheduling/messages/{template}_subject.txt", context).strip()
@@ -105,6 +114,12 @@ def _render(message, appointment: Appointment | None, memo: dict) -> Rendered:
         html=render_to_string(f"scheduling/messages/{template}.html", context),
         sms=render_to_string(f"scheduling/messages/{template}_sms.txt", context).strip(),
     )
+
+
+def _numbers(appointment: Appointment | None, memo: dict) -> AftercareNumbers:
+    """The numbers the aftercare of this visit speaks of: its plan's, else the clinic's."""
+    plan = reminders.treated_plan(appointment) if appointment is not None else None
+    return AftercareNumbers.of(memo["clinic"], plan)
 
 
 def _context(message, appointment: Appointment | None, clinic) -> dict:
@@ -123,6 +138,9 @@ def _context(message, appointment: Appointment | None, clinic) -> dict:
             starts=appointment.starts_at.astimezone(tz),
             location=appointment.location,
         )
+        if appointment.kind in (Kind.SESSION, Kind.TOUCH_UP):
+            numbers = AftercareNumbers.of(clinic, reminders.treated_plan(appointment))
+            context["hose_period"] = numbers.values()["hose_period"]
     return context
 
 

@@ -237,12 +237,14 @@ def test_it_writes_the_aftercare_programme_when_a_session_is_completed(
         )
     with time_machine.travel(at(MONDAY, 9, 30), tick=False):
         complete(appointment, front_desk)
-    due = dues(appointment)
-    end = at(MONDAY, 9, 30)  # checked out after the planned end: counted from checkout
-    assert due["aftercare:checkout"] == at(MONDAY, 9, 30)
-    assert due["aftercare:days-0-3"] == end + timedelta(days=1)
-    assert due["aftercare:hose-end"] == end + timedelta(days=14)
-    assert due["aftercare:book-next"] == end + timedelta(weeks=4)
+    # At checkout (after the planned end), then on the day each step speaks of, at 9:00
+    # (tests/scheduling/test_aftercare_days.py has every case).
+    assert dues(appointment) == {
+        "aftercare:checkout": at(MONDAY, 9, 30),
+        "aftercare:rest-end": at(MONDAY + timedelta(days=4), 9),
+        "aftercare:hose-end": at(MONDAY + timedelta(days=14), 9),
+        "aftercare:book-next": at(MONDAY + timedelta(weeks=4), 9),
+    }
 
 
 def test_a_touch_up_gets_the_after_session_advice_but_no_book_next(
@@ -255,11 +257,11 @@ def test_a_touch_up_gets_the_after_session_advice_but_no_book_next(
         touch_up = book(front_desk, record, doctor, at(MONDAY, 9), kind=Kind.TOUCH_UP, plan=plan)
     with time_machine.travel(at(MONDAY, 9, 30), tick=False):
         complete(touch_up, front_desk)
-    due = dues(touch_up)
-    assert due["aftercare:checkout"] == at(MONDAY, 9, 30)
-    assert due["aftercare:hose-end"] == at(MONDAY, 9, 30) + timedelta(days=14)
-    assert "aftercare:days-0-3" in due
-    assert "aftercare:book-next" not in due
+    assert dues(touch_up) == {
+        "aftercare:checkout": at(MONDAY, 9, 30),
+        "aftercare:rest-end": at(MONDAY + timedelta(days=4), 9),
+        "aftercare:hose-end": at(MONDAY + timedelta(days=14), 9),
+    }
 
 
 def test_it_invites_to_a_touch_up_when_the_plan_is_complete(now, hours, front_desk, doctor, record):
