@@ -398,17 +398,25 @@ def test_it_unsubscribes_with_one_button_and_no_login(
     client, now, hours, front_desk, doctor, record
 ):
     appointment = book(front_desk, record, doctor, at(MONDAY + timedelta(days=3), 10))
-    url = unsubscribe_url(record.pk, "email").split("testserver")[-1]
+    url = unsubscribe_url(record.pk, "email", "reminders").split("testserver")[-1]
     path = "/" + url.split("/", 3)[-1]
     page = client.get(path)
-    assert page.status_code == 200 and "Yes, stop them" in page.content.decode()
+    assert page.status_code == 200 and "Yes, stop appointment reminders" in page.content.decode()
     record.refresh_from_db()
-    assert record.consent_email  # a GET changes nothing
+    assert record.consent_reminders  # a GET changes nothing
     done = client.post(path)
-    assert "no more emails" in done.content.decode()
+    assert "no more appointment reminders" in done.content.decode()
     record.refresh_from_db()
-    assert record.consent_email is False
-    assert set(reminders.of(appointment).values_list("status", flat=True)) == {"cancelled"}
+    assert (record.consent_reminders, record.consent_email, record.consent_aftercare) == (
+        False,
+        True,
+        True,
+    )
+    make_due(appointment)
+    assert outbox.send_batch(10)["cancelled"] == 2
+    assert set(reminders.of(appointment).values_list("last_error", flat=True)) == {
+        "patient wants no appointment reminders"
+    }
 
 
 def test_it_refuses_a_tampered_unsubscribe_link(client, db):
