@@ -49,6 +49,12 @@ class MessageKind:
     - `useful_until(message, due_at)`: until when the message, due at `due_at`, is still
       worth sending (used when staff send a message again);
     - `too_late`: what staff are told when they send again one that is no longer wanted.
+    - `purpose(kind)`: which of the patient's choices covers it (`patients.models.Purpose`),
+      or "" when none does (a message to staff). The sender checks it with the channel's
+      consent, read fresh.
+    - `render_safety(message, memo)`: for a message the patient declined (its channel or its
+      purpose), what they must still hear for their safety (a `Rendered`, sent in its place),
+      or None to send nothing. The default sends nothing.
     """
 
     label: Callable[[str], str]
@@ -63,6 +69,8 @@ class MessageKind:
             "Call the patient if they still need to hear it."
         )
     )
+    purpose: Callable[[str], str] = field(default=lambda kind: "")
+    render_safety: Callable = field(default=lambda message, memo: None)
 
 
 _kinds: dict[str, MessageKind] = {}

@@ -14,6 +14,7 @@ from django.core import signing
 from django.urls import reverse
 
 from goodskin.db import locked
+from patients.models import Purpose
 
 from .models import Channel, Message, MessageStatus
 
@@ -100,14 +101,30 @@ def topic_ids(topic: str, *, kind: str):
     return Message.objects.filter(topic=topic, kind=kind).values("topic_id")
 
 
-def unsubscribe_url(patient_id: int, channel: str) -> str:
-    token = signing.dumps({"p": patient_id, "c": str(channel)}, salt=UNSUBSCRIBE_SALT)
+def unsubscribe_url(patient_id: int, channel: str, purpose: str) -> str:
+    """The link in a message that stops messages of its `purpose` (patients.models.Purpose)
+    for the patient; `channel` only says how it reached them."""
+    token = signing.dumps(
+        {"p": patient_id, "c": str(channel), "k": str(purpose)}, salt=UNSUBSCRIBE_SALT
+    )
     return settings.SITE_URL.rstrip("/") + reverse("messaging:unsubscribe", args=[token])
 
 
-def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
+@dataclass(frozen=True)
+class UnsubscribeLink:
+    patient_id: int
+    channel: str
+    # What the link stops. Links sent before messages had kinds carry none: they stop
+    # appointment reminders only, never aftercare advice and its warning signs.
+    purpose: str
+
+
+def read_unsubscribe_token(token: str) -> UnsubscribeLink | None:
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
         return None
-    return data.get("p"), data.get("c")
+    if not isinstance(data, dict):
+        return None
+    purpose = data.get("k") if data.get("k") in Purpose.values else Purpose.REMINDERS
+    return UnsubscribeLink(data.get("p"), data.get("c"), purpose)

@@ -2,6 +2,10 @@
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+
+from patients.models import Channel, Patient, Purpose
+
 from . import kinds
 from .models import Message
 
@@ -43,3 +47,44 @@ def latest_by_topic(topic: str, topic_ids, *, kind: str) -> dict[int, Message]:
     """{row id: its latest message of `kind`}, for an owner's page (an alert's delivery)."""
     rows = Message.objects.filter(topic=topic, topic_id__in=list(topic_ids), kind=kind)
     return {row.topic_id: row for row in rows.order_by("created_at", "id")}
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Whether messages of one kind reach a patient, as the sender will decide it."""
+
+    # The messages themselves go out.
+    reaches: bool
+    # Something can go out at all (the warning signs sent in place of declined advice): there
+    # is an address or a number for the patient's channel.
+    reachable: bool
+    # Why they don't, in the staff's words ("" when they do).
+    why: str = ""
+
+
+NO_CONTACT = {
+    Channel.EMAIL: _("there is no email address on the record"),
+    Channel.SMS: _("there is no mobile number on the record"),
+}
+DECLINED_CHANNEL = {
+    Channel.EMAIL: _("they did not agree to emails"),
+    Channel.SMS: _("they did not agree to text messages"),
+}
+DECLINED_PURPOSE = {
+    Purpose.REMINDERS: _("they chose not to get appointment reminders"),
+    Purpose.AFTERCARE: _("they chose not to get aftercare advice"),
+}
+
+
+def reach(patient: Patient, purpose: str) -> Reach:
+    """Messages of `purpose` go to the patient's preferred channel (`reminder_channel`), as the
+    outbox writes them: they need its address or number, the channel's consent and the
+    kind's."""
+    channel = patient.reminder_channel
+    if not patient.contact(channel):
+        return Reach(reaches=False, reachable=False, why=str(NO_CONTACT[channel]))
+    if not patient.accepts(channel):
+        return Reach(reaches=False, reachable=True, why=str(DECLINED_CHANNEL[channel]))
+    if not patient.wants(purpose):
+        return Reach(reaches=False, reachable=True, why=str(DECLINED_PURPOSE[purpose]))
+    return Reach(reaches=True, reachable=True)

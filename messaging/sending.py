@@ -33,6 +33,7 @@ from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.utils import timezone
 
 from goodskin.db import locked
+from patients.models import Purpose
 
 from . import kinds, sms
 from .kinds import PermanentFailure, Rendered, TransientFailure
@@ -162,6 +163,8 @@ class Fresh:
     merged_into: int | None
     consent_email: bool
     consent_sms: bool
+    consent_reminders: bool
+    consent_aftercare: bool
     staff_active: bool | None
 
 
@@ -173,6 +176,8 @@ def _fresh(message: Message, work: Batch) -> Fresh | None:
             "patient__merged_into",
             "patient__consent_email",
             "patient__consent_sms",
+            "patient__consent_reminders",
+            "patient__consent_aftercare",
             "staff__is_active",
         )
         .first()
@@ -191,11 +196,15 @@ def _send_one(message: Message, work: Batch) -> str:
         skip = _reason_not_to_send(message, fresh, kind)
         if skip:
             return _finish(message, work, MessageStatus.CANCELLED, error=skip)
+        declined = _declined(message, fresh, kind)
+        rendered = _render_safety(message, kind, work.memo) if declined else None
+        if declined and rendered is None:
+            return _finish(message, work, MessageStatus.CANCELLED, error=declined)
         if timezone.now() >= message.give_up_at:
             return _finish(message, work, MessageStatus.FAILED, error=_too_late(message))
         if message.channel == Channel.EMAIL and work.mail_down:
             return _wait_for_mail_server(message, work)
-        rendered = render(message, kind, work.memo)
+        rendered = rendered or render(message, kind, work.memo)
         if message.channel == Channel.SMS:
             recipient = _deliver_sms(message, rendered)
         else:
@@ -213,7 +222,11 @@ def _send_one(message: Message, work: Batch) -> str:
     except Exception as error:  # one bad row must not stop the batch: counted and retried
         log.exception("message %s: unexpected error", message.pk)
         return _retry(message, work, f"unexpected: {error!r}")[0]
-    return _finish(message, work, MessageStatus.SENT, recipient=recipient, rendered=rendered)
+    # A safety copy says so on the staff's list of messages: what went out instead, and why.
+    note = f"warning signs only: {declined}" if declined else ""
+    return _finish(
+        message, work, MessageStatus.SENT, recipient=recipient, rendered=rendered, error=note
+    )
 
 
 def _too_late(message: Message) -> str:
@@ -232,13 +245,22 @@ def _reason_not_to_send(message: Message, fresh: Fresh, kind: kinds.MessageKind)
         return "" if fresh.staff_active else "staff account no longer active"
     if fresh.merged_into:
         return "patient record merged into another"
-    reason = kind.reason_not_to_send(message)
-    if reason:
-        return reason
+    return kind.reason_not_to_send(message)
+
+
+def _declined(message: Message, fresh: Fresh, kind: kinds.MessageKind) -> str:
+    """Why the patient does not want this message (its channel, or its kind), or ""."""
+    if message.staff_id:
+        return ""
     if message.channel == Channel.EMAIL and not fresh.consent_email:
         return "no consent to email"
     if message.channel == Channel.SMS and not fresh.consent_sms:
         return "no consent to text messages"
+    purpose = kind.purpose(message.kind)
+    if purpose == Purpose.REMINDERS and not fresh.consent_reminders:
+        return "patient wants no appointment reminders"
+    if purpose == Purpose.AFTERCARE and not fresh.consent_aftercare:
+        return "patient wants no aftercare advice"
     return ""
 
 
@@ -248,8 +270,17 @@ def render(message: Message, kind: kinds.MessageKind | None = None, memo=None) -
     kind = kind or kinds.get(message.kind)
     if kind is None:
         raise PermanentFailure(f"unknown kind of message {message.kind!r}")
+    return _rendering(kind.render, message, memo)
+
+
+def _render_safety(message: Message, kind: kinds.MessageKind, memo) -> Rendered | None:
+    """What a patient who declined this message must still hear for their safety, or None."""
+    return _rendering(kind.render_safety, message, memo)
+
+
+def _rendering(renderer, message: Message, memo):
     try:
-        return kind.render(message, {} if memo is None else memo)
+        return renderer(message, {} if memo is None else memo)
     except (
         ObjectDoesNotExist,
         TemplateDoesNotExist,

@@ -1,6 +1,6 @@
-"""What people do to messages: the patient stops a channel (the unsubscribe link), the front
-desk sends again a message that never arrived (after fixing the address, say) or records that
-it was dealt with some other way (a call)."""
+"""What people do to messages: the patient stops a kind of message (the unsubscribe link),
+the front desk sends again a message that never arrived (after fixing the address, say) or
+records that it was dealt with some other way (a call)."""
 
 from django.db import transaction
 from django.utils import timezone
@@ -10,12 +10,10 @@ from goodskin.actors import Actor
 from goodskin.db import locked
 from goodskin.roles import STAFF_ROLES
 from patients import audit
-from patients.models import AuditAction, Patient
+from patients.models import PURPOSE_CONSENTS, AuditAction, Patient
 
 from . import kinds
-from .models import Channel, Message, MessageStatus
-
-CONSENT_FIELDS = {Channel.EMAIL: "consent_email", Channel.SMS: "consent_sms"}
+from .models import Message, MessageStatus
 
 
 class MessageError(Exception):
@@ -23,15 +21,18 @@ class MessageError(Exception):
 
 
 @transaction.atomic
-def unsubscribe(*, patient: Patient, channel: str, by: Actor) -> None:
-    """The patient's unsubscribe link: no more messages on that channel from now on."""
-    field = CONSENT_FIELDS.get(channel)
+def unsubscribe(*, patient: Patient, purpose: str, by: Actor) -> bool:
+    """The patient's unsubscribe link: no more messages of `purpose` (appointment reminders,
+    or aftercare advice) from now on, on any channel. The channels and the other kind of
+    message stay as they are; messages already waiting are checked when they fall due (so
+    turning the choice back on before then brings them back). Returns whether it changed."""
+    field = PURPOSE_CONSENTS.get(purpose)
     if field is None:
-        raise MessageError(_("Unknown channel."))
+        raise MessageError(_("Unknown kind of message."))
     # Locked: the portal's preferences form may be saving the same patient right now.
     patient = locked(Patient.objects).get(pk=patient.pk)
     if not getattr(patient, field):
-        return
+        return False
     setattr(patient, field, False)
     setattr(patient, f"{field}_on", timezone.localdate())
     patient.version += 1
@@ -47,9 +48,7 @@ def unsubscribe(*, patient: Patient, channel: str, by: Actor) -> None:
             "via": "unsubscribe link",
         },
     )
-    Message.objects.filter(patient=patient, channel=channel, status=MessageStatus.PENDING).update(
-        status=MessageStatus.CANCELLED, last_error="patient unsubscribed"
-    )
+    return True
 
 
 def move_patient_messages(*, keep: Patient, duplicate: Patient) -> dict[str, int]:

@@ -8,39 +8,52 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from goodskin import links
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, role_required
+from patients import portal_link
 from patients.access import get_patient_for_user
-from patients.models import Patient
+from patients.models import Patient, Purpose
 from patients.notices import Notice
 
 from . import outbox, selectors, services
-from .models import Channel, Message
+from .models import Message
 
 
+# A mail program's one-click request (RFC 8058) carries no CSRF token; the signed token in
+# the address is the key, and the stop only ever turns a kind of message off.
+@csrf_exempt
 @login_not_required
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows one button; POST (the button, or a mail program's one-click request) stops
-    the messages. A GET alone changes nothing, so link checkers can't unsubscribe anyone."""
-    found = outbox.read_unsubscribe_token(token)
-    patient = Patient.objects.filter(pk=found[0]).first() if found else None
+    the kind of message the link came with. A GET alone changes nothing, so link checkers
+    can't unsubscribe anyone."""
+    link = outbox.read_unsubscribe_token(token)
+    patient = Patient.objects.filter(pk=link.patient_id).first() if link else None
     if patient is None:
         return render(request, "messaging/unsubscribe.html", {"invalid": True}, status=404)
-    channel = found[1]
+    if patient.merged_into_id:
+        patient = Patient.objects.get(pk=patient.merged_into_id)
     done = False
     if request.method == "POST":
         try:
-            services.unsubscribe(patient=patient, channel=channel, by=Actor.from_request(request))
+            services.unsubscribe(
+                patient=patient, purpose=link.purpose, by=Actor.from_request(request)
+            )
         except services.MessageError:
             return render(request, "messaging/unsubscribe.html", {"invalid": True}, status=404)
         done = True
     return render(
         request,
         "messaging/unsubscribe.html",
-        {"patient": patient, "texts": channel == Channel.SMS, "done": done},
+        {
+            "aftercare": link.purpose == Purpose.AFTERCARE,
+            "done": done,
+            "preferences_url": portal_link.preferences_path(),
+        },
     )
 
 

@@ -50,9 +50,22 @@ class PatientForm(forms.ModelForm):
             "reminder_channel",
             "consent_email",
             "consent_sms",
+            "consent_reminders",
+            "consent_aftercare",
             "consent_photos",
             "notes",
         ]
+        labels = {
+            "consent_reminders": _("Wants appointment reminders (and the touch-up invitation)"),
+            "consent_aftercare": _("Wants aftercare advice in the days after each session"),
+        }
+        help_texts = {
+            "consent_aftercare": _(
+                "Without it (or without a channel they agreed to), they get only one message "
+                "with the warning signs after each session: give them the printed aftercare "
+                "sheet."
+            ),
+        }
         widgets = {
             "date_of_birth": DateInput(),
             "notes": forms.Textarea(attrs={"rows": 3}),
@@ -97,6 +110,8 @@ class PatientForm(forms.ModelForm):
                 "reminder_channel",
                 "consent_email",
                 "consent_sms",
+                "consent_reminders",
+                "consent_aftercare",
                 "consent_photos",
                 HTML(
                     '<p class="small text-body-secondary">{% load i18n %}{% translate '

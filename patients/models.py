@@ -49,6 +49,19 @@ class Channel(models.TextChoices):
     SMS = "sms", _("Text message (SMS)")
 
 
+class Purpose(models.TextChoices):
+    """The kinds of message a patient chooses one by one (besides the channel). What each
+    kind of message counts as is its owner's to say (`messaging.kinds`)."""
+
+    REMINDERS = "reminders", _("Appointment reminders")
+    AFTERCARE = "aftercare", _("Aftercare advice")
+
+
+# The patient's field that holds each consent.
+CHANNEL_CONSENTS = {Channel.EMAIL: "consent_email", Channel.SMS: "consent_sms"}
+PURPOSE_CONSENTS = {Purpose.REMINDERS: "consent_reminders", Purpose.AFTERCARE: "consent_aftercare"}
+
+
 class PatientQuerySet(models.QuerySet):
     def active(self):
         return self.filter(merged_into__isnull=True)
@@ -84,6 +97,14 @@ class Patient(models.Model):
     consent_email_on = models.DateField(_("email consent given or withdrawn on"), null=True)
     consent_sms = models.BooleanField(_("agrees to text message reminders"), default=False)
     consent_sms_on = models.DateField(_("SMS consent given or withdrawn on"), null=True)
+    # Which kinds of message, on whichever channel the patient agreed to. Both on unless the
+    # patient turns one off: agreeing to a channel used to mean both.
+    consent_reminders = models.BooleanField(_("wants appointment reminders"), default=True)
+    consent_reminders_on = models.DateField(_("reminder choice made on"), null=True)
+    consent_aftercare = models.BooleanField(
+        _("wants aftercare advice after each session"), default=True
+    )
+    consent_aftercare_on = models.DateField(_("aftercare choice made on"), null=True)
     consent_photos = models.BooleanField(_("agrees to clinical photos"), default=False)
     consent_photos_on = models.DateField(_("photo consent given or withdrawn on"), null=True)
 
@@ -156,6 +177,18 @@ class Patient(models.Model):
         if self.preferred_name:
             return f"{self.preferred_name} {self.legal_last_name} ({self.legal_first_name})"
         return self.full_name
+
+    def accepts(self, channel: str) -> bool:
+        """The patient agreed to messages on this channel."""
+        return bool(getattr(self, CHANNEL_CONSENTS.get(channel, ""), False))
+
+    def wants(self, purpose: str) -> bool:
+        """The patient wants this kind of message (on the channels they agreed to)."""
+        return bool(getattr(self, PURPOSE_CONSENTS.get(purpose, ""), False))
+
+    def contact(self, channel: str) -> str:
+        """The address or number messages on `channel` go to ("" if there is none)."""
+        return {Channel.EMAIL: self.email, Channel.SMS: str(self.phone or "")}.get(channel, "")
 
     def age(self, on: date | None = None) -> int:
         on = on or timezone.localdate()

@@ -1,5 +1,6 @@
-"""Where a portal invitation sends the patient. The portal app sits at the top and patients
-cannot name its pages: the portal registers its welcome page here when it starts."""
+"""Where a portal invitation sends the patient, and where a patient changes which messages
+they get. The portal app sits at the top and the apps below cannot name its pages: the portal
+registers them here when it starts."""
 
 from collections.abc import Callable
 
@@ -15,3 +16,16 @@ def welcome_path(token: str) -> str:
     if not _welcome:
         raise LookupError("no portal is installed to welcome the patient")
     return _welcome[0](token)
+
+
+_preferences: list[Callable[[], str]] = []
+
+
+def register_preferences(path: Callable[[], str]) -> None:
+    """`path()` is the page where a signed-in patient chooses which messages they get."""
+    _preferences[:] = [path]
+
+
+def preferences_path() -> str:
+    """That page's path, or "" when no portal is installed."""
+    return _preferences[0]() if _preferences else ""

@@ -28,7 +28,13 @@ from .models import (
 )
 from .screening import BY_KEY, Answer
 
-CONSENTS = ("consent_email", "consent_sms", "consent_photos")
+CONSENTS = (
+    "consent_email",
+    "consent_sms",
+    "consent_reminders",
+    "consent_aftercare",
+    "consent_photos",
+)
 # Fields an audit entry may name but never copy: free text with clinical detail.
 MASKED = {"notes"}
 

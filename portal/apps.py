@@ -15,3 +15,4 @@ class PortalConfig(AppConfig):
         from patients import portal_link
 
         portal_link.register_welcome(lambda token: reverse("portal:open_account", args=[token]))
+        portal_link.register_preferences(lambda: reverse("portal:preferences"))

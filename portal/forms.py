@@ -55,10 +55,26 @@ class PreferencesForm(forms.ModelForm):
             "reminder_channel",
             "consent_email",
             "consent_sms",
+            "consent_reminders",
+            "consent_aftercare",
         ]
         labels = {
-            "consent_email": _("Send me reminders and aftercare advice by email"),
-            "consent_sms": _("Send me reminders and aftercare advice by text message"),
+            "reminder_channel": _("How should the clinic send you messages?"),
+            "consent_email": _("The clinic may email me"),
+            "consent_sms": _("The clinic may send me text messages"),
+            "consent_reminders": _(
+                "Send me appointment reminders, and the invitation to a touch-up review"
+            ),
+            "consent_aftercare": _(
+                "Send me aftercare advice in the days after each session (support hose, "
+                "exercise, when to book the next session)"
+            ),
+        }
+        help_texts = {
+            "consent_aftercare": _(
+                "Whatever you choose, after each treatment session we send you one message with "
+                "the warning signs to watch for, for your safety."
+            ),
         }
 
     def clean_email(self):

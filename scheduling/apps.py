@@ -11,14 +11,16 @@ class SchedulingConfig(AppConfig):
 
     def ready(self) -> None:
         from goodskin import links
-        from patients import merging, upcoming
+        from patients import merging, notices, upcoming
 
         from . import merge
+        from .aftercare_sheet import record_notice
         from .reminder_kinds import register_all
         from .selectors import next_appointments
         from .views import plan_links
 
         register_all()
+        notices.register(record_notice)
         links.register(links.PLAN_SUMMARY, plan_links)
         upcoming.register(next_appointments)
         merging.register(merge.move_patient_rows, models=merge.MODELS)

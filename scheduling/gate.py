@@ -36,18 +36,6 @@ def plan_blockers(plan: TreatmentPlan) -> str:
     return eligibility.names(eligibility.assess(plan).blockers)
 
 
-def treated_plan(appointment: Appointment) -> TreatmentPlan | None:
-    """The plan a treatment visit belongs to: a session's own plan, or for a touch-up the plan
-    it names or the patient's most recently completed plan."""
-    if appointment.kind == Kind.SESSION:
-        return appointment.plan
-    if appointment.kind == Kind.TOUCH_UP:
-        return appointment.plan or touch_up_plans([appointment.patient_id]).get(
-            appointment.patient_id
-        )
-    return None
-
-
 @dataclass
 class Flag:
     """What stands between a treatment visit and its check-in, for the day view and the

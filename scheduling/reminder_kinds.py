@@ -5,10 +5,14 @@ invitation) are rendered and checked just before they go out; registered with th
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import formats, timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from messaging import outbox
 from messaging.kinds import MessageKind, PermanentFailure, Rendered
 from messaging.outbox import unsubscribe_url
+from patients.models import Purpose
+from treatments.aftercare import AftercareNumbers, step_texts
 from treatments.models import AftercareStep, PlanStatus, TreatmentPlan
 from treatments.selectors import get_clinic_settings
 
@@ -20,7 +24,8 @@ LABELS = {
     FIRST: _("First appointment reminder"),
     SECOND: _("Last appointment reminder"),
     reminders.aftercare_kind("checkout"): _("Aftercare: right after the session"),
-    reminders.aftercare_kind("days-0-3"): _("Aftercare: the first three days"),
+    reminders.aftercare_kind("days-0-3"): _("Aftercare: the first days"),
+    reminders.aftercare_kind("rest-end"): _("Aftercare: back to exercise"),
     reminders.aftercare_kind("hose-end"): _("Aftercare: end of the support-hose period"),
     BOOK_NEXT: _("Book the next session"),
     TOUCH_UP: _("Touch-up review invitation"),
@@ -78,12 +83,15 @@ def _render(message, appointment: Appointment | None, memo: dict) -> Rendered:
     context = _context(message, appointment, memo["clinic"])
     if message.kind.startswith(f"{AFTERCARE}:"):
         step = AftercareStep.objects.get(key=message.kind.split(":", 1)[1])
-        if not step.email_subject.strip():
+        # A wrong placeholder falls back to the seeded text; a step with none to fall back
+        # on raises TemplateError, a ValueError: the message fails with it, the batch goes on.
+        texts = step_texts(step, _numbers(appointment, memo))
+        if not texts.email_subject.strip():
             raise PermanentFailure(f"cannot render: aftercare step {step.key!r} has no subject")
         context.update(
-            subject=step.email_subject,
-            text=step.email_body.strip(),
-            sms=step.sms_text.strip(),
+            subject=texts.email_subject,
+            text=texts.email_body.strip(),
+            sms=texts.sms_text.strip(),
             aftercare=True,
         )
         template = "aftercare"
@@ -93,6 +101,10 @@ def _render(message, appointment: Appointment | None, memo: dict) -> Rendered:
             raise PermanentFailure("cannot render: an appointment reminder without appointment")
     else:
         raise PermanentFailure(f"unknown reminder kind {message.kind!r}")
+    return _rendered(template, context)
+
+
+def _rendered(template: str, context: dict) -> Rendered:
     subject = (
         context.get("subject")
         or render_to_string(f"scheduling/messages/{template}_subject.txt", context).strip()
@@ -107,13 +119,21 @@ def _render(message, appointment: Appointment | None, memo: dict) -> Rendered:
     )
 
 
+def _numbers(appointment: Appointment | None, memo: dict) -> AftercareNumbers:
+    """The numbers the aftercare of this visit speaks of: its plan's, else the clinic's."""
+    plan = reminders.treated_plan(appointment) if appointment is not None else None
+    return AftercareNumbers.of(memo["clinic"], plan)
+
+
 def _context(message, appointment: Appointment | None, clinic) -> dict:
     patient = message.patient
+    purpose = kind_purpose(message.kind)
     context = {
         "name": patient.preferred_name or patient.legal_first_name,
         "clinic_name": settings.CLINIC_NAME,
         "warning_signs": clinic.warning_signs.strip(),
-        "unsubscribe_url": unsubscribe_url(patient.pk, message.channel),
+        "unsubscribe_url": unsubscribe_url(patient.pk, message.channel, purpose),
+        "about_aftercare": purpose == Purpose.AFTERCARE,
         "AppointmentKind": Kind,
     }
     if appointment is not None:
@@ -123,7 +143,48 @@ def _context(message, appointment: Appointment | None, clinic) -> dict:
             starts=appointment.starts_at.astimezone(tz),
             location=appointment.location,
         )
+        if appointment.kind in (Kind.SESSION, Kind.TOUCH_UP):
+            numbers = AftercareNumbers.of(clinic, reminders.treated_plan(appointment))
+            context["hose_period"] = numbers.values()["hose_period"]
     return context
+
+
+def kind_purpose(kind: str) -> str:
+    """Which of the patient's choices covers a kind: the after-session messages are aftercare
+    advice (book-next included: the clinic's aftercare timeline has it); the reminders before
+    an appointment and the touch-up invitation are appointment reminders."""
+    return Purpose.AFTERCARE if kind.startswith(f"{AFTERCARE}:") else Purpose.REMINDERS
+
+
+def render_safety(message, memo: dict) -> Rendered | None:
+    """For a patient who declined aftercare advice (or the channel): the warning signs, in
+    place of the first message after each session, and nothing in place of the others. No
+    unsubscribe link: this one message goes out whatever the patient chose."""
+    if kind_purpose(message.kind) != Purpose.AFTERCARE or not _first_after_session(message):
+        return None
+    appointment = _appointment(message, memo)
+    zone = appointment.location.time_zone if appointment else None
+    with timezone.override(clock.zone(zone)):
+        if "clinic" not in memo:
+            memo["clinic"] = get_clinic_settings()
+        context = _context(message, appointment, memo["clinic"])
+        context.update(
+            unsubscribe_url="",
+            subject=gettext("Warning signs to watch for after your session"),
+            aftercare=True,
+            phone=appointment.location.phone if appointment else "",
+        )
+        return _rendered("safety", context)
+
+
+def _first_after_session(message) -> bool:
+    """The first of a visit's after-session messages (written in the programme's order:
+    the message at checkout)."""
+    return not (
+        outbox.about(message.topic, message.topic_id)
+        .filter(kind__startswith=f"{AFTERCARE}:", pk__lt=message.pk)
+        .exists()
+    )
 
 
 def reason_not_to_send(message) -> str:
@@ -183,6 +244,8 @@ def useful_until(message, due_at):
 REMINDERS = MessageKind(
     label=label,
     render=render,
+    purpose=kind_purpose,
+    render_safety=render_safety,
     reason_not_to_send=reason_not_to_send,
     describe=describe,
     prepare=prepare,

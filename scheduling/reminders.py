@@ -8,15 +8,16 @@ checked before it goes out: `reminder_kinds`.
 """
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 
 from messaging import outbox
 from messaging.outbox import Draft
-from treatments.models import AftercareStep, Anchor, PlanStatus, TreatmentPlan
-from treatments.selectors import touch_up_plans
+from treatments.aftercare import AftercareNumbers
+from treatments.models import AftercareStep, PlanStatus, TreatmentPlan
+from treatments.selectors import get_clinic_settings, touch_up_plans
 
 from . import clock
 from .models import Appointment, Kind, SchedulingSettings, Status
@@ -173,22 +174,24 @@ def appointment_cancelled(appointment: Appointment) -> None:
     )
 
 
-def _aftercare_due(step: AftercareStep, plan: TreatmentPlan, session_end: datetime, tz) -> datetime:
-    days = {
-        Anchor.SESSION: 0,
-        Anchor.HOSE_END: plan.hose_days,
-        Anchor.INTERVAL_END: plan.interval_weeks * 7,
-    }[step.anchor] + step.offset_days
-    if days == 0:
+def _aftercare_due(
+    step: AftercareStep,
+    numbers: AftercareNumbers,
+    *,
+    session_day: date,
+    session_end: datetime,
+    tz,
+    hour: int,
+) -> datetime:
+    """A step of the session day goes out at checkout; a later one on the calendar day it
+    speaks of, at `hour` clinic time (10 days on is 10 days on the calendar, whatever the
+    clocks did in between). `hour` is 6 to 21 (ClinicSettings): never a time a change of the
+    clocks skips or repeats. Never before checkout (a visit completed days late)."""
+    day = step.day(numbers)
+    if day == 0:
         return session_end
-    # A later message goes out at the same clock time of day, `days` calendar days on.
-    local = session_end.astimezone(tz)
-    return clock.instant(local.date() + timedelta(days=days), _safe_time(local.time()), tz)
-
-
-def _safe_time(at: time) -> time:
-    # 09:00 stands in for a time of day that a DST night would make ambiguous or missing.
-    return at if at.hour not in (1, 2) else time(9)
+    due = clock.instant(session_day + timedelta(days=day), time(hour), tz)
+    return max(due, session_end)
 
 
 def appointment_zone(plan: TreatmentPlan) -> str:
@@ -196,16 +199,16 @@ def appointment_zone(plan: TreatmentPlan) -> str:
     return appointment.location.time_zone if appointment else clock.zone().key
 
 
-def _aftercare_steps(appointment: Appointment):
+def aftercare_steps_for(appointment: Appointment) -> list[AftercareStep]:
     """The steps a visit of this kind gets: a touch-up follows a completed plan, so it has no
     next session to book."""
     steps = AftercareStep.objects.filter(active=True)
     if appointment.kind == Kind.TOUCH_UP:
         return [step for step in steps if aftercare_kind(step.key) != BOOK_NEXT]
-    return steps
+    return list(steps)
 
 
-def _treated_plan(appointment: Appointment) -> TreatmentPlan | None:
+def treated_plan(appointment: Appointment) -> TreatmentPlan | None:
     """The plan a treatment visit belongs to. Booking keeps no plan on a touch-up: it follows
     the patient's most recently completed plan (whose hose period its advice counts)."""
     if appointment.kind == Kind.SESSION:
@@ -218,18 +221,30 @@ def _treated_plan(appointment: Appointment) -> TreatmentPlan | None:
 
 
 def session_completed(appointment: Appointment) -> None:
-    """The after-session messages of a completed treatment session or touch-up, and the
-    touch-up invitation if the plan is now complete."""
-    plan = _treated_plan(appointment)
+    """The after-session messages of a completed treatment session or touch-up, each due on
+    the day it speaks of (with the plan's hose days and interval), and the touch-up
+    invitation if the plan is now complete."""
+    plan = treated_plan(appointment)
     if plan is None:
         return
+    clinic = get_clinic_settings()
+    numbers = AftercareNumbers.of(clinic, plan)
     session_end = max(appointment.ends_at, timezone.now())
     tz = clock.zone(appointment.location.time_zone)  # read once, not once per step
-    for step in _aftercare_steps(appointment):
+    session_day = appointment.starts_at.astimezone(tz).date()
+    for step in aftercare_steps_for(appointment):
+        due_at = _aftercare_due(
+            step,
+            numbers,
+            session_day=session_day,
+            session_end=session_end,
+            tz=tz,
+            hour=clinic.aftercare_hour,
+        )
         _write(
             key=f"a{appointment.pk}:{aftercare_kind(step.key)}",
             patient=appointment.patient,
-            due_at=_aftercare_due(step, plan, session_end, tz),
+            due_at=due_at,
             kind=aftercare_kind(step.key),
             appointment=appointment,
             plan=plan,

@@ -13,6 +13,11 @@ urlpatterns = [
     path("patients/<int:pk>/appointments/new/", views.book_appointment, name="book"),
     path("plans/<int:pk>/book-series/", views.book_series, name="book_series"),
     path("appointments/<int:pk>/", views.appointment_detail, name="appointment"),
+    path(
+        "appointments/<int:pk>/aftercare-sheet/",
+        views.appointment_aftercare_sheet,
+        name="aftercare_sheet",
+    ),
     path("appointments/<int:pk>/move/", views.appointment_move, name="move"),
     path("appointments/<int:pk>/cancel/", views.appointment_cancel, name="cancel"),
     path("appointments/<int:pk>/status/", views.appointment_status, name="status"),

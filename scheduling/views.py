@@ -7,7 +7,7 @@ patients reach none of it (their own schedule is in the portal)."""
 from datetime import date, timedelta
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +24,7 @@ from patients.models import Patient
 from patients.selectors import screening_summary, search_patients
 from treatments.models import PlanStatus
 
-from . import clock, gate, selectors, services
+from . import aftercare_sheet, clock, gate, selectors, services
 from .access import (
     BOOKING_ROLES,
     get_appointment_for_user,
@@ -315,12 +315,26 @@ def _detail(request: HttpRequest, appointment, **forms) -> HttpResponse:
         or MoveForm(tz=tz, initial={**version, "date": local.date(), "time": local.time()}),
         "cancel_form": forms.get("cancel_form") or CancelForm(initial=version),
         "later_sessions": forms.get("later_sessions"),
+        "treatment": appointment.kind in aftercare_sheet.TREATMENTS,
+        "no_advice": aftercare_sheet.no_advice_note(appointment.patient)
+        if appointment.kind in aftercare_sheet.TREATMENTS
+        else "",
     }
     return render(request, "scheduling/appointment.html", context)
 
 
 def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, get_appointment_for_user(request, pk))
+
+
+def appointment_aftercare_sheet(request: HttpRequest, pk: int) -> HttpResponse:
+    """The aftercare of a treatment visit on one printable page, for the staff to hand to a
+    patient whom the messages won't reach (or anyone who asks for it on paper)."""
+    appointment = get_appointment_for_user(request, pk)
+    if appointment.kind not in aftercare_sheet.TREATMENTS:
+        raise Http404
+    context = {"sheet": aftercare_sheet.sheet(appointment), "patient": appointment.patient}
+    return render(request, "scheduling/aftercare_sheet.html", context)
 
 
 def _refresh_version(form, appointment) -> None:

@@ -69,6 +69,7 @@ def migration_data(request):
     for module, function in (
         ("goodskin.migrations.0001_role_groups", "create_groups"),
         ("treatments.migrations.0002_aftercare_programme", "seed"),
+        ("treatments.migrations.0012_aftercare_placeholders", "rewrite"),
     ):
         getattr(importlib.import_module(module), function)(apps, None)
 

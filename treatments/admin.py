@@ -3,8 +3,10 @@ Patients' plans and charts are not in the admin: every read of them goes through
 
 from django import forms
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from . import aftercare
 from .models import AdverseEventType, AftercareStep, AgentSetting, ClinicSettings
 
 
@@ -37,6 +39,17 @@ class ClinicSettingsAdmin(admin.ModelAdmin):
         (None, {"fields": ("small_plan_max_areas", "large_plan_min_areas")}),
         (None, {"fields": ("interval_weeks", "hose_days", "touch_up_months")}),
         (
+            _("Aftercare"),
+            {
+                "fields": (
+                    "rest_days",
+                    ("walk_minutes_min", "walk_minutes_max"),
+                    "normal_activity_hours",
+                    "aftercare_hour",
+                )
+            },
+        ),
+        (
             None,
             {"fields": ("session_minutes_min", "session_minutes_max", "minutes_per_extra_area")},
         ),
@@ -55,8 +68,67 @@ class ClinicSettingsAdmin(admin.ModelAdmin):
         return False
 
 
+class AftercareStepForm(forms.ModelForm):
+    """Refuses a text with a placeholder the clinic does not know, here rather than when the
+    message is sent."""
+
+    class Meta:
+        model = AftercareStep
+        fields = [
+            "key",
+            "order",
+            "title",
+            "anchor",
+            "offset_days",
+            "email_subject",
+            "email_body",
+            "sms_text",
+            "active",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "email_body" in self.fields:
+            self.fields["email_body"].help_text = placeholders_help()
+
+    def _checked(self, name: str) -> str:
+        text = self.cleaned_data.get(name, "")
+        wrong = aftercare.problems(text)
+        if wrong:
+            raise forms.ValidationError(
+                [*wrong, _("The placeholders are: %(names)s.") % {"names": _names()}]
+            )
+        return text
+
+    def clean_title(self):
+        return self._checked("title")
+
+    def clean_email_subject(self):
+        return self._checked("email_subject")
+
+    def clean_email_body(self):
+        return self._checked("email_body")
+
+    def clean_sms_text(self):
+        return self._checked("sms_text")
+
+
+def _names() -> str:
+    return ", ".join(f"{{{name}}}" for name in aftercare.PLACEHOLDERS)
+
+
+def placeholders_help():
+    """The placeholders and what each stands for, under the email text."""
+    return format_html(
+        "{}{}",
+        _("The numbers come from the settings through these placeholders (in any text):"),
+        format_html_join("", "<br><code>{{{}}}</code>: {}", aftercare.PLACEHOLDERS.items()),
+    )
+
+
 @admin.register(AftercareStep)
 class AftercareStepAdmin(admin.ModelAdmin):
+    form = AftercareStepForm
     list_display = ("order", "title", "anchor", "offset_days", "active")
     list_display_links = ("title",)
     list_editable = ("order", "active")

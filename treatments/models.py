@@ -131,6 +131,32 @@ class ClinicSettings(models.Model):
         default=6,
         validators=[MinValueValidator(1)],
     )
+    # The numbers the aftercare texts speak of (treatments.aftercare fills them in); a plan's
+    # own hose days and interval come before the clinic's.
+    rest_days = models.PositiveSmallIntegerField(
+        _("days after the session day with no heavy exercise, hot baths, sun or long flights"),
+        default=3,
+        validators=[MaxValueValidator(60)],
+        help_text=_(
+            "3 means the day of the session and the 3 days after it; the message that they may "
+            "exercise again comes the day after."
+        ),
+    )
+    walk_minutes_min = models.PositiveSmallIntegerField(
+        _("fewest minutes of walking right after a session"), default=15
+    )
+    walk_minutes_max = models.PositiveSmallIntegerField(
+        _("most minutes of walking right after a session"), default=20
+    )
+    normal_activity_hours = models.PositiveSmallIntegerField(
+        _("hours after a session until normal activities again"), default=24
+    )
+    # 6 to 21: never in the night hours that a change of the clocks skips or repeats.
+    aftercare_hour = models.PositiveSmallIntegerField(
+        _("aftercare messages of later days go out at this hour (clinic time)"),
+        default=9,
+        validators=[MinValueValidator(6), MaxValueValidator(21)],
+    )
     warning_signs = models.TextField(
         _("warning signs (ends every after-session message)"),
         default=(
@@ -166,6 +192,17 @@ class ClinicSettings(models.Model):
                 condition=models.Q(injection_ml_min__gt=0)
                 & models.Q(injection_ml_min__lte=models.F("injection_ml_max")),
                 name="injection_ml_in_order",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(walk_minutes_min__lte=models.F("walk_minutes_max")),
+                name="walk_minutes_in_order",
+                violation_error_message=_(
+                    "The fewest minutes of walking can't be more than the most."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(aftercare_hour__gte=6) & models.Q(aftercare_hour__lte=21),
+                name="aftercare_hour_by_day",
             ),
         ]
 
@@ -746,12 +783,14 @@ class AdverseEventFollowUp(models.Model):
 
 class Anchor(models.TextChoices):
     SESSION = "session", _("after the session")
+    REST_END = "rest_end", _("after the days without heavy exercise end")
     HOSE_END = "hose_end", _("after the support-hose period ends")
     INTERVAL_END = "interval_end", _("after the interval between sessions")
 
 
 class AftercareStep(models.Model):
-    """One message of the after-session programme; issue 6 sends them."""
+    """One message of the after-session programme. Its texts are templates whose numbers are
+    placeholders (`treatments.aftercare`); scheduling sends it on the day it speaks of."""
 
     key = models.SlugField(unique=True)
     order = models.PositiveSmallIntegerField(default=0)
@@ -769,11 +808,15 @@ class AftercareStep(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def offset(self, clinic: ClinicSettings) -> timedelta:
-        """How long after the session this message is due, with the clinic's periods."""
+    def day(self, numbers) -> int:
+        """The day after the session day (0: the session day itself) this message speaks of,
+        with one patient's numbers (`aftercare.AftercareNumbers`). The hose period of 14 days
+        ends on day 14 (the same weekday two weeks on: the first day without hose); the days
+        without heavy exercise, 3 of them after the session day, end on day 4."""
         base = {
             Anchor.SESSION: 0,
-            Anchor.HOSE_END: clinic.hose_days,
-            Anchor.INTERVAL_END: clinic.interval_weeks * 7,
+            Anchor.REST_END: numbers.rest_days + 1,
+            Anchor.HOSE_END: numbers.hose_days,
+            Anchor.INTERVAL_END: numbers.interval_weeks * 7,
         }[self.anchor]
-        return timedelta(days=base + self.offset_days)
+        return max(0, base + self.offset_days)

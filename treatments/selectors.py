@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from . import diagram, regions
+from .aftercare import AftercareNumbers, TemplateError, step_texts
 from .models import (
     DEFAULT_AGENTS,
     AdverseEvent,
@@ -204,28 +205,50 @@ def plan_progress(plan: TreatmentPlan) -> PlanProgress:
 
 @dataclass(frozen=True)
 class AftercareMessage:
+    """One step of the programme as a patient reads it, its numbers filled in."""
+
     step: AftercareStep
+    # The day after the session day it arrives (0: the session day).
     offset_days: int
+    title: str
+    advice: str
     email_subject: str
+    # The advice and the warning signs, as the email and the text message end.
     email_body: str
     sms_text: str
 
 
-def aftercare_steps() -> list[AftercareMessage]:
-    """The after-session messages in order, each ending with the warning signs; issue 6 sends
-    them at session date + offset_days."""
+def aftercare_numbers(plan: TreatmentPlan | None = None) -> AftercareNumbers:
+    return AftercareNumbers.of(get_clinic_settings(), plan)
+
+
+def aftercare_steps(
+    plan: TreatmentPlan | None = None, *, numbers: AftercareNumbers | None = None
+) -> list[AftercareMessage]:
+    """The after-session messages in order, with the plan's numbers (the clinic's without a
+    plan), each ending with the warning signs. A step whose text can't be filled is left out
+    of the page (and logged), never a page error."""
     clinic = get_clinic_settings()
+    numbers = numbers or AftercareNumbers.of(clinic, plan)
     footer = clinic.warning_signs.strip()
-    return [
-        AftercareMessage(
-            step=step,
-            offset_days=step.offset(clinic).days,
-            email_subject=step.email_subject,
-            email_body=f"{step.email_body.strip()}\n\n{footer}",
-            sms_text=f"{step.sms_text.strip()} {footer}",
+    found = []
+    for step in AftercareStep.objects.filter(active=True):
+        try:
+            texts = step_texts(step, numbers)
+        except TemplateError:
+            continue  # logged by step_texts; the sender reports it on the message too
+        found.append(
+            AftercareMessage(
+                step=step,
+                offset_days=step.day(numbers),
+                title=texts.title,
+                advice=texts.email_body.strip(),
+                email_subject=texts.email_subject,
+                email_body=f"{texts.email_body.strip()}\n\n{footer}",
+                sms_text=f"{texts.sms_text.strip()} {footer}",
+            )
         )
-        for step in AftercareStep.objects.filter(active=True)
-    ]
+    return found
 
 
 def open_serious_events(doctor, clinic: ClinicSettings) -> QuerySet[AdverseEvent]:
@@ -253,9 +276,9 @@ def follow_ups(event: AdverseEvent) -> QuerySet[AdverseEventFollowUp]:
     return event.follow_ups.select_related("by").order_by("on", "id")
 
 
-def aftercare_advice() -> AftercareAdvice:
+def aftercare_advice(plan: TreatmentPlan | None = None) -> AftercareAdvice:
     return AftercareAdvice(
-        steps=aftercare_steps(), warning_signs=get_clinic_settings().warning_signs
+        steps=aftercare_steps(plan), warning_signs=get_clinic_settings().warning_signs
     )
 
 

@@ -8,7 +8,9 @@ from treatments.selectors import aftercare_advice
 patient_only = role_required(Role.PATIENT)
 
 
-def aftercare_context() -> dict:
-    """What `portal/_aftercare.html` needs: the steps after a session and the warning signs."""
-    advice = aftercare_advice()
+def aftercare_context(plan=None) -> dict:
+    """What `portal/_aftercare.html` needs: the steps after a session, with the numbers of
+    `plan` (the patient's own hose days and interval) where there is one, and the warning
+    signs."""
+    advice = aftercare_advice(plan)
     return {"aftercare": advice.steps, "warning_signs": advice.warning_signs}

@@ -14,10 +14,12 @@ from . import aftercare_context, patient_only
 def my_treatment(request: HttpRequest) -> HttpResponse:
     """The patient's own plans with their progress, and what to do after each session."""
     patient = get_own_patient(request, subject="treatment plans")
+    plans = selectors.patient_plans_progress(patient)
     context = {
         "patient": patient,
-        "plans": selectors.patient_plans_progress(patient),
-        **aftercare_context(),
+        "plans": plans,
+        # The newest plan's numbers (hose days, interval): the one the patient is in.
+        **aftercare_context(plans[0].plan if plans else None),
     }
     return render(request, "portal/treatment.html", context)
 
@@ -29,6 +31,6 @@ def my_plan(request: HttpRequest, pk: int) -> HttpResponse:
         "plan": plan,
         "progress": selectors.plan_progress(plan),
         "legend": diagram.legend(),
-        **aftercare_context(),
+        **aftercare_context(plan),
     }
     return render(request, "portal/plan.html", context)

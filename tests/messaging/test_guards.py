@@ -55,13 +55,14 @@ def test_an_unsubscribe_link_clicked_twice_at_once_withdraws_consent_once(db):
     anyone = Actor(user=None, role=None, ip="127.0.0.1")
 
     def unsubscribe():
-        return services.unsubscribe(patient=patient, channel="email", by=anyone)
+        return services.unsubscribe(patient=patient, purpose="reminders", by=anyone)
 
     holder, contender, waited = contend(unsubscribe, unsubscribe)
-    assert holder is None and contender is None, (holder, contender)
+    assert (holder, contender) == (True, False), (holder, contender)
     assert waited
     patient.refresh_from_db()
-    assert patient.consent_email is False
+    assert patient.consent_reminders is False
+    assert patient.consent_email and patient.consent_aftercare
     assert AuditEntry.objects.filter(patient=patient, details__via="unsubscribe link").count() == 1
 
 

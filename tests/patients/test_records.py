@@ -159,3 +159,17 @@ def test_it_answers_404_for_a_record_that_does_not_exist(client, front_desk):
     client.force_login(front_desk)
     assert client.get(reverse("patients:detail", args=[999999])).status_code == 404
     assert client.post(reverse("patients:edit", args=[999999])).status_code == 404
+
+
+def test_the_front_desk_chooses_reminders_and_aftercare_advice_separately(client, front_desk):
+    client.force_login(front_desk)
+    post_new(client, consent_aftercare="on")  # no "consent_reminders": unticked
+    patient = Patient.objects.get()
+    assert (patient.consent_reminders, patient.consent_aftercare) == (False, True)
+    assert patient.consent_reminders_on == patient.consent_aftercare_on == timezone.localdate()
+    page = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert 'data-consent="reminders"><span class="badge text-bg-secondary">No' in page
+    assert 'data-consent="aftercare"><span class="badge text-bg-success">Yes' in page
+    form = client.get(reverse("patients:edit", args=[patient.pk])).content.decode()
+    assert "Wants aftercare advice in the days after each session" in form
+    assert "give them the printed aftercare sheet" in form

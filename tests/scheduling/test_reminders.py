@@ -237,12 +237,14 @@ def test_it_writes_the_aftercare_programme_when_a_session_is_completed(
         )
     with time_machine.travel(at(MONDAY, 9, 30), tick=False):
         complete(appointment, front_desk)
-    due = dues(appointment)
-    end = at(MONDAY, 9, 30)  # checked out after the planned end: counted from checkout
-    assert due["aftercare:checkout"] == at(MONDAY, 9, 30)
-    assert due["aftercare:days-0-3"] == end + timedelta(days=1)
-    assert due["aftercare:hose-end"] == end + timedelta(days=14)
-    assert due["aftercare:book-next"] == end + timedelta(weeks=4)
+    # At checkout (after the planned end), then on the day each step speaks of, at 9:00
+    # (tests/scheduling/test_aftercare_days.py has every case).
+    assert dues(appointment) == {
+        "aftercare:checkout": at(MONDAY, 9, 30),
+        "aftercare:rest-end": at(MONDAY + timedelta(days=4), 9),
+        "aftercare:hose-end": at(MONDAY + timedelta(days=14), 9),
+        "aftercare:book-next": at(MONDAY + timedelta(weeks=4), 9),
+    }
 
 
 def test_a_touch_up_gets_the_after_session_advice_but_no_book_next(
@@ -255,11 +257,11 @@ def test_a_touch_up_gets_the_after_session_advice_but_no_book_next(
         touch_up = book(front_desk, record, doctor, at(MONDAY, 9), kind=Kind.TOUCH_UP, plan=plan)
     with time_machine.travel(at(MONDAY, 9, 30), tick=False):
         complete(touch_up, front_desk)
-    due = dues(touch_up)
-    assert due["aftercare:checkout"] == at(MONDAY, 9, 30)
-    assert due["aftercare:hose-end"] == at(MONDAY, 9, 30) + timedelta(days=14)
-    assert "aftercare:days-0-3" in due
-    assert "aftercare:book-next" not in due
+    assert dues(touch_up) == {
+        "aftercare:checkout": at(MONDAY, 9, 30),
+        "aftercare:rest-end": at(MONDAY + timedelta(days=4), 9),
+        "aftercare:hose-end": at(MONDAY + timedelta(days=14), 9),
+    }
 
 
 def test_it_invites_to_a_touch_up_when_the_plan_is_complete(now, hours, front_desk, doctor, record):
@@ -396,17 +398,25 @@ def test_it_unsubscribes_with_one_button_and_no_login(
     client, now, hours, front_desk, doctor, record
 ):
     appointment = book(front_desk, record, doctor, at(MONDAY + timedelta(days=3), 10))
-    url = unsubscribe_url(record.pk, "email").split("testserver")[-1]
+    url = unsubscribe_url(record.pk, "email", "reminders").split("testserver")[-1]
     path = "/" + url.split("/", 3)[-1]
     page = client.get(path)
-    assert page.status_code == 200 and "Yes, stop them" in page.content.decode()
+    assert page.status_code == 200 and "Yes, stop appointment reminders" in page.content.decode()
     record.refresh_from_db()
-    assert record.consent_email  # a GET changes nothing
+    assert record.consent_reminders  # a GET changes nothing
     done = client.post(path)
-    assert "no more emails" in done.content.decode()
+    assert "no more appointment reminders" in done.content.decode()
     record.refresh_from_db()
-    assert record.consent_email is False
-    assert set(reminders.of(appointment).values_list("status", flat=True)) == {"cancelled"}
+    assert (record.consent_reminders, record.consent_email, record.consent_aftercare) == (
+        False,
+        True,
+        True,
+    )
+    make_due(appointment)
+    assert outbox.send_batch(10)["cancelled"] == 2
+    assert set(reminders.of(appointment).values_list("last_error", flat=True)) == {
+        "patient wants no appointment reminders"
+    }
 
 
 def test_it_refuses_a_tampered_unsubscribe_link(client, db):

@@ -29,10 +29,11 @@ def test_it_shows_per_area_sessions_as_a_table_and_a_shaded_picture(client, doct
 
 def test_the_aftercare_programme_is_seeded_with_the_warning_signs(db):
     steps = aftercare_steps()
-    assert [s.step.key for s in steps] == ["checkout", "days-0-3", "hose-end", "book-next"]
-    assert [s.offset_days for s in steps] == [0, 1, 14, 28]
+    assert [s.step.key for s in steps] == ["checkout", "rest-end", "hose-end", "book-next"]
+    assert [s.offset_days for s in steps] == [0, 4, 14, 28]
     checkout = steps[0].email_body
     assert "support hose" in checkout and "Walk" in checkout and "24 hours" in checkout
+    assert "Today and for the next 3 days: no hot baths" in checkout
     for message in steps:
         assert "calf" in message.email_body and "chest pain" in message.email_body
         assert "redness that spreads" in message.sms_text
@@ -42,10 +43,10 @@ def test_the_aftercare_offsets_follow_the_clinic_settings_and_admin_edits(db):
     clinic = get_clinic_settings()
     clinic.hose_days = 21
     clinic.save()
-    AftercareStep.objects.filter(key="days-0-3").update(sms_text="New words.")
+    AftercareStep.objects.filter(key="rest-end").update(sms_text="New words.")
     by_key = {s.step.key: s for s in aftercare_steps()}
     assert by_key["hose-end"].offset_days == 21
-    assert by_key["days-0-3"].sms_text.startswith("New words.")
+    assert by_key["rest-end"].sms_text.startswith("New words.")
 
 
 def test_the_patient_record_links_to_the_treatment_page(client, front_desk, record):

@@ -54,10 +54,16 @@ def test_it_lets_an_administrator_change_the_settings(client, clinic_admin):
         "injection_ml_min": "0.1",
         "injection_ml_max": "0.25",
         "warning_signs": "Call us.",
+        "rest_days": 4,
+        "walk_minutes_min": 10,
+        "walk_minutes_max": 25,
+        "normal_activity_hours": 24,
+        "aftercare_hour": 10,
     }
     assert client.post(url, data).status_code == 302
     clinic.refresh_from_db()
     assert (clinic.sessions_max, clinic.interval_weeks, clinic.hose_days) == (8, 6, 21)
+    assert (clinic.rest_days, clinic.walk_minutes_max, clinic.aftercare_hour) == (4, 25, 10)
     assert clinic.injection_ml_max == Decimal("0.25")
 
 
