@@ -1,14 +1,19 @@
 """Login by username or by email address: patients know their email, not a username."""
 
+from axes.models import AccessAttempt
 from axes.utils import reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .actors import client_ip
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -62,6 +67,36 @@ def locked_out(request: HttpRequest, original_response=None, credentials=None) -
         context,
         status=settings.AXES_HTTP_RESPONSE_CODE,
     )
+
+
+def throttled(request: HttpRequest) -> bool:
+    """Password spraying and guessing across addresses: too many wrong passwords in the last
+    LOGIN_LOCKOUT_MINUTES from this address (for any names: LOGIN_ADDRESS_LIMIT) or for this
+    name (from any address: LOGIN_ACCOUNT_LIMIT). Counted from axes' failed attempts (which
+    also pause one name from one address after LOGIN_FAILURE_LIMIT), by the name as typed, so
+    an unknown name gets the same answer as a known one."""
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    recent = AccessAttempt.objects.filter(attempt_time__gte=since)
+    name = login_name(request, None)[: AccessAttempt._meta.get_field("username").max_length]
+
+    def failures(**where) -> int:
+        return recent.filter(**where).aggregate(n=Sum("failures_since_start"))["n"] or 0
+
+    return failures(ip_address=client_ip(request)) >= settings.LOGIN_ADDRESS_LIMIT or (
+        bool(name) and failures(username=name) >= settings.LOGIN_ACCOUNT_LIMIT
+    )
+
+
+class LoginView(auth_views.LoginView):
+    """The login page, paused for an address or a name that failed too often (throttled)."""
+
+    redirect_authenticated_user = True
+    authentication_form = LoginForm
+
+    def post(self, request, *args, **kwargs):
+        if throttled(request):
+            return locked_out(request)
+        return super().post(request, *args, **kwargs)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

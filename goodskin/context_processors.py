@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from .middleware import left
 from .roles import Role, role_of
 
 
@@ -59,6 +60,20 @@ def navigation(request) -> dict:
         "user_role_label": role.label if role else "",
         "nav_items": items,
         "clinic_name": settings.CLINIC_NAME,
+    }
+
+
+def session_limits(request) -> dict:
+    """How long the page's session may stay idle and how long it has left in all, for the
+    warning a minute before it ends (static/js/session.js)."""
+    limits = left(request)
+    if limits is None:
+        return {}
+    idle, total_left = limits
+    return {
+        "session_idle": idle,
+        "session_left": total_left,
+        "session_warning": settings.SESSION_WARNING_SECONDS,
     }
 
 

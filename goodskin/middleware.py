@@ -1,9 +1,20 @@
-"""Show and read times in the clinic's zone; the database keeps UTC."""
+"""Show and read times in the clinic's zone (the database keeps UTC), and end sessions that
+went idle or lasted too long."""
 
+import time
 import zoneinfo
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.views import redirect_to_login
+from django.dispatch import receiver
+from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .roles import Role, role_of
 
@@ -21,14 +32,92 @@ class ClinicTimezoneMiddleware:
             timezone.deactivate()
 
 
-class PatientIdleTimeoutMiddleware:
-    """A patient's session ends after PATIENT_IDLE_MINUTES without a request: patients log in
-    on shared and family devices. Each request starts the count again."""
+# What the session keeps of its own age, as Unix seconds.
+STARTED, SEEN = "limits_started", "limits_seen"
+# A request this soon after the last one recorded doesn't write the session again.
+SEEN_GRANULARITY = 10
+
+
+@dataclass(frozen=True)
+class Limits:
+    idle: int  # seconds without a request
+    total: int  # seconds since login
+
+
+def limits_for(user) -> Limits:
+    """How long a session of this user may last: patients log in on shared and family devices
+    (PATIENT_IDLE_MINUTES); staff leave screens on at the desk (STAFF_IDLE_MINUTES). Every
+    session ends SESSION_MAX_HOURS after login, whatever happens in between."""
+    minutes = (
+        settings.PATIENT_IDLE_MINUTES
+        if role_of(user) == Role.PATIENT
+        else settings.STAFF_IDLE_MINUTES
+    )
+    return Limits(idle=minutes * 60, total=settings.SESSION_MAX_HOURS * 3600)
+
+
+def left(request) -> tuple[int, int] | None:
+    """(seconds until the idle limit, seconds until the session's end) of this request's
+    session, for the page's warning; None when nobody is logged in."""
+    limits = getattr(request, "session_limits", None)
+    if limits is None:
+        return None
+    started = request.session.get(STARTED, time.time())
+    return limits.idle, max(0, int(limits.total - (time.time() - started)))
+
+
+class SessionLimitsMiddleware:
+    """End a session after its idle limit or its total limit (limits_for): log out and send
+    the person to the login page, saying why. Every request of a logged-in user passes here,
+    so a cookie kept by a closed browser is no use after the idle limit either."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if role_of(request.user) == Role.PATIENT:
-            request.session.set_expiry(settings.PATIENT_IDLE_MINUTES * 60)
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return self.get_response(request)
+        limits = limits_for(user)
+        session, now = request.session, time.time()
+        started = session.get(STARTED)
+        if started is None:  # a session from before this middleware: its age starts now
+            session[STARTED] = started = now
+        seen = session.get(SEEN, now)
+        if now - started > limits.total:
+            return self._end(
+                request,
+                _("You were logged out: a session lasts at most %(h)d hours.")
+                % {"h": settings.SESSION_MAX_HOURS},
+            )
+        if now - seen > limits.idle:
+            return self._end(
+                request,
+                _("You were logged out after %(m)d minutes without activity.")
+                % {"m": limits.idle // 60},
+            )
+        if SEEN not in session or now - seen >= SEEN_GRANULARITY:
+            session[SEEN] = now
+        request.session_limits = limits
         return self.get_response(request)
+
+    def _end(self, request, why) -> HttpResponse:
+        path = request.get_full_path()
+        logout(request)
+        messages.info(request, why)
+        if request.headers.get("HX-Request") or request.path == reverse("keep_alive"):
+            # A background request: the page's own script goes to the login page.
+            return HttpResponse(status=401)
+        return redirect_to_login(path if request.method == "GET" else "/")
+
+
+@receiver(user_logged_in)
+def start_the_clock(sender, request, user, **kwargs):
+    """A login starts the session's total limit (the session key changed with it)."""
+    if request is not None and hasattr(request, "session"):
+        now = time.time()
+        request.session[STARTED] = now
+        request.session[SEEN] = now
+        # The stored session lasts as long as the total limit: this middleware (not the
+        # session store) ends it when idle, and so can say why.
+        request.session.set_expiry(limits_for(user).total)

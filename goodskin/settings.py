@@ -75,7 +75,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "goodskin.middleware.ClinicTimezoneMiddleware",
-    "goodskin.middleware.PatientIdleTimeoutMiddleware",
+    "goodskin.middleware.SessionLimitsMiddleware",
     # Turns a locked-out login into the "too many attempts" page; last, as axes asks.
     "axes.middleware.AxesMiddleware",
 ]
@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "goodskin.context_processors.navigation",
+                "goodskin.context_processors.session_limits",
                 "goodskin.context_processors.choices",
             ],
         },
@@ -215,10 +216,21 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Spraying (a few guesses at many names) and guessing one name from many addresses: in the
+# same LOGIN_LOCKOUT_MINUTES, this many wrong passwords from one address, or for one name,
+# pause that address or that name (goodskin.auth.throttled).
+LOGIN_ADDRESS_LIMIT = env.int("LOGIN_ADDRESS_LIMIT", default=15)
+LOGIN_ACCOUNT_LIMIT = env.int("LOGIN_ACCOUNT_LIMIT", default=10)
 AXES_LOCKOUT_CALLABLE = "goodskin.auth.locked_out"
 AXES_CLIENT_IP_CALLABLE = "goodskin.actors.client_ip"
 AXES_USERNAME_CALLABLE = "goodskin.auth.login_name"
 PATIENT_IDLE_MINUTES = env.int("PATIENT_IDLE_MINUTES", default=30)
+# Staff leave screens on at the desk: their sessions end sooner without activity.
+STAFF_IDLE_MINUTES = env.int("STAFF_IDLE_MINUTES", default=15)
+# Every session ends this long after login, active or not.
+SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=12)
+# The page warns this long before its session ends, with a button to stay logged in.
+SESSION_WARNING_SECONDS = 60
 PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
 

@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
@@ -7,7 +6,7 @@ from scheduling import home as scheduling_home
 from treatments import views as treatments_views
 
 from . import views
-from .auth import LoginForm, PasswordResetConfirmView
+from .auth import LoginView, PasswordResetConfirmView
 
 admin.site.site_header = _("Goodskin Clinic administration")
 admin.site.site_title = _("Goodskin Clinic")
@@ -24,14 +23,9 @@ urlpatterns = [
     path("", include("scheduling.urls")),
     path("", include("portal.urls")),
     # Login, logout, password change and reset, with templates in templates/registration/.
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            redirect_authenticated_user=True, authentication_form=LoginForm
-        ),
-        name="login",
-    ),
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path("accounts/keep-alive/", views.keep_alive, name="keep_alive"),
     path(
         "accounts/reset/<uidb64>/<token>/",
         PasswordResetConfirmView.as_view(),

@@ -7,9 +7,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from . import health
+from .middleware import left
 from .roles import Role, role_of
 
 HOME_URL_NAMES = {
@@ -26,6 +27,15 @@ def home(request: HttpRequest) -> HttpResponse:
     if role is None:
         return render(request, "home/no_role.html", status=403)
     return redirect(HOME_URL_NAMES[role])
+
+
+@never_cache
+@require_POST
+def keep_alive(request: HttpRequest) -> JsonResponse:
+    """ "Stay logged in": the request itself restarts the idle count (SessionLimitsMiddleware);
+    the answer says how long the page may wait now."""
+    idle, total_left = left(request) or (0, 0)
+    return JsonResponse({"idle": idle, "left": total_left})
 
 
 @login_not_required

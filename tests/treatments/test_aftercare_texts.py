@@ -159,7 +159,7 @@ def test_the_admin_refuses_walking_minutes_out_of_order(client, clinic_admin):
             "session_minutes_min",
             "session_minutes_max",
             "minutes_per_extra_area",
-            "agent_max_ml",
+            "rescreen_months",
             "foam_max_ml",
             "injection_ml_min",
             "injection_ml_max",
