@@ -8,3 +8,8 @@ class GoodskinConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "goodskin"
     verbose_name = _("Goodskin Clinic")
+
+    def ready(self) -> None:
+        from . import password_reset
+
+        password_reset.register()

@@ -8,7 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -97,6 +97,22 @@ class LoginView(auth_views.LoginView):
         if throttled(request):
             return locked_out(request)
         return super().post(request, *args, **kwargs)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Ask for a reset link: queued through the outbox (password_reset), the same answer
+    whether or not the address has an account; too many requests from one address are
+    refused."""
+
+    def form_valid(self, form):
+        from .password_reset import request_reset
+
+        if not request_reset(email=form.cleaned_data["email"], ip=client_ip(self.request)):
+            context = {"minutes": 60}
+            return render(
+                self.request, "registration/password_reset_limited.html", context, status=429
+            )
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -6,7 +6,7 @@ from scheduling import home as scheduling_home
 from treatments import views as treatments_views
 
 from . import views
-from .auth import LoginView, PasswordResetConfirmView
+from .auth import LoginView, PasswordResetConfirmView, PasswordResetView
 
 admin.site.site_header = _("Goodskin Clinic administration")
 admin.site.site_title = _("Goodskin Clinic")
@@ -26,6 +26,7 @@ urlpatterns = [
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/keep-alive/", views.keep_alive, name="keep_alive"),
+    path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
     path(
         "accounts/reset/<uidb64>/<token>/",
         PasswordResetConfirmView.as_view(),

@@ -32,6 +32,8 @@ class Rendered:
     html: str
     sms: str
     unsubscribe_url: str = ""
+    # What the outbox keeps as the sent text when `text` holds a secret (a one-time link).
+    kept: str = ""
 
 
 @dataclass(frozen=True)

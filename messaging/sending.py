@@ -355,7 +355,8 @@ def _finish(
             sent_at=timezone.now(),
             recipient=recipient,
             subject=rendered.subject,
-            body=rendered.sms if message.channel == Channel.SMS else rendered.text,
+            body=rendered.kept
+            or (rendered.sms if message.channel == Channel.SMS else rendered.text),
             message_id=message_id(message),
         )
     elif status == MessageStatus.CANCELLED:

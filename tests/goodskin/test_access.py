@@ -43,6 +43,7 @@ PATIENT_PAGES = {
     "password_change",
     "password_change_done",
     "logout",
+    "keep_alive",
     "portal:my_record",
     "portal:treatment",
     "portal:plan",

@@ -206,8 +206,8 @@ def test_send_again_is_refused_for_an_appointment_that_has_passed(
     row = reminders.of(appointment).get(kind=reminders.FIRST)
     with time_machine.travel(row.due_at, tick=False):
         outbox.send_batch(10)
-    client.force_login(front_desk)
     with time_machine.travel(appointment.starts_at + timedelta(hours=1), tick=False):
+        client.force_login(front_desk)
         page = client.post(
             reverse("messaging:act", args=[row.pk, "send-again"]), follow=True
         ).content.decode()
