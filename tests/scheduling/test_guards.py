@@ -254,3 +254,24 @@ def test_a_reminder_being_sent_is_not_put_back_in_the_queue_by_a_re_timing(compl
     assert waited
     invitation.refresh_from_db()
     assert (invitation.status, invitation.lease_until) == (MessageStatus.SENDING, lease)
+
+
+@committing
+def test_a_new_calendar_link_that_fails_leaves_the_old_one_working(monkeypatch):
+    # new_calendar_feed's transaction: the old link is revoked only with the new one made.
+    from django.db import DatabaseError
+
+    from scheduling.feed_services import new_calendar_feed
+    from scheduling.models import CalendarFeed
+
+    patient = PatientFactory()
+    old = new_calendar_feed(patient=patient)
+
+    def fail(**kwargs):
+        raise DatabaseError("insert failed")
+
+    monkeypatch.setattr(CalendarFeed.objects, "create", fail)
+    with pytest.raises(DatabaseError, match="insert failed"):
+        new_calendar_feed(patient=patient)
+    old.refresh_from_db()
+    assert old.revoked_at is None
