@@ -30,6 +30,7 @@ from treatments.models import (
     SessionChart,
     TreatmentPlan,
 )
+from treatments.selectors import agent_settings, get_clinic_settings
 
 committing = pytest.mark.django_db(transaction=True)
 TODAY = timezone.localdate
@@ -101,7 +102,10 @@ def test_a_plan_completed_while_it_is_being_stopped_stays_completed(record, doct
 @committing
 def test_two_doctors_charting_a_plan_at_once_chart_sessions_one_and_two(record, doctor):
     # _save_chart's plan lock and record_session's transaction: the second chart waits and
-    # counts the first, instead of colliding with it as a second session one.
+    # counts the first, instead of colliding with it as a second session one. The settings
+    # rows are there first: made by the holder meanwhile, they would make the contender wait
+    # on them instead, and hide a missing plan lock (the guard sweep found that).
+    get_clinic_settings(), agent_settings()
     plan = make_plan(record, doctor)
     holder, contender, waited = contend(
         lambda: chart_session(plan, doctor), lambda: chart_session(plan, doctor)
