@@ -56,8 +56,8 @@ def change(record, **values):
 
 
 def record_page(client, user, record) -> str:
-    client.force_login(user)
     with time_machine.travel(at(MONDAY, 8), tick=False):
+        client.force_login(user)  # at the time of the visit: a session idle since ends
         return client.get(reverse("patients:detail", args=[record.pk])).content.decode()
 
 
