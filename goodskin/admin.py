@@ -8,7 +8,7 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from .roles import staff_accounts
@@ -47,8 +47,10 @@ class UserAdmin(auth_admin.UserAdmin):
 
 
 def _is_staff_name():
-    # Axes records the name typed at login: a patient's email, or anything a person mistyped.
-    return Exists(staff_accounts().filter(username__iexact=OuterRef("username")))
+    # Axes records the name typed at login (a username or an email, in any case): a patient's
+    # email, or anything a person mistyped, unless it names a staff account.
+    typed = OuterRef("username")
+    return Exists(staff_accounts().filter(Q(username__iexact=typed) | Q(email__iexact=typed)))
 
 
 class LoginRecordAdmin:
@@ -61,7 +63,8 @@ class LoginRecordAdmin:
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(staff_name=_is_staff_name())
 
-    @admin.display(description=_("name typed"), ordering="username")
+    # Not sortable: the order of hidden names would hint at them.
+    @admin.display(description=_("name typed"))
     def typed_name(self, obj) -> str:
         return obj.username if obj.staff_name else _("(not a staff account)")
 

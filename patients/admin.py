@@ -54,7 +54,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
             found |= queryset.filter(user__in=staff_accounts().filter(username__iexact=name))
         return found, may_have_duplicates
 
-    @admin.display(description=_("user"), ordering="user__username")
+    @admin.display(description=_("user"))
     def who(self, entry) -> str:
         if entry.user_id is None:
             return "-"

@@ -229,6 +229,11 @@ def test_the_administrator_still_manages_staff_accounts_and_their_login_records(
         client.get(reverse("admin:axes_accessattempt_change", args=[staff_attempt.pk])).status_code
         == 200
     )
+    login_records(doctor.email.upper())  # a staff member who typed their email
+    assert (
+        doctor.email.upper()
+        in client.get(reverse("admin:axes_accesslog_changelist")).content.decode()
+    )
     # Lifting a pause: the administrator deletes the staff member's attempts.
     client.post(
         reverse("admin:axes_accessattempt_delete", args=[staff_attempt.pk]), {"post": "yes"}
