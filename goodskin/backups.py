@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+from django.db import OperationalError, connection
 
 
 class BackupError(Exception):
@@ -55,12 +55,15 @@ def backup(folder: Path) -> Path:
     """A compressed, timestamped custom-format dump of the whole database in `folder`; it
     appears under its final name only once pg_dump finished and pg_restore can read it."""
     check_postgres()
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     final = folder / f"{settings.DATABASES['default']['NAME']}-{stamp}.dump"
     partial = final.with_suffix(".dump.partial")
-    # Health records: readable by the owner only, from the first byte written.
-    partial.touch(mode=0o600)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Health records: readable by the owner only, from the first byte written.
+        partial.touch(mode=0o600)
+    except OSError as error:
+        raise BackupError(f"Cannot write to the backup folder {folder}: {error}") from error
     try:
         run(["pg_dump", "--format=custom", "--compress=6", "--file", str(partial)])
         run(["pg_restore", "--list", str(partial)])
@@ -72,13 +75,19 @@ def backup(folder: Path) -> Path:
 
 
 def tables_in_database() -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
-            "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
-            "ORDER BY 1"
-        )
-        return [row[0] for row in cursor.fetchall()]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
+                "ORDER BY 1"
+            )
+            return [row[0] for row in cursor.fetchall()]
+    except OperationalError as error:
+        name = settings.DATABASES["default"]["NAME"]
+        raise BackupError(
+            f"Cannot reach the database {name} (create it first with createdb):\n{error}"
+        ) from error
 
 
 def restore(file: Path, *, force: bool = False) -> None:

@@ -163,3 +163,21 @@ def test_a_failed_backup_leaves_no_file_that_looks_complete(tmp_path):
     result = manage("backup", env=env_for(gone, BACKUP_DIR=str(tmp_path)))
     assert result.returncode != 0 and "pg_dump failed" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_restore_into_a_database_that_does_not_exist_says_so(db, tmp_path):
+    source = url_of(connection.settings_dict["NAME"])
+    assert manage("backup", env=env_for(source, BACKUP_DIR=str(tmp_path))).returncode == 0
+    (dump,) = tmp_path.glob("*.dump")
+    result = manage("restore", str(dump), env=env_for(url_of("goodskin_no_such_database")))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "Cannot reach the database goodskin_no_such_database" in result.stderr
+
+
+def test_a_backup_folder_that_cannot_be_written_is_refused_with_a_clear_message(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    source = url_of(connection.settings_dict["NAME"])
+    result = manage("backup", env=env_for(source, BACKUP_DIR=str(blocked / "backups")))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "Cannot write to the backup folder" in result.stderr
