@@ -72,3 +72,13 @@ guard-sweep: export REDIS_URL = $(TEST_REDIS_URL)
 guard-sweep: export DJANGO_ALLOW_ASYNC_UNSAFE = true
 guard-sweep: $(VENV)/.dev-installed
 	$(BIN)/python tests/guard_sweep.py
+
+# Backups (README, "Backups"): a pg_dump of DATABASE_URL into BACKUP_DIR (default var/backups/),
+# and its restore into an empty database (FORCE=1 replaces what a database already holds).
+.PHONY: backup restore
+backup: $(VENV)/.run-installed
+	$(BIN)/python manage.py backup
+
+restore: $(VENV)/.run-installed
+	@test -n "$(FILE)" || { echo "Say which backup: make restore FILE=var/backups/<name>.dump"; exit 2; }
+	$(BIN)/python manage.py restore "$(FILE)" $(if $(FORCE),--force)

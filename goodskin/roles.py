@@ -63,3 +63,24 @@ def group_for(role: Role):
     from django.contrib.auth.models import Group
 
     return Group.objects.get_or_create(name=GROUP_NAMES[role])[0]
+
+
+def patient_accounts():
+    """Users who act as patients (their username is their email, their name the patient's):
+    in the Patient group and in no staff group."""
+    from django.contrib.auth import get_user_model
+
+    staff_groups = [GROUP_NAMES[role] for role in STAFF_ROLES]
+    return (
+        get_user_model()
+        .objects.filter(groups__name=GROUP_NAMES[Role.PATIENT])
+        .exclude(groups__name__in=staff_groups)
+    )
+
+
+def staff_accounts():
+    """Every other user: the clinic's staff, administrators and accounts not yet given a role.
+    The Django admin shows only these (issue 14: it shows no patient data)."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.exclude(pk__in=patient_accounts().values("pk"))

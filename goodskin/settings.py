@@ -290,6 +290,8 @@ MESSAGE_ID_DOMAIN = env.str("MESSAGE_ID_DOMAIN", default="goodskin.clinic")
 SMS_BACKEND = env.str("SMS_BACKEND", default="messaging.sms.ConsoleBackend")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms" / "messages.jsonl"))
 ADMINS = [("Clinic administrator", a) for a in env.list("ADMIN_EMAILS", default=[])]
+# `make backup` writes its pg_dump files here (README, "Backups").
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
 
 # --- Security ---------------------------------------------------------------------------------
 # Secure by default whenever DEBUG is off; each can be turned off for a plain-HTTP test host.

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from goodskin import links
 from goodskin.actors import Actor
@@ -27,6 +27,7 @@ from .models import Message
 # the address is the key, and the stop only ever turns a kind of message off.
 @csrf_exempt
 @login_not_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows one button; POST (the button, or a mail program's one-click request) stops
     the kind of message the link came with. A GET alone changes nothing, so link checkers

@@ -216,8 +216,8 @@ def move_own_rows(*, keep: Patient, duplicate: Patient) -> dict[str, int]:
 # Durable: its row locks must be its transaction's first, taken in id order (see below).
 @transaction.atomic(durable=True)
 def merge_patients(*, keep_id: int, duplicate_id: int, reason: str, by: Actor) -> Patient:
-    if by.role not in (Role.DOCTOR, Role.ADMIN):
-        raise PatientError(_("Only a doctor or an administrator can merge records."))
+    if by.role != Role.DOCTOR:
+        raise PatientError(_("Only a doctor can merge records."))
     if keep_id == duplicate_id:
         raise PatientError(_("Choose two different records."))
     if not reason.strip():

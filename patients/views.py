@@ -24,7 +24,9 @@ from .forms import (
 from .models import AuditAction, Patient, ScreeningChange
 
 staff_only = role_required(*STAFF_ROLES)
-MERGE_ROLES = (Role.DOCTOR, Role.ADMIN)
+# Merging shows both records in full, so only a role that may open patient records merges (the
+# clinic administrator may not: the admin shows no patient data, issue 14).
+MERGE_ROLES = (Role.DOCTOR,)
 
 
 @staff_only

@@ -3,6 +3,8 @@ the numbers."""
 
 from django.contrib import admin
 
+from goodskin.admin import StaffAccountFilter, StaffAccountsOnly
+
 from .models import ClosedDay, Location, Room, SchedulingSettings, TimeOff, WorkingHours
 
 
@@ -18,15 +20,15 @@ class LocationAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkingHours)
-class WorkingHoursAdmin(admin.ModelAdmin):
+class WorkingHoursAdmin(StaffAccountsOnly, admin.ModelAdmin):
     list_display = ("doctor", "weekday", "starts", "ends", "location")
-    list_filter = ("doctor", "weekday")
+    list_filter = (("doctor", StaffAccountFilter), "weekday")
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(admin.ModelAdmin):
+class TimeOffAdmin(StaffAccountsOnly, admin.ModelAdmin):
     list_display = ("doctor", "starts_at", "ends_at", "reason")
-    list_filter = ("doctor",)
+    list_filter = (("doctor", StaffAccountFilter),)
 
 
 @admin.register(SchedulingSettings)

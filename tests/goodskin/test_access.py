@@ -48,6 +48,8 @@ PATIENT_PAGES = {
     "portal:treatment",
     "portal:plan",
 }
+# Pages the clinic administrator opens outside the Django admin: none with patient data.
+ADMIN_PAGES = {"home", "logout", "password_change", "password_change_done"}
 # Staff pages that belong to one role only.
 ROLE_HOMES = {"frontdesk_home": Role.FRONT_DESK, "doctor_home": Role.DOCTOR}
 
@@ -60,8 +62,10 @@ SAMPLES = {
 }
 
 
-def app_urls() -> list[tuple[str, str]]:
-    """(name, sample path) for every named route outside the Django admin."""
+def app_urls(number: str = "1") -> list[tuple[str, str]]:
+    """(name, sample path) for every named route outside the Django admin, with `number` for
+    every number in it."""
+    samples = {**SAMPLES, "int": number}
     found = []
 
     def walk(patterns, prefix, namespace):
@@ -73,7 +77,7 @@ def app_urls() -> list[tuple[str, str]]:
                 walk(p.url_patterns, prefix + route, p.namespace or namespace)
             elif isinstance(p, URLPattern) and p.name:
                 sample = re.sub(
-                    r"<(?:(\w+):)?\w+>", lambda m: SAMPLES[m[1] or "str"], prefix + route
+                    r"<(?:(\w+):)?\w+>", lambda m: samples[m[1] or "str"], prefix + route
                 )
                 name = f"{namespace}:{p.name}" if namespace else p.name
                 found.append((name, "/" + sample))
@@ -131,3 +135,28 @@ def test_it_keeps_non_administrators_out_of_the_admin(client, users_by_role):
 )
 def test_it_opens_public_pages_without_login(client, db, name):
     assert client.get(reverse(name)).status_code == 200
+
+
+def test_it_shows_the_administrator_no_patient_data_on_any_page(client, clinic_admin):
+    """Every page of the app, with the id of a patient with a portal account, as the clinic
+    administrator: the admin is their place (tests/goodskin/test_admin_privacy.py walks it)."""
+    from tests.factories import PatientFactory, UserFactory
+
+    account = UserFactory(username="ysolde.brandywine@example.net", role=Role.PATIENT)
+    record = PatientFactory(
+        legal_first_name="Ysolde",
+        legal_last_name="Brandywine",
+        phone="+15035554321",
+        email="ysolde.brandywine@example.net",
+        portal_user=account,
+    )
+    client.force_login(clinic_admin)
+    for name, path in app_urls(str(record.pk)):
+        for method in ("get", "post"):
+            response = getattr(client, method)(path)
+            text = response.content.decode().lower()
+            assert response.status_code != 500, (name, method)
+            if name not in ADMIN_PAGES and name not in PUBLIC:
+                assert response.status_code in (403, 404, 405), (name, method)
+            for needle in ("ysolde", "brandywine", "5554321", "555-4321"):
+                assert needle not in text, (name, method, needle)

@@ -21,7 +21,7 @@ ALLOWED = {
     "patients:edit": {Role.FRONT_DESK, Role.DOCTOR},
     "patients:screening": {Role.FRONT_DESK, Role.DOCTOR},
     "patients:screening_history": {Role.DOCTOR},
-    "patients:merge": {Role.DOCTOR, Role.ADMIN},
+    "patients:merge": {Role.DOCTOR},
     "patients:invite": {Role.FRONT_DESK, Role.DOCTOR},
     "patients:export": {Role.FRONT_DESK, Role.DOCTOR},
 }

@@ -3,7 +3,11 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
+from goodskin.actors import Actor
+from goodskin.roles import STAFF_ROLES, Role
 from patients.models import AuditEntry, Patient, PortalInvitation, ScreeningAnswer
+from patients.services import PatientError, merge_patients
+from patients.views import MERGE_ROLES
 from tests.factories import PatientFactory, screen
 from tests.patients.test_records import VALID
 
@@ -89,15 +93,35 @@ def test_it_merges_a_duplicate_and_moves_everything_that_pointed_at_it(client, d
     )
 
 
-def test_it_lets_an_administrator_merge(client, clinic_admin, cathy):
-    dup = PatientFactory()
+def test_it_keeps_an_administrator_from_the_merge_page_and_its_names(client, clinic_admin, cathy):
+    # The patient pages answer the administrator 404; the merge page showed both records.
+    dup = PatientFactory(legal_first_name="Xanthippe", date_of_birth=date(1961, 3, 17))
     client.force_login(clinic_admin)
-    client.post(
+    page = client.get(reverse("patients:merge", args=[cathy.pk]), {"duplicate": dup.pk})
+    assert page.status_code in (403, 404)
+    text = page.content.decode()
+    assert "Xanthippe" not in text and cathy.legal_last_name not in text
+    assert "1961" not in text
+    response = client.post(
         reverse("patients:merge", args=[cathy.pk]),
         {"duplicate_id": dup.pk, "reason": "Same person"},
     )
+    assert response.status_code in (403, 404)
     dup.refresh_from_db()
-    assert dup.merged_into == cathy
+    assert dup.merged_into is None
+
+
+def test_the_merge_service_refuses_an_administrator(cathy):
+    dup = PatientFactory()
+    admin = Actor(user=None, role=Role.ADMIN)
+    with pytest.raises(PatientError, match="Only a doctor"):
+        merge_patients(keep_id=cathy.pk, duplicate_id=dup.pk, reason="Same", by=admin)
+    dup.refresh_from_db()
+    assert dup.merged_into is None
+
+
+def test_merging_is_open_only_to_roles_that_open_patient_records():
+    assert set(MERGE_ROLES) <= set(STAFF_ROLES)
 
 
 def test_it_keeps_front_desk_from_merging(client, front_desk, cathy):
