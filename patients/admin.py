@@ -5,6 +5,7 @@ The audit list is for administrators only, and reading it is audited like any pa
 each page of the list, each CSV export and each check of the hash chain writes an entry."""
 
 import csv
+import json
 from datetime import date, datetime, time, timedelta
 
 from django.contrib import admin
@@ -120,7 +121,10 @@ class UntilDateFilter(InputFilter):
 
 
 def _cell(value) -> str:
-    text = "" if value is None else str(value)
+    if isinstance(value, dict | list):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    else:
+        text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

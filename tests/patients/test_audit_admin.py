@@ -10,7 +10,9 @@ import pytest
 from django.db import connection, transaction
 from django.urls import reverse
 
+from goodskin.actors import Actor
 from goodskin.roles import Role
+from patients import audit
 from patients.models import AuditAction, AuditEntry
 from tests.factories import PatientFactory, UserFactory
 
@@ -134,6 +136,25 @@ def test_it_exports_the_filtered_list_as_csv(as_admin, trail):
     assert header[:3] == ["seq", "at", "user__username"]
     assert {line[4] for line in lines} == {str(trail["bo"].pk)}
     assert {line[5] for line in lines} == {"view", "export"}
+    # The trail's two entries, and the export itself (written before the file streams).
+    assert [(line[6], line[8]) for line in lines] == [
+        ("audit list", f'{{"filters": {{"patient": "{trail["bo"].pk}"}}}}'),
+        ("patient", "{}"),
+        ("patient", "{}"),
+    ]
+
+
+def test_it_exports_details_as_json(as_admin, front_desk):
+    actor = Actor(user=front_desk, role=Role.FRONT_DESK, ip=None)
+    audit.record(
+        actor=actor,
+        patient=None,
+        action=AuditAction.SEARCH,
+        subject="s",
+        details={"query": "García"},
+    )
+    lines = rows(as_admin.get(EXPORT, {"action__exact": "search"}))
+    assert lines[1][8] == '{"query": "García"}'
 
 
 def test_it_audits_the_export(as_admin, clinic_admin, trail):
