@@ -49,13 +49,18 @@ def _rows() -> Iterator[tuple]:
         yield from cursor
 
 
-def verify() -> Result:
-    """Walk the whole chain; each break is described in words a person can act on."""
+def verify(*, anchor: tuple[int, str] | None = None) -> Result:
+    """Walk the whole chain; each break is described in words a person can act on. `anchor`
+    is (number, hash) of an entry noted earlier, off the server: the chain must still hold it
+    (an emptied or shortened log is whole as far as the chain alone can tell)."""
     connection.ensure_connection()
     result = Result()
     previous_seq, previous_hash = 0, GENESIS
+    anchor_seen = anchor is None
     for entry_id, seq, prev_hash, stored, expected in _rows():
         result.checked += 1
+        if anchor is not None and seq == anchor[0]:
+            anchor_seen = stored == anchor[1]
         where = {"id": entry_id, "seq": seq}
         if seq is None:
             result.found(
@@ -85,4 +90,12 @@ def verify() -> Result:
             )
         previous_seq, previous_hash = seq, stored
         result.last_seq, result.last_hash = seq, stored
+    if not anchor_seen:
+        result.found(
+            _(
+                "Entry number %(seq)s with the hash noted earlier is not in the log: the log "
+                "was emptied, cut short or rewritten."
+            )
+            % {"seq": anchor[0]}
+        )
     return result

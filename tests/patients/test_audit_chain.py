@@ -34,10 +34,10 @@ def chained() -> list[AuditEntry]:
     return list(AuditEntry.objects.order_by("seq"))
 
 
-def verify_output() -> tuple[int, str]:
+def verify_output(*args: str) -> tuple[int, str]:
     out = StringIO()
     try:
-        call_command("verify_audit", stdout=out)
+        call_command("verify_audit", *args, stdout=out)
     except CommandError as error:
         return error.returncode, out.getvalue()
     return 0, out.getvalue()
@@ -83,7 +83,36 @@ def test_verify_audit_says_the_chain_is_whole(desk):
     code, out = verify_output()
     assert code == 0
     assert "2 entries checked" in out
-    assert chained()[-1].hash in out
+    assert f"Newest: 2:{chained()[-1].hash}" in out
+
+
+def test_verify_audit_accepts_an_entry_noted_earlier_that_is_still_there(desk):
+    noted = write(desk, 2)[0]
+    noted.refresh_from_db()
+    write(desk)
+    code, out = verify_output("--expect", f"{noted.seq}:{noted.hash}")
+    assert code == 0
+    assert out.startswith("3 entries checked.")
+
+
+@committing
+def test_verify_audit_finds_an_emptied_log_against_an_entry_noted_earlier(front_desk):
+    actor = Actor(user=front_desk, role=Role.FRONT_DESK, ip=None)
+    write(actor, 3)
+    noted = chained()[-1]
+    with connection.cursor() as cursor:  # a superuser's TRUNCATE, or the maintenance setting
+        cursor.execute("TRUNCATE patients_auditentry")
+    write(actor, 4)
+    assert verify_output()[0] == 0  # the new chain alone looks whole
+    code, out = verify_output("--expect", f"{noted.seq}:{noted.hash}")
+    assert code == 1
+    assert "Entry number 3 with the hash noted earlier is not in the log" in out
+
+
+@pytest.mark.parametrize("value", ["3", "x:y", f"3:{'g' * 64}", "9" * 30 + ":" + "0" * 64])
+def test_verify_audit_refuses_a_malformed_noted_entry(db, value):
+    with pytest.raises(CommandError, match="NUMBER:HASH"):
+        call_command("verify_audit", "--expect", value)
 
 
 @committing
