@@ -13,6 +13,14 @@ GENESIS = "0" * 64
 BREAKS_LISTED = 50
 CHUNK = 2000
 
+# The triggers of migration 0005: the chain's and the guard's. Switched off, entries can be
+# changed or written around the chain from then on.
+TRIGGERS = ("patients_audit_append", "patients_audit_no_change", "patients_audit_no_truncate")
+TRIGGER_STATE = """
+    SELECT tgname, tgenabled FROM pg_trigger
+    WHERE tgrelid = 'patients_auditentry'::regclass AND NOT tgisinternal
+"""
+
 WALK = """
     SELECT e.id, e.seq, e.prev_hash, e.hash, patients_audit_hash(e)
     FROM patients_auditentry e ORDER BY e.seq NULLS LAST, e.id
@@ -49,12 +57,23 @@ def _rows() -> Iterator[tuple]:
         yield from cursor
 
 
+def _check_triggers(result: Result) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(TRIGGER_STATE)
+        state = dict(cursor.fetchall())
+    for name in TRIGGERS:
+        if state.get(name) != "O":  # "O": fires in ordinary sessions
+            result.found(
+                _("The database trigger %(name)s is missing or switched off.") % {"name": name}
+            )
+
+
 def verify(*, anchor: tuple[int, str] | None = None) -> Result:
     """Walk the whole chain; each break is described in words a person can act on. `anchor`
     is (number, hash) of an entry noted earlier, off the server: the chain must still hold it
     (an emptied or shortened log is whole as far as the chain alone can tell)."""
-    connection.ensure_connection()
     result = Result()
+    _check_triggers(result)
     previous_seq, previous_hash = 0, GENESIS
     anchor_seen = anchor is None
     for entry_id, seq, prev_hash, stored, expected in _rows():

@@ -214,3 +214,19 @@ def test_two_writers_at_once_keep_one_chain(front_desk):
     assert (first.pk, second.pk) == (holder, contender)
     assert (second.seq, second.prev_hash) == (2, first.hash)
     assert chain.verify().whole
+
+
+@committing
+def test_verify_audit_finds_a_guard_switched_off(front_desk):
+    write(Actor(user=front_desk, role=Role.FRONT_DESK, ip=None))
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE patients_auditentry DISABLE TRIGGER patients_audit_no_change")
+    try:
+        code, out = verify_output()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE patients_auditentry ENABLE TRIGGER patients_audit_no_change"
+            )
+    assert code == 1
+    assert "The database trigger patients_audit_no_change is missing or switched off." in out
