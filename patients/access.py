@@ -7,8 +7,11 @@ from django.shortcuts import get_object_or_404
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of
 
-from . import audit
+from . import audit, selectors
 from .models import AuditAction, Patient
+
+# The query as typed is kept in the audit entry, up to this many characters.
+QUERY_KEPT = 100
 
 
 def get_patient_for_user(
@@ -50,3 +53,25 @@ def get_own_patient(request: HttpRequest, *, subject: str = "patient") -> Patien
     if patient is None:
         raise Http404
     return patient
+
+
+def search_patients_for_user(
+    request: HttpRequest,
+    query: str,
+    *,
+    limit: int = selectors.SEARCH_LIMIT,
+    subject: str = "patient search",
+) -> tuple[list[Patient], bool]:
+    """Patients matching `query` for front desk and doctors: at most `limit` of them, and
+    whether more matched. Each one shown (name, birth date, phone) is audited with the query
+    that found it; a search that finds no one is audited too. 404 for everyone else."""
+    if role_of(request.user) not in STAFF_ROLES:
+        raise Http404
+    found = list(selectors.search_patients(query)[: limit + 1])
+    shown = found[:limit]
+    details = {"query": query[:QUERY_KEPT]}
+    entries = [(patient, subject, details) for patient in shown] or [
+        (None, subject, {**details, "found": 0})
+    ]
+    audit.record_many(actor=Actor.from_request(request), action=AuditAction.SEARCH, entries=entries)
+    return shown, len(found) > limit

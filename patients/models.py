@@ -274,11 +274,16 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", _("exported")
     INVITE = "invite", _("invited to the portal")
     DELETE = "delete", _("deleted")
+    SEARCH = "search", _("found in a search")
 
 
 class AuditEntry(models.Model):
     """Who did what to which patient's data, when and from where. Written by services and access
-    helpers, never edited. Other apps write theirs through patients.audit.record."""
+    helpers, never edited. Other apps write theirs through patients.audit.record.
+
+    On PostgreSQL the entries form a hash chain (migration 0005, patients/chain.py): a trigger
+    numbers each new entry (`seq`) and hashes it with the one before; another refuses UPDATE,
+    DELETE and TRUNCATE. A field added here must be added to the hash function too."""
 
     at = models.DateTimeField(default=timezone.now)
     user = models.ForeignKey(
@@ -293,6 +298,10 @@ class AuditEntry(models.Model):
     subject = models.CharField(max_length=60, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # Filled by the database's trigger, never by the app (empty on SQLite).
+    seq = models.BigIntegerField(null=True, unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["-at", "-id"]

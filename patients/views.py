@@ -13,7 +13,7 @@ from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 
 from . import audit, notices, portal_link, selectors, services, upcoming
-from .access import get_patient_for_user
+from .access import get_patient_for_user, search_patients_for_user
 from .forms import (
     MergeForm,
     PatientEditForm,
@@ -33,7 +33,7 @@ MERGE_ROLES = (Role.DOCTOR,)
 def patient_list(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    patients = list(selectors.search_patients(query)) if query else []
+    patients = search_patients_for_user(request, query)[0] if query else []
     next_at = upcoming.next_appointments([p.pk for p in patients])
     rows = [(patient, next_at.get(patient.pk)) for patient in patients]
     template = "patients/_results.html" if request.htmx else "patients/list.html"

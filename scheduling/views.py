@@ -18,10 +18,10 @@ from goodskin import links
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 from patients import services as patient_services
-from patients.access import get_patient_for_user
+from patients.access import get_patient_for_user, search_patients_for_user
 from patients.forms import ScreeningForm
 from patients.models import Patient
-from patients.selectors import screening_summary, search_patients
+from patients.selectors import screening_summary
 from treatments.models import PlanStatus
 
 from . import aftercare_sheet, clock, gate, selectors, services
@@ -166,16 +166,18 @@ MATCHES_SHOWN = 10
 def _find_patient(request: HttpRequest, form, who: str) -> tuple:
     """The one patient `who` names, or the few it could mean (each with the address that
     chooses it), or a form error."""
-    found = list(search_patients(who)[: MATCHES_SHOWN + 1])
-    if len(found) == 1:
+    found, more = search_patients_for_user(
+        request, who, limit=MATCHES_SHOWN, subject="free times search"
+    )
+    if len(found) == 1 and not more:
         return get_patient_for_user(request, found[0].pk, subject="free times"), []
     if not found:
         form.add_error("who", _("No patient matches “%(who)s”.") % {"who": who})
-    elif len(found) > MATCHES_SHOWN:
+    elif more:
         form.add_error(
             "who", _("Many patients match “%(who)s”: type more of the name.") % {"who": who}
         )
-    return None, [(p, _query_with(request, patient=p.pk)) for p in found[:MATCHES_SHOWN]]
+    return None, [(p, _query_with(request, patient=p.pk)) for p in found]
 
 
 def _query_with(request: HttpRequest, *, patient: int | None) -> str:

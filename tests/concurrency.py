@@ -17,12 +17,13 @@ DEADLINE = 30  # seconds
 
 def waits_on_lock(pid: int) -> bool:
     with connection.cursor() as cursor:
-        # A row lock (or a unique index check) waits for the other transaction to end.
+        # A row lock (or a unique index check) waits for the other transaction to end; so does
+        # the audit chain's advisory lock (patients migration 0005).
         cursor.execute(
             "SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = %s", [pid]
         )
         row = cursor.fetchone()
-    return row is not None and row[0] == "Lock" and row[1] in ("transactionid", "tuple")
+    return row is not None and row[0] == "Lock" and row[1] in ("transactionid", "tuple", "advisory")
 
 
 @contextmanager

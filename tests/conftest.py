@@ -8,6 +8,21 @@ from goodskin.roles import Role
 from tests.factories import UserFactory
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Let the test runner's flush (a TRUNCATE of every table, after each transactional test)
+    empty the audit log, which the database otherwise refuses (patients migration 0005). A
+    database-wide default, so every connection has it, the test threads' included."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            name = connection.settings_dict["NAME"]
+            with connection.cursor() as cursor:
+                cursor.execute(f'ALTER DATABASE "{name}" SET goodskin.audit_maintenance = on')
+                cursor.execute("SET goodskin.audit_maintenance = on")
+
+
 @pytest.fixture
 def front_desk(db):
     return UserFactory(username="fiona", role=Role.FRONT_DESK)
