@@ -107,6 +107,9 @@ def test_a_backup_restored_into_a_new_database_holds_every_row(
     for table in ("patients_patient", "treatments_treatmentplan", "scheduling_appointment"):
         assert before[table][0] > 0, table
     assert before["patients_auditentry"][0] >= 5
+    # The audit chain and its triggers came through whole.
+    checked = manage("verify_audit", env=env_for(fresh_postgres_database), timeout=120)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 @committing
