@@ -3,6 +3,7 @@
 import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.utils import timezone
 
 from .roles import Role, role_of
@@ -31,4 +32,21 @@ class PatientIdleTimeoutMiddleware:
     def __call__(self, request):
         if role_of(request.user) == Role.PATIENT:
             request.session.set_expiry(settings.PATIENT_IDLE_MINUTES * 60)
+        return self.get_response(request)
+
+
+class RefuseNulMiddleware:
+    """A NUL character in the path or the query string answers 400: PostgreSQL can't store or
+    compare it, so it would otherwise reach a query as a 500 (a calendar-feed token, a search).
+    Posted forms need no check here: every form text field refuses a NUL with a message."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in request.GET.getlist(key))
+            for key in request.GET
+        ):
+            raise SuspiciousOperation("A NUL character in the request")
         return self.get_response(request)

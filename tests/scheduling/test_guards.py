@@ -5,6 +5,7 @@ The race is forced, not hoped for: `contend` runs a holder inside an open transa
 thread, then a contender in another, and lets the holder commit only once the contender waits
 on a row lock in PostgreSQL (pg_stat_activity) or has finished without waiting."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -254,3 +255,26 @@ def test_a_reminder_being_sent_is_not_put_back_in_the_queue_by_a_re_timing(compl
     assert waited
     invitation.refresh_from_db()
     assert (invitation.status, invitation.lease_until) == (MessageStatus.SENDING, lease)
+
+
+@committing
+def test_time_off_posted_twice_at_once_blocks_the_time_once(now, hours, front_desk, doctor):
+    # add_time_off's lock on the doctor, then the form token: the second post waits for the
+    # first and finds its block (the unique token backs this up).
+    token = uuid.uuid4()
+
+    def block():
+        return services.add_time_off(
+            doctor=doctor,
+            starts_at=at(MONDAY + timedelta(days=1), 9),
+            ends_at=at(MONDAY + timedelta(days=1), 10),
+            reason="",
+            by=desk_actor(front_desk),
+            form_token=token,
+        )
+
+    holder, contender, waited = contend(block, block)
+    assert isinstance(holder, tuple)
+    assert isinstance(contender, services.TimeOffAlreadySaved)
+    assert waited
+    assert TimeOff.objects.count() == 1
