@@ -20,6 +20,7 @@ from scheduling.models import Kind
 from tests.factories import UserFactory
 from tests.scheduling.conftest import MONDAY, at, desk_actor
 from tests.treatments.conftest import chart_session
+from treatments.models import AdverseEvent
 
 # Every row of these apps counts, but the audit of reads (a refused page is still a read).
 WATCHED = [
@@ -66,6 +67,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 NAME = re.compile(r'name="([^"]+)"')
+FORMS = 38
 
 
 @pytest.fixture
@@ -81,11 +83,21 @@ def world(now, hours, front_desk, doctor, record, plan):
     )
     record.portal_user = UserFactory(username="ana", role=Role.PATIENT)
     record.save(update_fields=["portal_user"])
+    event = AdverseEvent.objects.create(
+        plan=plan,
+        chart=chart,
+        type="dvt",
+        onset_on=MONDAY - timedelta(days=2),
+        severity="severe",
+        reported_by=doctor,
+    )
     return {
         "record": record,
         "plan": plan,
         "chart": chart,
         "visit": visit,
+        "event": event,
+        "area": chart.areas.first(),
         "users": {
             Role.FRONT_DESK: front_desk,
             Role.DOCTOR: doctor,
@@ -97,8 +109,11 @@ def world(now, hours, front_desk, doctor, record, plan):
 def forms(w) -> list[tuple[str, str, str]]:
     """(role, page that shows the form, where it posts) for every form of the app."""
     r, p, c, v = w["record"].pk, w["plan"].pk, w["chart"].pk, w["visit"].pk
+    e, a = w["event"].pk, w["area"].pk
     appointment = reverse("scheduling:appointment", args=[v])
     plan_page = reverse("treatments:plan", args=[r, p])
+    chart_page = reverse("treatments:chart", args=[r, c])
+    event_page = reverse("treatments:event", args=[r, e])
     return [
         (Role.FRONT_DESK, reverse("patients:create"), reverse("patients:create")),
         (Role.FRONT_DESK, reverse("patients:edit", args=[r]), reverse("patients:edit", args=[r])),
@@ -134,6 +149,18 @@ def forms(w) -> list[tuple[str, str, str]]:
         (Role.PATIENT, reverse("portal:appointment", args=[v]), reverse("portal:cancel", args=[v])),
         (Role.PATIENT, reverse("portal:move", args=[v]), "same"),
         (Role.PATIENT, reverse("portal:preferences"), "same"),
+        (Role.PATIENT, reverse("portal:calendar"), "same"),
+        (Role.DOCTOR, plan_page, reverse("treatments:plan_clear", args=[r, p])),
+        (Role.DOCTOR, reverse("treatments:touch_up_create", args=[r, p]), "same"),
+        (Role.DOCTOR, chart_page, reverse("treatments:chart_sign", args=[r, c])),
+        (Role.DOCTOR, chart_page, reverse("treatments:chart_cosign", args=[r, c])),
+        (Role.DOCTOR, reverse("treatments:area_amend", args=[r, c, a]), "same"),
+        (Role.DOCTOR, event_page, "same"),
+        (Role.DOCTOR, event_page, reverse("treatments:event_follow_up", args=[r, e])),
+        (Role.DOCTOR, event_page, reverse("treatments:event_close", args=[r, e])),
+        (Role.DOCTOR, event_page, reverse("treatments:event_acknowledge", args=[r, e])),
+        (None, reverse("login"), "same"),
+        (None, reverse("password_reset"), "same"),
     ]
 
 
@@ -147,14 +174,15 @@ def field_names(client, page: str) -> list[str]:
     return names or ["x"]
 
 
-@pytest.mark.parametrize("index", range(26))
+@pytest.mark.parametrize("index", range(FORMS))
 @FUZZ
 @given(data=st.data())
 def test_it_answers_any_input_to_any_form_without_a_500_or_a_partial_write(
     client, world, index, data
 ):
     role, page, action = forms(world)[index]
-    client.force_login(world["users"][role])
+    if role is not None:  # None: a page for anyone (login, password reset)
+        client.force_login(world["users"][role])
     names = field_names(client, page)
     values = data.draw(st.dictionaries(st.sampled_from(names), HOSTILE, max_size=len(names)))
     before = counts()
@@ -169,4 +197,4 @@ def test_it_answers_any_input_to_any_form_without_a_500_or_a_partial_write(
 
 
 def test_it_fuzzes_every_form_listed(world):
-    assert len(forms(world)) == 26
+    assert len(forms(world)) == FORMS
