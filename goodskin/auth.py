@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .actors import client_ip
 
+NAME_MAX = 254
+
 
 class UsernameOrEmailBackend(ModelBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
@@ -37,7 +39,9 @@ def login_name(request, credentials: dict | None) -> str:
     name = (credentials or {}).get("username")
     if name is None and request is not None:
         name = request.POST.get("username")
-    name = (name or "").strip().lower()
+    # No account has a longer name or email (254): a longer one is cut to fit the lockout
+    # table (axes stores up to 255) instead of failing the login with a database error.
+    name = (name or "").strip().lower()[:NAME_MAX]
     if "@" in name:
         owners = list(
             get_user_model()

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import SuspiciousOperation
 from django.dispatch import receiver
 from django.http import HttpResponse
 from django.urls import reverse
@@ -121,3 +122,20 @@ def start_the_clock(sender, request, user, **kwargs):
         # The stored session lasts as long as the total limit: this middleware (not the
         # session store) ends it when idle, and so can say why.
         request.session.set_expiry(limits_for(user).total)
+
+
+class RefuseNulMiddleware:
+    """A NUL character in the path or the query string answers 400: PostgreSQL can't store or
+    compare it, so it would otherwise reach a query as a 500 (a calendar-feed token, a search).
+    Posted forms need no check here: every form text field refuses a NUL with a message."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in request.GET.getlist(key))
+            for key in request.GET
+        ):
+            raise SuspiciousOperation("A NUL character in the request")
+        return self.get_response(request)

@@ -1,16 +1,22 @@
-from datetime import date
-
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
+
+from goodskin.fields import (
+    BoundedDateField,
+    TokenMixin,
+    VersionField,
+    birth_window,
+    limit_text,
+    refuse_hidden_characters,
+    version_error_for_the_page,
+)
 
 from .models import Patient
 from .screening import QUESTIONS, Answer, Kind
 
-EARLIEST_BIRTH = date(1900, 1, 1)
 NAME_FIELDS = ("legal_first_name", "legal_last_name", "preferred_name", "emergency_contact_name")
 
 
@@ -21,7 +27,7 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class PatientForm(forms.ModelForm):
+class PatientForm(TokenMixin, forms.ModelForm):
     phone = PhoneNumberField(
         label=_("Mobile phone"),
         required=False,
@@ -70,10 +76,18 @@ class PatientForm(forms.ModelForm):
             "date_of_birth": DateInput(),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
+        field_classes = {"date_of_birth": BoundedDateField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["date_of_birth"].input_formats = ["%Y-%m-%d", "%m/%d/%Y"]
+        limit_text(self)
+        self.fields["date_of_birth"].window = birth_window
+        self.fields["date_of_birth"].error_messages.update(
+            too_late=_("A date of birth can't be in the future."),
+            too_early=_("Check the year: this date is too long ago."),
+        )
+        for name in NAME_FIELDS:
+            self.fields[name].validators.append(refuse_hidden_characters)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(
@@ -132,14 +146,6 @@ class PatientForm(forms.ModelForm):
                 self.add_error(name, _("Enter a name, not only spaces."))
         return cleaned
 
-    def clean_date_of_birth(self):
-        dob = self.cleaned_data["date_of_birth"]
-        if dob > timezone.localdate():
-            raise forms.ValidationError(_("A date of birth can't be in the future."))
-        if dob < EARLIEST_BIRTH:
-            raise forms.ValidationError(_("Check the year: this date is too long ago."))
-        return dob
-
     def clean_email(self):
         return self.cleaned_data["email"].strip().lower()
 
@@ -151,7 +157,16 @@ class PatientForm(forms.ModelForm):
 
 
 class PatientEditForm(PatientForm):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = VersionField()
+
+    def clean(self):
+        cleaned = super().clean()
+        version_error_for_the_page(self)
+        return cleaned
+
+
+class InviteForm(TokenMixin, forms.Form):
+    """The portal invitation button: only its token."""
 
 
 class DuplicateChoiceForm(forms.Form):

@@ -136,6 +136,8 @@ class Patient(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
+    # The registration form's token: a double click on "Register" saves one patient.
+    form_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     objects = PatientQuerySet.as_manager()
 
@@ -255,6 +257,8 @@ class PortalInvitation(models.Model):
     )
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
+    # The token of the page's "send" button: a double click sends one invitation.
+    form_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["-sent_at"]

@@ -2,13 +2,14 @@
 
 import hashlib
 import secrets
+import uuid
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -51,6 +52,19 @@ class StaleRecord(PatientError):
         self.changes = changes
 
 
+class AlreadySaved(PatientError):
+    """The same form was posted twice (a double click); `saved` is what the first post made."""
+
+    def __init__(self, saved):
+        super().__init__(_("This was already saved; nothing was saved twice."))
+        self.saved = saved
+
+
+def _once(model, token: uuid.UUID | None) -> None:
+    if token and (saved := model.objects.filter(form_token=token).first()):
+        raise AlreadySaved(saved)
+
+
 def _value(value: Any) -> Any:
     return "" if value is None else str(value)
 
@@ -75,10 +89,18 @@ def _stamp_consents(patient: Patient, before: dict) -> None:
 
 # Not durable: the record and its audit entry stand or fall together in a caller's transaction.
 @transaction.atomic
-def register_patient(*, data: dict, by: Actor) -> Patient:
-    patient = Patient(**data, created_by=by.user)
+def register_patient(*, data: dict, by: Actor, form_token: uuid.UUID | None = None) -> Patient:
+    """Save a new patient; a second post of the same form raises AlreadySaved."""
+    _once(Patient, form_token)
+    patient = Patient(**data, created_by=by.user, form_token=form_token)
     _stamp_consents(patient, {})
-    patient.save()
+    try:
+        # A savepoint: the unique token refuses the second of two posts racing each other,
+        # and a caller's transaction stays usable.
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError as error:
+        raise AlreadySaved(Patient.objects.filter(form_token=form_token).first()) from error
     audit.record(
         actor=by,
         patient=patient,
@@ -252,34 +274,24 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def invite_to_portal(*, patient: Patient, by: Actor, link_for) -> PortalInvitation:
+def invite_to_portal(
+    *, patient: Patient, by: Actor, link_for, form_token: uuid.UUID | None = None
+) -> PortalInvitation:
     """Email the patient a one-time link to open their portal account. `link_for(token)` makes
-    the absolute URL (the view knows the host)."""
+    the absolute URL (the view knows the host). A second post of the same page's button raises
+    AlreadySaved and sends nothing."""
+    _once(PortalInvitation, form_token)
     if patient.portal_user_id:
         raise PatientError(_("This patient already has a portal account."))
     if not patient.email:
         raise PatientError(_("Add the patient's email address first."))
     token = secrets.token_urlsafe(32)
-    # Durable: the mail below leaves only once the invitation it links to is committed.
-    with transaction.atomic(durable=True):
-        # An earlier link stops working when a new one is sent.
-        PortalInvitation.objects.filter(patient=patient, accepted_at__isnull=True).update(
-            expires_at=timezone.now()
-        )
-        invitation = PortalInvitation.objects.create(
-            patient=patient,
-            email=patient.email,
-            token_hash=_token_hash(token),
-            sent_by=by.user,
-            expires_at=timezone.now() + timedelta(days=settings.PORTAL_INVITATION_DAYS),
-        )
-        audit.record(
-            actor=by,
-            patient=patient,
-            action=AuditAction.INVITE,
-            subject="portal",
-            details={"email": patient.email},
-        )
+    try:
+        invitation = _save_invitation(patient=patient, token=token, by=by, form_token=form_token)
+    except IntegrityError as error:
+        # The other of two racing posts of the same button committed first and sends the mail.
+        saved = PortalInvitation.objects.filter(form_token=form_token).first()
+        raise AlreadySaved(saved) from error
     context = {
         "patient": patient,
         "link": link_for(token),
@@ -293,6 +305,31 @@ def invite_to_portal(*, patient: Patient, by: Actor, link_for) -> PortalInvitati
         from_email=None,
         recipient_list=[patient.email],
     )
+    return invitation
+
+
+def _save_invitation(*, patient: Patient, token: str, by: Actor, form_token) -> PortalInvitation:
+    # Durable: the mail leaves only once the invitation it links to is committed.
+    with transaction.atomic(durable=True):
+        # An earlier link stops working when a new one is sent.
+        PortalInvitation.objects.filter(patient=patient, accepted_at__isnull=True).update(
+            expires_at=timezone.now()
+        )
+        invitation = PortalInvitation.objects.create(
+            patient=patient,
+            email=patient.email,
+            token_hash=_token_hash(token),
+            sent_by=by.user,
+            expires_at=timezone.now() + timedelta(days=settings.PORTAL_INVITATION_DAYS),
+            form_token=form_token,
+        )
+        audit.record(
+            actor=by,
+            patient=patient,
+            action=AuditAction.INVITE,
+            subject="portal",
+            details={"email": patient.email},
+        )
     return invitation
 
 

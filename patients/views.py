@@ -1,6 +1,7 @@
 """Patient pages for front desk and doctors (the patient's own pages are in the portal app)."""
 
 import json
+import uuid
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +16,7 @@ from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 from . import audit, notices, portal_link, selectors, services, upcoming
 from .access import get_patient_for_user, search_patients_for_user
 from .forms import (
+    InviteForm,
     MergeForm,
     PatientEditForm,
     PatientForm,
@@ -55,7 +57,15 @@ def patient_create(request: HttpRequest) -> HttpResponse:
                 email=data["email"],
             )
         if not duplicates:
-            patient = services.register_patient(data=data, by=Actor.from_request(request))
+            try:
+                patient = services.register_patient(
+                    data=data,
+                    by=Actor.from_request(request),
+                    form_token=form.cleaned_data["form_token"],
+                )
+            except services.AlreadySaved as saved:
+                messages.info(request, _("This patient was already registered by the first click."))
+                return redirect("patients:detail", pk=saved.saved.pk)
             messages.success(request, _("%(name)s is registered.") % {"name": patient.full_name})
             return redirect("patients:detail", pk=patient.pk)
     return render(request, "patients/form.html", {"form": form, "duplicates": duplicates})
@@ -71,6 +81,8 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "patient": patient,
         "screening": selectors.screening_summary(patient),
         "invitation": patient.invitations.first(),
+        # The invitation button's token: a double click sends one invitation.
+        "invite_token": uuid.uuid4(),
         "can_merge": role_of(request.user) in MERGE_ROLES,
         "notices": notices.for_patient(patient),
         "links": links.for_place(links.PATIENT_RECORD, patient=patient, role=role_of(request.user)),
@@ -177,12 +189,21 @@ def _int_or_none(value) -> int | None:
 @require_POST
 def patient_invite(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient_for_user(request, pk)
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, _("This page is out of date. Open it again and repeat your change.")
+        )
+        return redirect("patients:detail", pk=patient.pk)
     try:
         services.invite_to_portal(
             patient=patient,
             by=Actor.from_request(request),
             link_for=lambda token: request.build_absolute_uri(portal_link.welcome_path(token)),
+            form_token=form.cleaned_data["form_token"],
         )
+    except services.AlreadySaved:
+        messages.info(request, _("The invitation was sent by the first click."))
     except services.PatientError as error:
         messages.error(request, str(error))
     else:

@@ -8,15 +8,22 @@ from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
+from goodskin.fields import VersionField, version_error_for_the_page
 from patients.models import Channel, Patient
 from scheduling import clock
+
+
+class CancelForm(forms.Form):
+    """Cancelling carries the version of the appointment the patient saw."""
+
+    version = VersionField()
 
 
 class MoveChoiceForm(forms.Form):
     """Pick one of the free times offered; anything else posted is refused."""
 
     starts_at = forms.ChoiceField(label=_("New time"), widget=forms.RadioSelect)
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = VersionField()
 
     def __init__(self, *args, options, version: int, **kwargs):
         super().__init__(*args, initial={"version": version}, **kwargs)
@@ -27,6 +34,11 @@ class MoveChoiceForm(forms.Form):
 
     def clean_starts_at(self) -> datetime:
         return datetime.fromisoformat(self.cleaned_data["starts_at"])
+
+    def clean(self):
+        cleaned = super().clean()
+        version_error_for_the_page(self)
+        return cleaned
 
     def by_day(self) -> list[tuple]:
         """[(day, [(value, local time)])] for the template, in the clinic's zone."""
@@ -40,7 +52,7 @@ class MoveChoiceForm(forms.Form):
 
 class PreferencesForm(forms.ModelForm):
     phone = PhoneNumberField(label=_("Mobile phone"), required=False)
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = VersionField()
 
     class Meta:
         model = Patient
@@ -87,6 +99,7 @@ class PreferencesForm(forms.ModelForm):
             self.add_error("phone", _("Add a mobile number to get text messages."))
         if channel == Channel.EMAIL and not cleaned.get("email"):
             self.add_error("email", _("Add an email address to get emails."))
+        version_error_for_the_page(self)
         return cleaned
 
     def model_data(self) -> dict:

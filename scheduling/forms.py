@@ -7,6 +7,12 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from goodskin.fields import (
+    TokenMixin,
+    VersionField,
+    schedule_date_field,
+    version_error_for_the_page,
+)
 from patients.forms import DateInput
 from treatments.models import TreatmentPlan
 
@@ -61,13 +67,18 @@ def open_anyway_field(label) -> forms.BooleanField:
 class VersionForm(forms.Form):
     """Carries the version the person saw: a change made meanwhile refuses the form."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = VersionField()
+
+    def clean(self):
+        data = super().clean()
+        version_error_for_the_page(self)
+        return data
 
 
 class AppointmentForm(forms.Form):
     kind = forms.ChoiceField(label=_("Type"), choices=Kind.choices)
     doctor = DoctorChoiceField(label=_("Doctor"), queryset=None)
-    date = forms.DateField(label=_("Date"), widget=DateInput())
+    date = schedule_date_field(label=_("Date"), widget=DateInput())
     time = forms.TimeField(label=_("Time (clinic time)"), widget=TimeInput())
     plan = PlanChoiceField(label=_("Treatment plan"), queryset=None, required=False)
     session_number = forms.IntegerField(
@@ -95,7 +106,7 @@ class AppointmentForm(forms.Form):
 
 
 class MoveForm(VersionForm):
-    date = forms.DateField(label=_("New date"), widget=DateInput())
+    date = schedule_date_field(label=_("New date"), widget=DateInput())
     time = forms.TimeField(label=_("New time (clinic time)"), widget=TimeInput())
     open_anyway = open_anyway_field(_("Move although the clinic is closed"))
     shift_later = forms.BooleanField(required=False, widget=forms.HiddenInput)
@@ -119,7 +130,7 @@ class CancelForm(VersionForm):
 
 class StatusForm(VersionForm):
     status = forms.ChoiceField(choices=[c for c in Status.choices if c[0] != Status.CANCELLED])
-    next = forms.CharField(required=False, widget=forms.HiddenInput)
+    next = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
 
 
 class SlotSearchForm(forms.Form):
@@ -127,8 +138,8 @@ class SlotSearchForm(forms.Form):
     doctor = DoctorChoiceField(
         label=_("Doctor"), queryset=None, required=False, empty_label=_("Any doctor")
     )
-    first_day = forms.DateField(label=_("From"), widget=DateInput())
-    last_day = forms.DateField(label=_("Until"), widget=DateInput())
+    first_day = schedule_date_field(label=_("From"), widget=DateInput())
+    last_day = schedule_date_field(label=_("Until"), widget=DateInput())
     # The patient, found by what the front desk knows (name, phone, email, date of birth);
     # once chosen from the matches, carried as a record number in a hidden field.
     who = forms.CharField(
@@ -168,7 +179,7 @@ class SeriesForm(forms.Form):
         for number in numbers:
             start = (initial_starts or {}).get(number)
             local = start.astimezone(tz) if start else None
-            self.fields[f"date_{number}"] = forms.DateField(
+            self.fields[f"date_{number}"] = schedule_date_field(
                 label=_("Date of session %(n)d") % {"n": number},
                 widget=DateInput(attrs={"class": "form-control"}),
                 required=False,
@@ -199,9 +210,9 @@ class SeriesForm(forms.Form):
         return data
 
 
-class TimeOffForm(forms.Form):
+class TimeOffForm(TokenMixin, forms.Form):
     doctor = DoctorChoiceField(label=_("Doctor"), queryset=None)
-    date = forms.DateField(label=_("Date"), widget=DateInput())
+    date = schedule_date_field(label=_("Date"), widget=DateInput())
     starts = forms.TimeField(label=_("From (clinic time)"), widget=TimeInput())
     ends = forms.TimeField(label=_("Until (clinic time)"), widget=TimeInput())
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)

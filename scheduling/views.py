@@ -7,7 +7,7 @@ patients reach none of it (their own schedule is in the portal)."""
 from datetime import date, timedelta
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from goodskin import links
 from goodskin.actors import Actor
+from goodskin.fields import date_param
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 from patients import services as patient_services
 from patients.access import get_patient_for_user, search_patients_for_user
@@ -52,11 +53,9 @@ def _clinic_zone():
 
 
 def _day_from(request: HttpRequest, tz) -> date:
-    """?date=YYYY-MM-DD, or today in clinic time when missing or malformed."""
-    try:
-        return date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
-        return timezone.localdate(timezone.now(), tz)
+    """?date=YYYY-MM-DD, or today in clinic time when missing, malformed or out of range."""
+    today = timezone.localdate(timezone.now(), tz)
+    return date_param(request.GET.get("date"), default=today)
 
 
 @staff_only
@@ -436,8 +435,14 @@ def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _back_to(request: HttpRequest, fallback):
     target = request.POST.get("next", "") or request.GET.get("next", "")
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return redirect(target)
+    # A path of this site only, printable (a line break in a Location header is an error), and
+    # a plain redirect: redirect() would read "foo" as the name of a URL to reverse.
+    if (
+        target.startswith("/")
+        and target.isprintable()
+        and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+    ):
+        return HttpResponseRedirect(target)
     return fallback
 
 
@@ -494,7 +499,11 @@ def time_off(request: HttpRequest) -> HttpResponse:
                 ends_at=data["ends_at"],
                 reason=data["reason"],
                 by=Actor.from_request(request),
+                form_token=data["form_token"],
             )
+        except services.TimeOffAlreadySaved:
+            messages.info(request, _("The time was blocked by the first click."))
+            return redirect(reverse("scheduling:time_off"))
         except services.BookingError as error:
             messages.error(request, str(error))
             return redirect(reverse("scheduling:time_off"))

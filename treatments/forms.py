@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from goodskin.fields import BoundedDateField, limit_text
 from patients.forms import DateInput
 
 from . import regions
@@ -63,6 +64,8 @@ class TokenMixin(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial.setdefault("form_token", uuid.uuid4())
+        # A note from a model TextField gets a limit too.
+        limit_text(self)
 
 
 class ConsultationForm(TokenMixin, forms.ModelForm):
@@ -103,6 +106,7 @@ class ConsultationForm(TokenMixin, forms.ModelForm):
             "varicose_override_reason": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
+        field_classes = {"held_on": BoundedDateField}
 
     def __init__(self, *args, screening, **kwargs):
         super().__init__(*args, **kwargs)
@@ -240,7 +244,7 @@ class PlanForm(TokenMixin, forms.Form):
 
 
 class ChartForm(TokenMixin, forms.Form):
-    treated_on = forms.DateField(label=_("Date of the session"), widget=DateInput())
+    treated_on = BoundedDateField(label=_("Date of the session"), widget=DateInput())
     regions = AreaChoiceField(label=_("Treated areas"))
     immediate_reactions = forms.CharField(
         label=_("Immediate reactions"),
@@ -376,7 +380,10 @@ class ReasonMixin(forms.Form):
     """The reason for a change, required once the chart is signed (the change is an amendment)."""
 
     reason = forms.CharField(
-        label=_("Reason for the change"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+        label=_("Reason for the change"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=2000,
     )
 
     def __init__(self, *args, signed: bool, **kwargs):
@@ -513,6 +520,7 @@ class AdverseEventForm(TokenMixin, forms.ModelForm):
             "resolved_on": DateInput(),
             "management": forms.Textarea(attrs={"rows": 3}),
         }
+        field_classes = {"onset_on": BoundedDateField, "resolved_on": BoundedDateField}
         labels = {"chart": _("After session")}
 
     def __init__(self, *args, plan, **kwargs):
@@ -551,6 +559,7 @@ class FollowUpForm(TokenMixin, forms.ModelForm):
             "action": forms.Textarea(attrs={"rows": 2}),
             "outcome": forms.Textarea(attrs={"rows": 2}),
         }
+        field_classes = {"on": BoundedDateField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="follow_up", **kwargs)
@@ -569,7 +578,7 @@ class FollowUpForm(TokenMixin, forms.ModelForm):
 
 
 class CloseEventForm(forms.Form):
-    resolved_on = forms.DateField(label=_("Resolved on"), widget=DateInput())
+    resolved_on = BoundedDateField(label=_("Resolved on"), widget=DateInput())
     outcome = forms.CharField(
         label=_("Outcome"), widget=forms.Textarea(attrs={"rows": 2}), max_length=4000
     )

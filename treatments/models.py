@@ -352,6 +352,13 @@ class TreatmentPlan(models.Model):
                 condition=~models.Q(status=PlanStatus.STOPPED) | ~models.Q(stop_reason=""),
                 name="stopped_plan_has_reason",
             ),
+            # One active plan per patient: sessions, bookings and aftercare follow "the" plan.
+            # The services check first; this refuses the second of two plans started at once.
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=models.Q(status=PlanStatus.ACTIVE),
+                name="one_active_plan_per_patient",
+            ),
         ]
 
     def __str__(self) -> str:

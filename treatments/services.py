@@ -247,6 +247,8 @@ def create_plan(
     _doctor_only(by)
     _once(TreatmentPlan, form_token)
     _check_plan(patient=patient, consultation=consultation, areas=areas, sessions=sessions)
+    if start:
+        _check_one_active(patient)
     clinic = get_clinic_settings()
     areas = list(dict.fromkeys(areas))
     override_reason = override_reason.strip()
@@ -281,8 +283,26 @@ def create_plan(
             )
             _override(plan, blockers, reason=override_reason, by=by)
     except IntegrityError as error:
-        raise AlreadySaved(TreatmentPlan.objects.get(form_token=form_token)) from error
+        if form_token and (saved := TreatmentPlan.objects.filter(form_token=form_token).first()):
+            raise AlreadySaved(saved) from error
+        # The other unique rule: a plan of this patient's was started meanwhile.
+        raise TreatmentError(_one_active_message(patient)) from error
     return plan
+
+
+def _one_active_message(patient: Patient) -> str:
+    active = TreatmentPlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE).first()
+    return _(
+        "This patient already has an active plan (#%(n)s): complete or stop it before "
+        "starting another."
+    ) % {"n": active.pk if active else "?"}
+
+
+def _check_one_active(patient: Patient, *, other_than: int | None = None) -> None:
+    """A patient has one active plan at a time (a partial unique index keeps it under a race)."""
+    others = TreatmentPlan.objects.filter(patient=patient, status=PlanStatus.ACTIVE)
+    if others.exclude(pk=other_than).exists():
+        raise TreatmentError(_one_active_message(patient))
 
 
 # Not durable: an upper app may stop a plan within its own change (as scheduling's test does).
@@ -301,8 +321,15 @@ def set_plan_status(*, plan: TreatmentPlan, status: str, reason: str = "", by: A
         )
         if message := eligibility.assess(plan).message(eligibility.Step.PLAN):
             raise TreatmentError(message)
+        _check_one_active(plan.patient, other_than=plan.pk)
         plan.status = PlanStatus.ACTIVE
-        plan.save(update_fields=["status"])
+        try:
+            # A savepoint: losing the race for "the" active plan leaves the caller's
+            # transaction usable for the message.
+            with transaction.atomic():
+                plan.save(update_fields=["status"])
+        except IntegrityError as error:
+            raise TreatmentError(_one_active_message(plan.patient)) from error
     elif status == PlanStatus.STOPPED and plan.status in (PlanStatus.DRAFT, PlanStatus.ACTIVE):
         if not reason.strip():
             raise TreatmentError(_("Say why the plan stops."))

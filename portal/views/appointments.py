@@ -15,7 +15,7 @@ from scheduling.access import get_own_appointment
 from treatments import diagram
 
 from .. import ical
-from ..forms import MoveChoiceForm
+from ..forms import CancelForm, MoveChoiceForm
 from . import aftercare_context, patient_only
 
 
@@ -56,11 +56,16 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = get_own_appointment(request, pk)
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        # A missing or damaged version must not skip the check for a change made meanwhile.
+        messages.error(request, form.errors["version"][0])
+        return redirect("portal:appointment", pk=appointment.pk)
     try:
         services.patient_cancel(
             appointment=appointment,
             by=Actor.from_request(request),
-            version=_int(request.POST.get("version")),
+            version=form.cleaned_data["version"],
         )
     except services.BookingError as error:
         messages.error(request, str(error))
@@ -97,13 +102,6 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
         "portal/move.html",
         {"appointment": appointment, "form": form, "by_day": form.by_day()},
     )
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @patient_only

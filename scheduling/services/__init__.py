@@ -20,7 +20,7 @@ from .common import (
 )
 from .patient_changes import patient_cancel, patient_may_change, patient_move, patient_move_options
 from .series import Proposal, book_series, propose_series, remaining_sessions
-from .time_off import add_time_off
+from .time_off import TimeOffAlreadySaved, add_time_off
 
 __all__ = [
     "TRANSITIONS",
@@ -29,6 +29,7 @@ __all__ = [
     "Proposal",
     "Refused",
     "SlotTaken",
+    "TimeOffAlreadySaved",
     "add_time_off",
     "book_appointment",
     "book_series",

@@ -61,7 +61,9 @@ def test_it_never_fails_on_random_edits(client, doctor, data):
 @given(query=text)
 def test_it_never_fails_on_a_random_search(client, front_desk, query):
     client.force_login(front_desk)
-    assert client.get(reverse("patients:list"), {"q": query}).status_code == 200
+    # A NUL in a link is refused whole (goodskin.middleware); anything else finds or not.
+    expected = 400 if "\x00" in query else 200
+    assert client.get(reverse("patients:list"), {"q": query}).status_code == expected
 
 
 @FUZZ

@@ -2,6 +2,7 @@
 commits (two connections, two threads; see tests/concurrency.py) and fails when the guard it
 names is removed."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -70,6 +71,22 @@ def test_a_patient_is_not_registered_without_the_audit_entry(desk, audit_down):
     with pytest.raises(DatabaseError):
         services.register_patient(data=REGISTRATION, by=desk)
     assert not Patient.objects.exists()
+
+
+@committing
+def test_a_registration_posted_twice_at_once_saves_one_patient(desk):
+    # The unique form token: the second post waits for the first and finds its patient.
+    token = uuid.uuid4()
+
+    def register():
+        return services.register_patient(data=REGISTRATION, by=desk, form_token=token)
+
+    holder, contender, waited = contend(register, register)
+    assert isinstance(holder, Patient)
+    assert isinstance(contender, services.AlreadySaved)
+    assert contender.saved == holder
+    assert waited
+    assert Patient.objects.count() == 1
 
 
 # --- update_patient ---------------------------------------------------------------------------
@@ -171,6 +188,22 @@ def test_an_invitation_that_fails_to_save_leaves_the_earlier_link_working(desk, 
     assert earlier.is_usable()
     assert PortalInvitation.objects.count() == 1
     assert not mail.outbox
+
+
+@committing
+def test_an_invitation_sent_twice_at_once_is_sent_once(desk):
+    # The unique form token: the second click waits for the first's invitation and sends none.
+    patient, token = PatientFactory(), uuid.uuid4()
+
+    def invite():
+        return services.invite_to_portal(patient=patient, by=desk, link_for=link, form_token=token)
+
+    holder, contender, waited = contend(invite, invite, pause=AT_AUDIT)
+    assert isinstance(holder, PortalInvitation)
+    assert isinstance(contender, services.AlreadySaved)
+    assert waited
+    assert PortalInvitation.objects.count() == 1
+    assert len(mail.outbox) == 1
 
 
 # --- accept_invitation ------------------------------------------------------------------------

@@ -199,7 +199,8 @@ def test_it_refuses_a_forged_cancel_inside_the_notice_period(
         page = client.get(reverse("portal:appointment", args=[soon.pk])).content.decode()
         assert "be changed online" in page
         assert "tel:(503) 555-0100" in page
-        response = client.post(reverse("portal:cancel", args=[soon.pk]), follow=True)
+        cancel = reverse("portal:cancel", args=[soon.pk])
+        response = client.post(cancel, {"version": soon.version}, follow=True)
     assert "too late to change this appointment online" in response.content.decode()
     soon.refresh_from_db()
     assert soon.status == Status.BOOKED

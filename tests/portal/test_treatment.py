@@ -4,7 +4,9 @@ another patient's plan nor the chart details, in a bounded number of queries."""
 from django.urls import reverse
 
 from tests.factories import PatientFactory
-from tests.treatments.conftest import chart_session, make_plan, two_sessions
+from tests.treatments.conftest import as_doctor, chart_session, make_plan, two_sessions
+from treatments import services
+from treatments.models import PlanStatus
 
 
 def patient_with_portal(patient_user, doctor):
@@ -55,8 +57,13 @@ def test_the_portal_overview_runs_a_bounded_number_of_queries(
     client, patient, doctor, django_assert_max_num_queries
 ):
     record = PatientFactory(portal_user=patient)
-    for _ in range(3):
-        chart_session(make_plan(record, doctor), doctor)
+    for number in range(3):
+        plan = make_plan(record, doctor)
+        chart_session(plan, doctor)
+        if number < 2:  # one active plan at a time: the earlier ones were stopped
+            services.set_plan_status(
+                plan=plan, status=PlanStatus.STOPPED, reason="Changed course", by=as_doctor(doctor)
+            )
     client.force_login(patient)
     with django_assert_max_num_queries(20):
         assert client.get(reverse("portal:treatment")).status_code == 200

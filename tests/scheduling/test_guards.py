@@ -5,6 +5,7 @@ The race is forced, not hoped for: `contend` runs a holder inside an open transa
 thread, then a contender in another, and lets the holder commit only once the contender waits
 on a row lock in PostgreSQL (pg_stat_activity) or has finished without waiting."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -275,3 +276,26 @@ def test_a_new_calendar_link_that_fails_leaves_the_old_one_working(monkeypatch):
         new_calendar_feed(patient=patient)
     old.refresh_from_db()
     assert old.revoked_at is None
+
+
+@committing
+def test_time_off_posted_twice_at_once_blocks_the_time_once(now, hours, front_desk, doctor):
+    # add_time_off's lock on the doctor, then the form token: the second post waits for the
+    # first and finds its block (the unique token backs this up).
+    token = uuid.uuid4()
+
+    def block():
+        return services.add_time_off(
+            doctor=doctor,
+            starts_at=at(MONDAY + timedelta(days=1), 9),
+            ends_at=at(MONDAY + timedelta(days=1), 10),
+            reason="",
+            by=desk_actor(front_desk),
+            form_token=token,
+        )
+
+    holder, contender, waited = contend(block, block)
+    assert isinstance(holder, tuple)
+    assert isinstance(contender, services.TimeOffAlreadySaved)
+    assert waited
+    assert TimeOff.objects.count() == 1

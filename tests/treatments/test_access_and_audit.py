@@ -10,8 +10,15 @@ from django.urls import reverse
 
 from patients.models import AuditEntry
 from tests.factories import PatientFactory, screen
-from tests.treatments.conftest import chart_session, make_consultation, make_plan
-from treatments.models import AdverseEvent, Consultation, SessionChart, TreatmentPlan
+from tests.treatments.conftest import as_doctor, chart_session, make_consultation, make_plan
+from treatments import services
+from treatments.models import (
+    AdverseEvent,
+    Consultation,
+    PlanStatus,
+    SessionChart,
+    TreatmentPlan,
+)
 
 
 @pytest.fixture
@@ -134,7 +141,12 @@ def test_the_patients_treatment_list_runs_a_fixed_number_of_queries(
     client, doctor, record, django_assert_max_num_queries
 ):
     for _ in range(5):
-        chart_session(make_plan(record, doctor), doctor)
+        plan = make_plan(record, doctor)
+        chart_session(plan, doctor)
+        # One active plan at a time: each is stopped before the next starts.
+        services.set_plan_status(
+            plan=plan, status=PlanStatus.STOPPED, reason="Changed course", by=as_doctor(doctor)
+        )
     client.force_login(doctor)
     with django_assert_max_num_queries(16):
         assert client.get(reverse("treatments:patient", args=[record.pk])).status_code == 200

@@ -286,7 +286,7 @@ def test_an_area_of_another_chart_gives_404(client, doctor, plan, chart):
 
 
 def test_the_service_refuses_an_area_of_another_chart(doctor, record, chart):
-    elsewhere = chart_session(make_plan(record, doctor), doctor)
+    elsewhere = chart_session(make_plan(PatientFactory(), doctor), doctor)
     with pytest.raises(services.TreatmentError, match="not part of this chart"):
         services.amend_treated_area(
             chart=chart,

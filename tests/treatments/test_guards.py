@@ -243,3 +243,41 @@ def test_an_override_is_not_saved_without_its_audit_entry(record, doctor, monkey
     with pytest.raises(DatabaseError, match="audit insert failed"):
         _clear(plan, doctor)()
     assert not Clearance.objects.exists()
+
+
+# --- one active plan per patient ------------------------------------------------------------
+
+
+@committing
+def test_two_plans_started_at_once_leave_one_active(record, doctor):
+    # The partial unique index: neither service call sees the other's uncommitted plan.
+    first, second = make_consultation(record, doctor), make_consultation(record, doctor)
+    holder, contender, waited = contend(
+        lambda: make_plan(record, doctor, consultation=first),
+        lambda: make_plan(record, doctor, consultation=second),
+    )
+    assert isinstance(holder, TreatmentPlan)
+    assert isinstance(contender, services.TreatmentError)
+    assert "already has an active plan" in str(contender)
+    assert waited
+    assert TreatmentPlan.objects.filter(patient=record, status=PlanStatus.ACTIVE).count() == 1
+
+
+@committing
+def test_two_drafts_started_at_once_leave_one_active(record, doctor):
+    # The same index under set_plan_status: each locks only its own plan.
+    drafts = [
+        make_plan(record, doctor, consultation=make_consultation(record, doctor), start=False)
+        for _ in range(2)
+    ]
+
+    def start(plan):
+        return lambda: services.set_plan_status(
+            plan=plan, status=PlanStatus.ACTIVE, by=as_doctor(doctor)
+        )
+
+    holder, contender, waited = contend(start(drafts[0]), start(drafts[1]))
+    assert holder is None
+    assert isinstance(contender, services.TreatmentError)
+    assert waited
+    assert TreatmentPlan.objects.filter(patient=record, status=PlanStatus.ACTIVE).count() == 1

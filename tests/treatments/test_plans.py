@@ -131,3 +131,39 @@ def test_a_stopped_plan_cannot_restart(doctor, plan):
     services.set_plan_status(plan=plan, status="stopped", reason="No", by=as_doctor(doctor))
     with pytest.raises(services.TreatmentError):
         services.set_plan_status(plan=plan, status="active", by=as_doctor(doctor))
+
+
+def test_it_refuses_a_second_active_plan_for_a_patient(doctor, record):
+    first = make_plan(record, doctor)
+    with pytest.raises(
+        services.TreatmentError, match=f"already has an active plan \\(#{first.pk}\\)"
+    ):
+        make_plan(record, doctor)
+    assert TreatmentPlan.objects.filter(patient=record).count() == 1
+
+
+def test_it_refuses_to_start_a_draft_while_another_plan_is_active(doctor, record):
+    make_plan(record, doctor)
+    draft = make_plan(record, doctor, start=False)
+    with pytest.raises(services.TreatmentError, match="already has an active plan"):
+        services.set_plan_status(plan=draft, status=PlanStatus.ACTIVE, by=as_doctor(doctor))
+    draft.refresh_from_db()
+    assert draft.status == PlanStatus.DRAFT
+
+
+def test_it_starts_a_new_plan_once_the_active_one_is_stopped(doctor, record):
+    first = make_plan(record, doctor)
+    services.set_plan_status(
+        plan=first, status=PlanStatus.STOPPED, reason="Changed course", by=as_doctor(doctor)
+    )
+    second = make_plan(record, doctor)
+    assert second.status == PlanStatus.ACTIVE
+
+
+def test_it_shows_the_one_active_plan_rule_on_the_plan_form(client, doctor, record):
+    make_plan(record, doctor)
+    client.force_login(doctor)
+    response = post_plan(client, record, plan_data(make_consultation(record, doctor)))
+    assert response.status_code == 200
+    assert "already has an active plan" in response.content.decode()
+    assert TreatmentPlan.objects.filter(patient=record).count() == 1
