@@ -81,7 +81,9 @@ def throttled(request: HttpRequest) -> bool:
     an unknown name gets the same answer as a known one."""
     since = timezone.now() - settings.AXES_COOLOFF_TIME
     recent = AccessAttempt.objects.filter(attempt_time__gte=since)
-    name = login_name(request, None)[: AccessAttempt._meta.get_field("username").max_length]
+    # As axes stores it (a NUL, which PostgreSQL can't compare, can't be in a stored name).
+    name = login_name(request, None).replace("\x00", "")
+    name = name[: AccessAttempt._meta.get_field("username").max_length]
 
     def failures(**where) -> int:
         return recent.filter(**where).aggregate(n=Sum("failures_since_start"))["n"] or 0

@@ -68,3 +68,7 @@ def test_the_limits_are_settings(client, staff, settings):
     settings.LOGIN_ADDRESS_LIMIT = 3
     spray(client, ["staff0", "staff1", "staff2"], per_name=1)
     assert log_in(client, "staff3", PASSWORD, SPRAYER).status_code == 429
+
+
+def test_a_name_with_a_nul_gets_the_normal_answer(client, staff):
+    assert log_in(client, "staff\x000", "wrong").status_code == 200
