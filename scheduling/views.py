@@ -6,6 +6,7 @@ patients reach none of it (their own schedule is in the portal)."""
 
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -41,15 +42,17 @@ from .forms import (
     StatusForm,
     TimeOffForm,
 )
-from .models import Kind, Status, TimeOff
+from .models import Kind, Location, Status, TimeOff
 from .slots import free_slots
 
 staff_only = role_required(*STAFF_ROLES)
 
 
 def _clinic_zone():
-    location = services.default_location()
-    return clock.zone(location.time_zone)
+    """The clinic's time zone: its first location's, or the setting's before one is set up
+    (a fresh database's pages must still open)."""
+    location = Location.objects.order_by("pk").first()
+    return clock.zone(location.time_zone if location else settings.CLINIC_TIME_ZONE)
 
 
 def _day_from(request: HttpRequest, tz) -> date:
@@ -193,9 +196,12 @@ def _free_days(data: dict, plan, patient, tz) -> list[tuple[date, list]]:
     """Free times by day, outside the named patient's other appointments."""
     settings = services.scheduling_settings()
     people = [data["doctor"]] if data["doctor"] else list(selectors.doctors())
+    location = Location.objects.order_by("pk").first()
+    if location is None:  # nothing set up yet: no free time anywhere
+        return []
     slots = free_slots(
         doctor_ids=[d.pk for d in people],
-        location=services.default_location(),
+        location=location,
         first_day=data["first_day"],
         last_day=data["last_day"],
         minutes=services.minutes_for(data["kind"], plan, settings=settings),
