@@ -7,6 +7,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -53,10 +55,32 @@ def login_name(request, credentials: dict | None) -> str:
     return name
 
 
+# No password is longer: hashing (Argon2) a megabyte-long one on every attempt would let anyone
+# keep the server busy from the login page.
+PASSWORD_MAX = 256
+
+
 class LoginForm(AuthenticationForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["username"].label = _("Username or email")
+        password = self.fields["password"]
+        password.validators.append(MaxLengthValidator(PASSWORD_MAX))
+        password.widget.attrs["maxlength"] = PASSWORD_MAX
+
+
+class MaximumLengthValidator:
+    """A new password is at most PASSWORD_MAX characters (AUTH_PASSWORD_VALIDATORS)."""
+
+    def validate(self, password, user=None):
+        if len(password) > PASSWORD_MAX:
+            raise ValidationError(
+                _("Choose a password of at most %(n)d characters.") % {"n": PASSWORD_MAX},
+                code="password_too_long",
+            )
+
+    def get_help_text(self):
+        return _("At most %(n)d characters.") % {"n": PASSWORD_MAX}
 
 
 def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:

@@ -202,6 +202,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "goodskin.auth.MaximumLengthValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
     # First: refuses a login that is locked out before any password is checked.

@@ -253,11 +253,15 @@ class DayVisit:
     buttons: list
     # A touch-up visit: the completed plan it follows, to chart it on (None otherwise).
     touch_up_plan: TreatmentPlan | None = None
+    # A booked treatment visit the eligibility gate stops: what stops it, named, and the plan
+    # whose page lets it go ahead.
+    blocked: str = ""
+    blocked_plan_id: int | None = None
 
 
 def doctor_day(doctor, day: date, tz) -> list[DayVisit]:
-    """A doctor's appointments of the day, each session with its chart if there is one: two
-    queries."""
+    """A doctor's appointments of the day, each session with its chart if there is one, and
+    what the eligibility gate says of the booked ones: a fixed number of queries."""
     start, end = clock.day_bounds(day, tz)
     appointments = list(_appointments(start, end).filter(doctor=doctor).not_cancelled())
     touch_ups = touch_up_plans(a.patient_id for a in appointments if a.kind == Kind.TOUCH_UP)
@@ -265,15 +269,33 @@ def doctor_day(doctor, day: date, tz) -> list[DayVisit]:
     plan_ids |= {plan.pk for plan in touch_ups.values()}
     charts = {_chart_key(c): c for c in SessionChart.objects.filter(plan_id__in=plan_ids)}
     today, table = timezone.localdate(timezone.now(), tz), buttons_by_status()
-    return [
-        DayVisit(
-            appointment,
-            charts.get(_visit_key(appointment, day, touch_ups)),
-            status_buttons(appointment, today, tz, table),
-            touch_ups.get(appointment.patient_id) if appointment.kind == Kind.TOUCH_UP else None,
+    flags = gate.flags(
+        [
+            gate.Visit(a.pk, a.kind, a.patient_id, a.plan_id)
+            for a in appointments
+            if a.status == Status.BOOKED
+        ]
+    )
+    visits = []
+    for appointment in appointments:
+        buttons = status_buttons(appointment, today, tz, table)
+        flag = flags.get(appointment.pk)
+        if flag is not None and (flag.blocked or flag.rescreen.needed):
+            # As on the day view: no check-in past the gate, and the re-screen first.
+            buttons = [b for b in buttons if b[0] not in ARRIVING]
+        visits.append(
+            DayVisit(
+                appointment,
+                charts.get(_visit_key(appointment, day, touch_ups)),
+                buttons,
+                touch_ups.get(appointment.patient_id)
+                if appointment.kind == Kind.TOUCH_UP
+                else None,
+                blocked=flag.names if flag is not None and flag.blocked else "",
+                blocked_plan_id=flag.plan.pk if flag is not None else None,
+            )
         )
-        for appointment in appointments
-    ]
+    return visits
 
 
 # A session's chart is found by its number; a touch-up (which has none) by the plan and day.

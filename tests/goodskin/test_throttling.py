@@ -72,3 +72,19 @@ def test_the_limits_are_settings(client, staff, settings):
 
 def test_a_name_with_a_nul_gets_the_normal_answer(client, staff):
     assert log_in(client, "staff\x000", "wrong").status_code == 200
+
+
+def test_a_megabyte_password_is_refused_before_it_is_hashed(client, staff):
+    response = log_in(client, "staff0", "x" * 1_000_000)
+    assert response.status_code == 200
+    assert "at most 256 characters" in response.content.decode()
+    assert not logged_in(client)
+
+
+def test_a_new_password_is_at_most_256_characters(staff):
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="at most 256"):
+        validate_password("Aa1!" * 100, staff[0])
+    validate_password("a long but fine passphrase for 2026", staff[0])

@@ -475,3 +475,17 @@ def test_the_re_screen_page_answers_other_roles_and_bad_input_without_a_500(
     assert appointment.status == Status.BOOKED
     record.refresh_from_db()
     assert record.screening_confirmed_at is None
+
+
+def test_the_doctors_own_day_shows_the_block_and_offers_no_check_in_past_it(
+    client, now, plan, doctor, front_desk, record
+):
+    appointment = book(front_desk, plan)
+    changed_after(now, record, infection="yes")
+    client.force_login(doctor)
+    html = client.get(reverse("scheduling:my_day")).content.decode()
+    item = html.split(reverse("scheduling:appointment", args=[appointment.pk]), 1)[1]
+    item = item.split("</li>", 1)[0]
+    assert "data-blocked" in item and "Infection in the area" in item
+    assert reverse("treatments:plan", args=[record.pk, plan.pk]) + "#gate" in item
+    assert 'value="checked_in"' not in item and 'value="in_progress"' not in item
