@@ -42,7 +42,7 @@ from .forms import (
     StatusForm,
     TimeOffForm,
 )
-from .models import Kind, Location, Status, TimeOff
+from .models import Kind, Status, TimeOff
 from .slots import free_slots
 
 staff_only = role_required(*STAFF_ROLES)
@@ -51,7 +51,7 @@ staff_only = role_required(*STAFF_ROLES)
 def _clinic_zone():
     """The clinic's time zone: its first location's, or the setting's before one is set up
     (a fresh database's pages must still open)."""
-    location = Location.objects.order_by("pk").first()
+    location = services.first_location()
     return clock.zone(location.time_zone if location else settings.CLINIC_TIME_ZONE)
 
 
@@ -196,7 +196,7 @@ def _free_days(data: dict, plan, patient, tz) -> list[tuple[date, list]]:
     """Free times by day, outside the named patient's other appointments."""
     settings = services.scheduling_settings()
     people = [data["doctor"]] if data["doctor"] else list(selectors.doctors())
-    location = Location.objects.order_by("pk").first()
+    location = services.first_location()
     if location is None:  # nothing set up yet: no free time anywhere
         return []
     slots = free_slots(

@@ -195,16 +195,20 @@ def plan_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
 @staff_only
 def plan_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
     """Doctors see the whole plan; the front desk sees its summary, without chart details."""
-    plan = get_plan_for_user(request, patient_pk, pk)
-    progress = selectors.plan_progress(plan)
+    return _plan_page(request, get_plan_for_user(request, patient_pk, pk))
+
+
+def _plan_page(request: HttpRequest, plan: TreatmentPlan, gate_form=None) -> HttpResponse:
+    """The plan's page for the role asking (`gate_form`: a doctor's clearance form to show
+    again, with its errors)."""
     is_doctor = role_of(request.user) == Role.DOCTOR
     context = {
         "patient": plan.patient,
         "plan": plan,
-        "progress": progress,
+        "progress": selectors.plan_progress(plan),
         "screening": screening_summary(plan.patient),
         "is_doctor": is_doctor,
-        **_eligibility(plan, is_doctor=is_doctor),
+        **_eligibility(plan, is_doctor=is_doctor, form=gate_form),
     }
     if is_doctor:
         context["stop_form"] = StopPlanForm()
@@ -265,19 +269,7 @@ def plan_clear(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Saved: treatment may go ahead."))
             return redirect("treatments:plan", plan.patient_id, plan.pk)
-    progress = selectors.plan_progress(plan)
-    context = {
-        "patient": plan.patient,
-        "plan": plan,
-        "progress": progress,
-        "screening": screening_summary(plan.patient),
-        "is_doctor": True,
-        "stop_form": StopPlanForm(),
-        "events": plan.adverse_events.all(),
-        "legend": diagram.legend(),
-        **_eligibility(plan, is_doctor=True, form=form),
-    }
-    return render(request, "treatments/plan_detail.html", context)
+    return _plan_page(request, plan, gate_form=form)
 
 
 @doctor_only

@@ -15,6 +15,7 @@ from .common import (
     Refused,
     SlotTaken,
     default_location,
+    first_location,
     minutes_for,
     scheduling_settings,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "book_series",
     "cancel_appointment",
     "default_location",
+    "first_location",
     "minutes_for",
     "move_appointment",
     "patient_cancel",

@@ -56,8 +56,13 @@ def scheduling_settings() -> SchedulingSettings:
     return SchedulingSettings.current()
 
 
+def first_location() -> Location | None:
+    """The clinic's first location, or None before an administrator sets one up."""
+    return Location.objects.order_by("pk").first()
+
+
 def default_location() -> Location:
-    location = Location.objects.order_by("pk").first()
+    location = first_location()
     if location is None:
         raise BookingError(_("No clinic location is set up yet."))
     return location
