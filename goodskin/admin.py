@@ -5,12 +5,16 @@ menu of users in the admin are limited to staff accounts."""
 
 from axes import admin as axes_admin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from . import two_factor
+from .actors import Actor
 from .roles import staff_accounts
 
 User = get_user_model()
@@ -42,8 +46,23 @@ class UserAdmin(auth_admin.UserAdmin):
     in the portal, or the front desk's, who may see it. Its change, password and history pages
     answer as if it did not exist, and so does the admin's user autocomplete."""
 
+    actions = ["reset_two_factor"]
+
     def get_queryset(self, request):
         return super().get_queryset(request).filter(pk__in=staff_accounts().values("pk"))
+
+    @admin.action(description=_("Reset two-step login (a lost or new phone)"))
+    def reset_two_factor(self, request, queryset):
+        """The staff member sets it up again at their next login; each reset is audited."""
+        by = Actor.from_request(request)
+        for account in queryset:
+            two_factor.reset(account=account, by=by)
+        self.message_user(
+            request,
+            _("Two-step login was reset for %(n)d accounts: each sets it up again at login.")
+            % {"n": len(queryset)},
+            messages.SUCCESS,
+        )
 
 
 def _is_staff_name():
@@ -108,3 +127,10 @@ class AccessLogAdmin(LoginRecordAdmin, axes_admin.AccessLogAdmin):
 class AccessFailureLogAdmin(LoginRecordAdmin, axes_admin.AccessFailureLogAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# django-otp's own device lists would show every account's devices (a patient's login name
+# among them) and each device's secret: the reset above is what an administrator needs.
+for model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)

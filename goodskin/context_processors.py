@@ -43,8 +43,21 @@ NAV_ITEMS: dict[Role, tuple[NavItem, ...]] = {
 }
 
 
+def second_step_pending(request) -> bool:
+    """The session logged in with its password but still owes its code (two-step login)."""
+    from .two_factor import NEEDED
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not hasattr(request, "session"):
+        return False
+    return bool(request.session.get(NEEDED)) and not user.is_verified()
+
+
 def navigation(request) -> dict:
     role = role_of(request.user) if hasattr(request, "user") else None
+    pending = second_step_pending(request)
+    if pending:  # its menu would only lead back to the code page
+        role = None
     path = request.path
     items = [
         {"label": item.label, "url": reverse(item.url_name)} for item in NAV_ITEMS.get(role, ())
@@ -58,6 +71,7 @@ def navigation(request) -> dict:
     return {
         "user_role": role,
         "user_role_label": role.label if role else "",
+        "second_step_pending": pending,
         "nav_items": items,
         "clinic_name": settings.CLINIC_NAME,
     }

@@ -4,6 +4,7 @@ went idle or lasted too long."""
 import time
 import zoneinfo
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,7 +13,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import SuspiciousOperation
 from django.dispatch import receiver
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -139,3 +140,55 @@ class RefuseNulMiddleware:
         ):
             raise SuspiciousOperation("A NUL character in the request")
         return self.get_response(request)
+
+
+class TwoFactorMiddleware:
+    """A session that owes its second step (goodskin.two_factor) reaches only the pages that
+    take that step, logout, and the public pages (those marked @login_not_required): every
+    other request goes to the code page, or to setting it up when the account has no app yet.
+    After SessionLimitsMiddleware, so an idle session ends rather than asks for a code."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        from . import two_factor
+
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        if getattr(view_func, "two_factor_exempt", False) or not getattr(
+            view_func, "login_required", True
+        ):
+            return None
+        needed = request.session.get(two_factor.NEEDED)
+        if needed is None:  # a session from before two-step login: note it now
+            two_factor.note_login(request, user)
+            needed = request.session[two_factor.NEEDED]
+        if not needed or user.is_verified():
+            return None
+        if two_factor.enrolled(user):
+            name = "two_factor"
+        elif two_factor.required(user):
+            name = "two_factor_setup"
+        else:  # turned on, then reset by the clinic: nothing left to ask
+            request.session[two_factor.NEEDED] = False
+            return None
+        target = reverse(name)
+        if request.method == "GET":
+            target = f"{target}?{urlencode({'next': request.get_full_path()})}"
+        if request.headers.get("HX-Request"):
+            return HttpResponse(status=204, headers={"HX-Redirect": target})
+        return HttpResponseRedirect(target)
+
+
+@receiver(user_logged_in)
+def note_second_step(sender, request, user, **kwargs):
+    """A login (a new session key) notes whether its session owes a second step."""
+    if request is not None and hasattr(request, "session"):
+        from . import two_factor
+
+        two_factor.note_login(request, user)

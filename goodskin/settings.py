@@ -53,6 +53,9 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "goodskin",
     "patients",
     "messaging",
@@ -71,6 +74,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): has this session passed its second step (two-step login)?
+    "django_otp.middleware.OTPMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -78,6 +83,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "goodskin.middleware.ClinicTimezoneMiddleware",
     "goodskin.middleware.SessionLimitsMiddleware",
+    # A session that still owes its second step reaches only the pages that take it.
+    "goodskin.middleware.TwoFactorMiddleware",
     # Turns a locked-out login into the "too many attempts" page; last, as axes asks.
     "axes.middleware.AxesMiddleware",
 ]
@@ -227,6 +234,13 @@ LOGIN_ACCOUNT_LIMIT = env.int("LOGIN_ACCOUNT_LIMIT", default=10)
 AXES_LOCKOUT_CALLABLE = "goodskin.auth.locked_out"
 AXES_CLIENT_IP_CALLABLE = "goodskin.actors.client_ip"
 AXES_USERNAME_CALLABLE = "goodskin.auth.login_name"
+# Two-step login (goodskin.two_factor): the roles that must use it (admin, doctor, front_desk,
+# patient); a patient may turn it on for their own account whatever this says.
+TWO_FACTOR_ROLES = [
+    role for role in env.list("TWO_FACTOR_ROLES", default=["admin", "doctor", "front_desk"]) if role
+]
+# The name an authenticator app shows beside the account.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Goodskin Clinic")
 PATIENT_IDLE_MINUTES = env.int("PATIENT_IDLE_MINUTES", default=30)
 # Staff leave screens on at the desk: their sessions end sooner without activity.
 STAFF_IDLE_MINUTES = env.int("STAFF_IDLE_MINUTES", default=15)

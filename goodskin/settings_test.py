@@ -18,3 +18,7 @@ from .settings import *  # noqa: F403
 # No collectstatic in tests: whitenoise serves the packages' files straight from the finders.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Tests log staff in with force_login and no second step; the two-step login tests (and the
+# walk of every page, tests/goodskin/test_two_factor.py) turn it on for themselves.
+TWO_FACTOR_ROLES: list[str] = []

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from scheduling import home as scheduling_home
 from treatments import views as treatments_views
 
-from . import views
+from . import two_factor_views, views
 from .auth import LoginView, PasswordResetConfirmView, PasswordResetView
 
 admin.site.site_header = _("Goodskin Clinic administration")
@@ -24,8 +24,17 @@ urlpatterns = [
     path("", include("portal.urls")),
     # Login, logout, password change and reset, with templates in templates/registration/.
     path("accounts/login/", LoginView.as_view(), name="login"),
-    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/logout/",
+        two_factor_views.two_factor_exempt(views.LogoutView.as_view()),
+        name="logout",
+    ),
     path("accounts/keep-alive/", views.keep_alive, name="keep_alive"),
+    path("accounts/two-factor/", two_factor_views.verify, name="two_factor"),
+    path("accounts/two-factor/setup/", two_factor_views.setup, name="two_factor_setup"),
+    path("accounts/two-factor/codes/", two_factor_views.codes, name="two_factor_codes"),
+    path("accounts/two-factor/manage/", two_factor_views.manage, name="two_factor_manage"),
+    path("accounts/two-factor/new-codes/", two_factor_views.new_codes, name="two_factor_new_codes"),
     path("accounts/password_reset/", PasswordResetView.as_view(), name="password_reset"),
     path(
         "accounts/reset/<uidb64>/<token>/",

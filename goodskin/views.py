@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST, require_safe
 from . import health
 from .middleware import left
 from .roles import Role, role_of
+from .two_factor_views import two_factor_exempt
 
 HOME_URL_NAMES = {
     Role.FRONT_DESK: "frontdesk_home",
@@ -29,6 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect(HOME_URL_NAMES[role])
 
 
+@two_factor_exempt  # the page asking for the code stays alive too
 @never_cache
 @require_POST
 def keep_alive(request: HttpRequest) -> JsonResponse:

@@ -279,6 +279,8 @@ class AuditAction(models.TextChoices):
     INVITE = "invite", _("invited to the portal")
     DELETE = "delete", _("deleted")
     SEARCH = "search", _("found in a search")
+    # A login's own security: two-step login turned on or off, reset, a recovery code used.
+    SECURITY = "security", _("changed login security")
 
 
 class AuditEntry(models.Model):

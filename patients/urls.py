@@ -13,5 +13,10 @@ urlpatterns = [
     path("patients/<int:pk>/screening/history/", views.screening_history, name="screening_history"),
     path("patients/<int:pk>/merge/", views.patient_merge, name="merge"),
     path("patients/<int:pk>/invite/", views.patient_invite, name="invite"),
+    path(
+        "patients/<int:pk>/two-factor/reset/",
+        views.patient_reset_two_factor,
+        name="reset_two_factor",
+    ),
     path("patients/<int:pk>/export/", views.patient_export, name="export"),
 ]

@@ -4,12 +4,12 @@ import json
 import uuid
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from goodskin import links
+from goodskin import links, two_factor
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 
@@ -81,6 +81,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "patient": patient,
         "screening": selectors.screening_summary(patient),
         "invitation": patient.invitations.first(),
+        "two_factor_on": bool(patient.portal_user) and two_factor.enrolled(patient.portal_user),
         # The invitation button's token: a double click sends one invitation.
         "invite_token": uuid.uuid4(),
         "can_merge": role_of(request.user) in MERGE_ROLES,
@@ -208,6 +209,26 @@ def patient_invite(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(error))
     else:
         messages.success(request, _("Invitation sent to %(email)s.") % {"email": patient.email})
+    return redirect("patients:detail", pk=patient.pk)
+
+
+@staff_only
+@require_POST
+def patient_reset_two_factor(request: HttpRequest, pk: int) -> HttpResponse:
+    """The patient lost the phone with their authenticator app (and their recovery codes):
+    after the front desk has made sure who is asking, they log in with their password alone
+    and may set it up again."""
+    patient = get_patient_for_user(request, pk)
+    if patient.portal_user is None:
+        raise Http404
+    two_factor.reset(account=patient.portal_user, by=Actor.from_request(request), patient=patient)
+    messages.success(
+        request,
+        _(
+            "Two-step login was reset: the patient logs in with their password and can set it "
+            "up again from their account."
+        ),
+    )
     return redirect("patients:detail", pk=patient.pk)
 
 

@@ -30,6 +30,14 @@ TOKEN_PAGES = {
     "messaging:unsubscribe",
     "portal:feed",
 }
+# Two-step login: everyone's own (goodskin.two_factor_views).
+TWO_FACTOR_PAGES = {
+    "two_factor",
+    "two_factor_setup",
+    "two_factor_codes",
+    "two_factor_manage",
+    "two_factor_new_codes",
+}
 # Pages a patient may open (besides the public ones); everything else is for staff.
 PATIENT_PAGES = {
     "home",
@@ -47,9 +55,17 @@ PATIENT_PAGES = {
     "portal:my_record",
     "portal:treatment",
     "portal:plan",
+    *TWO_FACTOR_PAGES,
 }
 # Pages the clinic administrator opens outside the Django admin: none with patient data.
-ADMIN_PAGES = {"home", "logout", "password_change", "password_change_done", "keep_alive"}
+ADMIN_PAGES = {
+    "home",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "keep_alive",
+    *TWO_FACTOR_PAGES,
+}
 # Staff pages that belong to one role only.
 ROLE_HOMES = {"frontdesk_home": Role.FRONT_DESK, "doctor_home": Role.DOCTOR}
 
