@@ -209,6 +209,14 @@ class ScreeningAnswer(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
+    # The patient's own answers from the portal (patients.services.record_patient_screening)
+    # wait for a doctor's review at consultation. A "yes" counts at once (it can only stop a
+    # treatment): the answer is the patient's, and `from_patient` says it is unreviewed. Any
+    # other change waits in `patient_answer`/`patient_note` while the clinic's answer stays.
+    from_patient = models.BooleanField(default=False)
+    patient_answer = models.CharField(max_length=10, choices=Answer.choices, blank=True)
+    patient_note = models.CharField(max_length=300, blank=True)
+    patient_answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -29,3 +29,16 @@ def register_preferences(path: Callable[[], str]) -> None:
 def preferences_path() -> str:
     """That page's path, or "" when no portal is installed."""
     return _preferences[0]() if _preferences else ""
+
+
+_screening: list[Callable[[], str]] = []
+
+
+def register_screening(path: Callable[[], str]) -> None:
+    """`path()` is the page where a signed-in patient answers the screening questions."""
+    _screening[:] = [path]
+
+
+def screening_path() -> str:
+    """That page's path, or "" when no portal is installed."""
+    return _screening[0]() if _screening else ""

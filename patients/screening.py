@@ -65,6 +65,34 @@ QUESTIONS: tuple[Question, ...] = (
     Question("previous_treatment_right", _("Earlier vein treatment, right leg"), Kind.HISTORY),
 )
 BY_KEY = {q.key: q for q in QUESTIONS}
+
+# The same questions as a patient reads them in the portal, in plain words.
+PATIENT_WORDING: dict[str, str | Promise] = {
+    "sclerosant_allergy": _("Have you ever had an allergic reaction to a vein injection?"),
+    "acute_dvt_pe": _("Do you have a blood clot in a leg or in the lungs right now?"),
+    "infection": _("Do you have an infection in your legs, or are you ill with a fever?"),
+    "immobility": _("Are you confined to bed for long periods?"),
+    "limb_ischaemia": _("Has a doctor told you the blood flow to your legs is badly blocked?"),
+    "severe_reaction": _("Did you have a serious reaction to vein treatment before?"),
+    "rl_shunt": _("Has a doctor told you that you have a hole in the heart (such as a PFO)?"),
+    "pregnancy": _("Are you pregnant, or could you be?"),
+    "breastfeeding": _("Are you breastfeeding?"),
+    "previous_dvt_pe": _("Have you ever had a blood clot in a leg or in the lungs?"),
+    "thrombophilia": _("Has a doctor told you that your blood clots too easily?"),
+    "recent_surgery": _("Have you had an operation or a hospital stay in the last 3 months?"),
+    "reduced_mobility": _("Do you find it hard to walk or get around?"),
+    "arterial_disease": _("Do you have poor circulation in your legs (arterial disease)?"),
+    "anticoagulants": _("Do you take blood thinners, or aspirin every day?"),
+    "estrogen": _(
+        "Do you take estrogen, the contraceptive pill or hormone replacement therapy (HRT)?"
+    ),
+    "asthma_allergies": _("Do you have asthma or allergies?"),
+    "migraine": _("Do you get migraines?"),
+    "travel_planned": _("Do you plan a long journey (over 4 hours) soon after treatment?"),
+    "untreated_varicose": _("Do you have large, bulging varicose veins that were never treated?"),
+    "previous_treatment_left": _("Have you had vein treatment on your left leg before?"),
+    "previous_treatment_right": _("Have you had vein treatment on your right leg before?"),
+}
 ESTROGEN = "estrogen"
 UNTREATED_VARICOSE = "untreated_varicose"
 FOAM_ONLY = "rl_shunt"

@@ -156,6 +156,16 @@ class ScreeningSummary:
         return self._answer(UNTREATED_VARICOSE) == Answer.YES
 
     @property
+    def patient_answered(self) -> list:
+        """Questions the patient answered in the portal that no doctor has reviewed yet
+        (patients.patient_answers): from the rows loaded already, no query."""
+        return [
+            q
+            for q in QUESTIONS
+            if (row := self.answers.get(q.key)) and (row.from_patient or row.patient_answer)
+        ]
+
+    @property
     def unanswered(self) -> list:
         return [
             q for q in QUESTIONS if q.kind != Kind.HISTORY and self._answer(q.key) == Answer.UNKNOWN

@@ -192,6 +192,11 @@ def record_screening(*, patient: Patient, answers: dict[str, tuple[str, str]], b
             defaults={"answer": answer, "note": note, "recorded_at": now, "recorded_by": by.user},
         )
         changed[key] = [row.answer if row else "", answer]
+    if by.role == Role.DOCTOR:
+        # A doctor's answers are the review of what the patient said (patients.patient_answers).
+        ScreeningAnswer.objects.filter(patient=patient, question__in=answers).update(
+            from_patient=False, patient_answer="", patient_answered_at=None
+        )
     if changed:
         audit.record(
             actor=by,

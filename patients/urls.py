@@ -10,6 +10,7 @@ urlpatterns = [
     path("patients/<int:pk>/", views.patient_detail, name="detail"),
     path("patients/<int:pk>/edit/", views.patient_edit, name="edit"),
     path("patients/<int:pk>/screening/", views.screening_edit, name="screening"),
+    path("patients/<int:pk>/screening/review/", views.review_answers, name="review_answers"),
     path("patients/<int:pk>/screening/history/", views.screening_history, name="screening_history"),
     path("patients/<int:pk>/merge/", views.patient_merge, name="merge"),
     path("patients/<int:pk>/invite/", views.patient_invite, name="invite"),

@@ -6,6 +6,7 @@ import uuid
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -13,7 +14,7 @@ from goodskin import links, two_factor
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 
-from . import audit, notices, portal_link, selectors, services, upcoming
+from . import audit, notices, patient_answers, portal_link, selectors, services, upcoming
 from .access import get_patient_for_user, search_patients_for_user
 from .forms import (
     InviteForm,
@@ -134,7 +135,27 @@ def screening_edit(request: HttpRequest, pk: int) -> HttpResponse:
             request, _("Screening saved (%(count)d answers changed).") % {"count": count}
         )
         return redirect("patients:detail", pk=patient.pk)
-    return render(request, "patients/screening_form.html", {"patient": patient, "form": form})
+    context = {
+        "patient": patient,
+        "form": form,
+        "to_review": patient_answers.answers_to_review(patient),
+    }
+    return render(request, "patients/screening_form.html", context)
+
+
+@role_required(Role.DOCTOR)
+@require_POST
+def review_answers(request: HttpRequest, pk: int) -> HttpResponse:
+    """The doctor went through the patient's online answers with them: accept them."""
+    patient = get_patient_for_user(request, pk, roles=(Role.DOCTOR,), subject="screening")
+    count = patient_answers.review_patient_answers(patient=patient, by=Actor.from_request(request))
+    messages.success(request, _("%(count)d answers from the patient reviewed.") % {"count": count})
+    target = request.POST.get("next", "")
+    if "\x00" in target or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
+    ):
+        return redirect("patients:detail", pk=patient.pk)
+    return redirect(target)
 
 
 @role_required(Role.DOCTOR)

@@ -16,3 +16,4 @@ class PortalConfig(AppConfig):
 
         portal_link.register_welcome(lambda token: reverse("portal:open_account", args=[token]))
         portal_link.register_preferences(lambda: reverse("portal:preferences"))
+        portal_link.register_screening(lambda: reverse("portal:screening"))

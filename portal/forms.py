@@ -10,6 +10,7 @@ from phonenumber_field.formfields import PhoneNumberField
 
 from goodskin.fields import VersionField, version_error_for_the_page
 from patients.models import Channel, Patient
+from patients.screening import PATIENT_WORDING, QUESTIONS, Answer
 from scheduling import clock
 
 
@@ -41,13 +42,17 @@ class MoveChoiceForm(forms.Form):
         return cleaned
 
     def by_day(self) -> list[tuple]:
-        """[(day, [(value, local time)])] for the template, in the clinic's zone."""
-        tz = clock.zone()
-        days = defaultdict(list)
-        for slot in self.options:
-            local = slot.starts_at.astimezone(tz)
-            days[local.date()].append((slot.starts_at.isoformat(), local))
-        return sorted(days.items())
+        return _by_day(self.options)
+
+
+def _by_day(options) -> list[tuple]:
+    """[(day, [(value, local time)])] of the times offered, in the clinic's zone."""
+    tz = clock.zone()
+    days = defaultdict(list)
+    for slot in options:
+        local = slot.starts_at.astimezone(tz)
+        days[local.date()].append((slot.starts_at.isoformat(), local))
+    return sorted(days.items())
 
 
 class PreferencesForm(forms.ModelForm):
@@ -132,3 +137,57 @@ class OpenAccountForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned
+
+
+class BookChoiceForm(forms.Form):
+    """Pick one of the free times offered for the plan's next session. The plan and the
+    session number the page was opened for come back with it: if the front desk booked that
+    session meanwhile, the booking is refused instead of landing on another session."""
+
+    starts_at = forms.ChoiceField(label=_("Time"), widget=forms.RadioSelect)
+    plan = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    session = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=99)
+
+    def __init__(self, *args, options, plan: int, session: int, **kwargs):
+        super().__init__(*args, initial={"plan": plan, "session": session}, **kwargs)
+        self.options = options
+        self.fields["starts_at"].choices = [
+            (slot.starts_at.isoformat(), slot.starts_at) for slot in options
+        ]
+
+    def clean_starts_at(self) -> datetime:
+        return datetime.fromisoformat(self.cleaned_data["starts_at"])
+
+    def clean(self):
+        cleaned = super().clean()
+        opened_for = (cleaned.get("plan"), cleaned.get("session"))
+        if None not in opened_for and opened_for != (
+            self.initial["plan"],
+            self.initial["session"],
+        ):
+            raise forms.ValidationError(
+                _("This session is booked already, or your plan changed. Look at your schedule.")
+            )
+        return cleaned
+
+    def by_day(self) -> list[tuple]:
+        return _by_day(self.options)
+
+
+class MyScreeningForm(forms.Form):
+    """The screening questions in plain words, for the patient to answer before a visit."""
+
+    CHOICES = [("yes", _("Yes")), ("no", _("No")), ("unknown", _("I don't know"))]
+
+    def __init__(self, *args, current: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        for question in QUESTIONS:
+            self.fields[question.key] = forms.ChoiceField(
+                label=PATIENT_WORDING[question.key],
+                choices=self.CHOICES,
+                widget=forms.RadioSelect,
+                initial=current.get(question.key, Answer.UNKNOWN),
+            )
+
+    def answers(self) -> dict[str, str]:
+        return {q.key: self.cleaned_data[q.key] for q in QUESTIONS}

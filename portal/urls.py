@@ -3,7 +3,7 @@ calendar apps point at them, so they never change."""
 
 from django.urls import path
 
-from .views import account, appointments, calendar, treatment
+from .views import account, appointments, booking, calendar, screening, treatment
 
 app_name = "portal"
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("portal/appointments/<int:pk>/cancel/", appointments.appointment_cancel, name="cancel"),
     path("portal/appointments/<int:pk>/move/", appointments.appointment_move, name="move"),
     path("portal/appointments/<int:pk>.ics", appointments.appointment_ics, name="appointment_ics"),
+    path("portal/book/next-session/", booking.book_next_session, name="book_next"),
+    path("portal/health-questions/", screening.my_screening, name="screening"),
     path("portal/calendar/", calendar.calendar_settings, name="calendar"),
     path("portal/calendar/<str:token>.ics", calendar.calendar_feed, name="feed"),
     path("portal/preferences/", account.preferences, name="preferences"),

@@ -13,13 +13,14 @@ class SchedulingConfig(AppConfig):
         from goodskin import links
         from patients import merging, notices, upcoming
 
-        from . import merge
+        from . import merge, screening_request
         from .aftercare_sheet import record_notice
         from .reminder_kinds import register_all
         from .selectors import next_appointments
         from .views import plan_links
 
         register_all()
+        screening_request.register()
         notices.register(record_notice)
         links.register(links.PLAN_SUMMARY, plan_links)
         upcoming.register(next_appointments)

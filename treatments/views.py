@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from goodskin import links
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
+from patients import patient_answers
 from patients.access import get_patient_for_user
 from patients.selectors import screening_summary
 
@@ -122,7 +123,12 @@ def consultation_create(request: HttpRequest, patient_pk: int) -> HttpResponse:
         if consultation:
             messages.success(request, _("Consultation saved."))
             return redirect("treatments:consultation", patient.pk, consultation.pk)
-    context = {"patient": patient, "form": form, "screening": screening}
+    context = {
+        "patient": patient,
+        "form": form,
+        "screening": screening,
+        "to_review": patient_answers.answers_to_review(patient),
+    }
     return render(request, "treatments/consultation_form.html", context)
 
 

@@ -12,7 +12,9 @@ from goodskin.actors import Actor
 from patients.access import get_own_patient_or_none
 from scheduling import selectors, services
 from scheduling.access import get_own_appointment
+from scheduling.models import Kind
 from treatments import diagram
+from treatments.models import PlanStatus
 
 from .. import ical
 from ..forms import CancelForm, MoveChoiceForm
@@ -35,9 +37,21 @@ def schedule(request: HttpRequest) -> HttpResponse:
         "legend": diagram.legend(),
         "latest": mine.latest,
         "notice_hours": mine.notice_hours,
+        "may_book_next": _may_book_next(mine),
+        "consultation_coming": any(visit.kind == Kind.CONSULTATION for visit in mine.upcoming),
         **aftercare_context(mine.progress.plan if mine.progress else None),
     }
     return render(request, "portal/schedule.html", context)
+
+
+def _may_book_next(mine) -> bool:
+    """The plan is under way and has sessions left that no visit is booked for (from what the
+    page loaded already; the booking page checks the plan's rules)."""
+    progress = mine.progress
+    if progress is None or progress.plan.status != PlanStatus.ACTIVE:
+        return False
+    booked = sum(1 for visit in mine.upcoming if visit.plan_id == progress.plan.pk)
+    return progress.sessions_done + booked < progress.plan.sessions_planned
 
 
 @patient_only

@@ -19,6 +19,12 @@ from .common import (
     minutes_for,
     scheduling_settings,
 )
+from .patient_booking import (
+    NextSession,
+    patient_book_options,
+    patient_book_session,
+    patient_next_session,
+)
 from .patient_changes import patient_cancel, patient_may_change, patient_move, patient_move_options
 from .series import Proposal, book_series, propose_series, remaining_sessions
 from .time_off import TimeOffAlreadySaved, add_time_off
@@ -27,6 +33,7 @@ __all__ = [
     "TRANSITIONS",
     "BookingError",
     "LaterSessionsTooClose",
+    "NextSession",
     "Proposal",
     "Refused",
     "SlotTaken",
@@ -39,10 +46,13 @@ __all__ = [
     "first_location",
     "minutes_for",
     "move_appointment",
+    "patient_book_options",
+    "patient_book_session",
     "patient_cancel",
     "patient_may_change",
     "patient_move",
     "patient_move_options",
+    "patient_next_session",
     "propose_series",
     "remaining_sessions",
     "scheduling_settings",

@@ -10,7 +10,7 @@ from goodskin.roles import Role, role_of
 from patients.models import Patient
 from treatments.models import TreatmentPlan
 
-from .. import clock, reminders, rules
+from .. import clock, reminders, rules, screening_request
 from ..models import Appointment, ChangeAction, Kind, Location, Room, SchedulingSettings
 from ..slots import Calendar
 from .common import (
@@ -84,6 +84,35 @@ def book_appointment(
     """Book one appointment. `open_anyway`: staff book on a day the clinic is closed, on
     purpose (recorded in the change log)."""
     _require_staff(by)
+    return _book(
+        patient=patient,
+        doctor=doctor,
+        kind=kind,
+        starts_at=starts_at,
+        by=by,
+        plan=plan,
+        session_number=session_number,
+        room=room,
+        notes=notes,
+        open_anyway=open_anyway,
+    )
+
+
+def _book(
+    *,
+    patient: Patient,
+    doctor,
+    kind: str,
+    starts_at: datetime,
+    by: Actor,
+    plan: TreatmentPlan | None,
+    session_number: int | None,
+    room: Room | None,
+    notes: str,
+    open_anyway: bool,
+) -> Appointment:
+    """book_appointment once the caller may book (staff, or the portal's patient_book_session
+    for the patient's own next session), inside the caller's transaction."""
     if role_of(doctor) != Role.DOCTOR:
         raise BookingError(_("Choose one of the clinic's doctors."))
     settings = scheduling_settings()
@@ -137,4 +166,5 @@ def book_appointment(
                 raise
     _log(appointment, action=ChangeAction.BOOKED, before={}, by=by, closed_override=overridden)
     reminders.appointments_booked([appointment])
+    screening_request.queue([appointment])
     return appointment

@@ -55,6 +55,8 @@ PATIENT_PAGES = {
     "portal:my_record",
     "portal:treatment",
     "portal:plan",
+    "portal:book_next",
+    "portal:screening",
     *TWO_FACTOR_PAGES,
 }
 # Pages the clinic administrator opens outside the Django admin: none with patient data.

@@ -67,7 +67,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 NAME = re.compile(r'name="([^"]+)"')
-FORMS = 41
+FORMS = 44
 
 
 @pytest.fixture
@@ -159,6 +159,13 @@ def forms(w) -> list[tuple[str, str, str]]:
         (Role.DOCTOR, event_page, reverse("treatments:event_follow_up", args=[r, e])),
         (Role.DOCTOR, event_page, reverse("treatments:event_close", args=[r, e])),
         (Role.DOCTOR, event_page, reverse("treatments:event_acknowledge", args=[r, e])),
+        (Role.PATIENT, reverse("portal:book_next"), "same"),
+        (Role.PATIENT, reverse("portal:screening"), "same"),
+        (
+            Role.DOCTOR,
+            reverse("patients:screening", args=[r]),
+            reverse("patients:review_answers", args=[r]),
+        ),
         (Role.PATIENT, reverse("two_factor_setup"), "same"),
         (Role.PATIENT, reverse("two_factor_manage"), "same"),
         (
