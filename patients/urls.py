@@ -14,4 +14,5 @@ urlpatterns = [
     path("patients/<int:pk>/merge/", views.patient_merge, name="merge"),
     path("patients/<int:pk>/invite/", views.patient_invite, name="invite"),
     path("patients/<int:pk>/export/", views.patient_export, name="export"),
+    path("patients/<int:pk>/export/pdf/", views.patient_export_pdf, name="export_pdf"),
 ]
