@@ -12,12 +12,15 @@ Values are plain: timestamps ISO 8601 with the clinic's offset, dates ISO, choic
 """
 
 import re
+import zoneinfo
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import Promise
@@ -110,9 +113,22 @@ def person(user) -> str | None:
 
 
 def clinic_zone():
-    import zoneinfo
-
     return zoneinfo.ZoneInfo(settings.CLINIC_TIME_ZONE)
+
+
+@contextmanager
+def one_moment():
+    """The sections read the record as it stood at one moment: on PostgreSQL a REPEATABLE READ
+    transaction of its own, so a change committed while the export runs (an appointment moved,
+    its audit entry written) shows in every section or in none. Inside a caller's transaction
+    the caller's snapshot rules."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic(durable=True):
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
 
 
 def build_record(patient) -> dict:
@@ -123,8 +139,9 @@ def build_record(patient) -> dict:
         "record_number": patient.pk,
         "generated_at": when(timezone.now()),
     }
-    for section in sections():
-        record[section.name] = section.build(patient)
+    with one_moment():
+        for section in sections():
+            record[section.name] = section.build(patient)
     return record
 
 
