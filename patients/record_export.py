@@ -148,11 +148,21 @@ def build_record(patient) -> dict:
 # The PDF's view of the same data: blocks of fields, tables and nested blocks.
 
 
+# A table longer than this prints as one line per row under a line naming the columns:
+# WeasyPrint lays out a table cell by cell, about seven times slower than lines of text (an
+# audit trail of 2,000 entries took a minute as a table on this machine).
+COMPACT_ROWS = 40
+
+
 @dataclass
 class Table:
     title: str
     columns: list[str]
     rows: list[list[str]]
+
+    @property
+    def compact(self) -> bool:
+        return len(self.rows) > COMPACT_ROWS
 
 
 @dataclass

@@ -10,10 +10,19 @@ import pytest
 from django.apps import apps
 from django.urls import reverse
 
-from patients import record_export
-from patients.models import AuditEntry, Patient, PortalInvitation, ScreeningAnswer, ScreeningChange
+from goodskin.actors import Actor
+from goodskin.roles import Role
+from patients import audit, record_export, record_files
+from patients.models import (
+    AuditAction,
+    AuditEntry,
+    Patient,
+    PortalInvitation,
+    ScreeningAnswer,
+    ScreeningChange,
+)
 from patients.record_export import build_record
-from patients.record_files import as_html
+from patients.record_files import as_html, as_pdf
 from scheduling.models import Appointment, CalendarFeed, Kind
 from scheduling.services import book_appointment
 from tests.factories import PatientFactory
@@ -297,6 +306,7 @@ def test_every_model_holding_a_patients_rows_is_in_a_section():
                 ):
                     held.add(model)
         grown = len(held) > before
+    assert {Patient, AuditEntry, Appointment, AdverseEvent} <= held and len(held) > 15
     assert held - record_export.covered_models() == set()
 
 
@@ -308,6 +318,33 @@ def test_the_pdf_page_is_printed_from_the_same_data(rich):
     assert "Who opened or changed this record" in html
     assert "Travelling" in html and "Browning (hyperpigmentation)" in html
     assert "http://" not in html and "https://" not in html
+
+
+def test_the_pdf_fetches_nothing_and_numbers_its_pages(db, monkeypatch):
+    fetched = []
+    monkeypatch.setattr(record_files, "_no_fetch", lambda url, *a, **k: fetched.append(url))
+    patient = PatientFactory(notes='<img src="https://example.org/track.png"> see me')
+    record = build_record(patient)
+    assert as_pdf(record).startswith(b"%PDF")
+    assert fetched == []
+    assert "&lt;img src=" in as_html(record)
+    assert 'counter(page) " of " counter(pages)' in record_files._page_numbers()
+
+
+def test_a_long_audit_trail_prints_one_line_per_entry(db, front_desk):
+    patient = PatientFactory()
+    actor = Actor(user=front_desk, role=Role.FRONT_DESK, ip="10.1.1.1")
+    count = record_export.COMPACT_ROWS + 5
+    audit.record_many(
+        actor=actor,
+        action=AuditAction.VIEW,
+        entries=[(patient, f"page {n}", {}) for n in range(count)],
+    )
+    html = as_html(build_record(patient))
+    trail = html.split("Who opened or changed this record")[1]
+    assert "One line each:" in trail and '<table class="rows">' not in trail
+    assert trail.count('<p class="line">') == count
+    assert all(f"page {n}" in trail for n in range(count))
 
 
 def test_the_query_count_does_not_grow_with_the_record(
