@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from .record_export import clinic_zone, present
+from .record_export import clinic_zone
+from .record_layout import present
 
 # The PDF's stylesheet: a file of its own, not a <style> in the page (templates carry no
 # inline style, tests/goodskin/test_content_security_policy.py), and not a static file: only

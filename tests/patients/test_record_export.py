@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from goodskin.actors import Actor
 from goodskin.roles import Role
-from patients import audit, record_export, record_files
+from patients import audit, record_export, record_files, record_layout
 from patients.models import (
     AuditAction,
     AuditEntry,
@@ -334,7 +334,7 @@ def test_the_pdf_fetches_nothing_and_numbers_its_pages(db, monkeypatch):
 def test_a_long_audit_trail_prints_one_line_per_entry(db, front_desk):
     patient = PatientFactory()
     actor = Actor(user=front_desk, role=Role.FRONT_DESK, ip="10.1.1.1")
-    count = record_export.COMPACT_ROWS + 5
+    count = record_layout.COMPACT_ROWS + 5
     audit.record_many(
         actor=actor,
         action=AuditAction.VIEW,
