@@ -350,4 +350,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # WeasyPrint logs every page of every record PDF it lays out at INFO.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }

@@ -13,6 +13,7 @@ class MessagingConfig(AppConfig):
         from goodskin import links
         from patients import merging, notices
 
+        from . import record_sections
         from .models import Message
         from .services import move_patient_messages
         from .views import messages_notice, record_links
@@ -20,3 +21,4 @@ class MessagingConfig(AppConfig):
         notices.register(messages_notice)
         links.register(links.PATIENT_RECORD, record_links)
         merging.register(move_patient_messages, models=(Message,))
+        record_sections.register()

@@ -10,8 +10,9 @@ class PatientsConfig(AppConfig):
     verbose_name = _("Patients")
 
     def ready(self) -> None:
-        from . import merging
+        from . import merging, record_sections
         from .models import PortalInvitation, ScreeningAnswer
         from .services import move_own_rows
 
         merging.register(move_own_rows, models=(ScreeningAnswer, PortalInvitation))
+        record_sections.register()

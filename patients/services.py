@@ -18,7 +18,7 @@ from goodskin.actors import Actor
 from goodskin.db import locked
 from goodskin.roles import Role, group_for
 
-from . import audit, merging
+from . import audit, merging, record_files
 from .models import (
     AuditAction,
     AuditEntry,
@@ -27,6 +27,8 @@ from .models import (
     ScreeningAnswer,
     ScreeningChange,
 )
+from .record_export import build_record
+from .record_files import RecordFile
 from .screening import BY_KEY, Answer
 
 CONSENTS = (
@@ -386,17 +388,21 @@ def accept_invitation(*, token: str, password: str, ip: str | None) -> object:
     return user
 
 
-def export_patient(*, patient: Patient, by: Actor) -> dict:
-    """The whole record as data, for a records request; the export is audited."""
-    fields = [
-        f.name
-        for f in Patient._meta.concrete_fields
-        if f.name not in {"search_name", "portal_user", "created_by", "merged_into"}
-    ]
-    record = {name: _value(getattr(patient, name)) for name in fields}
-    record["screening"] = {
-        a.question: {"answer": a.answer, "note": a.note, "recorded_at": _value(a.recorded_at)}
-        for a in patient.screening.all()
-    }
-    audit.record(actor=by, patient=patient, action=AuditAction.EXPORT, subject="patient")
-    return record
+def export_patient(*, patient: Patient, by: Actor, file_format: str = "json") -> RecordFile:
+    """The patient's whole record as a file (record_export, every app's sections), for the
+    patient's right of access; one audit entry says who took it and in which format."""
+    record = build_record(patient)
+    if by.role == Role.PATIENT:
+        # The staff's network addresses say nothing about the patient's data, and much about
+        # the clinic's network: the patient's own copy leaves them out.
+        for entry in record.get("audit_trail") or []:
+            entry.pop("from_address", None)
+    made = record_files.render(record, file_format)
+    audit.record(
+        actor=by,
+        patient=patient,
+        action=AuditAction.EXPORT,
+        subject=f"record ({file_format})",
+        details={"format": file_format, "file": made.name},
+    )
+    return made

@@ -20,4 +20,5 @@ urlpatterns = [
         name="reset_two_factor",
     ),
     path("patients/<int:pk>/export/", views.patient_export, name="export"),
+    path("patients/<int:pk>/export/pdf/", views.patient_export_pdf, name="export_pdf"),
 ]

@@ -1,6 +1,5 @@
 """Patient pages for front desk and doctors (the patient's own pages are in the portal app)."""
 
-import json
 import uuid
 
 from django.contrib import messages
@@ -25,6 +24,7 @@ from .forms import (
     SearchForm,
 )
 from .models import AuditAction, Patient, ScreeningChange
+from .record_files import FileFormat, download
 
 staff_only = role_required(*STAFF_ROLES)
 # Merging shows both records in full, so only a role that may open patient records merges (the
@@ -233,6 +233,17 @@ def patient_invite(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("patients:detail", pk=patient.pk)
 
 
+def _export(request: HttpRequest, pk: int, file_format: str, url_name: str) -> HttpResponse:
+    patient = get_patient_for_user(request, pk, subject="export")
+    if patient.merged_into_id:
+        # The rows followed the kept record; so does the export.
+        return redirect(url_name, pk=patient.merged_into_id)
+    made = services.export_patient(
+        patient=patient, by=Actor.from_request(request), file_format=file_format
+    )
+    return download(made)
+
+
 @staff_only
 @require_POST
 def patient_reset_two_factor(request: HttpRequest, pk: int) -> HttpResponse:
@@ -255,10 +266,9 @@ def patient_reset_two_factor(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_only
 def patient_export(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_patient_for_user(request, pk, subject="export")
-    record = services.export_patient(patient=patient, by=Actor.from_request(request))
-    response = HttpResponse(
-        json.dumps(record, indent=2, ensure_ascii=False), content_type="application/json"
-    )
-    response["Content-Disposition"] = f'attachment; filename="patient-{patient.pk}.json"'
-    return response
+    return _export(request, pk, FileFormat.JSON, "patients:export")
+
+
+@staff_only
+def patient_export_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    return _export(request, pk, FileFormat.PDF, "patients:export_pdf")

@@ -13,7 +13,7 @@ class SchedulingConfig(AppConfig):
         from goodskin import links
         from patients import merging, notices, upcoming
 
-        from . import merge, screening_request
+        from . import merge, record_sections, screening_request
         from .aftercare_sheet import record_notice
         from .reminder_kinds import register_all
         from .selectors import next_appointments
@@ -25,3 +25,4 @@ class SchedulingConfig(AppConfig):
         links.register(links.PLAN_SUMMARY, plan_links)
         upcoming.register(next_appointments)
         merging.register(merge.move_patient_rows, models=merge.MODELS)
+        record_sections.register()

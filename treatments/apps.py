@@ -13,6 +13,7 @@ class TreatmentsConfig(AppConfig):
         from goodskin import links
         from patients import merging
 
+        from . import record_sections
         from .alerts import register
         from .models import Consultation, TreatmentPlan
         from .services import move_patient_rows
@@ -21,3 +22,4 @@ class TreatmentsConfig(AppConfig):
         register()
         links.register(links.PATIENT_RECORD, record_links)
         merging.register(move_patient_rows, models=(Consultation, TreatmentPlan))
+        record_sections.register()

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from goodskin.actors import Actor, client_ip
 from patients import services as patient_services
 from patients.access import get_own_patient
+from patients.record_files import FileFormat, download
 
 from ..forms import OpenAccountForm, PreferencesForm
 from . import patient_only
@@ -43,6 +44,26 @@ def open_account(request: HttpRequest, token: str) -> HttpResponse:
 def my_record(request: HttpRequest) -> HttpResponse:
     patient = get_own_patient(request)
     return render(request, "portal/my_record.html", {"patient": patient})
+
+
+@patient_only
+def my_record_json(request: HttpRequest) -> HttpResponse:
+    return _my_record_file(request, FileFormat.JSON)
+
+
+@patient_only
+def my_record_pdf(request: HttpRequest) -> HttpResponse:
+    return _my_record_file(request, FileFormat.PDF)
+
+
+def _my_record_file(request: HttpRequest, file_format: str) -> HttpResponse:
+    """The patient's whole record, as the clinic's staff would export it, audit trail and all:
+    their right of access. Only their own: the record comes from the login, never the URL."""
+    patient = get_own_patient(request, subject="export")
+    made = patient_services.export_patient(
+        patient=patient, by=Actor.from_request(request), file_format=file_format
+    )
+    return download(made)
 
 
 @patient_only

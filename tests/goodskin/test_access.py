@@ -53,6 +53,8 @@ PATIENT_PAGES = {
     "logout",
     "keep_alive",
     "portal:my_record",
+    "portal:my_record_json",
+    "portal:my_record_pdf",
     "portal:treatment",
     "portal:plan",
     "portal:book_next",

@@ -15,6 +15,7 @@ PATIENT_URLS = [
     ("patients:merge", "get"),
     ("patients:invite", "post"),
     ("patients:export", "get"),
+    ("patients:export_pdf", "get"),
 ]
 ALLOWED = {
     "patients:detail": {Role.FRONT_DESK, Role.DOCTOR},
@@ -24,6 +25,7 @@ ALLOWED = {
     "patients:merge": {Role.DOCTOR},
     "patients:invite": {Role.FRONT_DESK, Role.DOCTOR},
     "patients:export": {Role.FRONT_DESK, Role.DOCTOR},
+    "patients:export_pdf": {Role.FRONT_DESK, Role.DOCTOR},
 }
 
 

@@ -31,7 +31,7 @@ def test_it_audits_create_change_and_export(client, front_desk):
     assert AuditEntry.objects.filter(patient=patient, action="create").exists()
     response = client.get(reverse("patients:export", args=[patient.pk]))
     assert response["Content-Type"] == "application/json"
-    assert response.json()["legal_last_name"] == "Álvarez"
+    assert response.json()["demographics"]["legal_last_name"] == "Álvarez"
     assert AuditEntry.objects.filter(patient=patient, action="export").exists()
 
 

@@ -3,6 +3,7 @@ commits (two connections, two threads; see tests/concurrency.py) and fails when 
 names is removed."""
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -269,3 +270,47 @@ def test_entry_points_that_must_commit_on_their_own_refuse_an_outer_transaction(
     }
     with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
         calls[service]()
+
+
+# --- record_export.build_record ---------------------------------------------------------------
+
+
+@committing
+def test_an_export_reads_the_record_at_one_moment(desk, monkeypatch):
+    """one_moment's REPEATABLE READ: a change committed by someone else while the export runs,
+    after its personal details were read, shows in none of its sections, not in the audit
+    trail alone (which would name a change the details don't show)."""
+    import threading
+
+    from django.db import connection
+
+    from patients import record_export
+
+    patient = PatientFactory(email="before@example.org")
+    real = record_export._sections["demographics"]
+
+    def change_meanwhile() -> None:
+        try:
+            services.update_patient(
+                patient_id=patient.pk,
+                version=patient.version,
+                data={"email": "after@example.org"},
+                by=desk,
+            )
+        finally:
+            connection.close()
+
+    def demographics_then_a_change(record_of):
+        details = real.build(record_of)
+        other = threading.Thread(target=change_meanwhile)
+        other.start()
+        other.join(30)
+        return details
+
+    monkeypatch.setitem(
+        record_export._sections, "demographics", replace(real, build=demographics_then_a_change)
+    )
+    record = record_export.build_record(patient)
+    assert Patient.objects.get(pk=patient.pk).email == "after@example.org"
+    assert record["demographics"]["email"] == "before@example.org"
+    assert [e for e in record["audit_trail"] if e["action"]["value"] == "change"] == []

@@ -3,6 +3,6 @@ tests (an Oregon office, a doctor working weekdays, the clock on a Monday mornin
 screened patient with a plan of the treatments tests."""
 
 from tests.scheduling.conftest import hours, now, office
-from tests.treatments.conftest import plan, record
+from tests.treatments.conftest import other_doctor, plan, record
 
-__all__ = ["hours", "now", "office", "plan", "record"]
+__all__ = ["hours", "now", "office", "other_doctor", "plan", "record"]

@@ -1,0 +1,119 @@
+"""The patient downloads their own whole record from the portal (issue 14, point 5): the same
+record staff export, audit trail included; only their own; audited with the patient as actor."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from goodskin.roles import Role
+from patients import record_export
+from patients.models import AuditEntry
+from patients.record_export import build_record
+from tests.factories import PatientFactory, UserFactory
+from tests.patients.rich_record import AMENDED_NOTE, make_rich_record
+from tests.scheduling.conftest import MONDAY
+
+URLS = ("portal:my_record_json", "portal:my_record_pdf")
+
+
+@pytest.fixture
+def rich(now, hours, patient, front_desk, doctor, other_doctor):
+    return make_rich_record(
+        user=patient, front_desk=front_desk, doctor=doctor, other_doctor=other_doctor
+    ).patient
+
+
+@pytest.fixture
+def stranger(db):
+    user = UserFactory(username="stranger", role=Role.PATIENT)
+    return PatientFactory(portal_user=user, legal_last_name="Zebulon")
+
+
+def test_the_patient_downloads_their_whole_record_as_json(client, rich, patient):
+    client.force_login(patient)
+    response = client.get(reverse("portal:my_record_json"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="record-{rich.pk}-{MONDAY.isoformat()}.json"'
+    )
+    downloaded = json.loads(response.content)
+    now_built = build_record(rich)
+    for section in record_export.sections():
+        if section.name != "audit_trail":
+            assert downloaded[section.name] == now_built[section.name], section.name
+    # The audit trail is the patient's too: every staff read, up to their own download,
+    # without the staff's network addresses (the clinic's, not the patient's data).
+    for entry in now_built["audit_trail"]:
+        entry.pop("from_address")
+    assert downloaded["audit_trail"] == now_built["audit_trail"][:-1]
+    assert all("from_address" not in entry for entry in downloaded["audit_trail"])
+    staff_reads = [e for e in downloaded["audit_trail"] if (e["role"] or {}).get("value")]
+    assert any(e["role"]["value"] == "front_desk" for e in staff_reads)
+    assert downloaded["treatment_plans"][0]["charts"][0]["amendments"][0]["new_text"] == (
+        AMENDED_NOTE
+    )
+
+
+def test_the_patient_downloads_their_whole_record_as_pdf(client, rich, patient):
+    client.force_login(patient)
+    response = client.get(reverse("portal:my_record_pdf"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="record-{rich.pk}-{MONDAY.isoformat()}.pdf"'
+    )
+    assert response.content.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("url_name", URLS)
+def test_each_download_is_audited_with_the_patient_as_actor(client, rich, patient, url_name):
+    client.force_login(patient)
+    client.get(reverse(url_name), REMOTE_ADDR="10.9.8.7")
+    entry = AuditEntry.objects.filter(patient=rich, action="export").get()
+    assert (entry.user, entry.role, entry.ip) == (patient, Role.PATIENT, "10.9.8.7")
+    assert entry.details["format"] == url_name.rsplit("_", 1)[1]
+
+
+def test_the_details_page_explains_and_offers_both_downloads(client, rich, patient):
+    client.force_login(patient)
+    body = client.get(reverse("portal:my_record")).content.decode()
+    assert reverse("portal:my_record_pdf") in body and reverse("portal:my_record_json") in body
+    assert "You have the right to a copy of everything the clinic keeps about you" in body
+    assert "who at the clinic opened or changed your record" in body
+
+
+@pytest.mark.parametrize("url_name", URLS)
+def test_another_patient_gets_only_their_own_record(client, rich, stranger, url_name):
+    client.force_login(stranger.portal_user)
+    response = client.get(reverse(url_name))
+    assert response.status_code == 200
+    assert f"record-{stranger.pk}-" in response["Content-Disposition"]
+    if url_name.endswith("json"):
+        record = json.loads(response.content)
+        assert record["record_number"] == stranger.pk
+        assert "Quintanilla" not in response.content.decode()
+    assert not AuditEntry.objects.filter(patient=rich, action="export").exists()
+
+
+@pytest.mark.parametrize("url_name", URLS)
+def test_a_patient_account_without_a_record_gets_404(client, db, url_name):
+    user = UserFactory(username="unlinked", role=Role.PATIENT)
+    client.force_login(user)
+    assert client.get(reverse(url_name)).status_code == 404
+
+
+@pytest.mark.parametrize("url_name", URLS)
+def test_staff_and_the_administrator_are_refused(client, rich, users_by_role, url_name):
+    for role in (Role.FRONT_DESK, Role.DOCTOR, Role.ADMIN):
+        client.force_login(users_by_role[role])
+        response = client.get(reverse(url_name))
+        assert response.status_code == 403, role
+        assert b"Quintanilla" not in response.content
+
+
+@pytest.mark.parametrize("url_name", URLS)
+def test_anonymous_visitors_are_sent_to_login(client, db, url_name):
+    response = client.get(reverse(url_name))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
