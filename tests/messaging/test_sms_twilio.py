@@ -445,3 +445,14 @@ def test_a_receipt_that_is_not_a_form_post_is_refused(client, sent):
 
 def test_the_receipt_address_takes_posts_only(client, db):
     assert client.get(RECEIPTS).status_code == 405
+
+
+def test_a_receipt_finds_its_text_through_the_provider_id_index(db):
+    """The partial index (provider_id <> '') serves the receipt's `provider_id = sid`."""
+    from django.db import connection
+
+    rows = Message.objects.filter(provider_id="SM" + "0" * 32)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = rows.explain()
+    assert "message_provider_id_idx" in plan, plan
