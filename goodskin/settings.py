@@ -306,6 +306,31 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 MESSAGE_ID_DOMAIN = env.str("MESSAGE_ID_DOMAIN", default="goodskin.clinic")
 SMS_BACKEND = env.str("SMS_BACKEND", default="messaging.sms.ConsoleBackend")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms" / "messages.jsonl"))
+# Twilio (SMS_BACKEND=messaging.sms.TwilioBackend): the account, and who the texts come from
+# (a number of the account, or a Messaging Service that picks one). TWILIO_API_URL is for
+# tests, which point it at a stand-in; the timeout keeps a hung provider from holding a batch.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM = env.str("TWILIO_FROM", default="")
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_API_URL = env.str("TWILIO_API_URL", default="https://api.twilio.com")
+TWILIO_TIMEOUT = env.float("TWILIO_TIMEOUT", default=10.0)
+_twilio_missing = [
+    name
+    for name, value in (
+        ("TWILIO_ACCOUNT_SID", TWILIO_ACCOUNT_SID),
+        ("TWILIO_AUTH_TOKEN", TWILIO_AUTH_TOKEN),
+        (
+            "TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID",
+            TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID,
+        ),
+    )
+    if not value
+]
+if SMS_BACKEND == "messaging.sms.TwilioBackend" and _twilio_missing:
+    raise ImproperlyConfigured(
+        f"SMS_BACKEND is Twilio: set {', '.join(_twilio_missing)} (README, Configuration)."
+    )
 ADMINS = [("Clinic administrator", a) for a in env.list("ADMIN_EMAILS", default=[])]
 # `make backup` writes its pg_dump files here (README, "Backups").
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
@@ -350,6 +375,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # WeasyPrint logs every page of every record PDF it lays out at INFO.
-    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
+    "loggers": {
+        # WeasyPrint logs every page of every record PDF it lays out at INFO.
+        "weasyprint.progress": {"level": "WARNING"},
+        # Twilio's client logs every request's query (patients' phone numbers) at INFO.
+        "twilio.http_client": {"level": "WARNING"},
+    },
 }

@@ -28,6 +28,31 @@ class MessageStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Not sent")
 
 
+class DeliveryStatus(models.TextChoices):
+    """What the SMS provider's delivery receipts say of a text it accepted."""
+
+    QUEUED = "queued", _("Queued at the provider")
+    SENDING = "sending", _("Being sent by the provider")
+    SENT = "sent", _("Handed to the phone network")
+    DELIVERED = "delivered", _("Delivered to the phone")
+    UNDELIVERED = "undelivered", _("Not delivered by the phone network")
+    FAILED = "failed", _("Not sent by the provider")
+
+
+# Receipts can arrive out of order or twice: a receipt only moves a text to a later stage.
+# The last three are final: none of them follows another.
+DELIVERY_STAGE = {
+    "": 0,
+    DeliveryStatus.QUEUED: 1,
+    DeliveryStatus.SENDING: 2,
+    DeliveryStatus.SENT: 3,
+    DeliveryStatus.DELIVERED: 4,
+    DeliveryStatus.UNDELIVERED: 4,
+    DeliveryStatus.FAILED: 4,
+}
+NOT_DELIVERED = (DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED)
+
+
 class MessageQuerySet(models.QuerySet):
     def due(self, now):
         return self.filter(status=MessageStatus.PENDING, due_at__lte=now)
@@ -83,6 +108,11 @@ class Message(models.Model):
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)
     message_id = models.CharField(max_length=200, blank=True)
+    # The SMS provider's id of the text it accepted (Twilio's SID): its receipts name it.
+    provider_id = models.CharField(max_length=64, blank=True)
+    # The provider's latest delivery receipt, and when it said the text reached the phone.
+    delivery_status = models.CharField(max_length=12, choices=DeliveryStatus.choices, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # A message given up stays on the front desk's home until someone sends it again or says
     # it was dealt with (a phone call, say).
@@ -118,6 +148,12 @@ class Message(models.Model):
             ),
             # The owner finding its messages about one of its rows (withdraw on cancel, move).
             models.Index(fields=["topic", "topic_id"], name="message_topic_idx"),
+            # A delivery receipt finding its text by the provider's id.
+            models.Index(
+                fields=["provider_id"],
+                name="message_provider_id_idx",
+                condition=~models.Q(provider_id=""),
+            ),
         ]
         constraints = [
             # To exactly one person: a patient or a member of staff.

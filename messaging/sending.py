@@ -205,8 +205,9 @@ def _send_one(message: Message, work: Batch) -> str:
         if message.channel == Channel.EMAIL and work.mail_down:
             return _wait_for_mail_server(message, work)
         rendered = rendered or render(message, kind, work.memo)
+        provider_id = ""
         if message.channel == Channel.SMS:
-            recipient = _deliver_sms(message, rendered)
+            recipient, provider_id = _deliver_sms(message, rendered)
         else:
             recipient = _deliver_email(message, rendered, work.connection)
     except DBError:
@@ -225,7 +226,13 @@ def _send_one(message: Message, work: Batch) -> str:
     # A safety copy says so on the staff's list of messages: what went out instead, and why.
     note = f"warning signs only: {declined}" if declined else ""
     return _finish(
-        message, work, MessageStatus.SENT, recipient=recipient, rendered=rendered, error=note
+        message,
+        work,
+        MessageStatus.SENT,
+        recipient=recipient,
+        rendered=rendered,
+        error=note,
+        provider_id=provider_id,
     )
 
 
@@ -324,15 +331,22 @@ def _deliver_email(message: Message, rendered: Rendered, connection) -> str:
     return address
 
 
-def _deliver_sms(message: Message, rendered: Rendered) -> str:
+def _deliver_sms(message: Message, rendered: Rendered) -> tuple[str, str]:
+    """Send the text; returns the number and the provider's id for the text."""
     number = str(message.patient.phone or "") if message.patient_id else ""
     if not number:
         raise PermanentFailure("no mobile phone number")
     try:
-        sms.get_backend().send(to=number, text=rendered.sms, key=message.key)
+        backend = sms.get_backend()
+        # An earlier try failed, but may have reached the provider (its answer lost to a
+        # timeout): if the provider holds a copy made since this row was, it is not sent again.
+        found = ""
+        if message.attempts:
+            found = backend.find_sent(to=number, text=rendered.sms, since=message.created_at)
+        provider_id = found or backend.send(to=number, text=rendered.sms, key=message.key)
     except sms.SMSError as error:
         raise (TransientFailure if error.transient else PermanentFailure)(str(error)) from error
-    return number
+    return number, provider_id
 
 
 def _finish(
@@ -343,6 +357,7 @@ def _finish(
     error: str = "",
     recipient: str = "",
     rendered: Rendered | None = None,
+    provider_id: str = "",
 ) -> str:
     fields = {
         "status": status,
@@ -358,6 +373,10 @@ def _finish(
             body=rendered.kept
             or (rendered.sms if message.channel == Channel.SMS else rendered.text),
             message_id=message_id(message),
+            # A text sent again starts a new trail of receipts.
+            provider_id=provider_id,
+            delivery_status="",
+            delivered_at=None,
         )
     elif status == MessageStatus.CANCELLED:
         fields["attempts"] = message.attempts  # nothing was tried

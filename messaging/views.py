@@ -1,15 +1,18 @@
 """The pages around messages: the patient's unsubscribe link (no login), the staff's view of
-a patient's messages, and "send again" / "dealt with" for a message that never arrived."""
+a patient's messages, "send again" / "dealt with" for a message that never arrived, and the
+SMS provider's delivery receipts (no login: signed by the provider)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
+from twilio.request_validator import RequestValidator
 
 from goodskin import links
 from goodskin.actors import Actor
@@ -19,7 +22,7 @@ from patients.access import get_patient_for_user
 from patients.models import Patient, Purpose
 from patients.notices import Notice
 
-from . import outbox, selectors, services
+from . import outbox, receipts, selectors, services
 from .models import Message
 
 
@@ -56,6 +59,34 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             "preferences_url": portal_link.preferences_path(),
         },
     )
+
+
+# Twilio posts its receipts with no CSRF token and no session: its signature is the key.
+@csrf_exempt
+@login_not_required
+@require_POST
+def sms_status(request: HttpRequest) -> HttpResponse:
+    """Twilio's status callback for a text it accepted. Anything not signed with the clinic's
+    auth token is refused; a receipt for a text this clinic does not know changes nothing."""
+    if not _signed_by_twilio(request):
+        return HttpResponseForbidden()
+    receipts.record(
+        provider_id=request.POST.get("MessageSid", ""),
+        status=request.POST.get("MessageStatus", ""),
+        error_code=request.POST.get("ErrorCode", ""),
+    )
+    return HttpResponse(status=204)
+
+
+def _signed_by_twilio(request: HttpRequest) -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    token = settings.TWILIO_AUTH_TOKEN
+    # Twilio signs form posts only; an empty token would let anyone sign.
+    if not (signature and token) or request.content_type != "application/x-www-form-urlencoded":
+        return False
+    # Checked against the address Twilio was given (SITE_URL), not the Host a proxy passes on.
+    url = settings.SITE_URL.rstrip("/") + request.get_full_path()
+    return RequestValidator(token).validate(url, request.POST, signature)
 
 
 @role_required(*STAFF_ROLES)

@@ -16,6 +16,7 @@ PUBLIC = {
     "portal:feed",
     "portal:open_account",
     "messaging:unsubscribe",
+    "messaging:sms_status",
     "login",
     "password_reset",
     "password_reset_done",
@@ -38,6 +39,9 @@ TWO_FACTOR_PAGES = {
     "two_factor_manage",
     "two_factor_new_codes",
 }
+# Public addresses that only take a POST signed by an outside service (the SMS provider's
+# delivery receipts: tested with real signatures in tests/messaging/test_sms_twilio.py).
+SIGNED_POSTS = {"messaging:sms_status"}
 # Pages a patient may open (besides the public ones); everything else is for staff.
 PATIENT_PAGES = {
     "home",
@@ -151,10 +155,16 @@ def test_it_keeps_non_administrators_out_of_the_admin(client, users_by_role):
 
 @pytest.mark.parametrize(
     "name",
-    sorted(PUBLIC - TOKEN_PAGES),
+    sorted(PUBLIC - TOKEN_PAGES - SIGNED_POSTS),
 )
 def test_it_opens_public_pages_without_login(client, db, name):
     assert client.get(reverse(name)).status_code == 200
+
+
+@pytest.mark.parametrize("name", sorted(SIGNED_POSTS))
+def test_it_refuses_an_unsigned_post_to_a_signed_address_without_a_login(client, db, name):
+    assert client.get(reverse(name)).status_code == 405
+    assert client.post(reverse(name), {"MessageSid": "SM" + "0" * 32}).status_code == 403
 
 
 def test_it_shows_the_administrator_no_patient_data_on_any_page(client, clinic_admin):

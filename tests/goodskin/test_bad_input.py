@@ -224,3 +224,72 @@ def test_it_refuses_a_patient_edit_with_a_malformed_version(client, front_desk, 
     assert "This page is out of date" in response.content.decode()
     patient.refresh_from_db()
     assert (patient.legal_first_name, patient.version) == ("Ana", 1)
+
+
+# The SMS provider's delivery receipts (no login, signed): whatever arrives there, signed or
+# not, answers a refusal or "nothing to do", never a 500, and changes no message.
+RECEIPT_TOKEN = "bad-input-auth-token"
+RECEIPT_SITE = "https://clinic.example.org"
+HOSTILE_RECEIPTS = [
+    {"MessageSid": "SM\x00" + "0" * 31, "MessageStatus": "delivered"},
+    {"MessageSid": "SM" + "0" * 32, "MessageStatus": "delivered\x00"},
+    {"MessageSid": "x" * 100_000, "MessageStatus": "failed", "ErrorCode": "9" * 10_000},
+    {"MessageSid": "' OR 1=1 --", "MessageStatus": "failed", "ErrorCode": "<script>"},
+    {"MessageSid": "SM" + "0" * 32, "MessageStatus": "failed", "ErrorCode": "\x00"},
+    {"MessageSid": "SM" + "0" * 32, "MessageStatus": "ünïcödé", "ErrorCode": "٣٠٠٠٦"},
+    {"MessageStatus": "delivered"},
+    {"Unexpected": "field"},
+]
+
+
+def signed(params: dict[str, str]) -> str:
+    from twilio.request_validator import RequestValidator
+
+    url = RECEIPT_SITE + reverse("messaging:sms_status")
+    return RequestValidator(RECEIPT_TOKEN).compute_signature(url, params)
+
+
+@pytest.fixture
+def receipts_on(settings):
+    settings.TWILIO_AUTH_TOKEN = RECEIPT_TOKEN
+    settings.SITE_URL = RECEIPT_SITE
+    return reverse("messaging:sms_status")
+
+
+@pytest.mark.parametrize("params", HOSTILE_RECEIPTS)
+@pytest.mark.parametrize("sign", [True, False])
+def test_a_hostile_delivery_receipt_never_answers_a_500(client, db, receipts_on, params, sign):
+    from urllib.parse import urlencode
+
+    from messaging.models import Message
+
+    signature = signed(params) if sign else "forged"
+    response = client.post(
+        receipts_on,
+        urlencode(params),
+        "application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": signature},
+    )
+    assert response.status_code == (204 if sign else 403)
+    assert not Message.objects.exclude(delivery_status="").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "headers"),
+    [
+        (b"\xff\xfe\x00garbage=\xc3\x28", "application/x-www-form-urlencoded", {}),
+        (b'{"MessageSid": "SM1"}', "application/json", {}),
+        (b"--x\r\nbroken multipart", "multipart/form-data; boundary=x", {}),
+        (
+            b"MessageSid=SM1",
+            "application/x-www-form-urlencoded",
+            {"X-Twilio-Signature": "é" * 5000},
+        ),
+        (b"a=1&" * 5000, "application/x-www-form-urlencoded", {"X-Twilio-Signature": "x"}),
+    ],
+)
+def test_a_malformed_delivery_receipt_is_refused(
+    client, db, receipts_on, body, content_type, headers
+):
+    response = client.post(receipts_on, body, content_type, headers=headers)
+    assert response.status_code in (400, 403)
