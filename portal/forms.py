@@ -12,9 +12,24 @@ from goodskin.fields import VersionField, version_error_for_the_page
 from patients.models import Channel, Patient
 from scheduling import clock
 
+# What the confirmation page's button posts: a change is made only with it.
+CONFIRMED = "yes"
+
 
 class CancelForm(forms.Form):
-    """Cancelling carries the version of the appointment the patient saw."""
+    """Cancelling carries the version of the appointment the patient saw, and the answer of
+    the confirmation page (without it, the page asks)."""
+
+    version = VersionField()
+    confirm = forms.CharField(required=False, max_length=10)
+
+    @property
+    def confirmed(self) -> bool:
+        return self.cleaned_data.get("confirm") == CONFIRMED
+
+
+class UndoForm(forms.Form):
+    """Undoing a cancellation carries the version of the cancelled appointment."""
 
     version = VersionField()
 
@@ -24,6 +39,7 @@ class MoveChoiceForm(forms.Form):
 
     starts_at = forms.ChoiceField(label=_("New time"), widget=forms.RadioSelect)
     version = VersionField()
+    confirm = forms.CharField(required=False, max_length=10)
 
     def __init__(self, *args, options, version: int, **kwargs):
         super().__init__(*args, initial={"version": version}, **kwargs)
@@ -39,6 +55,10 @@ class MoveChoiceForm(forms.Form):
         cleaned = super().clean()
         version_error_for_the_page(self)
         return cleaned
+
+    @property
+    def confirmed(self) -> bool:
+        return self.cleaned_data.get("confirm") == CONFIRMED
 
     def by_day(self) -> list[tuple]:
         """[(day, [(value, local time)])] for the template, in the clinic's zone."""

@@ -10,7 +10,7 @@ from goodskin.roles import Role, role_of
 from patients.models import Patient
 from treatments.models import TreatmentPlan
 
-from .. import clock, reminders, rules
+from .. import change_notices, clock, reminders, rules
 from ..models import Appointment, ChangeAction, Kind, Location, Room, SchedulingSettings
 from ..slots import Calendar
 from .common import (
@@ -137,4 +137,5 @@ def book_appointment(
                 raise
     _log(appointment, action=ChangeAction.BOOKED, before={}, by=by, closed_override=overridden)
     reminders.appointments_booked([appointment])
+    change_notices.booked(appointment)
     return appointment
