@@ -274,3 +274,26 @@ def test_two_undos_at_once_restore_once(now, hours, front_desk, doctor):
     assert isinstance(contender, services.BookingError), contender
     assert waited
     assert AppointmentChange.objects.filter(action=ChangeAction.RESTORED).count() == 1
+
+
+def test_undo_is_refused_when_the_eligibility_gate_now_blocks_the_session(
+    client, now, hours, front_desk, doctor, patient, me
+):
+    from tests.treatments.conftest import make_plan
+
+    session = services.book_appointment(
+        patient=me,
+        doctor=doctor,
+        starts_at=THURSDAY_10,
+        by=desk_actor(front_desk),
+        kind=Kind.SESSION,
+        plan=make_plan(me, doctor, sessions=2),
+        session_number=1,
+    )
+    client.force_login(patient)
+    cancel(client, session)
+    screen(me, untreated_varicose="yes")  # a blocker: varicose veins are treated first
+    response = undo(client, session).content.decode()
+    assert "The cancellation can&#x27;t be undone:" in response
+    assert "varicose" in response.split("can&#x27;t be undone:")[1].split("</div>")[0].lower()
+    assert status_of(session) == Status.CANCELLED
