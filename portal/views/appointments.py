@@ -14,6 +14,7 @@ from goodskin.actors import Actor
 from patients.access import get_own_patient_or_none
 from scheduling import clock, selectors, services
 from scheduling.access import get_own_appointment
+from scheduling.models import Status
 from treatments import diagram
 
 from .. import ical
@@ -57,12 +58,21 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _too_late(request: HttpRequest, appointment) -> HttpResponse | None:
-    """Online changes stop at the notice period: say so on the appointment's page."""
+    """Online changes stop at the notice period: say so on the appointment's page (and that
+    one no longer booked, cancelled by a second tap say, has nothing to change)."""
     if services.patient_may_change(appointment):
         return None
-    messages.error(
-        request, _("It is too late to change this appointment online. Please call the clinic.")
-    )
+    if appointment.status != Status.BOOKED:
+        messages.info(
+            request,
+            _("Only a booked appointment can be changed online; this one is “%(status)s”.")
+            % {"status": appointment.get_status_display()},
+        )
+    else:
+        messages.error(
+            request,
+            _("It is too late to change this appointment online. Please call the clinic."),
+        )
     return redirect("portal:appointment", pk=appointment.pk)
 
 
