@@ -38,6 +38,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
         "legend": diagram.legend(),
         "latest": mine.latest,
         "notice_hours": mine.notice_hours,
+        "undoable": mine.undoable,
         **aftercare_context(mine.progress.plan if mine.progress else None),
     }
     return render(request, "portal/schedule.html", context)

@@ -298,3 +298,16 @@ def test_undo_is_refused_when_the_eligibility_gate_now_blocks_the_session(
     assert "The cancellation can&#x27;t be undone:" in response
     assert "varicose" in response.split("can&#x27;t be undone:")[1].split("</div>")[0].lower()
     assert status_of(session) == Status.CANCELLED
+
+
+def test_the_schedule_offers_the_undo_while_the_window_is_open(client, visit, patient):
+    client.force_login(patient)
+    cancel(client, visit)
+    undo_url = reverse("portal:undo_cancel", args=[visit.pk])
+    home = client.get(reverse("portal:schedule")).content.decode()
+    assert "You cancelled your Follow-up review on Thursday, December 3 at 10:00 AM." in home
+    assert f'action="{undo_url}"' in home
+    with time_machine.travel(at(MONDAY, 7, 6), tick=False):
+        client.force_login(patient)
+        later = client.get(reverse("portal:schedule")).content.decode()
+    assert undo_url not in later
