@@ -156,7 +156,9 @@ def undo_deadline(appointment: Appointment) -> datetime | None:
         return None
     last = AppointmentChange.objects.filter(appointment=appointment).order_by("-at", "-id").first()
     portal_user = appointment.patient.portal_user_id
-    if last is None or last.action != ChangeAction.CANCELLED or last.by_id != portal_user:
+    if portal_user is None or last is None:
+        return None
+    if last.action != ChangeAction.CANCELLED or last.by_id != portal_user:
         return None
     return last.at + change_notices.undo_window()
 
