@@ -249,6 +249,9 @@ SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=12)
 # The page warns this long before its session ends, with a button to stay logged in.
 SESSION_WARNING_SECONDS = 60
 PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
+# Minutes a patient may undo a cancellation made online (while the time is still free); the
+# message that tells of the cancellation waits as long.
+CANCEL_UNDO_MINUTES = env.int("CANCEL_UNDO_MINUTES", default=5)
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
 # Reset links asked for in an hour: per account (more are silently not sent) and per address.
 PASSWORD_RESET_PER_ACCOUNT = env.int("PASSWORD_RESET_PER_ACCOUNT", default=3)

@@ -25,6 +25,17 @@ class TransientFailure(Exception):
     """The server or the network: try again later."""
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email (never with a text message): a calendar invitation, say.
+    `params` go on its Content-Type (`{"method": "REQUEST"}` for text/calendar)."""
+
+    filename: str
+    content: str
+    mimetype: str
+    params: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass
 class Rendered:
     subject: str
@@ -34,6 +45,8 @@ class Rendered:
     unsubscribe_url: str = ""
     # What the outbox keeps as the sent text when `text` holds a secret (a one-time link).
     kept: str = ""
+    # Files that go with the email; the outbox keeps their names, not their content.
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -74,15 +74,27 @@ def withdraw(
     reason: str,
     kinds=None,
     unless_announcing: datetime | None = None,
+    except_family: str = "",
 ) -> int:
     """Take back the waiting messages about one row of the caller's (of `kinds` if given;
-    those announcing `unless_announcing` stay). Returns how many."""
+    those announcing `unless_announcing`, and those of the family `except_family`, stay).
+    Returns how many."""
     rows = Message.objects.about(topic, topic_id).pending()
     if kinds is not None:
         rows = rows.filter(kind__in=list(kinds))
+    if except_family:
+        rows = rows.exclude(kind__startswith=f"{except_family}:")
     if unless_announcing is not None:
         rows = rows.exclude(announced_at=unless_announcing)
     return rows.update(status=MessageStatus.CANCELLED, last_error=reason)
+
+
+def hold_waiting(*, topic: str, topic_id: int, kinds) -> bool:
+    """Whether a message of `kinds` about one row of the caller's is still waiting; if so it
+    stays locked until the caller commits, so no worker claims it and sends what it says
+    before the caller's change is seen (a worker renders a message after claiming it)."""
+    rows = Message.objects.about(topic, topic_id).pending().filter(kind__in=list(kinds))
+    return bool(list(locked(rows, of=("self",)).values_list("pk", flat=True)))
 
 
 def withdraw_keys(keys: list[str], *, reason: str) -> int:

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.message import SafeMIMEText
 from django.db import Error as DBError
 from django.db import connection, transaction
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
@@ -36,7 +37,7 @@ from goodskin.db import locked
 from patients.models import Purpose
 
 from . import kinds, sms
-from .kinds import PermanentFailure, Rendered, TransientFailure
+from .kinds import Attachment, PermanentFailure, Rendered, TransientFailure
 from .models import Channel, Message, MessageStatus
 
 log = logging.getLogger(__name__)
@@ -320,6 +321,8 @@ def _deliver_email(message: Message, rendered: Rendered, connection) -> str:
     )
     if rendered.html:
         email.attach_alternative(rendered.html, "text/html")
+    for attachment in rendered.attachments:
+        email.attach(_mime_part(attachment))
     try:
         email.send()
     except ValueError as error:  # Django refuses to put a malformed address in a header
@@ -329,6 +332,19 @@ def _deliver_email(message: Message, rendered: Rendered, connection) -> str:
     except (smtplib.SMTPException, OSError) as error:  # OSError covers timeouts
         raise TransientFailure(f"mail server: {error}") from error
     return address
+
+
+def _mime_part(attachment: Attachment):
+    """A text attachment with its Content-Type parameters (Django's own `attach` has no way
+    to say `method=REQUEST`, which calendar programs read to offer "add" or "remove")."""
+    basetype, subtype = attachment.mimetype.split("/", 1)
+    if basetype != "text":
+        raise PermanentFailure(f"cannot attach {attachment.mimetype}: only text is supported")
+    part = SafeMIMEText(attachment.content, subtype, "utf-8")
+    for name, value in attachment.params:
+        part.set_param(name, value)
+    part.add_header("Content-Disposition", "attachment", filename=attachment.filename)
+    return part
 
 
 def _deliver_sms(message: Message, rendered: Rendered) -> tuple[str, str]:
@@ -370,8 +386,7 @@ def _finish(
             sent_at=timezone.now(),
             recipient=recipient,
             subject=rendered.subject,
-            body=rendered.kept
-            or (rendered.sms if message.channel == Channel.SMS else rendered.text),
+            body=_kept_text(message, rendered),
             message_id=message_id(message),
             # A text sent again starts a new trail of receipts.
             provider_id=provider_id,
@@ -388,6 +403,15 @@ def _finish(
     if status == MessageStatus.FAILED:
         log.warning("message %s failed: %s", message.pk, error)
     return str(status)
+
+
+def _kept_text(message: Message, rendered: Rendered) -> str:
+    """What the outbox keeps of a sent message: its text, and the names of its attachments."""
+    if message.channel == Channel.SMS:
+        return rendered.kept or rendered.sms
+    text = rendered.kept or rendered.text
+    names = ", ".join(attachment.filename for attachment in rendered.attachments)
+    return f"{text}\n\n[{names}]" if names else text
 
 
 def _durable_commit():

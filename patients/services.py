@@ -301,6 +301,7 @@ def invite_to_portal(
         raise AlreadySaved(saved) from error
     context = {
         "patient": patient,
+        "username": portal_username(patient.email),
         "link": link_for(token),
         "days": settings.PORTAL_INVITATION_DAYS,
         "clinic_name": settings.CLINIC_NAME,
@@ -313,6 +314,12 @@ def invite_to_portal(
         recipient_list=[patient.email],
     )
     return invitation
+
+
+def portal_username(email: str) -> str:
+    """The login name a portal account opened from an invitation to `email` gets: the
+    invitation and the welcome page tell the patient what it is."""
+    return email.lower()
 
 
 def _save_invitation(*, patient: Patient, token: str, by: Actor, form_token) -> PortalInvitation:
@@ -364,7 +371,7 @@ def accept_invitation(*, token: str, password: str, ip: str | None) -> object:
     if patient.portal_user_id:
         raise PatientError(_("This patient already has a portal account."))
     User = get_user_model()
-    username = invitation.email.lower()
+    username = portal_username(invitation.email)
     if User.objects.filter(username__iexact=username).exists():
         raise PatientError(_("An account with this email already exists. Please call the clinic."))
     user = User.objects.create_user(

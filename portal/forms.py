@@ -13,9 +13,24 @@ from patients.models import Channel, Patient
 from patients.screening import PATIENT_WORDING, QUESTIONS, Answer
 from scheduling import clock
 
+# What the confirmation page's button posts: a change is made only with it.
+CONFIRMED = "yes"
+
 
 class CancelForm(forms.Form):
-    """Cancelling carries the version of the appointment the patient saw."""
+    """Cancelling carries the version of the appointment the patient saw, and the answer of
+    the confirmation page (without it, the page asks)."""
+
+    version = VersionField()
+    confirm = forms.CharField(required=False, max_length=10)
+
+    @property
+    def confirmed(self) -> bool:
+        return self.cleaned_data.get("confirm") == CONFIRMED
+
+
+class UndoForm(forms.Form):
+    """Undoing a cancellation carries the version of the cancelled appointment."""
 
     version = VersionField()
 
@@ -25,6 +40,7 @@ class MoveChoiceForm(forms.Form):
 
     starts_at = forms.ChoiceField(label=_("New time"), widget=forms.RadioSelect)
     version = VersionField()
+    confirm = forms.CharField(required=False, max_length=10)
 
     def __init__(self, *args, options, version: int, **kwargs):
         super().__init__(*args, initial={"version": version}, **kwargs)
@@ -40,6 +56,10 @@ class MoveChoiceForm(forms.Form):
         cleaned = super().clean()
         version_error_for_the_page(self)
         return cleaned
+
+    @property
+    def confirmed(self) -> bool:
+        return self.cleaned_data.get("confirm") == CONFIRMED
 
     def by_day(self) -> list[tuple]:
         return _by_day(self.options)

@@ -11,6 +11,11 @@ urlpatterns = [
     path("portal/", appointments.schedule, name="schedule"),
     path("portal/appointments/<int:pk>/", appointments.appointment_detail, name="appointment"),
     path("portal/appointments/<int:pk>/cancel/", appointments.appointment_cancel, name="cancel"),
+    path(
+        "portal/appointments/<int:pk>/undo-cancel/",
+        appointments.appointment_undo_cancel,
+        name="undo_cancel",
+    ),
     path("portal/appointments/<int:pk>/move/", appointments.appointment_move, name="move"),
     path("portal/appointments/<int:pk>.ics", appointments.appointment_ics, name="appointment_ics"),
     path("portal/book/next-session/", booking.book_next_session, name="book_next"),

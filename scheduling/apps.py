@@ -15,12 +15,14 @@ class SchedulingConfig(AppConfig):
 
         from . import merge, record_sections, screening_request
         from .aftercare_sheet import record_notice
+        from .change_notice_kinds import register_all as register_change_notices
         from .reminder_kinds import register_all
         from .selectors import next_appointments
         from .views import plan_links
 
         register_all()
         screening_request.register()
+        register_change_notices()
         notices.register(record_notice)
         links.register(links.PLAN_SUMMARY, plan_links)
         upcoming.register(next_appointments)

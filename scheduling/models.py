@@ -318,6 +318,8 @@ class ChangeAction(models.TextChoices):
     COMPLETED = "status:completed", _("Status: Completed")
     NO_SHOW = "status:no_show", _("Status: Did not come")
     BACK_TO_BOOKED = "status:booked", _("Status: Booked")
+    # The patient undid their own cancellation within the undo window.
+    RESTORED = "restored", _("Cancellation undone")
 
     @classmethod
     def of_status(cls, status: str) -> "ChangeAction":

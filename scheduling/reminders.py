@@ -38,6 +38,9 @@ class ReminderKind(models.TextChoices):
 FIRST, SECOND, TOUCH_UP, BOOK_NEXT = ReminderKind
 BEFORE_APPOINTMENT = (FIRST, SECOND)
 AFTERCARE = "aftercare"
+# The family of the messages about a change of an appointment (change_notices): a
+# cancellation withdraws the reminders, not the message that tells of it.
+CHANGE = "change"
 
 
 def aftercare_kind(step_key: str) -> str:
@@ -52,8 +55,9 @@ class Topic(models.TextChoices):
 
 
 def of(appointment: Appointment):
-    """The messages about an appointment (its reminders and aftercare)."""
-    return outbox.about(Topic.APPOINTMENT, appointment.pk)
+    """The messages about an appointment: its reminders and aftercare (not the messages that
+    tell of its changes: `change_notices.of`)."""
+    return outbox.about(Topic.APPOINTMENT, appointment.pk).exclude(kind__startswith=f"{CHANGE}:")
 
 
 def about_plan(plan: TreatmentPlan):
@@ -170,7 +174,10 @@ def appointment_moved(appointment: Appointment) -> None:
 
 def appointment_cancelled(appointment: Appointment) -> None:
     outbox.withdraw(
-        topic=Topic.APPOINTMENT, topic_id=appointment.pk, reason="appointment cancelled"
+        topic=Topic.APPOINTMENT,
+        topic_id=appointment.pk,
+        reason="appointment cancelled",
+        except_family=CHANGE,
     )
 
 

@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy
 from treatments.models import SessionChart, TreatmentPlan
 from treatments.selectors import PlanProgress, latest_plan_progress, touch_up_plans
 
-from . import clock, gate, rules
-from .models import Appointment, ChangeAction, Kind, Room, Status
+from . import change_notices, clock, gate, rules
+from .models import Appointment, CancelledBy, ChangeAction, Kind, Room, Status
 from .services import TRANSITIONS, default_location, scheduling_settings
 from .services.common import CLOSED_OVERRIDE, session_days
 from .slots import Calendar, doctors
@@ -437,6 +437,8 @@ class PatientSchedule:
     progress: PlanProgress | None  # of the newest plan the patient may see
     latest: LatestSession | None
     notice_hours: int  # how long before a visit the patient may still change it online
+    # Cancelled online by the patient a few minutes ago: they may still undo it.
+    undoable: list[Appointment] = field(default_factory=list)
 
 
 def patient_schedule(patient) -> PatientSchedule:
@@ -451,6 +453,16 @@ def patient_schedule(patient) -> PatientSchedule:
         progress=latest_plan_progress(patient),
         latest=latest_session(patient),
         notice_hours=scheduling_settings().patient_notice_hours,
+        undoable=list(
+            appointments.filter(
+                status=Status.CANCELLED,
+                cancelled_by=CancelledBy.PATIENT,
+                starts_at__gte=now,
+                changes__action=ChangeAction.CANCELLED,
+                changes__by_id=patient.portal_user_id,
+                changes__at__gt=now - change_notices.undo_window(),
+            ).distinct()
+        ),
     )
 
 

@@ -33,11 +33,18 @@ def open_account(request: HttpRequest, token: str) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             login(request, user, backend="goodskin.auth.UsernameOrEmailBackend")
-            messages.success(request, _("Welcome! Your patient page is ready."))
+            messages.success(
+                request,
+                _("Welcome! Your patient page is ready. Your username is %(username)s.")
+                % {"username": user.get_username()},
+            )
             return redirect("home")
-    return render(
-        request, "portal/open_account.html", {"form": form, "patient": invitation.patient}
-    )
+    context = {
+        "form": form,
+        "patient": invitation.patient,
+        "username": patient_services.portal_username(invitation.email),
+    }
+    return render(request, "portal/open_account.html", context)
 
 
 @patient_only

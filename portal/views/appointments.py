@@ -1,6 +1,8 @@
 """The patient's home (their visits, plan progress and aftercare) and their appointments:
-details, an .ics download, cancelling or moving within the notice period."""
+details, an .ics download, cancelling or moving within the notice period (each asked first),
+and undoing a cancellation for a few minutes."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,14 +12,14 @@ from django.views.decorators.http import require_POST
 
 from goodskin.actors import Actor
 from patients.access import get_own_patient_or_none
-from scheduling import selectors, services
+from scheduling import clock, selectors, services
 from scheduling.access import get_own_appointment
-from scheduling.models import Kind
+from scheduling.models import Kind, Status
 from treatments import diagram
 from treatments.models import PlanStatus
 
 from .. import ical
-from ..forms import CancelForm, MoveChoiceForm
+from ..forms import CancelForm, MoveChoiceForm, UndoForm
 from . import aftercare_context, patient_only
 
 
@@ -39,6 +41,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
         "notice_hours": mine.notice_hours,
         "may_book_next": _may_book_next(mine),
         "consultation_coming": any(visit.kind == Kind.CONSULTATION for visit in mine.upcoming),
+        "undoable": mine.undoable,
         **aftercare_context(mine.progress.plan if mine.progress else None),
     }
     return render(request, "portal/schedule.html", context)
@@ -57,26 +60,90 @@ def _may_book_next(mine) -> bool:
 @patient_only
 def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = get_own_appointment(request, pk)
+    undo_until = services.undo_deadline(appointment)
     context = {
         "appointment": appointment,
         "may_change": services.patient_may_change(appointment),
         "notice_hours": services.scheduling_settings().patient_notice_hours,
         "phone": appointment.location.phone,
+        "undo_until": undo_until if undo_until and undo_until > timezone.now() else None,
     }
     return render(request, "portal/appointment.html", context)
 
 
+def _too_late(request: HttpRequest, appointment) -> HttpResponse | None:
+    """Online changes stop at the notice period: say so on the appointment's page (and that
+    one no longer booked, cancelled by a second tap say, has nothing to change)."""
+    if services.patient_may_change(appointment):
+        return None
+    if appointment.status != Status.BOOKED:
+        messages.info(
+            request,
+            _("Only a booked appointment can be changed online; this one is “%(status)s”.")
+            % {"status": appointment.get_status_display()},
+        )
+    else:
+        messages.error(
+            request,
+            _("It is too late to change this appointment online. Please call the clinic."),
+        )
+    return redirect("portal:appointment", pk=appointment.pk)
+
+
+@patient_only
+def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks first (what will happen); the POST of that page's "Yes" cancels. A POST
+    without it changes nothing and asks again."""
+    appointment = get_own_appointment(request, pk)
+    if refused := _too_late(request, appointment):
+        return refused
+    if request.method == "POST":
+        form = CancelForm(request.POST)
+        if not form.is_valid():
+            # A missing or damaged version must not skip the check for a change made meanwhile.
+            messages.error(request, next(iter(form.errors.values()))[0])
+            return redirect("portal:appointment", pk=appointment.pk)
+        if form.confirmed:
+            return _cancel(request, appointment, form.cleaned_data["version"])
+        messages.warning(request, _("Nothing is cancelled yet: please confirm below."))
+    context = {
+        "appointment": appointment,
+        "version": appointment.version,
+        "undo_minutes": settings.CANCEL_UNDO_MINUTES,
+    }
+    return render(request, "portal/cancel_confirm.html", context)
+
+
+def _cancel(request: HttpRequest, appointment, version: int) -> HttpResponse:
+    try:
+        services.patient_cancel(
+            appointment=appointment, by=Actor.from_request(request), version=version
+        )
+    except services.BookingError as error:
+        messages.error(request, str(error))
+        return redirect("portal:appointment", pk=appointment.pk)
+    messages.success(
+        request,
+        _(
+            "Your appointment is cancelled. The clinic can see it now. Changed your mind? "
+            "You can undo it for %(minutes)d minutes."
+        )
+        % {"minutes": settings.CANCEL_UNDO_MINUTES},
+    )
+    return redirect("portal:appointment", pk=appointment.pk)
+
+
 @patient_only
 @require_POST
-def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_undo_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Book again a visit the patient cancelled a few minutes ago, if its time is still free."""
     appointment = get_own_appointment(request, pk)
-    form = CancelForm(request.POST)
+    form = UndoForm(request.POST)
     if not form.is_valid():
-        # A missing or damaged version must not skip the check for a change made meanwhile.
         messages.error(request, form.errors["version"][0])
         return redirect("portal:appointment", pk=appointment.pk)
     try:
-        services.patient_cancel(
+        services.patient_undo_cancel(
             appointment=appointment,
             by=Actor.from_request(request),
             version=form.cleaned_data["version"],
@@ -84,21 +151,24 @@ def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     except services.BookingError as error:
         messages.error(request, str(error))
         return redirect("portal:appointment", pk=appointment.pk)
-    messages.success(request, _("Your appointment is cancelled. The clinic can see it now."))
-    return redirect("portal:schedule")
+    messages.success(request, _("Your appointment is booked again, as it was."))
+    return redirect("portal:appointment", pk=appointment.pk)
 
 
 @patient_only
 def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Choose a time, then confirm it on the next page: only the POST of that page's "Yes"
+    moves the appointment."""
     appointment = get_own_appointment(request, pk)
-    if not services.patient_may_change(appointment):
-        messages.error(
-            request, _("It is too late to change this appointment online. Please call the clinic.")
-        )
-        return redirect("portal:appointment", pk=appointment.pk)
+    if refused := _too_late(request, appointment):
+        return refused
     options = services.patient_move_options(appointment)
     form = MoveChoiceForm(request.POST or None, options=options, version=appointment.version)
     if request.method == "POST" and form.is_valid():
+        if not form.confirmed:
+            new = form.cleaned_data["starts_at"].astimezone(clock.zone())
+            context = {"appointment": appointment, "form": form, "new": new}
+            return render(request, "portal/move_confirm.html", context)
         try:
             services.patient_move(
                 appointment=appointment,

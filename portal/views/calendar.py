@@ -21,12 +21,26 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
     """Show the private subscription link; POST makes a new one (the old one stops)."""
     patient = get_own_patient(request, subject="calendar feed")
     if request.method == "POST":
+        had_one = selectors.active_calendar_feed(patient) is not None
         feed_services.new_calendar_feed(patient=patient)
-        messages.success(request, _("You have a new calendar link. The old one no longer works."))
+        if had_one:
+            messages.success(
+                request, _("You have a new calendar link. The old one no longer works.")
+            )
+        else:
+            messages.success(request, _("Your calendar link is ready."))
         return redirect("portal:calendar")
     feed = selectors.active_calendar_feed(patient)
     url = request.build_absolute_uri(reverse("portal:feed", args=[feed.token])) if feed else ""
-    return render(request, "portal/calendar.html", {"feed": feed, "url": url})
+    context = {"feed": feed, "url": url, "webcal": webcal_url(url)}
+    return render(request, "portal/calendar.html", context)
+
+
+def webcal_url(url: str) -> str:
+    """The feed's address for the Subscribe button: webcal:// opens the phone's calendar app
+    on subscribing (iOS, macOS, most Android calendars), with the same host and token path."""
+    scheme, sep, rest = url.partition("://")
+    return f"webcal://{rest}" if sep and scheme in ("http", "https") else ""
 
 
 @login_not_required

@@ -25,7 +25,14 @@ from .patient_booking import (
     patient_book_session,
     patient_next_session,
 )
-from .patient_changes import patient_cancel, patient_may_change, patient_move, patient_move_options
+from .patient_changes import (
+    patient_cancel,
+    patient_may_change,
+    patient_move,
+    patient_move_options,
+    patient_undo_cancel,
+    undo_deadline,
+)
 from .series import Proposal, book_series, propose_series, remaining_sessions
 from .time_off import TimeOffAlreadySaved, add_time_off
 
@@ -53,9 +60,11 @@ __all__ = [
     "patient_move",
     "patient_move_options",
     "patient_next_session",
+    "patient_undo_cancel",
     "propose_series",
     "remaining_sessions",
     "scheduling_settings",
     "sessions_too_close_after",
     "set_status",
+    "undo_deadline",
 ]

@@ -10,7 +10,7 @@ from goodskin.roles import Role, role_of
 from patients.models import Patient
 from treatments.models import TreatmentPlan
 
-from .. import clock, reminders, rules, screening_request
+from .. import change_notices, clock, reminders, rules, screening_request
 from ..models import Appointment, ChangeAction, Kind, Location, Room, SchedulingSettings
 from ..slots import Calendar
 from .common import (
@@ -166,5 +166,6 @@ def _book(
                 raise
     _log(appointment, action=ChangeAction.BOOKED, before={}, by=by, closed_override=overridden)
     reminders.appointments_booked([appointment])
+    change_notices.booked(appointment)
     screening_request.queue([appointment])
     return appointment

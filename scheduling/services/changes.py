@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role
 
-from .. import clock, gate, reminders, rules
+from .. import change_notices, clock, gate, reminders, rules
 from ..models import Appointment, CancelledBy, ChangeAction, Kind, SchedulingSettings, Status
 from ..slots import free_slots
 from .booking import _checked_room
@@ -91,6 +91,7 @@ def _move(
         _raise_taken(error)
     _log(current, action=ChangeAction.MOVED, before=before, by=by, closed_override=overridden)
     reminders.appointment_moved(current)
+    change_notices.moved(current)
     return current
 
 
@@ -209,6 +210,8 @@ def _cancel(
     current.save()
     _log(current, action=ChangeAction.CANCELLED, before=before, by=by)
     reminders.appointment_cancelled(current)
+    # Online, the patient may undo it for a few minutes: its message waits that long.
+    change_notices.cancelled(current, by_patient=by.role == Role.PATIENT)
     return current
 
 

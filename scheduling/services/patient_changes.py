@@ -1,19 +1,39 @@
-"""The patient's own changes from the portal: cancelling, and moving to a time offered."""
+"""The patient's own changes from the portal: cancelling (and undoing it for a few minutes),
+and moving to a time offered."""
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from goodskin.actors import Actor
 from goodskin.roles import Role
 
-from .. import clock, rules
-from ..models import Appointment, CancelledBy, SchedulingSettings, Status
+from .. import change_notices, clock, reminders, rules
+from ..models import (
+    Appointment,
+    AppointmentChange,
+    CancelledBy,
+    ChangeAction,
+    SchedulingSettings,
+    Status,
+)
 from ..slots import free_slots
+from .booking import _checked_room
 from .changes import _cancel, _move
-from .common import BookingError, Refused, _locked, _session, scheduling_settings
+from .common import (
+    BookingError,
+    Refused,
+    _lock_doctor,
+    _locked,
+    _log,
+    _lost_race,
+    _raise_taken,
+    _session,
+    _snapshot,
+    scheduling_settings,
+)
 
 
 def patient_may_change(
@@ -126,3 +146,94 @@ def patient_move(
         raise Refused(problem)
     # The patient can't shift later sessions: the new time must keep the interval both ways.
     return _move(current, starts_at, by, settings, earlier_only=False)
+
+
+def undo_deadline(appointment: Appointment) -> datetime | None:
+    """Until when the patient may undo the cancellation of `appointment`: its last change is
+    their own cancellation online, and the undo window (`CANCEL_UNDO_MINUTES`) runs from it.
+    None when there is nothing of theirs to undo."""
+    if appointment.status != Status.CANCELLED or appointment.cancelled_by != CancelledBy.PATIENT:
+        return None
+    last = AppointmentChange.objects.filter(appointment=appointment).order_by("-at", "-id").first()
+    portal_user = appointment.patient.portal_user_id
+    if portal_user is None or last is None:
+        return None
+    if last.action != ChangeAction.CANCELLED or last.by_id != portal_user:
+        return None
+    return last.at + change_notices.undo_window()
+
+
+@transaction.atomic
+def patient_undo_cancel(*, appointment: Appointment, by: Actor, version: int | None) -> Appointment:
+    """Book again, at the same time with the same doctor, an appointment the patient cancelled
+    online a few minutes ago, if the time is still free: the booking rules and the
+    eligibility gate as for any booking, the database's exclusion constraints last. The
+    cancellation's message, still waiting, is withdrawn."""
+    settings = scheduling_settings()
+    current = _locked(appointment, version)
+    if by.role != Role.PATIENT or current.patient.portal_user_id != by.user.pk:
+        raise BookingError(_("This appointment is not yours."))
+    deadline = undo_deadline(current)
+    if deadline is None:
+        raise BookingError(_("There is no cancellation of yours to undo here."))
+    now = timezone.now()
+    if now >= deadline:
+        raise BookingError(
+            _(
+                "It is too late to undo the cancellation. "
+                "Please choose a new time or call the clinic."
+            )
+        )
+    problem = rules.with_notice(current.starts_at, now, settings.patient_notice_hours)
+    if problem is not None:
+        raise Refused(problem)
+    return _restore(current, by, settings)
+
+
+def _restore(current: Appointment, by: Actor, settings: SchedulingSettings) -> Appointment:
+    """`current` (locked, cancelled) booked again in its doctor's time and its own room."""
+    _lock_doctor(current.doctor_id)
+    session = None
+    if current.plan_id:
+        session = _session(
+            current.plan,
+            current.session_number,
+            patient=current.patient,
+            tz=clock.zone(current.location.time_zone),
+            exclude_id=current.pk,
+        )
+    try:
+        _checked_room(
+            patient=current.patient,
+            doctor_id=current.doctor_id,
+            starts_at=current.starts_at,
+            ends_at=current.ends_at,
+            location=current.location,
+            settings=settings,
+            session=session,
+            room=current.room,
+            exclude_id=current.pk,
+        )
+    except Refused as error:
+        raise BookingError(
+            _(
+                "The cancellation can't be undone: %(problem)s "
+                "Please choose a new time or call the clinic."
+            )
+            % {"problem": error}
+        ) from error
+    before = _snapshot(current)
+    current.status = Status.BOOKED
+    current.cancelled_by, current.cancel_reason, current.late_cancel = "", "", False
+    current.version += 1
+    try:
+        # No savepoint: a lost race ends the whole use case (the undo rolls back).
+        current.save()
+    except (IntegrityError, OperationalError) as error:
+        if not _lost_race(error):
+            raise
+        _raise_taken(error)
+    _log(current, action=ChangeAction.RESTORED, before=before, by=by)
+    reminders.appointment_moved(current)
+    change_notices.cancellation_undone(current)
+    return current

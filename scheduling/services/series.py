@@ -12,7 +12,7 @@ from goodskin.db import locked
 from goodskin.roles import Role, role_of
 from treatments.models import TreatmentPlan
 
-from .. import clock, gate, reminders, rules
+from .. import change_notices, clock, gate, reminders, rules
 from ..models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -115,6 +115,7 @@ def book_series(
     booked, overridden = _book_all(plan, starts, by, settings, open_anyway=open_anyway)
     _log_many(booked, action=ChangeAction.BOOKED, by=by, closed_override=overridden)
     reminders.appointments_booked(booked)
+    change_notices.series_booked(booked)
     return booked
 
 

@@ -1,6 +1,8 @@
 """A patient on a phone: logs in, sees the schedule and the plan picture, downloads the
-calendar feed, moves an appointment. Screenshots: portal-schedule.png, portal-move.png,
-portal-moved.png, portal-calendar.png in test-artifacts/."""
+calendar feed, moves an appointment (confirming the new time), cancels one (confirming) and
+undoes it. Screenshots: portal-schedule.png, portal-move.png, portal-move-confirm.png,
+portal-moved.png, portal-calendar.png, portal-cancel-confirm.png, portal-cancelled.png,
+portal-restored.png in test-artifacts/."""
 
 import re
 from datetime import time, timedelta
@@ -102,7 +104,38 @@ def test_a_patient_sees_the_schedule_downloads_the_feed_and_moves_a_visit(
     screenshot("portal-move")
     page.locator("label.btn").nth(3).click()
     page.get_by_role("button", name="Move my appointment").click()
+    expect(page.get_by_role("heading", name="Move your appointment to this time?")).to_be_visible()
+    screenshot("portal-move-confirm")
+    page.get_by_role("button", name="Yes, move it").click()
     expect(page.get_by_text("Your appointment is moved.")).to_be_visible()
     screenshot("portal-moved")
     moved = Appointment.objects.get(patient=rosa, status=Status.BOOKED)
     assert moved.version == 2
+
+
+def test_a_patient_on_a_phone_cancels_after_confirming_and_undoes_it(
+    page: Page, live_server, rosa, screenshot
+):
+    page.set_viewport_size(PHONE)
+    log_in(page, live_server.url, "rosa@example.org")
+    page.locator("main").get_by_role("link", name="Details", exact=True).first.click()
+    page.get_by_role("link", name="Cancel this appointment").click()
+    expect(page.get_by_role("heading", name="Cancel this appointment?")).to_be_visible()
+    expect(page.get_by_text("For 5 minutes you can undo it")).to_be_visible()
+    assert page_width(page) <= PHONE["width"]
+    screenshot("portal-cancel-confirm")
+    assert Appointment.objects.get(patient=rosa).status == Status.BOOKED  # asked, not done
+    page.get_by_role("button", name="Yes, cancel it").click()
+    expect(page.get_by_text("Your appointment is cancelled.")).to_be_visible()
+    undo = page.get_by_role("button", name="Undo the cancellation")
+    expect(undo).to_be_visible()
+    assert page_width(page) <= PHONE["width"]
+    screenshot("portal-cancelled")
+    assert Appointment.objects.get(patient=rosa).status == Status.CANCELLED
+    undo.click()
+    expect(page.get_by_text("Your appointment is booked again, as it was.")).to_be_visible()
+    expect(page.get_by_role("button", name="Undo the cancellation")).to_have_count(0)
+    expect(page.get_by_role("link", name="Cancel this appointment")).to_be_visible()
+    screenshot("portal-restored")
+    restored = Appointment.objects.get(patient=rosa)
+    assert (restored.status, restored.version) == (Status.BOOKED, 3)

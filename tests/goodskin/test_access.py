@@ -48,6 +48,7 @@ PATIENT_PAGES = {
     "portal:schedule",
     "portal:appointment",
     "portal:cancel",
+    "portal:undo_cancel",
     "portal:move",
     "portal:appointment_ics",
     "portal:calendar",

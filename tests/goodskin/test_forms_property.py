@@ -67,7 +67,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 NAME = re.compile(r'name="([^"]+)"')
-FORMS = 44
+FORMS = 46
 
 
 @pytest.fixture
@@ -147,6 +147,12 @@ def forms(w) -> list[tuple[str, str, str]]:
             reverse("treatments:chart_amend", args=[r, c]),
         ),
         (Role.PATIENT, reverse("portal:appointment", args=[v]), reverse("portal:cancel", args=[v])),
+        (Role.PATIENT, reverse("portal:cancel", args=[v]), "same"),
+        (
+            Role.PATIENT,
+            reverse("portal:appointment", args=[v]),
+            reverse("portal:undo_cancel", args=[v]),
+        ),
         (Role.PATIENT, reverse("portal:move", args=[v]), "same"),
         (Role.PATIENT, reverse("portal:preferences"), "same"),
         (Role.PATIENT, reverse("portal:calendar"), "same"),

@@ -177,7 +177,9 @@ def test_it_offers_one_appointment_as_an_ics_download(client, visit, patient):
 def test_it_lets_the_patient_cancel_ahead_of_the_notice_period(client, visit, patient):
     client.force_login(patient)
     response = client.post(
-        reverse("portal:cancel", args=[visit.pk]), {"version": visit.version}, follow=True
+        reverse("portal:cancel", args=[visit.pk]),
+        {"version": visit.version, "confirm": "yes"},
+        follow=True,
     )
     assert "Your appointment is cancelled" in response.content.decode()
     visit.refresh_from_db()
@@ -200,7 +202,7 @@ def test_it_refuses_a_forged_cancel_inside_the_notice_period(
         assert "be changed online" in page
         assert "tel:(503) 555-0100" in page
         cancel = reverse("portal:cancel", args=[soon.pk])
-        response = client.post(cancel, {"version": soon.version}, follow=True)
+        response = client.post(cancel, {"version": soon.version, "confirm": "yes"}, follow=True)
     assert "too late to change this appointment online" in response.content.decode()
     soon.refresh_from_db()
     assert soon.status == Status.BOOKED
@@ -211,7 +213,8 @@ def test_it_moves_to_an_offered_time_and_re_times_the_reminders(client, visit, p
     form = client.get(reverse("portal:move", args=[visit.pk])).context["form"]
     choice = form.fields["starts_at"].choices[-1][0]  # weeks ahead: both reminders to come
     response = client.post(
-        reverse("portal:move", args=[visit.pk]), {"starts_at": choice, "version": visit.version}
+        reverse("portal:move", args=[visit.pk]),
+        {"starts_at": choice, "version": visit.version, "confirm": "yes"},
     )
     assert response.status_code == 302
     visit.refresh_from_db()
@@ -272,7 +275,8 @@ def test_it_refuses_a_time_that_was_not_offered_or_was_just_taken(
 
     book(front_desk, PatientFactory(), doctor, datetime.fromisoformat(choice))
     taken = client.post(
-        reverse("portal:move", args=[visit.pk]), {"starts_at": choice, "version": visit.version}
+        reverse("portal:move", args=[visit.pk]),
+        {"starts_at": choice, "version": visit.version, "confirm": "yes"},
     )
     assert taken.status_code == 200
     visit.refresh_from_db()
@@ -310,7 +314,9 @@ def test_it_refuses_sms_without_a_phone(client, patient, me):
 
 PORTAL_PAGES = [
     ("portal:appointment", "get"),
+    ("portal:cancel", "get"),
     ("portal:cancel", "post"),
+    ("portal:undo_cancel", "post"),
     ("portal:move", "get"),
     ("portal:move", "post"),
     ("portal:appointment_ics", "get"),

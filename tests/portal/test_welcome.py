@@ -85,3 +85,17 @@ def test_it_asks_for_a_stronger_password(client, front_desk):
     response = client.post(link, {"password1": "123", "password2": "123"})
     assert response.status_code == 200
     assert "This password is too short." in response.content.decode()
+
+
+def test_the_invitation_and_the_welcome_page_say_the_username(client, front_desk):
+    patient = PatientFactory(email="Ann.Lee@Example.org")
+    link = invite(client, front_desk, patient)
+    email = mail.outbox[0]
+    assert "Your username is ann.lee@example.org" in email.body
+    assert "<strong>ann.lee@example.org</strong>" in email.alternatives[0][0]
+    page = client.get(link).content.decode()
+    assert "Your username is <strong>ann.lee@example.org</strong>" in page
+    response = open_account(client, link)
+    assert "Your username is ann.lee@example.org." in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.portal_user.get_username() == "ann.lee@example.org"

@@ -55,6 +55,17 @@ def hours(office, doctor):
 
 
 @pytest.fixture
+def reminders_alone(monkeypatch):
+    """For tests that count the reminders and aftercare a dispatcher sends: no message about
+    each booking, move and cancellation beside them. Those have their own tests
+    (test_change_notices.py, where the reminders are seen going out beside them)."""
+    from scheduling import change_notices
+
+    for name in ("booked", "series_booked", "moved", "cancelled"):
+        monkeypatch.setattr(change_notices, name, lambda *args, **kwargs: None)
+
+
+@pytest.fixture
 def other_doctor(db):
     from tests.factories import UserFactory
 

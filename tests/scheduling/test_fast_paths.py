@@ -331,7 +331,8 @@ def test_a_series_of_six_costs_the_same_queries_as_a_series_of_two(now, hours, f
             == 2 * sessions
         )
         counts.append(len(queries))
-    assert counts[0] == counts[1] <= 25
+    # 25 until issue 15: one more INSERT, of the one message that tells the patient of the series.
+    assert counts[0] == counts[1] <= 26
 
 
 @pytest.mark.parametrize("clash_at", [(9, 10), (8, 27)], ids=["overlapping", "in-the-buffer"])
@@ -376,8 +377,13 @@ def test_a_series_logs_audits_and_reminds_once_per_session(now, hours, front_des
         for a in (second, third)
         for kind, hours in ((reminders.FIRST, 48), (reminders.SECOND, 2))
     ]
+    told = Message.objects.filter(kind__startswith="change:")
+    assert list(told.values_list("kind", "topic", "topic_id")) == [
+        ("change:series", "plan", plan.pk)
+    ]
     assert sorted(
-        (r.key, r.topic_id, r.patient_id, r.kind, r.due_at, r.status) for r in Message.objects.all()
+        (r.key, r.topic_id, r.patient_id, r.kind, r.due_at, r.status)
+        for r in Message.objects.exclude(pk__in=told)
     ) == sorted(
         (f"a{a.pk}:{kind}:{int(a.starts_at.timestamp())}", a.pk, record.pk, kind, due, "pending")
         for a, kind, due in expected

@@ -27,6 +27,9 @@ from tests.scheduling.conftest import MONDAY, at, desk_actor
 from tests.treatments.conftest import make_plan
 from treatments.models import AftercareStep
 
+# These tests count the reminders and aftercare a dispatcher sends (see reminders_alone).
+pytestmark = pytest.mark.usefixtures("reminders_alone")
+
 committing = pytest.mark.django_db(transaction=True)
 WARNING = "pain or swelling in the calf"
 SAFETY_SUBJECT = "Warning signs to watch for after your session"

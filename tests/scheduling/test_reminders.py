@@ -25,6 +25,9 @@ from tests.factories import PatientFactory, screen
 from tests.scheduling.conftest import MONDAY, TZ, at, desk_actor
 from tests.treatments.conftest import chart_session, make_plan
 
+# These tests count the reminders a dispatcher sends (see reminders_alone).
+pytestmark = pytest.mark.usefixtures("reminders_alone")
+
 
 @pytest.fixture
 def record(db):
