@@ -3,7 +3,7 @@ cancelling it, and the steps of a visit (check-in, start, complete, no-show)."""
 
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,9 +19,8 @@ from .common import (
     _lock_doctor,
     _locked,
     _log,
-    _lost_race,
-    _raise_taken,
     _require_staff,
+    _save_or_taken,
     _session,
     _snapshot,
     scheduling_settings,
@@ -81,14 +80,7 @@ def _move(
         room,
     )
     current.version += 1
-    try:
-        # No savepoint: a lost race ends the whole use case (SlotTaken rolls the move back),
-        # so nothing runs after it in this transaction.
-        current.save()
-    except (IntegrityError, OperationalError) as error:
-        if not _lost_race(error):
-            raise
-        _raise_taken(error)
+    _save_or_taken(current)  # a lost race rolls the move back
     _log(current, action=ChangeAction.MOVED, before=before, by=by, closed_override=overridden)
     reminders.appointment_moved(current)
     change_notices.moved(current)

@@ -2,7 +2,7 @@
 change log and audit of an appointment, and the locks they take."""
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -170,6 +170,18 @@ def _lost_race(error: Exception) -> bool:
     if isinstance(error, IntegrityError):
         return True
     return getattr(error.__cause__, "pgcode", None) == "40P01"
+
+
+def _save_or_taken(appointment: Appointment) -> None:
+    """Save a changed appointment; a lost race (the no-overlap constraints, or a deadlock
+    PostgreSQL broke) is a clean SlotTaken or Refused. No savepoint: a lost race ends the whole
+    use case, which rolls back, so nothing runs after it in the transaction."""
+    try:
+        appointment.save()
+    except (IntegrityError, OperationalError) as error:
+        if not _lost_race(error):
+            raise
+        _raise_taken(error)
 
 
 def _lock_doctor(doctor_id: int) -> None:

@@ -3,7 +3,7 @@ and moving to a time offered."""
 
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,8 +28,7 @@ from .common import (
     _lock_doctor,
     _locked,
     _log,
-    _lost_race,
-    _raise_taken,
+    _save_or_taken,
     _session,
     _snapshot,
     scheduling_settings,
@@ -226,13 +225,7 @@ def _restore(current: Appointment, by: Actor, settings: SchedulingSettings) -> A
     current.status = Status.BOOKED
     current.cancelled_by, current.cancel_reason, current.late_cancel = "", "", False
     current.version += 1
-    try:
-        # No savepoint: a lost race ends the whole use case (the undo rolls back).
-        current.save()
-    except (IntegrityError, OperationalError) as error:
-        if not _lost_race(error):
-            raise
-        _raise_taken(error)
+    _save_or_taken(current)  # a lost race rolls the undo back
     _log(current, action=ChangeAction.RESTORED, before=before, by=by)
     reminders.appointment_moved(current)
     change_notices.cancellation_undone(current)
