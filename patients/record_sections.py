@@ -69,9 +69,9 @@ SCREENING_LABELS = {
     "new_note": _("New note"),
     "changed_at": _("Changed"),
     "changed_by": _("Changed by"),
-    "from_patient": _("The patient's own answer, not reviewed by a doctor yet"),
-    "patient_answer": _("The patient's answer, waiting for a doctor"),
-    "patient_answered_at": _("The patient answered"),
+    "from_patient": _("From the patient, not reviewed"),
+    "patient_answer": _("Patient's answer to review"),
+    "patient_answered_at": _("Patient answered"),
 }
 
 INVITATION_LABELS = {

@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import smtplib
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -306,13 +307,23 @@ def invite_to_portal(
         "days": settings.PORTAL_INVITATION_DAYS,
         "clinic_name": settings.CLINIC_NAME,
     }
-    send_mail(
-        subject=_("Your %(clinic)s patient page") % {"clinic": settings.CLINIC_NAME},
-        message=render_to_string("patients/email/invitation.txt", context),
-        html_message=render_to_string("patients/email/invitation.html", context),
-        from_email=None,
-        recipient_list=[patient.email],
-    )
+    try:
+        send_mail(
+            subject=_("Your %(clinic)s patient page") % {"clinic": settings.CLINIC_NAME},
+            message=render_to_string("patients/email/invitation.txt", context),
+            html_message=render_to_string("patients/email/invitation.html", context),
+            from_email=None,
+            recipient_list=[patient.email],
+        )
+    except (smtplib.SMTPException, OSError) as error:  # OSError: refused, unreachable, timeout
+        # Nobody got the link: the invitation must not show as sent, and the page says so.
+        PortalInvitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now())
+        raise PatientError(
+            _(
+                "The invitation email could not be sent: the mail server did not answer. "
+                "Nothing was sent; try again in a few minutes."
+            )
+        ) from error
     return invitation
 
 
