@@ -62,3 +62,22 @@ def test_a_link_for_an_account_closed_meanwhile_is_not_sent(client, front_desk):
     sending.send_batch(10)
     assert mail.outbox == []
     assert Message.objects.get(kind=KIND).status == MessageStatus.CANCELLED
+
+
+def test_a_request_that_fails_while_queueing_counts_for_nothing(front_desk, monkeypatch):
+    """All or nothing: a request whose link could not be queued is not counted against the
+    address either (the person tries again and isn't refused for an attempt that did
+    nothing)."""
+    import pytest
+
+    from goodskin import password_reset
+    from goodskin.models import ResetRequest
+    from messaging import outbox
+
+    def broken(draft):
+        raise RuntimeError("the outbox is unreachable")
+
+    monkeypatch.setattr(outbox, "put", broken)
+    with pytest.raises(RuntimeError):
+        password_reset.request_reset(email=front_desk.email, ip="203.0.113.9")
+    assert not ResetRequest.objects.exists()

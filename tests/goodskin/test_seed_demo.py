@@ -91,3 +91,17 @@ def test_it_fills_a_week_for_both_doctors_with_a_series_in_progress(db):
     count = appointments.count()
     seed()
     assert Appointment.objects.count() == count
+
+
+def test_a_seed_that_fails_half_way_leaves_nothing(db, monkeypatch):
+    """All or nothing: demo users whose passwords were never printed would be locked out of
+    the demo (a second run prints no password for an account that exists)."""
+    from scheduling import demo
+
+    def broken(stdout):
+        raise RuntimeError("the calendar could not be filled")
+
+    monkeypatch.setattr(demo, "seed", broken)
+    with pytest.raises(RuntimeError):
+        seed()
+    assert not get_user_model().objects.exists()
