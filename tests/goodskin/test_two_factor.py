@@ -20,6 +20,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from goodskin import two_factor
+from goodskin.actors import Actor
 from goodskin.roles import Role
 from patients.models import AuditAction, AuditEntry
 from tests.concurrency import contend
@@ -424,3 +425,56 @@ def test_setting_up_in_two_tabs_at_once_confirms_one_app(doctor):
     assert isinstance(contender, two_factor.TwoFactorError), contender
     assert waited
     assert set(StaticToken.objects.values_list("token", flat=True)) == set(holder)
+
+
+def broken_audit(**kwargs):
+    raise RuntimeError("the audit log is unreachable")
+
+
+def test_new_recovery_codes_that_cannot_be_audited_keep_the_old_ones(doctor, monkeypatch):
+    """All or nothing: the old codes are not thrown away for new ones nobody will see."""
+    device = StaticDevice.objects.create(user=doctor, name="codes", confirmed=True)
+    StaticToken.objects.create(device=device, token="keepme22")
+    monkeypatch.setattr(two_factor, "_audit", broken_audit)
+    with pytest.raises(RuntimeError):
+        two_factor.renew_recovery_codes(request_for(doctor))
+    assert list(StaticToken.objects.values_list("token", flat=True)) == ["keepme22"]
+
+
+def test_a_reset_that_cannot_be_audited_removes_nothing(doctor, clinic_admin, monkeypatch):
+    """A reset is never done without its audit entry."""
+    TOTPDevice.objects.create(user=doctor, name="app", confirmed=True)
+    monkeypatch.setattr(two_factor, "_audit", broken_audit)
+    with pytest.raises(RuntimeError):
+        two_factor.reset(account=doctor, by=Actor(user=clinic_admin, role=Role.ADMIN))
+    assert TOTPDevice.objects.filter(user=doctor).exists()
+
+
+def test_turning_off_that_cannot_be_audited_keeps_it_on(patient, monkeypatch):
+    device = TOTPDevice.objects.create(user=patient, name="app", confirmed=True)
+    monkeypatch.setattr(two_factor, "_audit", broken_audit)
+    with pytest.raises(RuntimeError):
+        two_factor.turn_off(request_for(patient), code=code(device))
+    assert TOTPDevice.objects.filter(user=patient).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_turning_off_twice_at_once_turns_it_off_once(patient):
+    """The device row is locked: without the lock the second request checks the same code
+    against the device as it was, passes, writes the deleted device back and audits a second
+    'turned off'."""
+    from django.db import connection
+
+    device = TOTPDevice.objects.create(user=patient, name="app", confirmed=True)
+    now = code(device)
+    connection.close()
+
+    def off():
+        return two_factor.turn_off(request_for(patient), code=now)
+
+    holder, contender, waited = contend(off, off, pause=(two_factor, "_refusal"))
+    assert holder is None
+    assert isinstance(contender, two_factor.TwoFactorError), contender
+    assert waited
+    assert not TOTPDevice.objects.filter(user=patient).exists()
+    assert len(security_entries(details__two_factor="turned off")) == 1
