@@ -64,7 +64,7 @@ def test_a_new_patient_books_a_consultation_and_confirms_it(
     assert page_width(page) <= PHONE["width"]
     screenshot("online-confirm")
     page.get_by_role("button", name="Confirm my booking").click()
-    expect(page.get_by_role("heading", name="Your consultation is booked")).to_be_visible()
+    expect(page.get_by_role("heading", name="Thank you: your request is confirmed")).to_be_visible()
     screenshot("online-booked")
     patient = Patient.objects.get()
     appointment = Appointment.objects.get()

@@ -94,7 +94,7 @@ def test_following_the_link_books_the_consultation_for_a_new_patient(client, cli
     assert "Confirm my booking" in page.content.decode()
     assert not Patient.objects.exists()  # a GET (a mail scanner) changes nothing
     page = client.post(path)
-    assert "Your consultation is booked" in page.content.decode()
+    assert "your request is confirmed" in page.content.decode()
     patient = Patient.objects.get()
     assert (patient.legal_first_name, patient.email) == ("Marisol", "marisol.q@example.net")
     assert patient.consent_email and not patient.consent_sms
@@ -193,7 +193,7 @@ def test_a_likely_existing_patient_goes_to_the_front_desk_and_nothing_is_booked(
     )
     ask(client)
     page = client.post(path_of(link_from_outbox()))
-    assert "will call you" in page.content.decode()
+    assert "your request is confirmed" in page.content.decode()
     assert "Quintero" not in page.content.decode()
     request = BookingRequest.objects.get()
     assert (request.status, request.matched_patient) == (BookingStatus.NEEDS_DESK, existing)
@@ -220,7 +220,7 @@ def test_a_time_taken_meanwhile_says_so_and_offers_the_next_times(
     offered = list(page.context["form"].options)
     assert offered
     page = client.post(path, {"starts_at": offered[0]})
-    assert "Your consultation is booked" in page.content.decode()
+    assert "your request is confirmed" in page.content.decode()
     request.refresh_from_db()
     assert request.status == BookingStatus.CONFIRMED
     assert request.appointment.starts_at.isoformat() == offered[0].split("|")[0]
@@ -468,3 +468,23 @@ def test_two_desk_clicks_at_once_settle_a_request_once(clinic, front_desk):
     assert str(contender) == "This request was dealt with already.", contender
     assert waited
     assert Patient.objects.count() == 2 and Appointment.objects.count() == 1
+
+
+def test_the_confirmed_page_is_the_same_for_a_likely_patient_and_a_new_one(client, clinic):
+    """Whether the duplicate check found someone is not shown to whoever holds the link."""
+    from django.test import Client
+
+    ask(client)
+    first = BookingRequest.objects.get()
+    new_page = client.post(path_of(link_from_outbox())).content
+    # A second person with the same name and birthday, who asked for the same time.
+    other = Client()
+    mail.outbox.clear()
+    BookingRequest.objects.filter(pk=first.pk).update(email="x@example.net")
+    ask(other, email="other@example.net", phone="+15035550177")
+    second = BookingRequest.objects.get(email="other@example.net")
+    BookingRequest.objects.filter(pk=second.pk).update(starts_at=first.starts_at)
+    page = other.post(path_of(link_from_outbox())).content
+    second.refresh_from_db()
+    assert second.status == BookingStatus.NEEDS_DESK
+    assert page == new_page
