@@ -36,6 +36,8 @@ TESTS = [
     # Issue 15: the undo's transaction and lock; the lock of a waiting series message.
     "tests/portal/test_confirm_and_undo.py",
     "tests/scheduling/test_change_notices.py",
+    # Issue 15, point 1: the online request's transactions and row locks.
+    "tests/portal/test_online_booking.py",
 ]
 
 
