@@ -256,6 +256,10 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60 * 24)
 # Reset links asked for in an hour: per account (more are silently not sent) and per address.
 PASSWORD_RESET_PER_ACCOUNT = env.int("PASSWORD_RESET_PER_ACCOUNT", default=3)
 PASSWORD_RESET_PER_ADDRESS = env.int("PASSWORD_RESET_PER_ADDRESS", default=10)
+# Online consultation requests by new patients: per network address in an hour (more answer
+# "too many requests"), and per email or phone in a day (more are silently not kept).
+ONLINE_BOOKING_PER_ADDRESS = env.int("ONLINE_BOOKING_PER_ADDRESS", default=5)
+ONLINE_BOOKING_PER_CONTACT = env.int("ONLINE_BOOKING_PER_CONTACT", default=3)
 
 # --- Internationalisation and time ------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -71,8 +71,10 @@ class MessageQuerySet(models.QuerySet):
 
 
 class Message(models.Model):
-    """A message to a patient or a staff member, kept as a row until it is sent. `key` makes
-    each message once: the owner builds it from what the message is about and its kind."""
+    """A message to a patient, a staff member or an address (someone who is neither yet: a
+    person booking online confirms their request from it), kept as a row until it is sent.
+    `key` makes each message once: the owner builds it from what the message is about and its
+    kind."""
 
     key = models.CharField(max_length=80, unique=True)
     patient = models.ForeignKey(
@@ -81,6 +83,9 @@ class Message(models.Model):
     staff = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # An email address or a mobile number (by `channel`) of a person who asked for this very
+    # message: they have no record whose consents could say no.
+    address = models.CharField(max_length=254, blank=True)
     kind = models.CharField(max_length=40)
     # The patient's channels (patients.models.Channel); staff are emailed.
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -156,16 +161,20 @@ class Message(models.Model):
             ),
         ]
         constraints = [
-            # To exactly one person: a patient or a member of staff.
+            # To exactly one person: a patient, a member of staff or an address.
             models.CheckConstraint(
-                condition=models.Q(patient__isnull=False, staff__isnull=True)
-                | models.Q(patient__isnull=True, staff__isnull=False),
+                condition=models.Q(patient__isnull=False, staff__isnull=True, address="")
+                | models.Q(patient__isnull=True, staff__isnull=False, address="")
+                | models.Q(patient__isnull=True, staff__isnull=True) & ~models.Q(address=""),
                 name="message_one_recipient",
             ),
         ]
 
     def __str__(self) -> str:
-        to = f"patient {self.patient_id}" if self.patient_id else f"staff {self.staff_id}"
+        if self.patient_id:
+            to = f"patient {self.patient_id}"
+        else:
+            to = f"staff {self.staff_id}" if self.staff_id else "an address"
         return f"{self.kind} for {to} at {self.due_at:%Y-%m-%d %H:%M}"
 
     @property

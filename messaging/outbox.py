@@ -23,7 +23,8 @@ UNSUBSCRIBE_SALT = "goodskin.unsubscribe"
 
 @dataclass(frozen=True)
 class Draft:
-    """A message to write: to a patient or to a member of staff (exactly one of the two)."""
+    """A message to write: to a patient, to a member of staff or to an address (exactly one of
+    the three; an address only for a message its person just asked for)."""
 
     key: str
     kind: str
@@ -31,6 +32,7 @@ class Draft:
     give_up_at: datetime
     patient: object = None
     staff: object = None
+    address: str = ""
     channel: str = Channel.EMAIL
     topic: str = ""
     topic_id: int | None = None

@@ -249,6 +249,8 @@ def _clinic_zone() -> ZoneInfo:
 
 def _reason_not_to_send(message: Message, fresh: Fresh, kind: kinds.MessageKind) -> str:
     """A reason this message should no longer go out, or "" (it is withdrawn, not failed)."""
+    if message.address:
+        return kind.reason_not_to_send(message)
     if message.staff_id:
         return "" if fresh.staff_active else "staff account no longer active"
     if fresh.merged_into:
@@ -257,8 +259,9 @@ def _reason_not_to_send(message: Message, fresh: Fresh, kind: kinds.MessageKind)
 
 
 def _declined(message: Message, fresh: Fresh, kind: kinds.MessageKind) -> str:
-    """Why the patient does not want this message (its channel, or its kind), or ""."""
-    if message.staff_id:
+    """Why the patient does not want this message (its channel, or its kind), or "". A message
+    to an address is one its person just asked for."""
+    if message.staff_id or message.address:
         return ""
     if message.channel == Channel.EMAIL and not fresh.consent_email:
         return "no consent to email"
@@ -305,7 +308,10 @@ def message_id(message: Message) -> str:
 
 
 def _deliver_email(message: Message, rendered: Rendered, connection) -> str:
-    address = message.patient.email if message.patient_id else message.staff.email
+    if message.address:
+        address = message.address
+    else:
+        address = message.patient.email if message.patient_id else message.staff.email
     if not address:
         raise PermanentFailure("no email address")
     headers = {"Message-ID": message_id(message)}
@@ -349,7 +355,7 @@ def _mime_part(attachment: Attachment):
 
 def _deliver_sms(message: Message, rendered: Rendered) -> tuple[str, str]:
     """Send the text; returns the number and the provider's id for the text."""
-    number = str(message.patient.phone or "") if message.patient_id else ""
+    number = message.address or (str(message.patient.phone or "") if message.patient_id else "")
     if not number:
         raise PermanentFailure("no mobile phone number")
     try:

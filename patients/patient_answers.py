@@ -42,6 +42,16 @@ def _own(patient: Patient, by: Actor) -> None:
 def record_patient_screening(*, patient: Patient, answers: dict[str, str], by: Actor) -> Sent:
     """The patient's answers {question: yes/no/unknown} from the portal."""
     _own(patient, by)
+    return _record(patient=patient, answers=answers, by=by)
+
+
+def record_online_screening(*, patient: Patient, answers: dict[str, str], by: Actor) -> Sent:
+    """The answers a new patient gave on the public booking page, inside the caller's
+    transaction (the one creating the record): theirs, until a doctor goes through them."""
+    return _record(patient=patient, answers=answers, by=by)
+
+
+def _record(*, patient: Patient, answers: dict[str, str], by: Actor) -> Sent:
     if set(answers) - set(BY_KEY) or set(answers.values()) - set(Answer.values):
         raise PatientError(_("Answer each question with yes, no or I don't know."))
     # The patient's row, as record_screening locks it: one change at a time.

@@ -13,7 +13,11 @@ class PortalConfig(AppConfig):
         from django.urls import reverse
 
         from patients import portal_link
+        from scheduling import online_booking_link
 
         portal_link.register_welcome(lambda token: reverse("portal:open_account", args=[token]))
         portal_link.register_preferences(lambda: reverse("portal:preferences"))
         portal_link.register_screening(lambda: reverse("portal:screening"))
+        online_booking_link.register_confirm_path(
+            lambda token: reverse("portal:book_confirm", args=[token])
+        )

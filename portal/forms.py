@@ -1,5 +1,6 @@
 """Forms of the patient's own pages."""
 
+import uuid
 from collections import defaultdict
 from datetime import datetime
 
@@ -8,7 +9,13 @@ from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
-from goodskin.fields import VersionField, version_error_for_the_page
+from goodskin.fields import (
+    BoundedDateField,
+    VersionField,
+    birth_window,
+    refuse_hidden_characters,
+    version_error_for_the_page,
+)
 from patients.models import Channel, Patient
 from patients.screening import PATIENT_WORDING, QUESTIONS, Answer
 from scheduling import clock
@@ -211,3 +218,97 @@ class MyScreeningForm(forms.Form):
 
     def answers(self) -> dict[str, str]:
         return {q.key: self.cleaned_data[q.key] for q in QUESTIONS}
+
+
+class OnlineTimeForm(forms.Form):
+    """One of the free consultation times offered on the public page (value: time|doctor);
+    anything else posted is refused."""
+
+    starts_at = forms.ChoiceField(label=_("Time"), widget=forms.RadioSelect)
+
+    def __init__(self, *args, options, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.options = {choice.value: choice for choice in options}
+        self.fields["starts_at"].choices = [(value, value) for value in self.options]
+
+    def choice(self):
+        return self.options[self.cleaned_data["starts_at"]]
+
+    def by_day(self) -> list[tuple]:
+        tz = clock.zone()
+        days = defaultdict(list)
+        for value, choice in self.options.items():
+            local = choice.starts_at.astimezone(tz)
+            days[local.date()].append((value, local))
+        return sorted(days.items())
+
+
+class OnlineBookingForm(OnlineTimeForm, MyScreeningForm):
+    """A new patient asks for a consultation: a free time, who they are, how to reach them and
+    the screening questions in plain words. `website` is a trap for robots: hidden from
+    people, and a request that fills it in is answered as usual and kept nowhere."""
+
+    legal_first_name = forms.CharField(
+        label=_("First name (as on your ID)"),
+        max_length=100,
+        validators=[refuse_hidden_characters],
+    )
+    legal_last_name = forms.CharField(
+        label=_("Last name (as on your ID)"),
+        max_length=100,
+        validators=[refuse_hidden_characters],
+    )
+    date_of_birth = BoundedDateField(
+        label=_("Date of birth"),
+        window=birth_window,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    email = forms.EmailField(
+        label=_("Email"),
+        max_length=254,
+        help_text=_("We send the link that confirms your booking here."),
+    )
+    phone = PhoneNumberField(label=_("Mobile phone"), required=False)
+    consent_email = forms.BooleanField(
+        label=_("The clinic may email me about my appointments"), required=False, initial=True
+    )
+    consent_sms = forms.BooleanField(
+        label=_("The clinic may send me text messages about my appointments"), required=False
+    )
+    website = forms.CharField(label=_("Leave this empty"), required=False, max_length=200)
+    form_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, options, **kwargs):
+        super().__init__(*args, options=options, current={}, **kwargs)
+        for question in QUESTIONS:  # a person new to the clinic answers each one
+            self.fields[question.key].initial = None
+        if not self.is_bound:
+            self.initial.setdefault("form_token", uuid.uuid4())
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("consent_sms") and not cleaned.get("phone"):
+            self.add_error("phone", _("Add a mobile number to get text messages."))
+        return cleaned
+
+    def questions(self) -> list:
+        return [self[question.key] for question in QUESTIONS]
+
+    @property
+    def is_robot(self) -> bool:
+        return bool(self.data.get("website"))
+
+    def details(self) -> dict:
+        data = self.cleaned_data
+        names = ["legal_first_name", "legal_last_name", "date_of_birth", "email", "phone"]
+        details = {name: data[name] for name in names}
+        details["phone"] = details["phone"] or ""
+        details.update(
+            consent_email=data["consent_email"],
+            consent_sms=data["consent_sms"],
+            answers=self.answers(),
+        )
+        return details

@@ -3,7 +3,7 @@ calendar apps point at them, so they never change."""
 
 from django.urls import path
 
-from .views import account, appointments, booking, calendar, screening, treatment
+from .views import account, appointments, booking, calendar, online, screening, treatment
 
 app_name = "portal"
 
@@ -18,6 +18,9 @@ urlpatterns = [
     ),
     path("portal/appointments/<int:pk>/move/", appointments.appointment_move, name="move"),
     path("portal/appointments/<int:pk>.ics", appointments.appointment_ics, name="appointment_ics"),
+    path("portal/book/", online.book_consultation, name="book"),
+    path("portal/book/sent/", online.book_sent, name="book_sent"),
+    path("portal/book/confirm/<str:token>/", online.book_confirm, name="book_confirm"),
     path("portal/book/next-session/", booking.book_next_session, name="book_next"),
     path("portal/health-questions/", screening.my_screening, name="screening"),
     path("portal/calendar/", calendar.calendar_settings, name="calendar"),

@@ -238,3 +238,16 @@ class TimeOffForm(TokenMixin, forms.Form):
         if data["ends_at"] and data["ends_at"] <= timezone.now():
             self.add_error("date", _("That time is already over."))
         return data
+
+
+class ResolveOnlineRequestForm(forms.Form):
+    """The front desk's answer to an online request whose person may be a patient already."""
+
+    request = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
+    resolution = forms.ChoiceField(
+        choices=[
+            ("same", _("Same person: book for this record")),
+            ("new", _("A different person: new record, then book")),
+            ("dealt_with", _("Dealt with by phone")),
+        ]
+    )

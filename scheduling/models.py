@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
 
 from patients.models import Patient
 from treatments.models import TreatmentPlan
@@ -364,3 +365,80 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"calendar feed of {self.patient_id}"
+
+
+class BookingStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for the email link")
+    CONFIRMED = "confirmed", _("Booked")
+    # A likely existing patient: the front desk calls and books (nothing is booked yet).
+    NEEDS_DESK = "needs_desk", _("For the front desk: may be a patient already")
+    # The time was taken before the link was followed; the person may choose another.
+    LOST_TIME = "lost_time", _("The time was taken meanwhile")
+    # The front desk called the person and settled it by hand.
+    DEALT_WITH = "dealt_with", _("Dealt with by the front desk")
+
+
+class BookingRequest(models.Model):
+    """A consultation asked for on the public booking page by someone who is not a patient
+    yet (issue 15, point 1). Nothing is booked until the person follows the link emailed to
+    them: then the request becomes a patient and an appointment, or goes to the front desk."""
+
+    legal_first_name = models.CharField(_("legal first name"), max_length=100)
+    legal_last_name = models.CharField(_("legal last name"), max_length=100)
+    date_of_birth = models.DateField(_("date of birth"))
+    phone = PhoneNumberField(_("mobile phone"), blank=True)
+    email = models.EmailField(_("email"))
+    consent_email = models.BooleanField(default=True)
+    consent_sms = models.BooleanField(default=False)
+    # The screening in the person's words: {question key: yes/no/unknown}.
+    answers = models.JSONField(default=dict)
+    doctor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    starts_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=12, choices=BookingStatus.choices, default=BookingStatus.PENDING
+    )
+    # The link's token is derived from this (scheduling.online_booking.token_for) when the
+    # email is written; only its hash is kept, to find the request from the link.
+    nonce = models.UUIDField(unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    appointment = models.OneToOneField(
+        "Appointment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="booking_request",
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The existing record the duplicate check found: the front desk decides.
+    matched_patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The limit per address: this address's requests in the last hour.
+            models.Index(fields=["ip", "created_at"], name="bookingrequest_ip_idx"),
+            # The limit per contact: this email's (or phone's) requests in the last day.
+            models.Index(fields=["email", "created_at"], name="bookingrequest_email_idx"),
+            models.Index(fields=["phone", "created_at"], name="bookingrequest_phone_idx"),
+            # The front desk's list of requests still open.
+            models.Index(
+                fields=["-created_at"],
+                name="bookingrequest_open_idx",
+                condition=models.Q(status__in=["pending", "needs_desk"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"online request {self.pk} ({self.status})"

@@ -95,6 +95,7 @@ class Card:
     # is gone through again before the check-in (the re-screen page): day view only.
     blocked: str = ""
     rescreen_url: str = ""
+    online: bool = False  # booked by a new patient on the public page
 
 
 def url_maker(name: str):
@@ -125,6 +126,8 @@ CARD_FIELDS = (
     "notes",
     "version",
     "plan_id",
+    # Booked by a new patient on the public page (issue 15, point 1): the card says "Online".
+    "booking_request__id",
 )
 # The buttons that start a visit: the gate decides them.
 ARRIVING = {Status.CHECKED_IN, Status.IN_PROGRESS}
@@ -176,6 +179,7 @@ def cards(
                 buttons=[] if local_start.date() > today else buttons[row.status],
                 doctor_id=row.doctor_id,
                 room_id=row.room_id,
+                online=row.booking_request__id is not None,
             )
         )
         if gated and row.status == Status.BOOKED:

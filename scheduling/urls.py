@@ -10,6 +10,7 @@ urlpatterns = [
     path("schedule/my-day/", views.my_day, name="my_day"),
     path("schedule/slots/", views.slot_search, name="slots"),
     path("schedule/time-off/", views.time_off, name="time_off"),
+    path("schedule/online-requests/", views.online_requests, name="online_requests"),
     path("patients/<int:pk>/appointments/new/", views.book_appointment, name="book"),
     path("plans/<int:pk>/book-series/", views.book_series, name="book_series"),
     path("appointments/<int:pk>/", views.appointment_detail, name="appointment"),

@@ -19,10 +19,11 @@ from goodskin import links
 from goodskin.actors import Actor
 from goodskin.fields import date_param
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
+from patients import audit
 from patients import services as patient_services
 from patients.access import get_patient_for_user, search_patients_for_user
 from patients.forms import ScreeningForm
-from patients.models import Patient
+from patients.models import AuditAction, Patient
 from patients.selectors import screening_summary
 from treatments.models import PlanStatus
 
@@ -37,12 +38,14 @@ from .forms import (
     AppointmentForm,
     CancelForm,
     MoveForm,
+    ResolveOnlineRequestForm,
     SeriesForm,
     SlotSearchForm,
     StatusForm,
     TimeOffForm,
 )
-from .models import Kind, Status, TimeOff
+from .models import BookingRequest, Kind, Status, TimeOff
+from .services import online_booking
 from .slots import free_slots
 
 staff_only = role_required(*STAFF_ROLES)
@@ -526,3 +529,41 @@ def time_off(request: HttpRequest) -> HttpResponse:
         upcoming = upcoming.filter(doctor=own)
     context = {"form": form, "upcoming": upcoming[:50], "tz": tz.key, "is_doctor": is_doctor}
     return render(request, "scheduling/time_off.html", context)
+
+
+@role_required(Role.FRONT_DESK)
+def online_requests(request: HttpRequest) -> HttpResponse:
+    """Online consultation requests still open (issue 15, point 1): those waiting for their
+    email link, and those whose person may be a patient already, for the desk to settle."""
+    if request.method == "POST":
+        form = ResolveOnlineRequestForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("This page is out of date. Open it again."))
+            return redirect("scheduling:online_requests")
+        try:
+            online_booking.resolve_online_request(
+                request_id=form.cleaned_data["request"],
+                resolution=form.cleaned_data["resolution"],
+                by=Actor.from_request(request),
+            )
+        except BookingRequest.DoesNotExist:
+            messages.error(request, _("This request no longer exists."))
+        except services.BookingError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("Done."))
+        return redirect("scheduling:online_requests")
+    tz = _clinic_zone()
+    rows = list(online_booking.open_requests()[:200])
+    for row in rows:
+        row.local_start = row.starts_at.astimezone(tz)
+    matched = [row.matched_patient for row in rows if row.matched_patient_id]
+    if matched:
+        audit.record_many(
+            actor=Actor.from_request(request),
+            action=AuditAction.VIEW,
+            entries=[(p, "online booking requests", {}) for p in matched],
+        )
+    resolutions = ResolveOnlineRequestForm.base_fields["resolution"].choices
+    context = {"rows": rows, "resolutions": resolutions}
+    return render(request, "scheduling/online_requests.html", context)

@@ -44,6 +44,8 @@ TESTS = [
     # Issue 15: booking the next session once; the patient's answers and their review.
     "tests/portal/test_book_next.py",
     "tests/portal/test_my_screening.py",
+    # Issue 15, point 1: the online request's transactions and row locks.
+    "tests/portal/test_online_booking.py",
 ]
 
 

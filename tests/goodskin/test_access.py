@@ -15,6 +15,9 @@ from goodskin.roles import Role
 PUBLIC = {
     "portal:feed",
     "portal:open_account",
+    "portal:book",
+    "portal:book_sent",
+    "portal:book_confirm",
     "messaging:unsubscribe",
     "messaging:sms_status",
     "login",
@@ -28,6 +31,7 @@ PUBLIC = {
 TOKEN_PAGES = {
     "password_reset_confirm",
     "portal:open_account",
+    "portal:book_confirm",
     "messaging:unsubscribe",
     "portal:feed",
 }

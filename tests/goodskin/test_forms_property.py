@@ -67,7 +67,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 NAME = re.compile(r'name="([^"]+)"')
-FORMS = 46
+FORMS = 48
 
 
 @pytest.fixture
@@ -181,6 +181,8 @@ def forms(w) -> list[tuple[str, str, str]]:
         ),
         (None, reverse("login"), "same"),
         (None, reverse("password_reset"), "same"),
+        (None, reverse("portal:book"), "same"),
+        (Role.FRONT_DESK, reverse("scheduling:online_requests"), "same"),
     ]
 
 

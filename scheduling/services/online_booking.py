@@ -1,0 +1,279 @@
+"""New patients book a consultation online (issue 15, point 1).
+
+The public page offers free consultation times (the front desk's booking rules); the person's
+details wait in a BookingRequest until they follow the link emailed to them. Confirming makes
+the patient and books the consultation, unless the duplicate check finds a likely existing
+patient (the front desk then calls: nothing is booked) or the time was taken meanwhile (the
+person chooses another, from the same link).
+
+The page answers in the same way whatever the details are: nothing here looks at existing
+patients before the link is followed, so nothing tells a visitor who is a patient already."""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from goodskin.actors import Actor
+from goodskin.db import locked
+from patients import audit
+from patients.models import AuditAction
+from patients.patient_answers import record_online_screening
+from patients.selectors import possible_duplicates
+from patients.services import register_patient
+
+from .. import clock, online_booking_link, rules
+from ..models import BookingRequest, BookingStatus, Kind, WorkingHours
+from ..slots import free_slots
+from .booking import _book
+from .common import (
+    BookingError,
+    _require_staff,
+    default_location,
+    minutes_for,
+    scheduling_settings,
+)
+from .patient_changes import _thin
+
+# Link and request last this long: a time held for days would be a time lost to others.
+VALID_FOR = timedelta(hours=24)
+IP_WINDOW = timedelta(hours=1)
+CONTACT_WINDOW = timedelta(days=1)
+
+
+class LinkNotValid(Exception):
+    """No request has this link: mistyped, cut short or made up."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A free time offered on the public page: when, and with which doctor."""
+
+    starts_at: datetime
+    doctor_id: int
+
+    @property
+    def value(self) -> str:
+        return f"{self.starts_at.isoformat()}|{self.doctor_id}"
+
+
+def consultation_options(*, days: int = 21, per_day: int = 6, max_days: int = 10) -> list:
+    """Free consultation times with any doctor who has working hours, after the patient notice
+    period: at most one doctor per time, `per_day` a day (on the hour and half hour)."""
+    sched = scheduling_settings()
+    location = default_location()
+    now = timezone.now()
+    tz = clock.zone(location.time_zone)
+    doctor_ids = list(
+        WorkingHours.objects.filter(doctor__is_active=True)
+        .values_list("doctor_id", flat=True)
+        .distinct()
+    )
+    if not doctor_ids:
+        return []
+    first = (now + timedelta(hours=sched.patient_notice_hours)).astimezone(tz).date()
+    slots = free_slots(
+        doctor_ids=doctor_ids,
+        location=location,
+        first_day=first,
+        last_day=first + timedelta(days=days),
+        minutes=minutes_for(Kind.CONSULTATION, None, settings=sched),
+        step_minutes=sched.slot_step_minutes,
+        buffer_minutes=sched.buffer_minutes,
+    )
+    seen, one_per_time = set(), []
+    for slot in slots:
+        if slot.starts_at in seen:
+            continue
+        if rules.with_notice(slot.starts_at, now, sched.patient_notice_hours) is None:
+            seen.add(slot.starts_at)
+            one_per_time.append(slot)
+    thinned = _thin(one_per_time, tz, per_day=per_day, max_days=max_days)
+    return [Choice(starts_at=s.starts_at, doctor_id=s.doctor.pk) for s in thinned]
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_consultation(
+    *, details: dict, choice: Choice, ip: str | None, form_token: uuid.UUID | None = None
+) -> bool:
+    """Keep the request and queue the link to confirm it. False, and nothing kept, when this
+    address asked ONLINE_BOOKING_PER_ADDRESS times in the last hour. Over the limit per email
+    or phone (ONLINE_BOOKING_PER_CONTACT a day) nothing is kept either, silently: the person's
+    answer is the same. The form's token names the request: a double click keeps one."""
+    now = timezone.now()
+    per_ip = BookingRequest.objects.filter(ip=ip, created_at__gte=now - IP_WINDOW)
+    if ip and per_ip.count() >= settings.ONLINE_BOOKING_PER_ADDRESS:
+        return False
+    same_contact = Q(email=details["email"])
+    if details.get("phone"):
+        same_contact |= Q(phone=details["phone"])
+    recent = BookingRequest.objects.filter(same_contact, created_at__gte=now - CONTACT_WINDOW)
+    if recent.count() >= settings.ONLINE_BOOKING_PER_CONTACT:
+        return True
+    nonce = form_token or uuid.uuid4()
+    request = BookingRequest(
+        **details,
+        doctor_id=choice.doctor_id,
+        starts_at=choice.starts_at,
+        nonce=nonce,
+        token_hash=token_hash(online_booking_link.token_for(nonce)),
+        ip=ip,
+        created_at=now,
+        expires_at=now + VALID_FOR,
+    )
+    try:
+        # The request and its email stand or fall together; the second post of the same form
+        # meets the first on the unique nonce and keeps nothing.
+        with transaction.atomic():
+            request.save(force_insert=True)
+            online_booking_link.queue(request)
+    except IntegrityError:
+        pass
+    return True
+
+
+def find_request(token: str) -> BookingRequest:
+    request = BookingRequest.objects.filter(token_hash=token_hash(token)).first()
+    if request is None:
+        raise LinkNotValid
+    return request
+
+
+def is_expired(request: BookingRequest) -> bool:
+    return timezone.now() >= request.expires_at
+
+
+@transaction.atomic
+def confirm_online_booking(
+    *, token: str, ip: str | None, choice: Choice | None = None
+) -> BookingRequest:
+    """Confirm the request of this link: a patient and their consultation, or a request for
+    the front desk (a likely existing patient), or the time lost (then the person may send
+    `choice`, another free time, with the same link). A link used already or expired changes
+    nothing."""
+    found = find_request(token)
+    # The request's row: a double click (or two tabs) confirms once, and books once.
+    request = locked(BookingRequest.objects).get(pk=found.pk)
+    if is_expired(request):
+        return request
+    if request.status == BookingStatus.LOST_TIME and choice is not None:
+        request.starts_at, request.doctor_id = choice.starts_at, choice.doctor_id
+    elif request.status != BookingStatus.PENDING:
+        return request
+    now = timezone.now()
+    matches = possible_duplicates(
+        first_name=request.legal_first_name,
+        last_name=request.legal_last_name,
+        date_of_birth=request.date_of_birth,
+        phone=str(request.phone or ""),
+        email=request.email,
+    )
+    if matches:
+        request.status, request.matched_patient = BookingStatus.NEEDS_DESK, matches[0]
+    else:
+        _make_patient_and_book(request, Actor(user=None, role=None, ip=ip))
+    request.confirmed_at = now
+    request.save()
+    return request
+
+
+class Resolution:
+    SAME_PERSON = "same"
+    NEW_PERSON = "new"
+    DEALT_WITH = "dealt_with"
+
+
+@transaction.atomic
+def resolve_online_request(*, request_id: int, resolution: str, by: Actor) -> BookingRequest:
+    """The front desk settles a request whose person may be a patient already: the same
+    person (book for their record), a different person (a new record, then book), or dealt
+    with by phone (nothing booked here). A time taken meanwhile raises BookingError."""
+    _require_staff(by)
+    # The request's row: two clicks (or two people at the desk) settle it once.
+    request = locked(BookingRequest.objects).get(pk=request_id)
+    if request.status != BookingStatus.NEEDS_DESK:
+        raise BookingError(_("This request was dealt with already."))
+    if resolution == Resolution.DEALT_WITH:
+        request.status = BookingStatus.DEALT_WITH
+    else:
+        if resolution == Resolution.SAME_PERSON:
+            patient = request.matched_patient
+        else:
+            patient = register_patient(data=_patient_data(request), by=by)
+        record_online_screening(patient=patient, answers=request.answers, by=by)
+        request.appointment = _book_consultation(request, patient, by)
+        request.status, request.patient = BookingStatus.CONFIRMED, patient
+    request.resolved_by, request.resolved_at = by.user, timezone.now()
+    request.save()
+    audit.record(
+        actor=by,
+        patient=request.patient or request.matched_patient,
+        action=AuditAction.CHANGE,
+        subject="online booking request",
+        details={"request": request.pk, "resolution": resolution},
+    )
+    return request
+
+
+def open_requests():
+    """The front desk's list: requests waiting for their link or for the desk, newest first."""
+    return BookingRequest.objects.filter(
+        status__in=[BookingStatus.PENDING, BookingStatus.NEEDS_DESK]
+    ).select_related("doctor", "matched_patient")
+
+
+def _book_consultation(request: BookingRequest, patient, by: Actor):
+    return _book(
+        patient=patient,
+        doctor=get_user_model().objects.get(pk=request.doctor_id),
+        kind=Kind.CONSULTATION,
+        starts_at=request.starts_at,
+        by=by,
+        plan=None,
+        session_number=None,
+        room=None,
+        notes="",
+        open_anyway=False,
+    )
+
+
+def _make_patient_and_book(request: BookingRequest, by: Actor) -> None:
+    sched = scheduling_settings()
+    late = rules.with_notice(request.starts_at, timezone.now(), sched.patient_notice_hours)
+    try:
+        # A savepoint: a time taken meanwhile leaves no patient record behind.
+        with transaction.atomic():
+            if late is not None:
+                raise BookingError(str(late))
+            patient = register_patient(data=_patient_data(request), by=by)
+            record_online_screening(patient=patient, answers=request.answers, by=by)
+            appointment = _book_consultation(request, patient, by)
+    except BookingError:
+        request.status = BookingStatus.LOST_TIME
+        return
+    request.status = BookingStatus.CONFIRMED
+    request.patient, request.appointment = patient, appointment
+
+
+def _patient_data(request: BookingRequest) -> dict:
+    channel = "sms" if request.consent_sms and not request.consent_email else "email"
+    return {
+        "legal_first_name": request.legal_first_name,
+        "legal_last_name": request.legal_last_name,
+        "date_of_birth": request.date_of_birth,
+        "phone": request.phone,
+        "email": request.email,
+        "consent_email": request.consent_email,
+        "consent_sms": request.consent_sms,
+        "reminder_channel": channel,
+    }

@@ -1,0 +1,490 @@
+"""Issue 15, point 1: a new patient books a consultation online. The public page offers the
+free consultation times; nothing is booked until the person follows the link emailed to them;
+the page answers the same whatever the details, and bad links change nothing."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from messaging import sending
+from messaging.models import Message
+from patients.models import AuditEntry, Patient, ScreeningAnswer
+from patients.screening import QUESTIONS
+from scheduling import services
+from scheduling.models import Appointment, BookingRequest, BookingStatus, Kind, Status
+from scheduling.services import online_booking
+from tests.concurrency import contend
+from tests.factories import PatientFactory
+from tests.scheduling.conftest import MONDAY, TZ, at, desk_actor
+
+URL = reverse("portal:book")
+SENT = reverse("portal:book_sent")
+
+
+def form_data(client, **changes) -> dict:
+    page = client.get(URL)
+    assert page.status_code == 200
+    first = next(iter(page.context["form"].options))
+    data = {
+        "starts_at": first,
+        "legal_first_name": "Marisol",
+        "legal_last_name": "Quintero",
+        "date_of_birth": "1984-03-09",
+        "email": "marisol.q@example.net",
+        "phone": "+15035550142",
+        "consent_email": "on",
+        "form_token": page.context["form"].initial["form_token"],
+        **{q.key: "no" for q in QUESTIONS},
+        "estrogen": "yes",
+    }
+    data.update(changes)
+    return data
+
+
+def ask(client, **changes):
+    return client.post(URL, form_data(client, **changes))
+
+
+def link_from_outbox() -> str:
+    sending.send_batch(10)
+    (email,) = [m for m in mail.outbox if m.subject == "Confirm your consultation request"]
+    return re.search(r"https?://\S+/portal/book/confirm/\S+/", email.body)[0]
+
+
+def path_of(link: str) -> str:
+    return "/" + link.split("/", 3)[3]
+
+
+@pytest.fixture
+def clinic(now, hours):
+    return hours
+
+
+def test_it_offers_consultation_times_after_the_notice_on_the_hour_or_half(client, clinic):
+    page = client.get(URL)
+    options = list(page.context["form"].options.values())
+    assert options
+    notice = services.scheduling_settings().patient_notice_hours
+    assert min(c.starts_at for c in options) > at(MONDAY, 7) + timedelta(hours=notice)
+    assert {c.starts_at.minute for c in options} <= {0, 30}
+    assert 'name="website"' in page.content.decode()
+
+
+def test_a_request_books_nothing_and_emails_a_link_kept_without_it(client, clinic):
+    response = ask(client)
+    assert response.url == SENT
+    request = BookingRequest.objects.get()
+    assert request.status == BookingStatus.PENDING
+    assert not Patient.objects.exists() and not Appointment.objects.exists()
+    link = link_from_outbox()
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    message = Message.objects.get(address="marisol.q@example.net")
+    assert token not in message.body and "not kept" in message.body
+    assert request.token_hash != token and token not in str(request.__dict__)
+
+
+def test_following_the_link_books_the_consultation_for_a_new_patient(client, clinic, doctor):
+    ask(client)
+    request = BookingRequest.objects.get()
+    path = path_of(link_from_outbox())
+    page = client.get(path)
+    assert "Confirm my booking" in page.content.decode()
+    assert not Patient.objects.exists()  # a GET (a mail scanner) changes nothing
+    page = client.post(path)
+    assert "your request is confirmed" in page.content.decode()
+    patient = Patient.objects.get()
+    assert (patient.legal_first_name, patient.email) == ("Marisol", "marisol.q@example.net")
+    assert patient.consent_email and not patient.consent_sms
+    appointment = Appointment.objects.get()
+    assert (appointment.patient, appointment.doctor) == (patient, doctor)
+    assert (appointment.kind, appointment.starts_at) == (Kind.CONSULTATION, request.starts_at)
+    assert appointment.booking_request.status == BookingStatus.CONFIRMED
+    # The patient's own answers: a "yes" counts at once, a "no" waits for the doctor.
+    estrogen = ScreeningAnswer.objects.get(patient=patient, question="estrogen")
+    assert (estrogen.answer, estrogen.from_patient) == ("yes", True)
+    allergy = ScreeningAnswer.objects.get(patient=patient, question="sclerosant_allergy")
+    assert (allergy.answer, allergy.patient_answer) == ("unknown", "no")
+    # The booking notice reaches the brand-new patient.
+    sending.send_batch(10)
+    assert any(m.to == ["marisol.q@example.net"] and m is not mail.outbox[0] for m in mail.outbox)
+    assert Message.objects.filter(patient=patient).exists()
+
+
+def test_a_used_link_changes_nothing(client, clinic):
+    ask(client)
+    path = path_of(link_from_outbox())
+    client.post(path)
+    page = client.post(path)
+    assert page.status_code == 200
+    assert Patient.objects.count() == 1 and Appointment.objects.count() == 1
+
+
+@pytest.mark.parametrize("token", ["x", "0" * 64, "not.a-token_~", "a" * 500])
+def test_a_forged_link_says_so_and_changes_nothing(client, clinic, token):
+    ask(client)
+    for method in (client.get, client.post):
+        page = method(reverse("portal:book_confirm", args=[token]))
+        assert page.status_code == 404
+        assert "This link does not work" in page.content.decode()
+    assert BookingRequest.objects.get().status == BookingStatus.PENDING
+    assert not Patient.objects.exists()
+
+
+def test_an_expired_link_says_so_and_changes_nothing(client, clinic, now):
+    ask(client)
+    path = path_of(link_from_outbox())
+    now.shift(timedelta(hours=25))
+    page = client.post(path)
+    assert page.status_code == 410
+    assert "This link has expired" in page.content.decode()
+    assert BookingRequest.objects.get().status == BookingStatus.PENDING
+    assert not Patient.objects.exists() and not Appointment.objects.exists()
+
+
+def test_a_robot_filling_the_hidden_field_is_answered_as_usual_and_nothing_is_kept(client, clinic):
+    response = ask(client, website="http://spam.example")
+    assert response.url == SENT
+    assert not BookingRequest.objects.exists() and not Message.objects.exists()
+
+
+def test_a_double_click_keeps_one_request(client, clinic):
+    data = form_data(client)
+    client.post(URL, data)
+    assert client.post(URL, data).url == SENT
+    assert BookingRequest.objects.count() == 1 and Message.objects.count() == 1
+
+
+def test_more_requests_for_one_contact_are_silently_not_kept(client, clinic, settings):
+    settings.ONLINE_BOOKING_PER_CONTACT = 2
+    for n in range(3):
+        assert ask(client, phone=f"+1503555020{n}").url == SENT
+    assert BookingRequest.objects.count() == 2 and Message.objects.count() == 2
+
+
+def test_more_requests_from_one_address_are_refused(client, clinic, settings):
+    settings.ONLINE_BOOKING_PER_ADDRESS = 2
+    for n in range(2):
+        assert ask(client, email=f"p{n}@example.net").url == SENT
+    response = ask(client, email="p9@example.net")
+    assert response.status_code == 429
+    assert BookingRequest.objects.count() == 2
+
+
+def test_the_page_tells_nothing_of_existing_patients(client, clinic):
+    """The same answer, and the same message queued, for a patient's email and a stranger's."""
+    PatientFactory(email="known@example.org", phone="+15035550111")
+    known = ask(client, email="known@example.org", phone="+15035550111")
+    unknown = ask(client, email="stranger@example.org", phone="+15035550112")
+    assert (known.status_code, known.url) == (unknown.status_code, unknown.url)
+    assert client.get(known.url).content == client.get(unknown.url).content
+    effects = [
+        list(Message.objects.filter(address=email).values_list("kind", "status", "channel"))
+        for email in ("known@example.org", "stranger@example.org")
+    ]
+    assert effects[0] == effects[1] and len(effects[0]) == 1
+
+
+def test_a_likely_existing_patient_goes_to_the_front_desk_and_nothing_is_booked(client, clinic):
+    existing = PatientFactory(
+        legal_first_name="Marisol", legal_last_name="Quintero", date_of_birth="1984-03-09"
+    )
+    ask(client)
+    page = client.post(path_of(link_from_outbox()))
+    assert "your request is confirmed" in page.content.decode()
+    assert "Quintero" not in page.content.decode()
+    request = BookingRequest.objects.get()
+    assert (request.status, request.matched_patient) == (BookingStatus.NEEDS_DESK, existing)
+    assert Patient.objects.count() == 1 and not Appointment.objects.exists()
+
+
+def test_a_time_taken_meanwhile_says_so_and_offers_the_next_times(
+    client, clinic, doctor, front_desk
+):
+    ask(client)
+    request = BookingRequest.objects.get()
+    services.book_appointment(
+        patient=PatientFactory(),
+        doctor=doctor,
+        kind=Kind.CONSULTATION,
+        starts_at=request.starts_at,
+        by=desk_actor(front_desk),
+    )
+    path = path_of(link_from_outbox())
+    page = client.post(path)
+    assert "That time was just taken" in page.content.decode()
+    assert BookingRequest.objects.get().status == BookingStatus.LOST_TIME
+    assert Patient.objects.count() == 1  # no record left behind for the new person
+    offered = list(page.context["form"].options)
+    assert offered
+    page = client.post(path, {"starts_at": offered[0]})
+    assert "your request is confirmed" in page.content.decode()
+    request.refresh_from_db()
+    assert request.status == BookingStatus.CONFIRMED
+    assert request.appointment.starts_at.isoformat() == offered[0].split("|")[0]
+    assert request.appointment.status == Status.BOOKED
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"starts_at": "2026-12-01T09:00:00+00:00|1"},
+        {"starts_at": "nonsense"},
+        {"date_of_birth": "0001-01-01"},
+        {"date_of_birth": "2999-01-01"},
+        {"legal_first_name": "Ma\x00risol"},
+        {"email": "not-an-email"},
+        {"phone": "12"},
+        {"estrogen": "maybe"},
+        {"consent_sms": "on", "phone": ""},
+        {"form_token": "not-a-uuid"},
+    ],
+)
+def test_bad_input_is_refused_on_the_page(client, clinic, changes):
+    response = ask(client, **changes)
+    assert response.status_code == 200
+    assert not BookingRequest.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_confirmations_at_once_book_once(clinic):
+    """The request row is locked: without the lock both see it waiting, and the second, finding
+    the time taken by the first, records the request as lost after it was booked."""
+    from django.db import connection
+
+    choice = online_booking.consultation_options()[0]
+    details = {
+        "legal_first_name": "Marisol",
+        "legal_last_name": "Quintero",
+        "date_of_birth": "1984-03-09",
+        "email": "marisol.q@example.net",
+        "phone": "",
+        "consent_email": True,
+        "consent_sms": False,
+        "answers": {},
+    }
+    online_booking.request_consultation(details=details, choice=choice, ip="10.0.0.1")
+    from scheduling.online_booking_link import token_for
+
+    token = token_for(BookingRequest.objects.get().nonce)
+    connection.close()
+
+    def confirm():
+        return online_booking.confirm_online_booking(token=token, ip="10.0.0.1")
+
+    holder, contender, waited = contend(confirm, confirm)
+    assert holder.status == BookingStatus.CONFIRMED, holder
+    assert waited
+    request = BookingRequest.objects.get()
+    assert request.status == BookingStatus.CONFIRMED
+    assert Patient.objects.count() == 1 and Appointment.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_posts_of_one_form_at_once_keep_one_request(clinic):
+    """The request and its email are written in one transaction: the second post waits on the
+    first's unique form token and keeps nothing, and the first's email goes with its request."""
+    import uuid
+
+    from django.db import connection
+
+    choice = online_booking.consultation_options()[0]
+    details = {
+        "legal_first_name": "Marisol",
+        "legal_last_name": "Quintero",
+        "date_of_birth": "1984-03-09",
+        "email": "marisol.q@example.net",
+        "phone": "",
+        "consent_email": True,
+        "consent_sms": False,
+        "answers": {},
+    }
+    token = uuid.uuid4()
+    connection.close()
+
+    def send():
+        return online_booking.request_consultation(
+            details=details, choice=choice, ip="10.0.0.1", form_token=token
+        )
+
+    holder, contender, waited = contend(send, send)
+    assert (holder, contender, waited) == (True, True, True)
+    assert BookingRequest.objects.count() == 1 and Message.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_whose_email_cannot_be_queued_is_not_kept(clinic, monkeypatch):
+    """One transaction: a request kept without its email would wait for a link never sent."""
+    from scheduling import online_booking_link
+
+    choice = online_booking.consultation_options()[0]
+
+    def broken(request):
+        raise RuntimeError("outbox down")
+
+    monkeypatch.setattr(online_booking_link, "queue", broken)
+    details = {
+        "legal_first_name": "Marisol",
+        "legal_last_name": "Quintero",
+        "date_of_birth": "1984-03-09",
+        "email": "marisol.q@example.net",
+        "phone": "",
+        "consent_email": True,
+        "consent_sms": False,
+        "answers": {},
+    }
+    with pytest.raises(RuntimeError):
+        online_booking.request_consultation(details=details, choice=choice, ip="10.0.0.1")
+    assert not BookingRequest.objects.exists()
+
+
+def test_the_front_desk_sees_online_bookings_marked(client, clinic, doctor, front_desk):
+    ask(client)
+    client.post(path_of(link_from_outbox()))
+    online = Appointment.objects.get()
+    desk = services.book_appointment(
+        patient=PatientFactory(),
+        doctor=doctor,
+        kind=Kind.CONSULTATION,
+        starts_at=online.starts_at + timedelta(hours=1),
+        by=desk_actor(front_desk),
+    )
+    client.force_login(front_desk)
+    day = online.starts_at.astimezone(TZ).date().isoformat()
+    for name in ("scheduling:day", "scheduling:week"):
+        page = client.get(reverse(name), {"date": day}).content.decode()
+        assert page.count("Online") == 1, name
+    assert (
+        "Online" in client.get(reverse("scheduling:appointment", args=[online.pk])).content.decode()
+    )
+    assert (
+        "Online"
+        not in client.get(reverse("scheduling:appointment", args=[desk.pk])).content.decode()
+    )
+
+
+@pytest.fixture
+def needs_desk(client, clinic):
+    existing = PatientFactory(
+        legal_first_name="Marisol", legal_last_name="Quintero", date_of_birth="1984-03-09"
+    )
+    ask(client)
+    client.post(path_of(link_from_outbox()))
+    return BookingRequest.objects.get(status=BookingStatus.NEEDS_DESK), existing
+
+
+DESK = reverse("scheduling:online_requests")
+
+
+def test_the_front_desk_lists_open_requests_with_the_likely_match(client, needs_desk, front_desk):
+    request, existing = needs_desk
+    client.force_login(front_desk)
+    page = client.get(DESK).content.decode()
+    assert "Quintero" in page and reverse("patients:detail", args=[existing.pk]) in page
+    assert "Same person: book for this record" in page
+
+
+def test_same_person_books_for_the_existing_record(client, needs_desk, front_desk):
+    request, existing = needs_desk
+    client.force_login(front_desk)
+    client.post(DESK, {"request": request.pk, "resolution": "same"})
+    request.refresh_from_db()
+    assert (request.status, request.patient, request.resolved_by) == (
+        BookingStatus.CONFIRMED,
+        existing,
+        front_desk,
+    )
+    assert Appointment.objects.get().patient == existing
+    assert Patient.objects.count() == 1
+    assert AuditEntry.objects.filter(subject="online booking request", user=front_desk).exists()
+
+
+def test_a_different_person_gets_a_new_record_and_the_booking(client, needs_desk, front_desk):
+    request, existing = needs_desk
+    client.force_login(front_desk)
+    client.post(DESK, {"request": request.pk, "resolution": "new"})
+    request.refresh_from_db()
+    assert request.status == BookingStatus.CONFIRMED and request.patient != existing
+    assert Appointment.objects.get().patient == request.patient
+    assert Patient.objects.count() == 2
+
+
+def test_a_settled_request_is_not_settled_again(client, needs_desk, front_desk):
+    request, existing = needs_desk
+    client.force_login(front_desk)
+    client.post(DESK, {"request": request.pk, "resolution": "dealt_with"})
+    response = client.post(DESK, {"request": request.pk, "resolution": "new"}, follow=True)
+    assert "This request was dealt with already." in response.content.decode()
+    assert Patient.objects.count() == 1 and not Appointment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "data", [{}, {"request": "x"}, {"request": "999999"}, {"request": "1", "resolution": "x"}]
+)
+def test_bad_posts_to_the_desk_list_change_nothing(client, needs_desk, front_desk, data):
+    client.force_login(front_desk)
+    assert client.post(DESK, data).status_code == 302
+    assert BookingRequest.objects.get().status == BookingStatus.NEEDS_DESK
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_desk_clicks_at_once_settle_a_request_once(clinic, front_desk):
+    """The request row is locked: without the lock both see it waiting, and both make a new
+    record (the second's booking then fails on the taken time, not on the settled request)."""
+    from django.db import connection
+
+    from goodskin.actors import Actor
+    from goodskin.roles import Role
+
+    PatientFactory(
+        legal_first_name="Marisol", legal_last_name="Quintero", date_of_birth="1984-03-09"
+    )
+    choice = online_booking.consultation_options()[0]
+    details = {
+        "legal_first_name": "Marisol",
+        "legal_last_name": "Quintero",
+        "date_of_birth": "1984-03-09",
+        "email": "marisol.q@example.net",
+        "phone": "",
+        "consent_email": True,
+        "consent_sms": False,
+        "answers": {},
+    }
+    online_booking.request_consultation(details=details, choice=choice, ip="10.0.0.1")
+    from scheduling.online_booking_link import token_for
+
+    request = BookingRequest.objects.get()
+    online_booking.confirm_online_booking(token=token_for(request.nonce), ip=None)
+    by = Actor(user=front_desk, role=Role.FRONT_DESK)
+    connection.close()
+
+    def settle():
+        return online_booking.resolve_online_request(request_id=request.pk, resolution="new", by=by)
+
+    holder, contender, waited = contend(settle, settle)
+    assert holder.status == BookingStatus.CONFIRMED, holder
+    assert str(contender) == "This request was dealt with already.", contender
+    assert waited
+    assert Patient.objects.count() == 2 and Appointment.objects.count() == 1
+
+
+def test_the_confirmed_page_is_the_same_for_a_likely_patient_and_a_new_one(client, clinic):
+    """Whether the duplicate check found someone is not shown to whoever holds the link."""
+    from django.test import Client
+
+    ask(client)
+    first = BookingRequest.objects.get()
+    new_page = client.post(path_of(link_from_outbox())).content
+    # A second person with the same name and birthday, who asked for the same time.
+    other = Client()
+    mail.outbox.clear()
+    BookingRequest.objects.filter(pk=first.pk).update(email="x@example.net")
+    ask(other, email="other@example.net", phone="+15035550177")
+    second = BookingRequest.objects.get(email="other@example.net")
+    BookingRequest.objects.filter(pk=second.pk).update(starts_at=first.starts_at)
+    page = other.post(path_of(link_from_outbox())).content
+    second.refresh_from_db()
+    assert second.status == BookingStatus.NEEDS_DESK
+    assert page == new_page
