@@ -15,6 +15,8 @@ from patients.record_export import choice, person, register_section, when
 from .models import (
     Appointment,
     AppointmentChange,
+    BookingRequest,
+    BookingStatus,
     CalendarFeed,
     CancelledBy,
     ChangeAction,
@@ -44,6 +46,12 @@ APPOINTMENT_LABELS = {
 }
 
 FEED_LABELS = {"revoked_at": _("Turned off")}
+REQUEST_LABELS = {
+    "starts_at": _("Time asked for"),
+    "confirmed_at": _("Confirmed"),
+    "email": _("Email given"),
+    "phone": _("Phone given"),
+}
 
 
 def _instant(stored: str | None) -> str | None:
@@ -119,6 +127,22 @@ def calendar_feeds(patient: Patient) -> list[dict]:
     return [{"created_at": when(f.created_at), "revoked_at": when(f.revoked_at)} for f in rows]
 
 
+def online_requests(patient: Patient) -> list[dict]:
+    """The online booking requests that became this patient's record or booking."""
+    rows = BookingRequest.objects.filter(patient=patient).order_by("created_at", "id")
+    return [
+        {
+            "created_at": when(r.created_at),
+            "status": choice(BookingStatus, r.status),
+            "starts_at": when(r.starts_at),
+            "confirmed_at": when(r.confirmed_at),
+            "email": r.email,
+            "phone": str(r.phone or ""),
+        }
+        for r in rows
+    ]
+
+
 def register() -> None:
     register_section(
         "appointments",
@@ -135,4 +159,12 @@ def register() -> None:
         labels=FEED_LABELS,
         models=(CalendarFeed,),
         order=41,
+    )
+    register_section(
+        "online_requests",
+        _("Online booking requests"),
+        online_requests,
+        labels=REQUEST_LABELS,
+        models=(BookingRequest,),
+        order=42,
     )
