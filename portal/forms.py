@@ -42,15 +42,14 @@ class UndoForm(forms.Form):
     version = VersionField()
 
 
-class MoveChoiceForm(forms.Form):
-    """Pick one of the free times offered; anything else posted is refused."""
+class TimeChoiceForm(forms.Form):
+    """Pick one of the free times offered (`options`, slots); anything else posted is refused.
+    The page lists them a day at a time (`by_day`, for portal/_time_choices.html)."""
 
-    starts_at = forms.ChoiceField(label=_("New time"), widget=forms.RadioSelect)
-    version = VersionField()
-    confirm = forms.CharField(required=False, max_length=10)
+    starts_at = forms.ChoiceField(label=_("Time"), widget=forms.RadioSelect)
 
-    def __init__(self, *args, options, version: int, **kwargs):
-        super().__init__(*args, initial={"version": version}, **kwargs)
+    def __init__(self, *args, options, **kwargs):
+        super().__init__(*args, **kwargs)
         self.options = options
         self.fields["starts_at"].choices = [
             (slot.starts_at.isoformat(), slot.starts_at) for slot in options
@@ -58,6 +57,26 @@ class MoveChoiceForm(forms.Form):
 
     def clean_starts_at(self) -> datetime:
         return datetime.fromisoformat(self.cleaned_data["starts_at"])
+
+    def by_day(self) -> list[tuple]:
+        """[(day, [(value, local time)])] of the times offered, in the clinic's zone."""
+        tz = clock.zone()
+        days = defaultdict(list)
+        for slot in self.options:
+            local = slot.starts_at.astimezone(tz)
+            days[local.date()].append((slot.starts_at.isoformat(), local))
+        return sorted(days.items())
+
+
+class MoveChoiceForm(TimeChoiceForm):
+    """A new time for an appointment, with the version of the appointment the patient saw."""
+
+    version = VersionField()
+    confirm = forms.CharField(required=False, max_length=10)
+
+    def __init__(self, *args, options, version: int, **kwargs):
+        super().__init__(*args, options=options, initial={"version": version}, **kwargs)
+        self.fields["starts_at"].label = _("New time")
 
     def clean(self):
         cleaned = super().clean()
@@ -67,19 +86,6 @@ class MoveChoiceForm(forms.Form):
     @property
     def confirmed(self) -> bool:
         return self.cleaned_data.get("confirm") == CONFIRMED
-
-    def by_day(self) -> list[tuple]:
-        return _by_day(self.options)
-
-
-def _by_day(options) -> list[tuple]:
-    """[(day, [(value, local time)])] of the times offered, in the clinic's zone."""
-    tz = clock.zone()
-    days = defaultdict(list)
-    for slot in options:
-        local = slot.starts_at.astimezone(tz)
-        days[local.date()].append((slot.starts_at.isoformat(), local))
-    return sorted(days.items())
 
 
 class PreferencesForm(forms.ModelForm):
@@ -166,24 +172,18 @@ class OpenAccountForm(forms.Form):
         return cleaned
 
 
-class BookChoiceForm(forms.Form):
-    """Pick one of the free times offered for the plan's next session. The plan and the
-    session number the page was opened for come back with it: if the front desk booked that
-    session meanwhile, the booking is refused instead of landing on another session."""
+class BookChoiceForm(TimeChoiceForm):
+    """A time for the plan's next session. The plan and the session number the page was
+    opened for come back with it: if the front desk booked that session meanwhile, the
+    booking is refused instead of landing on another session."""
 
-    starts_at = forms.ChoiceField(label=_("Time"), widget=forms.RadioSelect)
     plan = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
     session = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=99)
 
     def __init__(self, *args, options, plan: int, session: int, **kwargs):
-        super().__init__(*args, initial={"plan": plan, "session": session}, **kwargs)
-        self.options = options
-        self.fields["starts_at"].choices = [
-            (slot.starts_at.isoformat(), slot.starts_at) for slot in options
-        ]
-
-    def clean_starts_at(self) -> datetime:
-        return datetime.fromisoformat(self.cleaned_data["starts_at"])
+        super().__init__(
+            *args, options=options, initial={"plan": plan, "session": session}, **kwargs
+        )
 
     def clean(self):
         cleaned = super().clean()
@@ -196,9 +196,6 @@ class BookChoiceForm(forms.Form):
                 _("This session is booked already, or your plan changed. Look at your schedule.")
             )
         return cleaned
-
-    def by_day(self) -> list[tuple]:
-        return _by_day(self.options)
 
 
 class MyScreeningForm(forms.Form):

@@ -105,11 +105,11 @@ def _book(
     kind: str,
     starts_at: datetime,
     by: Actor,
-    plan: TreatmentPlan | None,
-    session_number: int | None,
-    room: Room | None,
-    notes: str,
-    open_anyway: bool,
+    plan: TreatmentPlan | None = None,
+    session_number: int | None = None,
+    room: Room | None = None,
+    notes: str = "",
+    open_anyway: bool = False,
 ) -> Appointment:
     """book_appointment once the caller may book (staff, or the portal's patient_book_session
     for the patient's own next session), inside the caller's transaction."""

@@ -239,11 +239,6 @@ def _book_consultation(request: BookingRequest, patient, by: Actor):
         kind=Kind.CONSULTATION,
         starts_at=request.starts_at,
         by=by,
-        plan=None,
-        session_number=None,
-        room=None,
-        notes="",
-        open_anyway=False,
     )
 
 

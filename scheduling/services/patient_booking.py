@@ -142,7 +142,4 @@ def patient_book_session(
         by=by,
         plan=plan,
         session_number=number,
-        room=None,
-        notes="",
-        open_anyway=False,
     )
