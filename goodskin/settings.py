@@ -267,9 +267,13 @@ LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
-TIME_ZONE = "UTC"
-# Times are stored in UTC and shown and entered in the clinic's zone (the Oregon office).
+# Times are stored in UTC (the database connection's zone stays UTC) and shown and entered in
+# the clinic's zone (the Oregon office). The clinic's zone is also the default current zone, so
+# "today" means the clinic's day everywhere: in a request, a Celery task, a command or a test.
+# (It once was UTC outside requests, and between 4 pm and midnight in Oregon a task or a test
+# took tomorrow for today.)
 CLINIC_TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="America/Los_Angeles")
+TIME_ZONE = CLINIC_TIME_ZONE
 CLINIC_NAME = env.str("CLINIC_NAME", default="Goodskin Clinic")
 
 # --- Static files -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import zoneinfo
 
 import time_machine
 from django.conf import settings
+from django.db import connection
 
 from tests.helpers import manage, python
 
@@ -49,10 +50,14 @@ def test_it_runs_with_no_configuration_on_sqlite_and_a_folder_broker():
     assert result.stdout.split() == ["django.db.backends.sqlite3", "IMMEDIATE", "filesystem://"]
 
 
-def test_it_stores_utc_and_shows_the_clinic_zone():
+def test_it_stores_utc_and_shows_the_clinic_zone(db):
     assert settings.USE_TZ is True
-    assert settings.TIME_ZONE == "UTC"
     assert zoneinfo.ZoneInfo(settings.CLINIC_TIME_ZONE).key == "America/Los_Angeles"
+    # The clinic's zone is the default everywhere; the database still stores and compares UTC.
+    assert settings.TIME_ZONE == settings.CLINIC_TIME_ZONE
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW TIME ZONE")
+        assert cursor.fetchone()[0] == "UTC"
 
 
 def test_it_uses_postgresql_and_redis_in_tests():
