@@ -197,6 +197,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scheduling.tasks.invite_to_touch_ups",
         "schedule": env.float("REMINDER_DISPATCH_SECONDS", default=60.0),
     },
+    "forget-unconfirmed-online-requests": {
+        "task": "scheduling.tasks.forget_unconfirmed_online_requests",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Authentication ---------------------------------------------------------------------------

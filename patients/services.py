@@ -248,6 +248,15 @@ def move_own_rows(*, keep: Patient, duplicate: Patient) -> dict[str, int]:
 def merge_patients(*, keep_id: int, duplicate_id: int, reason: str, by: Actor) -> Patient:
     if by.role != Role.DOCTOR:
         raise PatientError(_("Only a doctor can merge records."))
+    return merge_records(keep_id=keep_id, duplicate_id=duplicate_id, reason=reason, by=by)
+
+
+def merge_records(*, keep_id: int, duplicate_id: int, reason: str, by: Actor) -> Patient:
+    """The merge itself, inside the caller's transaction, for a caller that has settled who
+    may merge: a doctor (merge_patients), or the front desk joining the record an online
+    booking made into the existing one (scheduling's online requests). The two rows are
+    locked here in id order; a caller that locks other rows first locks these two before them
+    (in id order too), as a merge would, so that the two never wait on each other."""
     if keep_id == duplicate_id:
         raise PatientError(_("Choose two different records."))
     if not reason.strip():

@@ -241,13 +241,12 @@ class TimeOffForm(TokenMixin, forms.Form):
 
 
 class ResolveOnlineRequestForm(forms.Form):
-    """The front desk's answer to an online request whose person may be a patient already."""
+    """The front desk's answer to an online booking whose person may be a patient already."""
 
     request = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)
     resolution = forms.ChoiceField(
         choices=[
-            ("same", _("Same person: book for this record")),
-            ("new", _("A different person: new record, then book")),
-            ("dealt_with", _("Dealt with by phone")),
+            ("same", _("Same person: join the new record into this one")),
+            ("new", _("A different person: keep both records")),
         ]
     )

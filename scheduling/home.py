@@ -7,12 +7,15 @@ from django.shortcuts import render
 from goodskin.roles import Role, role_required
 from messaging import selectors
 
+from .services import online_booking
+
 
 @role_required(Role.FRONT_DESK)
 def frontdesk_home(request: HttpRequest) -> HttpResponse:
     given_up, given_up_count = selectors.given_up_messages(limit=10)
-    return render(
-        request,
-        "home/frontdesk.html",
-        {"given_up": given_up, "given_up_count": given_up_count},
-    )
+    context = {
+        "given_up": given_up,
+        "given_up_count": given_up_count,
+        "online_for_desk": online_booking.needing_the_desk(),
+    }
+    return render(request, "home/frontdesk.html", context)

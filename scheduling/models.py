@@ -370,18 +370,18 @@ class CalendarFeed(models.Model):
 class BookingStatus(models.TextChoices):
     PENDING = "pending", _("Waiting for the email link")
     CONFIRMED = "confirmed", _("Booked")
-    # A likely existing patient: the front desk calls and books (nothing is booked yet).
-    NEEDS_DESK = "needs_desk", _("For the front desk: may be a patient already")
+    # Booked under a new record, but likely an existing patient: the front desk says whether
+    # it is the same person (the records are joined) or not.
+    NEEDS_DESK = "needs_desk", _("Booked; may be a patient already")
     # The time was taken before the link was followed; the person may choose another.
     LOST_TIME = "lost_time", _("The time was taken meanwhile")
-    # The front desk called the person and settled it by hand.
-    DEALT_WITH = "dealt_with", _("Dealt with by the front desk")
 
 
 class BookingRequest(models.Model):
     """A consultation asked for on the public booking page by someone who is not a patient
     yet (issue 15, point 1). Nothing is booked until the person follows the link emailed to
-    them: then the request becomes a patient and an appointment, or goes to the front desk."""
+    them: then the request becomes a patient and an appointment (and, when the person may be a
+    patient already, waits for the front desk to say whether the two records are one)."""
 
     legal_first_name = models.CharField(_("legal first name"), max_length=100)
     legal_last_name = models.CharField(_("legal last name"), max_length=100)
@@ -415,7 +415,7 @@ class BookingRequest(models.Model):
     patient = models.ForeignKey(
         Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    # The existing record the duplicate check found: the front desk decides.
+    # The existing record the duplicate check found: the front desk says if it is the same.
     matched_patient = models.ForeignKey(
         Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from . import reminders
+from .services import online_booking
 
 
 @shared_task(ignore_result=True)
@@ -10,3 +11,10 @@ def invite_to_touch_ups() -> int:
     """Every minute (beat): plans completed by a chart rather than by a checked-out
     appointment get their touch-up invitation (the key keeps it to one)."""
     return reminders.sweep_completed_plans()
+
+
+@shared_task(ignore_result=True)
+def forget_unconfirmed_online_requests() -> int:
+    """Every hour (beat): online booking requests never confirmed are deleted a week after
+    their link expired."""
+    return online_booking.forget_unconfirmed()

@@ -19,6 +19,7 @@ from goodskin import links
 from goodskin.actors import Actor
 from goodskin.fields import date_param
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
+from messaging import selectors as message_selectors
 from patients import audit
 from patients import services as patient_services
 from patients.access import get_patient_for_user, search_patients_for_user
@@ -27,7 +28,7 @@ from patients.models import AuditAction, Patient
 from patients.selectors import screening_summary
 from treatments.models import PlanStatus
 
-from . import aftercare_sheet, clock, gate, selectors, services
+from . import aftercare_sheet, clock, gate, online_booking_link, selectors, services
 from .access import (
     BOOKING_ROLES,
     get_appointment_for_user,
@@ -555,8 +556,12 @@ def online_requests(request: HttpRequest) -> HttpResponse:
         return redirect("scheduling:online_requests")
     tz = _clinic_zone()
     rows = list(online_booking.open_requests()[:200])
+    links = message_selectors.latest_by_topic(
+        online_booking_link.TOPIC, [row.pk for row in rows], kind=online_booking_link.KIND
+    )
     for row in rows:
         row.local_start = row.starts_at.astimezone(tz)
+        row.link_message = links.get(row.pk)
     matched = [row.matched_patient for row in rows if row.matched_patient_id]
     if matched:
         audit.record_many(

@@ -50,9 +50,8 @@ class Migration(migrations.Migration):
                         choices=[
                             ("pending", "Waiting for the email link"),
                             ("confirmed", "Booked"),
-                            ("needs_desk", "For the front desk: may be a patient already"),
+                            ("needs_desk", "Booked; may be a patient already"),
                             ("lost_time", "The time was taken meanwhile"),
-                            ("dealt_with", "Dealt with by the front desk"),
                         ],
                         default="pending",
                         max_length=12,

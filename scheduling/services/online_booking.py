@@ -2,9 +2,10 @@
 
 The public page offers free consultation times (the front desk's booking rules); the person's
 details wait in a BookingRequest until they follow the link emailed to them. Confirming makes
-the patient and books the consultation, unless the duplicate check finds a likely existing
-patient (the front desk then calls: nothing is booked) or the time was taken meanwhile (the
-person chooses another, from the same link).
+the patient and books the consultation, unless the time was taken meanwhile (the person
+chooses another, from the same link). When the duplicate check finds a likely existing patient,
+the booking is made all the same, under a record of its own, and the front desk then says
+whether it is the same person (the records are joined) or not.
 
 The page answers in the same way whatever the details are: nothing here looks at existing
 patients before the link is followed, so nothing tells a visitor who is a patient already."""
@@ -23,11 +24,13 @@ from django.utils.translation import gettext as _
 
 from goodskin.actors import Actor
 from goodskin.db import locked
+from messaging.models import Message, MessageStatus
 from patients import audit
-from patients.models import AuditAction
+from patients.models import AuditAction, Patient
 from patients.patient_answers import record_online_screening
 from patients.selectors import possible_duplicates
-from patients.services import register_patient
+from patients.services import merge_records, register_patient
+from treatments.models import Consultation, TreatmentPlan
 
 from .. import clock, online_booking_link, rules
 from ..models import BookingRequest, BookingStatus, Kind, WorkingHours
@@ -178,10 +181,13 @@ def confirm_online_booking(
         phone=str(request.phone or ""),
         email=request.email,
     )
-    if matches:
+    # A likely existing patient is booked exactly as a new one is, under a record of their
+    # own that the front desk then joins to the existing one (or not): the email, the page and
+    # the time taken from the public list are the same either way, so whoever typed someone
+    # else's name and birthday learns nothing of them.
+    _make_patient_and_book(request, Actor(user=None, role=None, ip=ip))
+    if matches and request.status == BookingStatus.CONFIRMED:
         request.status, request.matched_patient = BookingStatus.NEEDS_DESK, matches[0]
-    else:
-        _make_patient_and_book(request, Actor(user=None, role=None, ip=ip))
     request.confirmed_at = now
     request.save()
     return request
@@ -190,39 +196,98 @@ def confirm_online_booking(
 class Resolution:
     SAME_PERSON = "same"
     NEW_PERSON = "new"
-    DEALT_WITH = "dealt_with"
 
 
 @transaction.atomic
 def resolve_online_request(*, request_id: int, resolution: str, by: Actor) -> BookingRequest:
-    """The front desk settles a request whose person may be a patient already: the same
-    person (book for their record), a different person (a new record, then book), or dealt
-    with by phone (nothing booked here). A time taken meanwhile raises BookingError."""
+    """The front desk settles a booked request whose person may be a patient already: the
+    same person (the record the booking made is joined into the existing one, with its
+    appointment, messages and the screening answers, which wait for the doctor's review as
+    any answer from a patient does), or a different person (both records stay)."""
     _require_staff(by)
-    # The request's row: two clicks (or two people at the desk) settle it once.
-    request = locked(BookingRequest.objects).get(pk=request_id)
+    seen = BookingRequest.objects.get(pk=request_id)
+    # The two patient rows, in id order, as a doctor's merge locks them: two clicks (or two
+    # people at the desk, or a doctor merging the same records) settle it one after the other,
+    # and the request read once they are held is the one the first left.
+    ids = sorted({pk for pk in (seen.patient_id, seen.matched_patient_id) if pk})
+    list(locked(Patient.objects).filter(pk__in=ids).order_by("pk"))
+    request = BookingRequest.objects.get(pk=request_id)
     if request.status != BookingStatus.NEEDS_DESK:
         raise BookingError(_("This request was dealt with already."))
-    if resolution == Resolution.DEALT_WITH:
-        request.status = BookingStatus.DEALT_WITH
-    else:
-        if resolution == Resolution.SAME_PERSON:
-            patient = request.matched_patient
-        else:
-            patient = register_patient(data=_patient_data(request), by=by)
-        record_online_screening(patient=patient, answers=request.answers, by=by)
-        request.appointment = _book_consultation(request, patient, by)
-        request.status, request.patient = BookingStatus.CONFIRMED, patient
+    if (request.patient_id, request.matched_patient_id) != (
+        seen.patient_id,
+        seen.matched_patient_id,
+    ):
+        raise BookingError(_("This request changed meanwhile. Open the page again."))
+    if resolution == Resolution.SAME_PERSON:
+        _join_into_existing(request, by)
+    request.status = BookingStatus.CONFIRMED
     request.resolved_by, request.resolved_at = by.user, timezone.now()
     request.save()
     audit.record(
         actor=by,
-        patient=request.patient or request.matched_patient,
+        patient=request.patient,
         action=AuditAction.CHANGE,
         subject="online booking request",
         details={"request": request.pk, "resolution": resolution},
     )
     return request
+
+
+def _join_into_existing(request: BookingRequest, by: Actor) -> None:
+    new, keep = request.patient, request.matched_patient
+    if new.pk == keep.pk:  # a doctor merged the two already
+        return
+    if (
+        Consultation.objects.filter(patient=new).exists()
+        or TreatmentPlan.objects.filter(patient=new).exists()
+    ):
+        raise BookingError(
+            _(
+                "A doctor has recorded a consultation or a plan on the new record: "
+                "ask a doctor to merge the two records."
+            )
+        )
+    record_online_screening(patient=keep, answers=request.answers, by=by)
+    merge_records(
+        keep_id=keep.pk,
+        duplicate_id=new.pk,
+        reason=f"Online booking request {request.pk}: the front desk found the same person.",
+        by=by,
+    )
+    request.patient = keep
+
+
+# A request never confirmed is forgotten this long after its link expired: the details of
+# someone who did not book are not kept (the week leaves the desk time to call about it).
+KEEP_UNCONFIRMED = timedelta(days=7)
+
+
+def forget_unconfirmed(*, now: datetime | None = None) -> int:
+    """Delete the requests whose link expired more than KEEP_UNCONFIRMED ago without a
+    booking (waiting for the link, or their time lost and none chosen). How many went."""
+    now = now or timezone.now()
+    deleted, _by_model = BookingRequest.objects.filter(
+        status__in=[BookingStatus.PENDING, BookingStatus.LOST_TIME],
+        expires_at__lt=now - KEEP_UNCONFIRMED,
+    ).delete()
+    return deleted
+
+
+def needing_the_desk() -> int:
+    """How many requests wait for the front desk: a possible patient already, or a link
+    email that could not be delivered while the request lasts (the desk calls them)."""
+    waiting = BookingRequest.objects.filter(status=BookingStatus.NEEDS_DESK).count()
+    pending = BookingRequest.objects.filter(
+        status=BookingStatus.PENDING, expires_at__gt=timezone.now()
+    ).values("pk")
+    undelivered = Message.objects.filter(
+        topic=online_booking_link.TOPIC,
+        kind=online_booking_link.KIND,
+        topic_id__in=pending,
+        status=MessageStatus.FAILED,
+    ).count()
+    return waiting + undelivered
 
 
 def open_requests():

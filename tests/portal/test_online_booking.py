@@ -7,14 +7,19 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.urls import reverse
+from django.utils import dateformat
 
+from goodskin.actors import Actor
+from goodskin.roles import Role
 from messaging import sending
 from messaging.models import Message
 from patients.models import AuditEntry, Patient, ScreeningAnswer
 from patients.screening import QUESTIONS
 from scheduling import services
 from scheduling.models import Appointment, BookingRequest, BookingStatus, Kind, Status
+from scheduling.online_booking_link import token_for
 from scheduling.services import online_booking
 from tests.concurrency import contend
 from tests.factories import PatientFactory
@@ -187,7 +192,28 @@ def test_the_page_tells_nothing_of_existing_patients(client, clinic):
     assert effects[0] == effects[1] and len(effects[0]) == 1
 
 
-def test_a_likely_existing_patient_goes_to_the_front_desk_and_nothing_is_booked(client, clinic):
+def outcome_of_confirming(client, email: str) -> dict:
+    """What a person who typed these details can see once they follow their link: the page,
+    the messages sent to the address they gave, and whether their time left the public list."""
+    ask(client, email=email, phone="")
+    request = BookingRequest.objects.get(email=email)
+    page = client.post(path_of(link_from_outbox())).content.decode()
+    mail.outbox.clear()
+    sending.send_batch(20)
+    local = request.starts_at.astimezone(TZ)
+    for shown in (dateformat.format(local, "l, F j, Y"), dateformat.format(local, "g:i A")):
+        assert shown in page
+        page = page.replace(shown, "WHEN")
+    return {
+        "page": page,
+        "sent": sorted((m.subject, len(m.attachments)) for m in mail.outbox if m.to == [email]),
+        "time still offered": any(
+            c.starts_at == request.starts_at for c in online_booking.consultation_options()
+        ),
+    }
+
+
+def test_a_likely_existing_patient_is_booked_under_a_new_record_for_the_desk(client, clinic):
     existing = PatientFactory(
         legal_first_name="Marisol", legal_last_name="Quintero", date_of_birth="1984-03-09"
     )
@@ -197,7 +223,26 @@ def test_a_likely_existing_patient_goes_to_the_front_desk_and_nothing_is_booked(
     assert "Quintero" not in page.content.decode()
     request = BookingRequest.objects.get()
     assert (request.status, request.matched_patient) == (BookingStatus.NEEDS_DESK, existing)
-    assert Patient.objects.count() == 1 and not Appointment.objects.exists()
+    assert request.patient != existing and Patient.objects.count() == 2
+    assert Appointment.objects.get().patient == request.patient == request.appointment.patient
+
+
+def test_confirming_shows_nothing_of_whether_the_person_is_a_patient_already(client, clinic):
+    """Someone who types a patient's name and birthday with their own email gets the same page,
+    the same email and the same time taken as someone who is new: nothing tells them apart."""
+    from django.test import Client
+
+    new_person = outcome_of_confirming(client, "new.person@example.net")
+    assert not BookingRequest.objects.filter(status=BookingStatus.NEEDS_DESK).exists()
+    # Now a record with these details exists: the same details again are a likely match.
+    Patient.objects.update(email="someone.else@example.org")
+    lookalike = outcome_of_confirming(Client(), "lookalike@example.net")
+    assert BookingRequest.objects.get(email="lookalike@example.net").status == (
+        BookingStatus.NEEDS_DESK
+    )
+    assert new_person["sent"] and new_person["sent"][0][1] == 1  # the booking, with its .ics
+    assert lookalike == new_person
+    assert not lookalike["time still offered"]
 
 
 def test_a_time_taken_meanwhile_says_so_and_offers_the_next_times(
@@ -383,30 +428,42 @@ def test_the_front_desk_lists_open_requests_with_the_likely_match(client, needs_
     client.force_login(front_desk)
     page = client.get(DESK).content.decode()
     assert "Quintero" in page and reverse("patients:detail", args=[existing.pk]) in page
-    assert "Same person: book for this record" in page
+    assert reverse("patients:detail", args=[request.patient_id]) in page
+    assert "Same person: join the new record into this one" in page
 
 
-def test_same_person_books_for_the_existing_record(client, needs_desk, front_desk):
+def test_same_person_joins_the_new_record_into_the_existing_one(client, needs_desk, front_desk):
     request, existing = needs_desk
+    new = request.patient
+    ScreeningAnswer.objects.create(patient=existing, question="estrogen", answer="no")
     client.force_login(front_desk)
-    client.post(DESK, {"request": request.pk, "resolution": "same"})
+    response = client.post(DESK, {"request": request.pk, "resolution": "same"}, follow=True)
+    assert "Done." in response.content.decode()
     request.refresh_from_db()
+    new.refresh_from_db()
     assert (request.status, request.patient, request.resolved_by) == (
         BookingStatus.CONFIRMED,
         existing,
         front_desk,
     )
+    assert new.merged_into == existing
     assert Appointment.objects.get().patient == existing
-    assert Patient.objects.count() == 1
+    assert not Message.objects.filter(patient=new).exists()
+    # The person's "yes" counts on the existing record, marked as theirs for the doctor.
+    estrogen = ScreeningAnswer.objects.get(patient=existing, question="estrogen")
+    assert (estrogen.answer, estrogen.from_patient) == ("yes", True)
+    assert not ScreeningAnswer.objects.filter(patient=new).exists()
     assert AuditEntry.objects.filter(subject="online booking request", user=front_desk).exists()
+    assert AuditEntry.objects.filter(patient=existing, action="merge", user=front_desk).exists()
 
 
-def test_a_different_person_gets_a_new_record_and_the_booking(client, needs_desk, front_desk):
+def test_a_different_person_keeps_both_records(client, needs_desk, front_desk):
     request, existing = needs_desk
     client.force_login(front_desk)
     client.post(DESK, {"request": request.pk, "resolution": "new"})
     request.refresh_from_db()
     assert request.status == BookingStatus.CONFIRMED and request.patient != existing
+    assert request.patient.merged_into is None
     assert Appointment.objects.get().patient == request.patient
     assert Patient.objects.count() == 2
 
@@ -414,10 +471,27 @@ def test_a_different_person_gets_a_new_record_and_the_booking(client, needs_desk
 def test_a_settled_request_is_not_settled_again(client, needs_desk, front_desk):
     request, existing = needs_desk
     client.force_login(front_desk)
-    client.post(DESK, {"request": request.pk, "resolution": "dealt_with"})
-    response = client.post(DESK, {"request": request.pk, "resolution": "new"}, follow=True)
+    client.post(DESK, {"request": request.pk, "resolution": "new"})
+    response = client.post(DESK, {"request": request.pk, "resolution": "same"}, follow=True)
     assert "This request was dealt with already." in response.content.decode()
-    assert Patient.objects.count() == 1 and not Appointment.objects.exists()
+    assert not Patient.objects.filter(merged_into__isnull=False).exists()
+
+
+def test_a_new_record_a_doctor_has_charted_is_not_joined_by_the_desk(
+    client, needs_desk, front_desk, doctor
+):
+    from treatments.models import Consultation
+
+    request, existing = needs_desk
+    Consultation.objects.create(
+        patient=request.patient, doctor=doctor, held_on=request.starts_at.date()
+    )
+    client.force_login(front_desk)
+    response = client.post(DESK, {"request": request.pk, "resolution": "same"}, follow=True)
+    assert "ask a doctor to merge the two records" in response.content.decode()
+    request.refresh_from_db()
+    assert request.status == BookingStatus.NEEDS_DESK
+    assert not Patient.objects.filter(merged_into__isnull=False).exists()
 
 
 @pytest.mark.parametrize(
@@ -429,16 +503,9 @@ def test_bad_posts_to_the_desk_list_change_nothing(client, needs_desk, front_des
     assert BookingRequest.objects.get().status == BookingStatus.NEEDS_DESK
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_desk_clicks_at_once_settle_a_request_once(clinic, front_desk):
-    """The request row is locked: without the lock both see it waiting, and both make a new
-    record (the second's booking then fails on the taken time, not on the settled request)."""
-    from django.db import connection
-
-    from goodskin.actors import Actor
-    from goodskin.roles import Role
-
-    PatientFactory(
+def likely_patient_booked(front_desk):
+    """A committed request, booked under a new record, that may be Marisol's existing one."""
+    existing = PatientFactory(
         legal_first_name="Marisol", legal_last_name="Quintero", date_of_birth="1984-03-09"
     )
     choice = online_booking.consultation_options()[0]
@@ -450,41 +517,120 @@ def test_two_desk_clicks_at_once_settle_a_request_once(clinic, front_desk):
         "phone": "",
         "consent_email": True,
         "consent_sms": False,
-        "answers": {},
+        "answers": {"estrogen": "yes"},
     }
     online_booking.request_consultation(details=details, choice=choice, ip="10.0.0.1")
-    from scheduling.online_booking_link import token_for
-
     request = BookingRequest.objects.get()
     online_booking.confirm_online_booking(token=token_for(request.nonce), ip=None)
-    by = Actor(user=front_desk, role=Role.FRONT_DESK)
+    request.refresh_from_db()
+    assert request.status == BookingStatus.NEEDS_DESK
     connection.close()
+    return request, existing, Actor(user=front_desk, role=Role.FRONT_DESK)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("resolution", ["same", "new"])
+def test_two_desk_clicks_at_once_settle_a_request_once(clinic, front_desk, resolution):
+    """The patient rows are locked: without the lock both see the request waiting, and both
+    settle it (twice audited; "same" would join the records twice)."""
+    request, existing, by = likely_patient_booked(front_desk)
 
     def settle():
-        return online_booking.resolve_online_request(request_id=request.pk, resolution="new", by=by)
+        return online_booking.resolve_online_request(
+            request_id=request.pk, resolution=resolution, by=by
+        )
 
     holder, contender, waited = contend(settle, settle)
     assert holder.status == BookingStatus.CONFIRMED, holder
     assert str(contender) == "This request was dealt with already.", contender
     assert waited
-    assert Patient.objects.count() == 2 and Appointment.objects.count() == 1
+    assert Appointment.objects.count() == 1
+    assert AuditEntry.objects.filter(subject="online booking request").count() == 1
+    joined = Patient.objects.filter(merged_into=existing).count()
+    assert joined == (1 if resolution == "same" else 0)
 
 
-def test_the_confirmed_page_is_the_same_for_a_likely_patient_and_a_new_one(client, clinic):
-    """Whether the duplicate check found someone is not shown to whoever holds the link."""
-    from django.test import Client
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("desk_first", [True, False])
+def test_the_desk_joining_and_a_doctor_merging_at_once_merge_once(
+    clinic, front_desk, doctor, desk_first
+):
+    """Both lock the two records in id order, so one waits for the other (no deadlock) and the
+    second finds the work done: the records are merged once, and the request is settled."""
+    from patients.services import PatientError, merge_patients
+
+    request, existing, by = likely_patient_booked(front_desk)
+    new_id = request.patient_id
+
+    def join():
+        return online_booking.resolve_online_request(
+            request_id=request.pk, resolution="same", by=by
+        )
+
+    def merge():
+        return merge_patients(
+            keep_id=existing.pk,
+            duplicate_id=new_id,
+            reason="same person",
+            by=Actor(user=doctor, role=Role.DOCTOR),
+        )
+
+    from patients import merging
+
+    if desk_first:
+        holder, contender, waited = contend(join, merge)
+    else:  # the doctor's merge opens its own (durable) transaction: held once rows have moved
+        holder, contender, waited = contend(merge, join, pause=(merging, "move_all"))
+    assert not isinstance(holder, Exception), holder
+    assert waited
+    if desk_first:
+        assert isinstance(contender, PatientError), contender
+    else:
+        assert str(contender) == "This request changed meanwhile. Open the page again."
+        # Opened again, the request settles: the records are one already.
+        online_booking.resolve_online_request(request_id=request.pk, resolution="same", by=by)
+    request.refresh_from_db()
+    assert request.status == BookingStatus.CONFIRMED and request.patient == existing
+    assert list(Patient.objects.filter(merged_into=existing).values_list("pk", flat=True)) == [
+        new_id
+    ]
+    assert Appointment.objects.get().patient == existing
+
+
+def test_a_link_email_that_could_not_be_delivered_is_shown_to_the_desk(client, clinic, front_desk):
+    ask(client)
+    ask(client, email="second@example.net", phone="+15035550190")
+    Message.objects.filter(address="marisol.q@example.net").update(
+        status="failed", last_error="Recipient address rejected"
+    )
+    client.force_login(front_desk)
+    page = client.get(DESK).content.decode()
+    assert page.count("The email with their link could not be delivered") == 1
+    assert "Recipient address rejected" in page and "Call them to book by phone." in page
+    home = client.get(reverse("frontdesk_home")).content.decode()
+    assert "1 to check" in home
+
+
+def test_the_desk_home_counts_the_requests_waiting_for_it(client, needs_desk, front_desk):
+    client.force_login(front_desk)
+    assert "1 to check" in client.get(reverse("frontdesk_home")).content.decode()
+    request, existing = needs_desk
+    client.post(DESK, {"request": request.pk, "resolution": "new"})
+    assert "to check" not in client.get(reverse("frontdesk_home")).content.decode()
+
+
+def test_requests_never_confirmed_are_forgotten_a_week_after_their_link_expired(
+    client, clinic, now, settings
+):
+    from scheduling import tasks
 
     ask(client)
-    first = BookingRequest.objects.get()
-    new_page = client.post(path_of(link_from_outbox())).content
-    # A second person with the same name and birthday, who asked for the same time.
-    other = Client()
-    mail.outbox.clear()
-    BookingRequest.objects.filter(pk=first.pk).update(email="x@example.net")
-    ask(other, email="other@example.net", phone="+15035550177")
-    second = BookingRequest.objects.get(email="other@example.net")
-    BookingRequest.objects.filter(pk=second.pk).update(starts_at=first.starts_at)
-    page = other.post(path_of(link_from_outbox())).content
-    second.refresh_from_db()
-    assert second.status == BookingStatus.NEEDS_DESK
-    assert page == new_page
+    client.post(path_of(link_from_outbox()))  # confirmed: kept with its appointment
+    ask(client, email="never@example.net", phone="+15035550191")
+    now.shift(online_booking.VALID_FOR + online_booking.KEEP_UNCONFIRMED - timedelta(minutes=5))
+    assert tasks.forget_unconfirmed_online_requests() == 0
+    now.shift(timedelta(minutes=10))
+    assert tasks.forget_unconfirmed_online_requests() == 1
+    assert list(BookingRequest.objects.values_list("status", flat=True)) == ["confirmed"]
+    schedule = settings.CELERY_BEAT_SCHEDULE["forget-unconfirmed-online-requests"]
+    assert schedule["task"] == "scheduling.tasks.forget_unconfirmed_online_requests"
