@@ -5,18 +5,22 @@ The fields come from the page itself (every `name=` of its forms), so a field ad
 is fuzzed without being listed here."""
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.apps import apps
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from goodskin.roles import Role
 from patients.models import AuditEntry
 from scheduling import services
-from scheduling.models import Kind
+from scheduling.models import BookingRequest, BookingStatus, Kind
+from scheduling.online_booking_link import token_for
+from scheduling.services import online_booking
 from tests.factories import UserFactory
 from tests.scheduling.conftest import MONDAY, at, desk_actor
 from tests.treatments.conftest import chart_session
@@ -67,7 +71,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 NAME = re.compile(r'name="([^"]+)"')
-FORMS = 48
+FORMS = 49
 
 
 @pytest.fixture
@@ -91,7 +95,22 @@ def world(now, hours, front_desk, doctor, record, plan):
         severity="severe",
         reported_by=doctor,
     )
+    # An online request whose time was taken: its page offers "choose another time".
+    nonce = uuid.uuid4()
+    lost = BookingRequest.objects.create(
+        legal_first_name="Rosa",
+        legal_last_name="Lima",
+        date_of_birth="1980-01-02",
+        email="rosa@example.net",
+        doctor=doctor,
+        starts_at=at(MONDAY + timedelta(days=3), 9),
+        status=BookingStatus.LOST_TIME,
+        nonce=nonce,
+        token_hash=online_booking.token_hash(token_for(nonce)),
+        expires_at=timezone.now() + timedelta(hours=20),
+    )
     return {
+        "lost": token_for(lost.nonce),
         "record": record,
         "plan": plan,
         "chart": chart,
@@ -183,6 +202,7 @@ def forms(w) -> list[tuple[str, str, str]]:
         (None, reverse("password_reset"), "same"),
         (None, reverse("portal:book"), "same"),
         (Role.FRONT_DESK, reverse("scheduling:online_requests"), "same"),
+        (None, reverse("portal:book_confirm", args=[w["lost"]]), "same"),
     ]
 
 

@@ -3,7 +3,7 @@ free consultation times; nothing is booked until the person follows the link ema
 the page answers the same whatever the details, and bad links change nothing."""
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.core import mail
@@ -634,3 +634,28 @@ def test_requests_never_confirmed_are_forgotten_a_week_after_their_link_expired(
     assert list(BookingRequest.objects.values_list("status", flat=True)) == ["confirmed"]
     schedule = settings.CELERY_BEAT_SCHEDULE["forget-unconfirmed-online-requests"]
     assert schedule["task"] == "scheduling.tasks.forget_unconfirmed_online_requests"
+
+
+@pytest.mark.parametrize("spring", [False, True], ids=["clocks back", "clocks forward"])
+def test_public_times_keep_to_the_working_day_across_a_change_of_the_clocks(
+    client, office, doctor, spring
+):
+    """The week the clocks change (1 November and 8 March 2026 in Oregon), the times offered
+    are the office's hours on the wall clock on both sides of the change, and the page says
+    them as the clock on the wall will."""
+    import time_machine
+
+    from tests.scheduling.conftest import work_weekdays
+
+    work_weekdays(doctor, office)
+    # A Thursday morning: the notice leaves Friday, then the week after the Sunday change.
+    thursday = date(2026, 3, 5) if spring else date(2026, 10, 29)
+    change = thursday + timedelta(days=3)
+    with time_machine.travel(at(thursday, 7), tick=False):
+        response = client.get(URL)
+    page, options = response.content.decode(), list(response.context["form"].options.values())
+    local = [c.starts_at.astimezone(TZ) for c in options]
+    assert {t.date() < change for t in local} == {True, False}, sorted({t.date() for t in local})
+    assert {(t.hour, t.minute) for t in local} <= {(h, m) for h in range(8, 17) for m in (0, 30)}
+    after = [t for t in local if t.date() > change]
+    assert f">{after[0].hour % 12 or 12}:{after[0].minute:02d}" in page
