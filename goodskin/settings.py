@@ -265,6 +265,13 @@ PASSWORD_RESET_PER_ADDRESS = env.int("PASSWORD_RESET_PER_ADDRESS", default=10)
 ONLINE_BOOKING_PER_ADDRESS = env.int("ONLINE_BOOKING_PER_ADDRESS", default=5)
 ONLINE_BOOKING_PER_CONTACT = env.int("ONLINE_BOOKING_PER_CONTACT", default=3)
 
+# The safety check-in (issue 16): "how are your legs?" this many days after each session, at
+# the clinic's aftercare hour; the link lasts SAFETY_CHECK_IN_VALID_DAYS from then; a check-in
+# with no answer after SAFETY_CHECK_IN_NO_ANSWER_HOURS is listed for the front desk to call.
+SAFETY_CHECK_IN_DAYS = env.list("SAFETY_CHECK_IN_DAYS", cast=int, default=[1, 7])
+SAFETY_CHECK_IN_VALID_DAYS = env.int("SAFETY_CHECK_IN_VALID_DAYS", default=7)
+SAFETY_CHECK_IN_NO_ANSWER_HOURS = env.int("SAFETY_CHECK_IN_NO_ANSWER_HOURS", default=48)
+
 # --- Internationalisation and time ------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]

@@ -13,7 +13,7 @@ class PortalConfig(AppConfig):
         from django.urls import reverse
 
         from patients import portal_link
-        from scheduling import online_booking_link
+        from scheduling import check_in_messages, online_booking_link
 
         portal_link.register_welcome(lambda token: reverse("portal:open_account", args=[token]))
         portal_link.register_preferences(lambda: reverse("portal:preferences"))
@@ -21,3 +21,4 @@ class PortalConfig(AppConfig):
         online_booking_link.register_confirm_path(
             lambda token: reverse("portal:book_confirm", args=[token])
         )
+        check_in_messages.register_page(lambda token: reverse("portal:check_in", args=[token]))

@@ -11,6 +11,7 @@ from phonenumber_field.formfields import PhoneNumberField
 
 from goodskin.fields import (
     BoundedDateField,
+    TokenMixin,
     VersionField,
     birth_window,
     refuse_hidden_characters,
@@ -19,6 +20,7 @@ from goodskin.fields import (
 from patients.models import Channel, Patient
 from patients.screening import PATIENT_WORDING, QUESTIONS, Answer
 from scheduling import clock
+from treatments.models import CheckInAnswer
 
 # What the confirmation page's button posts: a change is made only with it.
 CONFIRMED = "yes"
@@ -309,3 +311,35 @@ class OnlineBookingForm(OnlineTimeForm, MyScreeningForm):
             answers=self.answers(),
         )
         return details
+
+
+class CheckInForm(TokenMixin):
+    """How are your legs? (the safety check-in after a session). More than one sign may be
+    ticked; "fine" goes alone."""
+
+    answers = forms.MultipleChoiceField(
+        label=_("How are your legs?"),
+        choices=CheckInAnswer.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Tick at least one answer.")},
+    )
+    note = forms.CharField(
+        label=_("Anything else you want to tell us (optional)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_answers(self) -> list[str]:
+        answers = self.cleaned_data["answers"]
+        if CheckInAnswer.FINE in answers and len(answers) > 1:
+            raise forms.ValidationError(
+                _("Tick “My legs are fine” only when nothing else is wrong.")
+            )
+        return answers
+
+    def clean_note(self) -> str:
+        note = self.cleaned_data["note"]
+        if "\x00" in note:
+            raise forms.ValidationError(_("This text has a hidden control character."))
+        return note.strip()

@@ -3,7 +3,16 @@ calendar apps point at them, so they never change."""
 
 from django.urls import path
 
-from .views import account, appointments, booking, calendar, online, screening, treatment
+from .views import (
+    account,
+    appointments,
+    booking,
+    calendar,
+    check_in,
+    online,
+    screening,
+    treatment,
+)
 
 app_name = "portal"
 
@@ -32,4 +41,5 @@ urlpatterns = [
     path("portal/welcome/<str:token>/", account.open_account, name="open_account"),
     path("portal/treatment/", treatment.my_treatment, name="treatment"),
     path("portal/treatment/plans/<int:pk>/", treatment.my_plan, name="plan"),
+    path("portal/check-in/<str:token>/", check_in.check_in, name="check_in"),
 ]

@@ -13,7 +13,13 @@ class SchedulingConfig(AppConfig):
         from goodskin import links
         from patients import merging, notices, upcoming
 
-        from . import merge, online_booking_link, record_sections, screening_request
+        from . import (
+            check_in_messages,
+            merge,
+            online_booking_link,
+            record_sections,
+            screening_request,
+        )
         from .aftercare_sheet import record_notice
         from .change_notice_kinds import register_all as register_change_notices
         from .reminder_kinds import register_all
@@ -23,6 +29,7 @@ class SchedulingConfig(AppConfig):
         register_all()
         screening_request.register()
         online_booking_link.register()
+        check_in_messages.register()
         register_change_notices()
         notices.register(record_notice)
         links.register(links.PLAN_SUMMARY, plan_links)

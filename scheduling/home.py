@@ -1,11 +1,20 @@
 """The front desk's home page: find a patient, the day and week, and the messages that never
 reached a patient, each with "send again"."""
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
+from goodskin.actors import Actor
 from goodskin.roles import Role, role_required
 from messaging import selectors
+from patients import audit
+from patients.models import AuditAction
+from treatments import check_ins
+from treatments.forms import CheckInNoteForm
+from treatments.models import SafetyCheckIn
 
 from .services import online_booking
 
@@ -13,9 +22,39 @@ from .services import online_booking
 @role_required(Role.FRONT_DESK)
 def frontdesk_home(request: HttpRequest) -> HttpResponse:
     given_up, given_up_count = selectors.given_up_messages(limit=10)
+    unanswered = list(check_ins.not_answered()[:20])
+    patients = {c.plan.patient_id: c.plan.patient for c in unanswered}
+    if patients:
+        audit.record_many(
+            actor=Actor.from_request(request),
+            action=AuditAction.VIEW,
+            entries=[(p, "safety check-ins not answered", {}) for p in patients.values()],
+        )
     context = {
         "given_up": given_up,
         "given_up_count": given_up_count,
         "online_for_desk": online_booking.needing_the_desk(),
+        "unanswered": unanswered,
     }
     return render(request, "home/frontdesk.html", context)
+
+
+@role_required(Role.FRONT_DESK, Role.DOCTOR)
+@require_POST
+def check_in_called(request: HttpRequest, pk: int) -> HttpResponse:
+    """The desk called a patient who did not answer a safety check-in: what came of it."""
+    form = CheckInNoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say what came of the call (at most 1,000 characters)."))
+        return redirect("frontdesk_home")
+    try:
+        check_ins.record_call(
+            check_in_id=pk, note=form.cleaned_data["note"], by=Actor.from_request(request)
+        )
+    except SafetyCheckIn.DoesNotExist:
+        raise Http404 from None
+    except check_ins.CheckInError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The call is recorded."))
+    return redirect("frontdesk_home")

@@ -19,7 +19,7 @@ from treatments.aftercare import AftercareNumbers
 from treatments.models import AftercareStep, PlanStatus, TreatmentPlan
 from treatments.selectors import get_clinic_settings, touch_up_plans
 
-from . import clock
+from . import check_in_messages, clock
 from .models import Appointment, Kind, SchedulingSettings, Status
 
 log = logging.getLogger(__name__)
@@ -256,6 +256,14 @@ def session_completed(appointment: Appointment) -> None:
             appointment=appointment,
             plan=plan,
         )
+    check_in_messages.session_completed(
+        appointment,
+        plan,
+        session_day=session_day,
+        session_end=session_end,
+        tz=tz,
+        hour=clinic.aftercare_hour,
+    )
     plan_changed(plan)
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import home, views
 
 app_name = "scheduling"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("schedule/slots/", views.slot_search, name="slots"),
     path("schedule/time-off/", views.time_off, name="time_off"),
     path("schedule/online-requests/", views.online_requests, name="online_requests"),
+    path("schedule/check-ins/<int:pk>/called/", home.check_in_called, name="check_in_called"),
     path("patients/<int:pk>/appointments/new/", views.book_appointment, name="book"),
     path("plans/<int:pk>/book-series/", views.book_series, name="book_series"),
     path("appointments/<int:pk>/", views.appointment_detail, name="appointment"),

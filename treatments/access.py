@@ -111,3 +111,21 @@ def list_open_serious_events(request: HttpRequest) -> list[AdverseEvent]:
     for patient in {event.plan.patient_id: event.plan.patient for event in events}.values():
         _read(request, patient, "serious adverse events")
     return events
+
+
+def list_open_check_in_warnings(request: HttpRequest, *, limit: int = 50) -> list:
+    """Answers to the safety check-in with a warning sign that no doctor has handled, for the
+    doctors' home page (every doctor's: the treating one may be away); each patient shown is
+    an audited read."""
+    from .check_ins import open_warnings
+
+    _role(request, DOCTOR_ONLY)
+    replies = list(open_warnings()[:limit])
+    patients = {r.check_in.plan.patient_id: r.check_in.plan.patient for r in replies}
+    if patients:
+        audit.record_many(
+            actor=Actor.from_request(request),
+            action=AuditAction.VIEW,
+            entries=[(p, "safety check-in warnings", {}) for p in patients.values()],
+        )
+    return replies

@@ -13,13 +13,14 @@ class TreatmentsConfig(AppConfig):
         from goodskin import links
         from patients import merging
 
-        from . import record_sections
+        from . import check_ins, record_sections
         from .alerts import register
         from .models import Consultation, TreatmentPlan
         from .services import move_patient_rows
         from .views import record_links
 
         register()
+        check_ins.register()
         links.register(links.PATIENT_RECORD, record_links)
         merging.register(move_patient_rows, models=(Consultation, TreatmentPlan))
         record_sections.register()

@@ -589,3 +589,9 @@ class CloseEventForm(forms.Form):
 
     def clean_resolved_on(self):
         return _check_date(self.cleaned_data["resolved_on"])
+
+
+class CheckInNoteForm(forms.Form):
+    """What was done about an answer to the safety check-in, or what came of a call."""
+
+    note = forms.CharField(max_length=1000, strip=True)

@@ -827,3 +827,104 @@ class AftercareStep(models.Model):
             Anchor.INTERVAL_END: numbers.interval_weeks * 7,
         }[self.anchor]
         return max(0, base + self.offset_days)
+
+
+class CheckInAnswer(models.TextChoices):
+    """How the patient's legs are, in their words (issue 16, point 1)."""
+
+    FINE = "fine", _("My legs are fine")
+    BRUISING = "bruising", _("Some redness or bruising")
+    HARD_LEG = "hard_leg", _("A hard, painful or swollen leg")
+    CHEST = "chest", _("Chest pain or short of breath")
+    SORE = "sore", _("A sore or blister on the skin")
+    VISION = "vision", _("Changes in my eyesight")
+
+
+# The answers that are warning signs: they alert the treating doctor, and the patient is told
+# at once what to do (CLINICAL.md: calf pain or swelling, chest pain or breathlessness, visual
+# symptoms, an ulcer).
+WARNING_SIGNS = frozenset(
+    {CheckInAnswer.HARD_LEG, CheckInAnswer.CHEST, CheckInAnswer.SORE, CheckInAnswer.VISION}
+)
+
+
+class SafetyCheckIn(models.Model):
+    """The question "how are your legs?", asked by a link sent days after a session. The
+    link needs no login: its token is derived from `nonce` when the message is written and
+    only its hash is kept (treatments.check_ins)."""
+
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="check_ins")
+    # The visit it follows: scheduling's appointment. An id, not a key: treatments sits below
+    # scheduling and knows no appointments.
+    appointment_id = models.PositiveBigIntegerField()
+    session_on = models.DateField()
+    days_after = models.PositiveSmallIntegerField()
+    nonce = models.UUIDField(unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    due_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # No answer came: the front desk called the patient.
+    called_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    called_at = models.DateTimeField(null=True, blank=True)
+    call_note = models.CharField(_("what came of the call"), max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment_id", "days_after"], name="one_check_in_per_visit_and_day"
+            )
+        ]
+        indexes = [
+            # The front desk's list of check-ins no one answered and no one called about.
+            models.Index(
+                fields=["due_at"],
+                name="check_in_not_called_idx",
+                condition=models.Q(called_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"check-in {self.pk} of plan {self.plan_id}"
+
+
+class CheckInReply(models.Model):
+    """One answer to a check-in. A patient may answer again: every answer is kept."""
+
+    check_in = models.ForeignKey(SafetyCheckIn, on_delete=models.PROTECT, related_name="replies")
+    answers = models.JSONField(default=list)
+    note = models.CharField(_("anything else"), max_length=1000, blank=True)
+    # Any answer is a warning sign: the doctor is alerted and it stays on their home page.
+    warning = models.BooleanField(default=False)
+    answered_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    # One page, one reply: a double tap on "Send" keeps one.
+    form_token = models.UUIDField(unique=True, null=True, blank=True, editable=False)
+    handled_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_note = models.CharField(_("what was done"), max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["-answered_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["answered_at"],
+                name="check_in_open_warning_idx",
+                condition=models.Q(warning=True, handled_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"reply {self.pk} to check-in {self.check_in_id}"
+
+    def answer_labels(self) -> list[str]:
+        return [str(CheckInAnswer(a).label) for a in self.answers if a in CheckInAnswer.values]
+
+    @property
+    def warning_signs(self) -> list[str]:
+        return [a for a in self.answers if a in WARNING_SIGNS]

@@ -21,11 +21,14 @@ from .models import (
     Ceap,
     ChartAmendment,
     ChartCosignature,
+    CheckInAnswer,
+    CheckInReply,
     Clearance,
     ClearanceKind,
     Consultation,
     Decision,
     PlanStatus,
+    SafetyCheckIn,
     SessionChart,
     Severity,
     TreatedArea,
@@ -293,6 +296,64 @@ def adverse_events(patient: Patient) -> list[dict]:
     ]
 
 
+CHECK_IN_LABELS = {
+    "safety_check_ins/item": _("Safety check-in %(number)s"),
+    "plan": _("Treatment plan"),
+    "session_on": _("Session of"),
+    "days_after": _("Days after the session"),
+    "due_at": _("Asked"),
+    "expires_at": _("Open until"),
+    "called_at": _("Called by the clinic"),
+    "called_by": _("Called by"),
+    "call_note": _("What came of the call"),
+    "replies": _("Answers"),
+    "replies/item": _("Answer %(number)s"),
+    "answers": _("How the legs were"),
+    "note": _("Anything else"),
+    "warning": _("A warning sign"),
+    "answered_at": _("Answered"),
+    "handled_at": _("Handled"),
+    "handled_by": _("Handled by"),
+    "handled_note": _("What was done"),
+}
+
+
+def safety_check_ins(patient: Patient) -> list[dict]:
+    rows = (
+        SafetyCheckIn.objects.filter(plan__patient=patient)
+        .select_related("called_by")
+        .prefetch_related(
+            Prefetch("replies", queryset=CheckInReply.objects.select_related("handled_by"))
+        )
+        .order_by("due_at", "id")
+    )
+    return [
+        {
+            "plan": c.plan_id,
+            "session_on": day(c.session_on),
+            "days_after": c.days_after,
+            "due_at": when(c.due_at),
+            "expires_at": when(c.expires_at),
+            "called_at": when(c.called_at),
+            "called_by": person(c.called_by),
+            "call_note": c.call_note,
+            "replies": [
+                {
+                    "answers": [choice(CheckInAnswer, a) for a in r.answers],
+                    "note": r.note,
+                    "warning": r.warning,
+                    "answered_at": when(r.answered_at),
+                    "handled_at": when(r.handled_at),
+                    "handled_by": person(r.handled_by),
+                    "handled_note": r.handled_note,
+                }
+                for r in c.replies.all()
+            ],
+        }
+        for c in rows
+    ]
+
+
 def register() -> None:
     register_section(
         "consultations",
@@ -324,4 +385,12 @@ def register() -> None:
         labels=EVENT_LABELS,
         models=(AdverseEvent, AdverseEventFollowUp),
         order=32,
+    )
+    register_section(
+        "safety_check_ins",
+        _("Safety check-ins after sessions"),
+        safety_check_ins,
+        labels=CHECK_IN_LABELS,
+        models=(SafetyCheckIn, CheckInReply),
+        order=33,
     )

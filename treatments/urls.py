@@ -40,4 +40,5 @@ urlpatterns = [
         views.adverse_event_acknowledge,
         name="event_acknowledge",
     ),
+    path("check-ins/<int:pk>/handled/", views.check_in_handle, name="check_in_handle"),
 ]

@@ -2,7 +2,7 @@
 front desk (the patient's own plans are in the portal app)."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,13 +16,14 @@ from patients import patient_answers
 from patients.access import get_patient_for_user
 from patients.selectors import screening_summary
 
-from . import alerts, diagram, eligibility, selectors, services
+from . import alerts, check_ins, diagram, eligibility, selectors, services
 from .access import (
     get_adverse_event_for_user,
     get_chart_for_user,
     get_consultation_for_user,
     get_plan_for_user,
     get_treated_area_for_user,
+    list_open_check_in_warnings,
     list_open_serious_events,
 )
 from .forms import (
@@ -30,6 +31,7 @@ from .forms import (
     AmendForm,
     AreaAmendForm,
     ChartForms,
+    CheckInNoteForm,
     ClearanceForm,
     CloseEventForm,
     ConsultationForm,
@@ -38,7 +40,7 @@ from .forms import (
     PlanForm,
     StopPlanForm,
 )
-from .models import AdverseEvent, PlanStatus, TreatmentPlan, Visit
+from .models import AdverseEvent, CheckInReply, PlanStatus, TreatmentPlan, Visit
 
 doctor_only = role_required(Role.DOCTOR)
 
@@ -57,7 +59,32 @@ def doctor_home(request: HttpRequest) -> HttpResponse:
     events = list_open_serious_events(request)
     sent = alerts.delivery(events)
     rows = [(event, sent.get(event.pk)) for event in events]
-    return render(request, "home/doctor.html", {"serious_events": rows})
+    replies = list_open_check_in_warnings(request)
+    delivered = check_ins.alert_delivery(replies)
+    warnings = [(reply, delivered.get(reply.pk)) for reply in replies]
+    context = {"serious_events": rows, "check_in_warnings": warnings}
+    return render(request, "home/doctor.html", context)
+
+
+@doctor_only
+@require_POST
+def check_in_handle(request: HttpRequest, pk: int) -> HttpResponse:
+    """A doctor says what was done about an answer with a warning sign."""
+    form = CheckInNoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say what was done (at most 1,000 characters)."))
+        return redirect("doctor_home")
+    try:
+        check_ins.handle(
+            reply_id=pk, note=form.cleaned_data["note"], by=Actor.from_request(request)
+        )
+    except CheckInReply.DoesNotExist:
+        raise Http404 from None
+    except check_ins.CheckInError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Marked as handled."))
+    return redirect("doctor_home")
 
 
 @doctor_only
@@ -325,6 +352,7 @@ def chart_create(
         "number": progress.sessions_done + 1,
         "touch_up": visit == Visit.TOUCH_UP,
         "screening": screening_summary(plan.patient),
+        "check_in_replies": check_ins.said_before(plan, timezone.localdate()),
         "diagram": diagram.build(selected=chosen, planned=plan.areas),
         "clinic": clinic,
         "volume": selectors.volume_check(_typed_areas(forms), clinic, forms.agents),
@@ -410,6 +438,7 @@ def chart_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse
         "clinic": clinic,
         "diagram": diagram.build(counts={a.region: 1 for a in areas}),
         "screening": screening_summary(chart.plan.patient),
+        "check_in_replies": check_ins.said_before(chart.plan, chart.treated_on),
     }
     return render(request, "treatments/chart_detail.html", context)
 

@@ -24,6 +24,7 @@ from scheduling.services import online_booking
 from tests.factories import UserFactory
 from tests.scheduling.conftest import MONDAY, at, desk_actor
 from tests.treatments.conftest import chart_session
+from treatments import check_ins
 from treatments.models import AdverseEvent
 
 # Every row of these apps counts, but the audit of reads (a refused page is still a read).
@@ -71,7 +72,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 NAME = re.compile(r'name="([^"]+)"')
-FORMS = 49
+FORMS = 52
 
 
 @pytest.fixture
@@ -109,7 +110,27 @@ def world(now, hours, front_desk, doctor, record, plan):
         token_hash=online_booking.token_hash(token_for(nonce)),
         expires_at=timezone.now() + timedelta(hours=20),
     )
+    # A check-in not answered for days (the desk's list), and one answered with a warning sign
+    # (the doctors' home).
+    asked = check_ins.create(
+        plan=plan,
+        appointment_id=visit.pk,
+        session_on=MONDAY - timedelta(days=4),
+        days_after=1,
+        due_at=at(MONDAY - timedelta(days=3), 10),
+    )
+    warned = check_ins.create(
+        plan=plan,
+        appointment_id=visit.pk,
+        session_on=MONDAY - timedelta(days=4),
+        days_after=7,
+        due_at=at(MONDAY, 6),
+    )
+    reply = check_ins.answer(check_in=warned, answers=["hard_leg"])
     return {
+        "check_in": check_ins.token_for(warned.nonce),
+        "asked": asked.pk,
+        "reply": reply.pk,
         "lost": token_for(lost.nonce),
         "record": record,
         "plan": plan,
@@ -203,6 +224,19 @@ def forms(w) -> list[tuple[str, str, str]]:
         (None, reverse("portal:book"), "same"),
         (Role.FRONT_DESK, reverse("scheduling:online_requests"), "same"),
         (None, reverse("portal:book_confirm", args=[w["lost"]]), "same"),
+        (None, reverse("portal:check_in", args=[w["check_in"]]), "same"),
+        # The home pages' one-field forms vanish once a post succeeds: their field ("note")
+        # is read from the check-in page, which always has one.
+        (
+            Role.DOCTOR,
+            reverse("portal:check_in", args=[w["check_in"]]),
+            reverse("treatments:check_in_handle", args=[w["reply"]]),
+        ),
+        (
+            Role.FRONT_DESK,
+            reverse("portal:check_in", args=[w["check_in"]]),
+            reverse("scheduling:check_in_called", args=[w["asked"]]),
+        ),
     ]
 
 

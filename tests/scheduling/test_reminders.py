@@ -352,8 +352,9 @@ def test_it_ends_every_after_session_message_with_the_warning_signs(
         complete(appointment, front_desk)
     for due in sorted(_pending_dues(appointment).values()):
         send_due_at(due + timedelta(minutes=1))
+    # The safety check-ins (their own tests) end with the warning signs too.
     aftercare = [m for m in mail.outbox if "Reminder" not in m.subject]
-    assert len(aftercare) == 4
+    assert len([m for m in aftercare if "How are your legs" not in m.subject]) == 4
     for message in aftercare:
         assert "pain or swelling in the calf" in message.body
     assert any("support hose" in m.body for m in aftercare)
