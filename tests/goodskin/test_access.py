@@ -18,6 +18,7 @@ PUBLIC = {
     "portal:book",
     "portal:book_sent",
     "portal:book_confirm",
+    "portal:check_in",
     "messaging:unsubscribe",
     "messaging:sms_status",
     "login",
@@ -32,6 +33,7 @@ TOKEN_PAGES = {
     "password_reset_confirm",
     "portal:open_account",
     "portal:book_confirm",
+    "portal:check_in",
     "messaging:unsubscribe",
     "portal:feed",
 }

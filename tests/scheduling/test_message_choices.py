@@ -35,6 +35,13 @@ WARNING = "pain or swelling in the calf"
 SAFETY_SUBJECT = "Warning signs to watch for after your session"
 
 
+@pytest.fixture(autouse=True)
+def no_check_ins(settings):
+    """These count the reminders and the aftercare advice one by one; the safety check-in,
+    which also goes out whatever the patient chose, has its own tests (portal/test_check_in)."""
+    settings.SAFETY_CHECK_IN_DAYS = []
+
+
 @pytest.fixture
 def programme(db):
     """The aftercare programme as the migrations leave it: a committing test starts with the
