@@ -674,12 +674,29 @@ def cosign_chart(*, chart: SessionChart, by: Actor, note: str = "") -> ChartCosi
     return cosignature
 
 
+def keeps_amendments(chart: SessionChart, user) -> bool:
+    """Whether a change by `user` is kept as an amendment (the earlier value, a reason, who and
+    when): on a signed chart, and on another doctor's draft. Only the treating doctor's own
+    unsigned draft changes in place."""
+    return chart.is_signed or chart.doctor_id != user.pk
+
+
+def _reason_needed(chart: SessionChart) -> str:
+    if chart.is_signed:
+        return _("A signed chart needs a reason for every change.")
+    return _(
+        "Another doctor treated this session: say why you change their chart. The change is "
+        "kept beside it with your reason."
+    )
+
+
 @transaction.atomic
 def change_chart_text(
     *, chart: SessionChart, field: str, new_text: str, reason: str, by: Actor
 ) -> ChartAmendment | None:
-    """Change a text of a chart. A signed chart is amended: the earlier text, the reason, who
-    and when are kept. An unsigned chart is still the doctor's draft and changes in place."""
+    """Change a text of a chart. A signed chart, or another doctor's draft, is amended: the
+    earlier text, the reason, who and when are kept. The treating doctor's unsigned draft
+    changes in place."""
     _doctor_only(by)
     if field not in AMENDABLE:
         raise TreatmentError(_("This part of the chart can't be changed."))
@@ -691,9 +708,9 @@ def change_chart_text(
     if old_text == new_text:
         raise TreatmentError(_("The new text is the same as the old one."))
     amendment = None
-    if chart.is_signed:
+    if keeps_amendments(chart, by.user):
         if not reason.strip():
-            raise TreatmentError(_("A signed chart needs a reason for every change."))
+            raise TreatmentError(_reason_needed(chart))
         amendment = ChartAmendment.objects.create(
             chart=chart,
             field=field,
@@ -733,8 +750,8 @@ def amend_treated_area(
     volumes_confirmed: bool = False,
 ) -> list[ChartAmendment]:
     """Correct the values of one treated area under the rules a new chart follows. On a signed
-    chart each changed value becomes an amendment that keeps the earlier value, the reason, who
-    and when; an unsigned chart is still the doctor's draft and changes in place. `shown` is
+    chart (or another doctor's draft) each changed value becomes an amendment that keeps the
+    earlier value, the reason, who and when; the treating doctor's own draft changes in place. `shown` is
     area_fingerprint() of the values the doctor started from, where a page is involved. Volume
     warnings the chart has not had confirmed yet (the corrected area among the chart's others)
     need `volumes_confirmed`; the chart then records the warnings, as a new chart does."""
@@ -770,8 +787,9 @@ def amend_treated_area(
     changed = [name for name in AREA_AMENDABLE if new[name] != getattr(area, name)]
     if not changed:
         raise TreatmentError(_("Nothing changed: the new values are the same as the old ones."))
-    if chart.is_signed and not reason.strip():
-        raise TreatmentError(_("A signed chart needs a reason for every change."))
+    kept = keeps_amendments(chart, by.user)
+    if kept and not reason.strip():
+        raise TreatmentError(_reason_needed(chart))
     warnings = _warnings_with(chart, area, corrected, agents)
     if set(warnings) - set(chart.volume_warnings.splitlines()) and not volumes_confirmed:
         raise VolumesNotConfirmed(warnings)
@@ -781,7 +799,7 @@ def amend_treated_area(
     area.save(update_fields=changed)
     amendments = (
         _area_amendments(chart=chart, area=area, before=before, reason=reason.strip(), by=by)
-        if chart.is_signed
+        if kept
         else []
     )
     amendments += _record_volume_warnings(chart, warnings, reason=reason.strip(), by=by)

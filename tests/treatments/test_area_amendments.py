@@ -330,3 +330,19 @@ def test_a_correction_from_a_page_opened_before_another_one_is_refused(client, d
     now = values(treated)
     assert now["volume_ml"] == Decimal("3.50") and now["injections"] != 7
     assert ChartAmendment.objects.count() == 1
+
+
+def test_another_doctors_correction_of_an_unsigned_chart_is_a_kept_amendment(
+    client, other_doctor, unsigned
+):
+    treated = unsigned.areas.get()
+    before = values(treated)["volume_ml"]
+    client.force_login(other_doctor)
+    page = client.get(url_for(unsigned, treated)).content.decode()
+    assert "has not signed the chart: each value you change is kept beside it" in page
+    client.post(url_for(unsigned), form_data(treated, reason="", volume_ml="3.5"))
+    assert values(treated)["volume_ml"] == before and not ChartAmendment.objects.exists()
+    client.post(url_for(unsigned), form_data(treated, reason="Typo, per Dr Lee", volume_ml="3.5"))
+    assert values(treated)["volume_ml"] == Decimal("3.50")
+    amendment = ChartAmendment.objects.get()
+    assert (amendment.by, amendment.reason) == (other_doctor, "Typo, per Dr Lee")

@@ -223,3 +223,33 @@ def test_the_refresh_button_shows_rows_without_saving(client, doctor, plan):
     assert 'data-area-row="L-foot" hidden' not in html
     assert 'data-area-row="R-foot" hidden' in html
     assert not SessionChart.objects.exists()
+
+
+def test_another_doctor_changes_an_unsigned_chart_only_as_a_kept_amendment(
+    client, doctor, other_doctor, plan
+):
+    """The treating doctor's draft is theirs: another doctor's change needs a reason and keeps
+    the earlier text, who and when, as on a signed chart (it used to change in place)."""
+    chart = chart_session(plan, doctor, sign=False)
+    before = chart.notes
+    with pytest.raises(services.TreatmentError, match="Another doctor treated this session"):
+        services.change_chart_text(
+            chart=chart, field="notes", new_text="Rewritten", reason=" ", by=as_doctor(other_doctor)
+        )
+    chart.refresh_from_db()
+    assert chart.notes == before and not ChartAmendment.objects.exists()
+    amendment = services.change_chart_text(
+        chart=chart,
+        field="notes",
+        new_text="Rewritten",
+        reason="Covering for Dr Lee: the patient called",
+        by=as_doctor(other_doctor),
+    )
+    assert (amendment.old_text, amendment.new_text, amendment.by) == (
+        before,
+        "Rewritten",
+        other_doctor,
+    )
+    client.force_login(other_doctor)
+    page = client.get(reverse("treatments:chart_amend", args=[plan.patient_id, chart.pk]))
+    assert "has not signed the chart: the earlier text stays beside it" in page.content.decode()
