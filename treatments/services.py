@@ -751,8 +751,9 @@ def amend_treated_area(
 ) -> list[ChartAmendment]:
     """Correct the values of one treated area under the rules a new chart follows. On a signed
     chart (or another doctor's draft) each changed value becomes an amendment that keeps the
-    earlier value, the reason, who and when; the treating doctor's own draft changes in place. `shown` is
-    area_fingerprint() of the values the doctor started from, where a page is involved. Volume
+    earlier value, the reason, who and when; the treating doctor's own draft changes in place.
+    `shown` is area_fingerprint() of the values the doctor started from, where a page is
+    involved. Volume
     warnings the chart has not had confirmed yet (the corrected area among the chart's others)
     need `volumes_confirmed`; the chart then records the warnings, as a new chart does."""
     _doctor_only(by)
