@@ -13,7 +13,16 @@ from goodskin import links, two_factor
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 
-from . import audit, notices, patient_answers, portal_link, selectors, services, upcoming
+from . import (
+    audit,
+    notices,
+    patient_answers,
+    portal_link,
+    record_panels,
+    selectors,
+    services,
+    upcoming,
+)
 from .access import get_patient_for_user, search_patients_for_user
 from .forms import (
     InviteForm,
@@ -87,6 +96,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "invite_token": uuid.uuid4(),
         "can_merge": role_of(request.user) in MERGE_ROLES,
         "notices": notices.for_patient(patient),
+        "panels": record_panels.for_patient(request, patient),
         "links": links.for_place(links.PATIENT_RECORD, patient=patient, role=role_of(request.user)),
         # Who changed the record lately, the patient included (from the portal).
         "recent_changes": patient.audit_entries.filter(

@@ -11,12 +11,13 @@ class SchedulingConfig(AppConfig):
 
     def ready(self) -> None:
         from goodskin import links
-        from patients import merging, notices, upcoming
+        from patients import merging, notices, record_panels, upcoming
 
         from . import (
             check_in_messages,
             merge,
             online_booking_link,
+            record_panel,
             record_sections,
             screening_request,
         )
@@ -32,6 +33,7 @@ class SchedulingConfig(AppConfig):
         check_in_messages.register()
         register_change_notices()
         notices.register(record_notice)
+        record_panels.register(record_panel.appointments_panel)
         links.register(links.PLAN_SUMMARY, plan_links)
         upcoming.register(next_appointments)
         merging.register(merge.move_patient_rows, models=merge.MODELS)

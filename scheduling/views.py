@@ -139,7 +139,13 @@ def slot_search(request: HttpRequest) -> HttpResponse:
     tz = _clinic_zone()
     today = timezone.localdate(timezone.now(), tz)
     defaults = {"kind": Kind.CONSULTATION, "first_day": today, "last_day": today + timedelta(13)}
-    form = SlotSearchForm(request.GET or None, initial=defaults)
+    # A link that names only some of the search (the record's "Book next session" names the
+    # patient, the kind and the doctor) searches the usual two weeks.
+    params = request.GET.copy()
+    if params:
+        for key, value in defaults.items():
+            params.setdefault(key, value.isoformat() if hasattr(value, "isoformat") else value)
+    form = SlotSearchForm(params or None, initial=defaults)
     patient, plan, days, matches = None, None, [], []
     if form.is_valid():
         data = form.cleaned_data

@@ -1,0 +1,115 @@
+"""Issue 17, point 1: the patient's record shows their appointments (coming and past) and the
+sessions of their active plan with the time each is booked, and offers "Book consultation",
+"Book the series" and "Book next session", which open the free times (or the series) for this
+patient with the kind and doctor already chosen."""
+
+from datetime import timedelta
+
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from scheduling import services
+from scheduling.models import Kind
+from tests.factories import PatientFactory, screen
+from tests.scheduling.conftest import MONDAY, at, desk_actor
+from tests.treatments.conftest import make_plan
+
+
+def record_with_visits(front_desk, doctor, *, sessions_booked=2, hour=10):
+    patient = PatientFactory(legal_first_name="Katherine", legal_last_name="Anderson")
+    screen(patient, sclerosant_allergy="no", untreated_varicose="no")
+    plan = make_plan(patient, doctor, sessions=4)
+    with time_machine.travel(at(MONDAY - timedelta(days=14), 7), tick=False):
+        past = services.book_appointment(
+            patient=patient,
+            doctor=doctor,
+            kind=Kind.CONSULTATION,
+            starts_at=at(MONDAY - timedelta(days=14), hour - 1),
+            by=desk_actor(front_desk),
+        )
+    booked = [
+        services.book_appointment(
+            patient=patient,
+            doctor=doctor,
+            kind=Kind.SESSION,
+            plan=plan,
+            session_number=n,
+            starts_at=at(MONDAY + timedelta(weeks=4 * (n - 1)), hour),
+            by=desk_actor(front_desk),
+        )
+        for n in range(1, sessions_booked + 1)
+    ]
+    return patient, plan, past, booked
+
+
+def page(client, user, patient) -> str:
+    client.force_login(user)
+    response = client.get(reverse("patients:detail", args=[patient.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_record_lists_coming_and_past_visits_and_the_plans_sessions(
+    client, now, hours, front_desk, doctor
+):
+    patient, plan, past, booked = record_with_visits(front_desk, doctor)
+    html = page(client, front_desk, patient)
+    for appointment in (past, *booked):
+        assert reverse("scheduling:appointment", args=[appointment.pk]) in html
+    assert "Sessions of the active plan" in html
+    assert html.count("not booked yet") == 2  # sessions 3 and 4
+    assert "Mon Nov 30, 2026 · 10:00 AM" in html
+
+
+def test_the_buttons_open_the_free_times_with_patient_kind_and_doctor_chosen(
+    client, now, hours, front_desk, doctor
+):
+    patient, plan, past, booked = record_with_visits(front_desk, doctor)
+    html = page(client, front_desk, patient)
+    series = reverse("scheduling:book_series", args=[plan.pk])
+    assert "Book the series" in html and series in html
+    slots_url = reverse("scheduling:slots")
+    next_session = f"{slots_url}?kind=session&amp;patient={patient.pk}&amp;doctor={doctor.pk}"
+    assert "Book next session" in html and next_session in html
+    slots = client.get(next_session.replace("&amp;", "&"))
+    assert slots.status_code == 200
+    assert slots.context["patient"] == patient and slots.context["plan"] == plan
+    assert slots.context["form"].cleaned_data["doctor"] == doctor
+    consultation = f"{reverse('scheduling:slots')}?kind=consultation&amp;patient={patient.pk}"
+    assert "Book consultation" in html and consultation in html
+
+
+def test_a_fully_booked_plan_offers_no_series_and_a_doctor_sees_no_booking_buttons(
+    client, now, hours, front_desk, doctor
+):
+    patient, plan, past, booked = record_with_visits(front_desk, doctor, sessions_booked=4)
+    html = page(client, front_desk, patient)
+    assert "Book the series" not in html and "not booked yet" not in html
+    assert "Book consultation" in html
+    html = page(client, doctor, patient)
+    assert "Book consultation" not in html and "Appointments" in html
+
+
+def test_a_cancelled_session_shows_as_not_booked(client, now, hours, front_desk, doctor):
+    patient, plan, past, booked = record_with_visits(front_desk, doctor)
+    services.cancel_appointment(
+        appointment=booked[1], by=desk_actor(front_desk), cancelled_by="patient", reason="Flu"
+    )
+    html = page(client, front_desk, patient)
+    assert html.count("not booked yet") == 3
+
+
+def test_the_record_reads_the_same_number_of_queries_however_many_visits(
+    client, now, hours, front_desk, doctor
+):
+    few, *_ = record_with_visits(front_desk, doctor, sessions_booked=1)
+    many, *_ = record_with_visits(front_desk, doctor, sessions_booked=4, hour=13)
+    client.force_login(front_desk)
+    counts = []
+    for patient in (few, many):
+        with CaptureQueriesContext(connection) as queries:
+            client.get(reverse("patients:detail", args=[patient.pk]))
+        counts.append(len(queries.captured_queries))
+    assert counts[0] == counts[1]
