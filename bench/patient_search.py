@@ -122,6 +122,11 @@ def seed(count: int) -> None:
         cursor.execute("ANALYZE patients_patient")
 
 
+def typo(name: str, rng: random.Random) -> str:
+    at = rng.randrange(1, len(name) - 1)
+    return name[:at] + name[at] + name[at:]
+
+
 def timed(client: Client, query: str) -> float:
     start = time.perf_counter()
     response = client.get("/patients/", {"q": query})
@@ -152,6 +157,9 @@ def main() -> None:
         "phone": lambda: (
             f"(503) {rng.randrange(total):07d}"[:9] + "-" + f"{rng.randrange(10**4):04d}"
         ),
+        # A letter doubled in the middle of a last name: no name contains it, so the search
+        # falls back to the close names (issue 17).
+        "name with typo": lambda: typo(rng.choice(LAST), rng),
         "date of birth": lambda: (
             date(1940, 1, 1) + timedelta(days=rng.randrange(60 * 365))
         ).strftime("%m/%d/%Y"),

@@ -73,6 +73,8 @@ def navigation(request) -> dict:
         "user_role_label": role.label if role else "",
         "second_step_pending": pending,
         "nav_items": items,
+        # A patient search on every page of the front desk and the doctors.
+        "show_patient_search": role in (Role.FRONT_DESK, Role.DOCTOR),
         "clinic_name": settings.CLINIC_NAME,
     }
 

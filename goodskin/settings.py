@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Its trigram lookups (the patient search that forgives a typo); nothing on SQLite.
+    "django.contrib.postgres",
     "bootstrap",
     "django_htmx",
     "crispy_forms",

@@ -68,8 +68,13 @@ def search_patients_for_user(
     if role_of(request.user) not in STAFF_ROLES:
         raise Http404
     found = list(selectors.search_patients(query)[: limit + 1])
+    close = not found
+    if close:  # no name contains it: perhaps a typo
+        found = selectors.similar_names(query, limit=limit + 1)
     shown = found[:limit]
     details = {"query": query[:QUERY_KEPT]}
+    if close and found:
+        details["close"] = True
     entries = [(patient, subject, details) for patient in shown] or [
         (None, subject, {**details, "found": 0})
     ]

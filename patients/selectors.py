@@ -7,7 +7,9 @@ from difflib import SequenceMatcher
 
 import phonenumbers
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.contrib.postgres.search import TrigramWordSimilarity
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Lower
 
 from .models import Patient, ScreeningAnswer, fold
@@ -82,6 +84,60 @@ def search_patients(query: str) -> QuerySet[Patient]:
         condition &= Q(search_name__contains=part)
     by_name = (Lower("legal_last_name"), Lower("legal_first_name"), "id")
     return patients.filter(condition).order_by(*by_name)[:SEARCH_LIMIT]
+
+
+# Parts of a name shorter than this must be found as they are: a trigram of two letters
+# matches too much to mean a typo.
+SHORTEST_FORGIVEN = 3
+
+
+# How like a word of the name each part must be (pg_trgm's word similarity, 0 to 1): "Kathrine"
+# is 0.58 like "Katherine", "Andersen" 0.67 like "Anderson". pg_trgm's default is 0.6.
+WORD_LIKENESS = 0.5
+
+
+def similar_names_query(query: str) -> QuerySet[Patient]:
+    """Patients whose name is close to `query`: each part of the query must be like a word of
+    the name (served by the trigram index on search_name), closest first. Only for names, and
+    only on PostgreSQL (none elsewhere). similar_names runs it with WORD_LIKENESS."""
+    query = (query or "").strip()
+    patients = Patient.objects.active().only(*LIST_FIELDS)
+    if connection.vendor != "postgresql" or not query or is_contact_query(query):
+        return patients.none()
+    condition, score = Q(), None
+    for part in fold(query).split()[:4]:
+        if len(part) < SHORTEST_FORGIVEN:
+            condition &= Q(search_name__contains=part)
+            continue
+        condition &= Q(search_name__trigram_word_similar=part)
+        similarity = TrigramWordSimilarity(Value(part), "search_name")
+        score = similarity if score is None else score + similarity
+    if score is None:
+        return patients.none()
+    by_name = (Lower("legal_last_name"), Lower("legal_first_name"), "id")
+    return patients.filter(condition).annotate(closeness=score).order_by("-closeness", *by_name)
+
+
+def similar_names(query: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
+    """Patients whose name is close to `query` when none contains it: a typo ("Andersson",
+    "Kathrine" find Anderson and Katherine)."""
+    rows = similar_names_query(query)[:limit]
+    if connection.vendor != "postgresql" or not rows.query.where:
+        return list(rows)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = %s", [WORD_LIKENESS])
+        return list(rows)
+
+
+def is_contact_query(query: str) -> bool:
+    """An email, a date of birth or a phone number rather than a name."""
+    return "@" in query or bool(parse_date(query)) or bool(parse_phone(query))
+
+
+def names_contain(patient: Patient, query: str) -> bool:
+    """Whether every part of `query` is in the patient's names (else it was found as close)."""
+    names = fold(f"{patient.legal_first_name} {patient.legal_last_name} {patient.preferred_name}")
+    return all(part in names for part in fold(query).split())
 
 
 def possible_duplicates(

@@ -48,8 +48,12 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     patients = search_patients_for_user(request, query)[0] if query else []
     next_at = upcoming.next_appointments([p.pk for p in patients])
     rows = [(patient, next_at.get(patient.pk)) for patient in patients]
+    # Found by a name close to the one typed, not containing it (a typo, perhaps).
+    close = bool(patients) and not any(selectors.names_contain(p, query) for p in patients)
+    close = close and not selectors.is_contact_query(query)
     template = "patients/_results.html" if request.htmx else "patients/list.html"
-    return render(request, template, {"form": form, "query": query, "rows": rows})
+    context = {"form": form, "query": query, "rows": rows, "close": close}
+    return render(request, template, context)
 
 
 @staff_only

@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from patients.models import Patient
-from patients.selectors import search_patients
+from patients.models import AuditEntry, Patient
+from patients.selectors import search_patients, similar_names
 from tests.factories import PatientFactory
 
 
@@ -152,3 +152,80 @@ def test_it_shows_the_next_booked_appointment_in_the_results(client, front_desk,
     row = response.content.decode().split("Majo García")[1]
     expected = timezone.localtime(instant(tomorrow, time(9, 1), zone()), zone())
     assert f"{expected:%a %b} {expected.day}, 9:01 a.m." in row
+
+
+# --- Issue 17, point 1: a search that forgives a typo, from any page --------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Andersson", "Anderson"),
+        ("Kathrine", "Anderson"),
+        ("kathrine andersson", "Anderson"),
+        ("Andersen katherine", "Anderson"),
+    ],
+)
+def test_a_typo_finds_the_close_name(client, front_desk, query, expected):
+    katherine = PatientFactory(legal_first_name="Katherine", legal_last_name="Anderson")
+    PatientFactory(legal_first_name="Maria", legal_last_name="Garcia")
+    client.force_login(front_desk)
+    response = client.get(reverse("patients:list"), {"q": query})
+    assert [p for p, _next in response.context["rows"]] == [katherine]
+    assert response.context["close"] is True
+    assert "These names are close to it" in response.content.decode()
+    entry = AuditEntry.objects.filter(action="search", patient=katherine).get()
+    assert entry.details == {"query": query, "close": True}
+
+
+def test_a_name_that_is_found_as_typed_lists_no_close_names(client, front_desk):
+    anderson = PatientFactory(legal_first_name="Katherine", legal_last_name="Anderson")
+    PatientFactory(legal_first_name="Karl", legal_last_name="Andersson")
+    client.force_login(front_desk)
+    response = client.get(reverse("patients:list"), {"q": "Andersson"})
+    assert [p.legal_last_name for p, _next in response.context["rows"]] == ["Andersson"]
+    assert response.context["close"] is False
+    assert anderson not in [p for p, _next in response.context["rows"]]
+
+
+@pytest.mark.parametrize("query", ["Zzyzx", "qqqq wwww", "ab", "1975-03-14", "x@example.org"])
+def test_far_names_and_other_searches_find_no_close_name(db, query):
+    PatientFactory(legal_first_name="Katherine", legal_last_name="Anderson")
+    assert list(similar_names(query)) == []
+
+
+def test_a_typo_search_takes_one_query_more(client, front_desk, django_assert_max_num_queries):
+    PatientFactory(legal_first_name="Katherine", legal_last_name="Anderson")
+    client.force_login(front_desk)
+    client.get(reverse("patients:list"), {"q": "smith"})  # warm the session
+    # A search that finds no name as typed reads once more, with its threshold set for that
+    # read alone (a savepoint, SET LOCAL, the read, its release).
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("patients:list"), {"q": "Andersson"})
+    assert len(response.context["rows"]) == 1
+
+
+def test_the_close_name_search_is_served_by_the_trigram_index(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        # The name condition alone, as above; bench/patient_search.py measures the real thing.
+        query = Patient.objects.filter(search_name__trigram_word_similar="andersson").query
+        sql, params = query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "patient_search_name_trgm" in plan
+
+
+def test_every_staff_page_has_the_patient_search_and_patients_do_not(
+    client, front_desk, doctor, patient
+):
+    for user, url in (
+        (front_desk, reverse("scheduling:week")),
+        (doctor, reverse("doctor_home")),
+    ):
+        client.force_login(user)
+        html = client.get(url).content.decode()
+        assert 'id="navbar-search"' in html and f'action="{reverse("patients:list")}"' in html
+    client.force_login(patient)
+    assert 'id="navbar-search"' not in client.get(reverse("portal:schedule")).content.decode()
