@@ -3,7 +3,6 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from scheduling import home as scheduling_home
-from treatments import views as treatments_views
 
 from . import two_factor_views, views
 from .auth import LoginView, PasswordResetConfirmView, PasswordResetView
@@ -15,7 +14,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     # Each home lives with what it shows (scheduling, treatments); the project only routes.
     path("desk/", scheduling_home.frontdesk_home, name="frontdesk_home"),
-    path("doctor/", treatments_views.doctor_home, name="doctor_home"),
+    path("doctor/", scheduling_home.doctor_home, name="doctor_home"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("patients.urls")),
     path("", include("messaging.urls")),

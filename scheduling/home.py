@@ -4,6 +4,7 @@ reached a patient, each with "send again"."""
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -13,9 +14,13 @@ from messaging import selectors
 from patients import audit
 from patients.models import AuditAction
 from treatments import check_ins
+from treatments import views as treatments_views
 from treatments.forms import CheckInNoteForm
 from treatments.models import SafetyCheckIn
 
+from . import clock
+from . import selectors as schedule_selectors
+from .access import record_schedule_read
 from .services import online_booking
 
 
@@ -37,6 +42,20 @@ def frontdesk_home(request: HttpRequest) -> HttpResponse:
         "unanswered": unanswered,
     }
     return render(request, "home/frontdesk.html", context)
+
+
+@role_required(Role.DOCTOR)
+def doctor_home(request: HttpRequest) -> HttpResponse:
+    """The doctor's home: their patients today, then what waits for them (warning signs from
+    the safety check-in, serious adverse events, charts to sign)."""
+    tz = clock.zone()
+    today = timezone.localdate(timezone.now(), tz)
+    visits = schedule_selectors.doctor_day(request.user, today, tz)
+    record_schedule_read(
+        request, f"doctor home {today.isoformat()}", [v.appointment for v in visits]
+    )
+    context = {"visits": visits, "tz": tz.key, **treatments_views.doctor_alerts(request)}
+    return render(request, "home/doctor.html", context)
 
 
 @role_required(Role.FRONT_DESK, Role.DOCTOR)

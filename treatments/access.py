@@ -129,3 +129,22 @@ def list_open_check_in_warnings(request: HttpRequest, *, limit: int = 50) -> lis
             entries=[(p, "safety check-in warnings", {}) for p in patients.values()],
         )
     return replies
+
+
+def list_unsigned_charts(request: HttpRequest, *, limit: int = 20) -> list[SessionChart]:
+    """The doctor's own charts not signed yet, the oldest first, for their home page; each
+    patient shown is an audited read."""
+    _role(request, DOCTOR_ONLY)
+    charts = list(
+        SessionChart.objects.filter(doctor=request.user, signed_at__isnull=True)
+        .select_related("plan__patient")
+        .order_by("treated_on", "pk")[:limit]
+    )
+    patients = {c.plan.patient_id: c.plan.patient for c in charts}
+    if patients:
+        audit.record_many(
+            actor=Actor.from_request(request),
+            action=AuditAction.VIEW,
+            entries=[(p, "charts to sign", {}) for p in patients.values()],
+        )
+    return charts

@@ -25,6 +25,7 @@ from .access import (
     get_treated_area_for_user,
     list_open_check_in_warnings,
     list_open_serious_events,
+    list_unsigned_charts,
 )
 from .forms import (
     AdverseEventForm,
@@ -52,18 +53,20 @@ def record_links(*, patient, role) -> list[links.Link]:
     return [links.Link(text, url, group=_("Treatment"))]
 
 
-@doctor_only
-def doctor_home(request: HttpRequest) -> HttpResponse:
-    """The doctor's home: adverse events on their plans that alert stay here until resolved
-    and acknowledged, each with how its alert email fared."""
+def doctor_alerts(request: HttpRequest) -> dict:
+    """What the doctor's home (scheduling.home, which adds the day) shows of this app: adverse
+    events on their plans that alert, until resolved and acknowledged, and answers to the
+    safety check-in with a warning sign, each with how its alert email fared; their charts
+    still to sign."""
     events = list_open_serious_events(request)
     sent = alerts.delivery(events)
-    rows = [(event, sent.get(event.pk)) for event in events]
     replies = list_open_check_in_warnings(request)
     delivered = check_ins.alert_delivery(replies)
-    warnings = [(reply, delivered.get(reply.pk)) for reply in replies]
-    context = {"serious_events": rows, "check_in_warnings": warnings}
-    return render(request, "home/doctor.html", context)
+    return {
+        "serious_events": [(event, sent.get(event.pk)) for event in events],
+        "check_in_warnings": [(reply, delivered.get(reply.pk)) for reply in replies],
+        "unsigned_charts": list_unsigned_charts(request),
+    }
 
 
 @doctor_only
