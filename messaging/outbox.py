@@ -12,6 +12,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils import translation
 
 from goodskin.db import locked
 from patients.models import Purpose
@@ -41,6 +42,8 @@ class Draft:
     def values(self) -> dict:
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "key"}
         values.update(status=MessageStatus.PENDING, attempts=0, last_error="", lease_until=None)
+        # Its person just asked for it, on a page in the language they read.
+        values["language"] = translation.get_language() if self.address else ""
         return values
 
 
