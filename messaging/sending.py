@@ -304,8 +304,9 @@ def _rendering(renderer, message: Message, memo):
 
 
 def language_of(message: Message) -> str:
-    """The language a message is written in: the patient's own (read with the message, so a
-    change before sending counts), the asker's for an address, the clinic's for staff."""
+    """The language a message is written in: the patient's own (read with the batch, so a
+    change made before it counts), else the message's (messaging.models.Message.language),
+    else the clinic's."""
     if message.patient_id:
         return message.patient.language
     return message.language or settings.LANGUAGE_CODE
