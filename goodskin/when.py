@@ -100,10 +100,11 @@ def short_day_and_time(value: datetime) -> str:
 
 
 def brief(value: datetime) -> str:
-    """For a text message, where every character counts: "Mon Dec 7 9:30 AM" / "lun 7 dic 9:30"."""
+    """For a text message, where every character counts: "Mon Dec 7 at 9:30 AM" /
+    "lun 7 dic, 9:30"."""
     if value in (None, ""):
         return ""
-    return f"{_write(value, 'brief_day')} {time_of(value)}"
+    return _formats()["day_and_time"].format(day=brief_day(value), time=time_of(value))
 
 
 def brief_day(value: datetime | date) -> str:
