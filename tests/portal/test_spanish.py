@@ -3,6 +3,7 @@ test walks every portal address (a new one fails until it is added here), the pu
 the login, password and two-step pages and the error pages, in Spanish, and finds no English
 sentence left on any of them (tests/english.py says how English is recognised)."""
 
+import re
 from datetime import timedelta
 
 import icalendar
@@ -214,3 +215,12 @@ def test_the_schedule_writes_the_days_and_times_the_spanish_way(client, patient,
     body = visible(client.get(reverse("portal:schedule")).content.decode())
     assert "jueves, 3 de diciembre · 10:00" in body
     assert "14 días" in body and "14 days" not in body
+
+
+def test_the_leg_pictures_coordinates_are_not_written_with_a_decimal_comma(client, patient, visits):
+    """In Spanish 142.5 is written "142,5", which SVG reads as two x positions: the labels
+    over the legs broke apart on the Spanish schedule (seen on its screenshot)."""
+    client.force_login(patient)
+    page = client.get(reverse("portal:schedule")).content.decode()
+    assert "Derecha" in page
+    assert not re.search(r'<text x="[\d.]+,', page)
