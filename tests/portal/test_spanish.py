@@ -224,3 +224,11 @@ def test_the_leg_pictures_coordinates_are_not_written_with_a_decimal_comma(clien
     page = client.get(reverse("portal:schedule")).content.decode()
     assert "Derecha" in page
     assert not re.search(r'<text x="[\d.]+,', page)
+
+
+def test_the_printed_aftercare_sheet_is_in_the_patients_language(client, front_desk, visits):
+    client.force_login(front_desk)
+    path = reverse("scheduling:aftercare_sheet", args=[visits["booked"].pk])
+    page = visible(client.get(path).content.decode())
+    assert "Su sesión: jueves, 3 de diciembre de 2026" in page
+    assert_spanish("the aftercare sheet", page.split("Saltar al contenido principal")[-1])
