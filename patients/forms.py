@@ -32,7 +32,12 @@ class LanguageMixin(forms.Form):
     """The patient's language. A form posted without it (a page opened before the field
     existed) keeps the language the record has."""
 
-    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES, required=False)
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=settings.LANGUAGES,
+        required=False,
+        help_text=_("The language of the patient's messages and patient pages."),
+    )
 
     def clean_language(self) -> str:
         return self.cleaned_data.get("language") or self.instance.language
@@ -133,7 +138,10 @@ class PatientForm(LanguageMixin, TokenMixin, forms.ModelForm):
             ),
             Fieldset(
                 _("Reminders and consent"),
-                "reminder_channel",
+                Row(
+                    Column("reminder_channel", css_class="col-md-6"),
+                    Column("language", css_class="col-md-6"),
+                ),
                 "consent_email",
                 "consent_sms",
                 "consent_reminders",

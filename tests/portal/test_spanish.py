@@ -15,7 +15,7 @@ from django.utils import translation
 
 from messaging import outbox, sending
 from patients import services as patient_services
-from patients.models import Purpose
+from patients.models import Patient, Purpose
 from patients.screening import QUESTIONS
 from scheduling import feed_services, services
 from scheduling.models import Kind
@@ -194,6 +194,12 @@ def test_the_welcome_page_and_the_online_booking_pages_with_real_links_are_in_sp
     assert_spanish("the confirmation page", visible(page.content.decode()))
     page = client.post(f"/portal/book/confirm/{link.strip('/')}/", **SPANISH)
     assert_spanish("the confirmed page", visible(page.content.decode()))
+    # The record made from it speaks Spanish: so does the message about the booking.
+    assert Patient.objects.get(email="marisol.q@example.net").language == "es"
+    sending.send_batch(10)
+    booked = mail.outbox[-1]
+    assert booked.subject.startswith("Programada: su cita del")
+    assert_spanish("the booking's message", f"{booked.subject} {booked.body}")
 
 
 def test_the_preferences_page_keeps_the_patients_language_on_the_record(client, patient, me):
