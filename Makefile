@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/goodskin
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format bench bench-faults guard-sweep clean help
+.PHONY: run test lint format messages translations bench bench-faults guard-sweep clean help
 
 help:
 	@echo "make run    - set up and serve the app on http://127.0.0.1:8000 with a Celery worker and beat"
@@ -27,9 +27,25 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.run-installed
 
+# Translations (README, "Languages"): each locale/<lang>/LC_MESSAGES/django.po, kept in the
+# repo, compiled to its .mo (not kept) by Babel, pure Python: no GNU gettext needed to run.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po | $(VENV)/.run-installed
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+translations: $(MO_FILES)
+
+# After changing wrapped texts: gather them into the .po files (this step needs GNU gettext).
+messages: export DEBUG ?= true
+messages: $(VENV)/.run-installed
+	$(BIN)/python manage.py makemessages -a --no-obsolete --ignore=.venv --ignore=staticfiles \
+		--ignore=tests --ignore=bench --ignore=var
+
 # With nothing configured: DEBUG on, SQLite and a folder-based Celery broker (see README).
 run: export DEBUG ?= true
-run: $(VENV)/.run-installed
+run: $(VENV)/.run-installed $(MO_FILES)
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
@@ -47,11 +63,11 @@ format: $(VENV)/.dev-installed
 test: export DATABASE_URL = $(TEST_DATABASE_URL)
 test: export REDIS_URL = $(TEST_REDIS_URL)
 test: export DJANGO_ALLOW_ASYNC_UNSAFE = true
-test: lint
+test: lint $(MO_FILES)
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) var staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm
+	rm -rf $(VENV) var staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm $(MO_FILES)
 
 # Benchmarks print numbers (README has the latest); they are not part of make test.
 bench: export DATABASE_URL = postgres://postgres@127.0.0.1:5432/goodskin_bench

@@ -10,6 +10,8 @@ class GoodskinConfig(AppConfig):
     verbose_name = _("Goodskin Clinic")
 
     def ready(self) -> None:
-        from . import password_reset
+        # goodskin.language's login receiver listens from the start, not from the first
+        # request (which loads its middleware).
+        from . import language, password_reset  # noqa: F401
 
         password_reset.register()

@@ -14,7 +14,7 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
@@ -57,9 +57,18 @@ def request_reset(*, email: str, ip: str | None) -> bool:
                 channel=Channel.EMAIL,
                 due_at=now,
                 give_up_at=now + USEFUL_FOR,
+                language=_language_of(user),
             )
         )
     return True
+
+
+def _language_of(user) -> str:
+    """A patient's link is in their own language; anyone else's in the page's they asked on."""
+    from patients.models import Patient
+
+    own = Patient.objects.filter(portal_user=user).values_list("language", flat=True).first()
+    return own or translation.get_language()
 
 
 def _render(message, memo: dict) -> Rendered:

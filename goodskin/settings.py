@@ -73,9 +73,14 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the chooser's cookie, else the browser's Accept-Language, else English
+    # (no prefix in the paths: links in sent emails and calendar apps point at them).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A logged-in patient sees the portal in the language kept on their record.
+    "goodskin.language.PatientLanguageMiddleware",
     # request.user.is_verified(): has this session passed its second step (two-step login)?
     "django_otp.middleware.OTPMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
@@ -277,6 +282,10 @@ SAFETY_CHECK_IN_NO_ANSWER_HOURS = env.int("SAFETY_CHECK_IN_NO_ANSWER_HOURS", def
 # --- Internationalisation and time ------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
+# The chooser's cookie outlives a session: a visitor who chose Spanish keeps it after logout.
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_SECURE = env.bool("LANGUAGE_COOKIE_SECURE", default=not DEBUG)
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True

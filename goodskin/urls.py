@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from scheduling import home as scheduling_home
 
-from . import two_factor_views, views
+from . import language, two_factor_views, views
 from .auth import LoginView, PasswordResetConfirmView, PasswordResetView
 
 admin.site.site_header = _("Goodskin Clinic administration")
@@ -28,6 +28,8 @@ urlpatterns = [
         two_factor_views.two_factor_exempt(views.LogoutView.as_view()),
         name="logout",
     ),
+    # The language chooser on every page (no prefix in the paths: see goodskin.language).
+    path("i18n/setlang/", language.set_language, name="set_language"),
     path("accounts/keep-alive/", views.keep_alive, name="keep_alive"),
     path("accounts/two-factor/", two_factor_views.verify, name="two_factor"),
     path("accounts/two-factor/setup/", two_factor_views.setup, name="two_factor_setup"),

@@ -86,6 +86,10 @@ class Message(models.Model):
     # An email address or a mobile number (by `channel`) of a person who asked for this very
     # message: they have no record whose consents could say no.
     address = models.CharField(max_length=254, blank=True)
+    # The language of a message that is not to a patient (a patient's are in the language on
+    # their record, read when sending): an address's is the page's its person asked on, a
+    # password reset link's its owner's; blank (staff's messages): the clinic's, English.
+    language = models.CharField(max_length=10, blank=True)
     kind = models.CharField(max_length=40)
     # The patient's channels (patients.models.Channel); staff are emailed.
     channel = models.CharField(max_length=10, choices=Channel.choices)

@@ -12,6 +12,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils import translation
 
 from goodskin.db import locked
 from patients.models import Purpose
@@ -37,10 +38,15 @@ class Draft:
     topic: str = ""
     topic_id: int | None = None
     announced_at: datetime | None = None
+    # The language to write it in when it is not to a patient (whose own language counts).
+    language: str = ""
 
     def values(self) -> dict:
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "key"}
         values.update(status=MessageStatus.PENDING, attempts=0, last_error="", lease_until=None)
+        # To an address: its person just asked for it, on a page in the language they read.
+        if self.address and not self.language:
+            values["language"] = translation.get_language()
         return values
 
 

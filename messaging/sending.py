@@ -31,7 +31,7 @@ from django.core.mail.message import SafeMIMEText
 from django.db import Error as DBError
 from django.db import connection, transaction
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from goodskin.db import locked
 from patients.models import Purpose
@@ -291,7 +291,8 @@ def _render_safety(message: Message, kind: kinds.MessageKind, memo) -> Rendered 
 
 def _rendering(renderer, message: Message, memo):
     try:
-        return renderer(message, {} if memo is None else memo)
+        with translation.override(language_of(message)):
+            return renderer(message, {} if memo is None else memo)
     except (
         ObjectDoesNotExist,
         TemplateDoesNotExist,
@@ -300,6 +301,15 @@ def _rendering(renderer, message: Message, memo):
         ValueError,
     ) as error:
         raise PermanentFailure(f"cannot render: {error}") from error
+
+
+def language_of(message: Message) -> str:
+    """The language a message is written in: the patient's own (read with the batch, so a
+    change made before it counts), else the message's (messaging.models.Message.language),
+    else the clinic's."""
+    if message.patient_id:
+        return message.patient.language
+    return message.language or settings.LANGUAGE_CODE
 
 
 def message_id(message: Message) -> str:

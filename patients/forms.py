@@ -1,6 +1,7 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Fieldset, Layout, Row
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 
@@ -27,7 +28,22 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class PatientForm(TokenMixin, forms.ModelForm):
+class LanguageMixin(forms.Form):
+    """The patient's language. A form posted without it (a page opened before the field
+    existed) keeps the language the record has."""
+
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=settings.LANGUAGES,
+        required=False,
+        help_text=_("The language of the patient's messages and patient pages."),
+    )
+
+    def clean_language(self) -> str:
+        return self.cleaned_data.get("language") or self.instance.language
+
+
+class PatientForm(LanguageMixin, TokenMixin, forms.ModelForm):
     phone = PhoneNumberField(
         label=_("Mobile phone"),
         required=False,
@@ -54,6 +70,7 @@ class PatientForm(TokenMixin, forms.ModelForm):
             "emergency_contact_relation",
             "emergency_contact_phone",
             "reminder_channel",
+            "language",
             "consent_email",
             "consent_sms",
             "consent_reminders",
@@ -121,7 +138,10 @@ class PatientForm(TokenMixin, forms.ModelForm):
             ),
             Fieldset(
                 _("Reminders and consent"),
-                "reminder_channel",
+                Row(
+                    Column("reminder_channel", css_class="col-md-6"),
+                    Column("language", css_class="col-md-6"),
+                ),
                 "consent_email",
                 "consent_sms",
                 "consent_reminders",

@@ -92,6 +92,14 @@ class Patient(models.Model):
         choices=Channel.choices,
         default=Channel.EMAIL,
     )
+    # Every message to the patient, and the portal once they log in, is in this language.
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text=_("The language of the patient's messages and patient pages."),
+    )
     # Each consent keeps the date it was last given or withdrawn; the audit keeps every change.
     consent_email = models.BooleanField(_("agrees to email reminders"), default=False)
     consent_email_on = models.DateField(_("email consent given or withdrawn on"), null=True)

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from goodskin.actors import Actor
@@ -316,11 +316,15 @@ def invite_to_portal(
         "days": settings.PORTAL_INVITATION_DAYS,
         "clinic_name": settings.CLINIC_NAME,
     }
+    with translation.override(patient.language):  # the staff's page may be in English
+        subject = _("Your %(clinic)s patient page") % {"clinic": settings.CLINIC_NAME}
+        text = render_to_string("patients/email/invitation.txt", context)
+        html = render_to_string("patients/email/invitation.html", context)
     try:
         send_mail(
-            subject=_("Your %(clinic)s patient page") % {"clinic": settings.CLINIC_NAME},
-            message=render_to_string("patients/email/invitation.txt", context),
-            html_message=render_to_string("patients/email/invitation.html", context),
+            subject=subject,
+            message=text,
+            html_message=html,
             from_email=None,
             recipient_list=[patient.email],
         )

@@ -5,6 +5,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
@@ -17,6 +18,7 @@ from goodskin.fields import (
     refuse_hidden_characters,
     version_error_for_the_page,
 )
+from patients.forms import LanguageMixin
 from patients.models import Channel, Patient
 from patients.screening import PATIENT_WORDING, QUESTIONS, Answer
 from scheduling import clock
@@ -90,8 +92,13 @@ class MoveChoiceForm(TimeChoiceForm):
         return self.cleaned_data.get("confirm") == CONFIRMED
 
 
-class PreferencesForm(forms.ModelForm):
+class PreferencesForm(LanguageMixin, forms.ModelForm):
     phone = PhoneNumberField(label=_("Mobile phone"), required=False)
+    language = forms.ChoiceField(
+        label=_("Language of your messages and of these pages"),
+        choices=settings.LANGUAGES,
+        required=False,
+    )
     version = VersionField()
 
     class Meta:
@@ -105,6 +112,7 @@ class PreferencesForm(forms.ModelForm):
             "state",
             "postal_code",
             "reminder_channel",
+            "language",
             "consent_email",
             "consent_sms",
             "consent_reminders",

@@ -118,6 +118,6 @@ def sheet(appointment: Appointment) -> AftercareSheet:
         rest_last_day=day + timedelta(days=numbers.rest_days),
         next_session_from=None if touch_up else day + timedelta(weeks=numbers.interval_weeks),
         steps=steps,
-        warning_signs=get_clinic_settings().warning_signs.strip(),
+        warning_signs=get_clinic_settings().warning_signs_text(),
         phone=appointment.location.phone,
     )

@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vText
 
+from goodskin import when
+
 from . import clock
 from .models import Appointment, Status
 
@@ -44,6 +46,16 @@ def summary(appointment: Appointment) -> str:
     return text
 
 
+def description(appointment: Appointment) -> str:
+    """When and with whom, written as the pages and messages write it, and the clinic's phone."""
+    doctor = appointment.doctor.get_full_name() or appointment.doctor.get_username()
+    text = _("%(when)s with Dr %(doctor)s.") % {
+        "when": when.day_and_time(appointment.starts_at),
+        "doctor": doctor,
+    }
+    return f"{text} {appointment.location.phone}".strip()
+
+
 def _event(appointment: Appointment, tz, *, attendee: str = "") -> Event:
     event = Event()
     event.add("uid", uid(appointment))
@@ -54,8 +66,7 @@ def _event(appointment: Appointment, tz, *, attendee: str = "") -> Event:
     event.add("summary", summary(appointment))
     location = appointment.location
     event.add("location", ", ".join(filter(None, [location.name, location.address])))
-    doctor = appointment.doctor.get_full_name() or appointment.doctor.get_username()
-    event.add("description", f"Dr {doctor}. {location.phone}".strip())
+    event.add("description", description(appointment))
     if appointment.status == Status.CANCELLED:
         event.add("status", "CANCELLED")
     elif appointment.status in CONFIRMED:

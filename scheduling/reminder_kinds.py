@@ -131,7 +131,7 @@ def _context(message, appointment: Appointment | None, clinic) -> dict:
     context = {
         "name": patient.preferred_name or patient.legal_first_name,
         "clinic_name": settings.CLINIC_NAME,
-        "warning_signs": clinic.warning_signs.strip(),
+        "warning_signs": clinic.warning_signs_text(),
         "unsubscribe_url": unsubscribe_url(patient.pk, message.channel, purpose),
         "about_aftercare": purpose == Purpose.AFTERCARE,
         "AppointmentKind": Kind,

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -350,8 +350,10 @@ def appointment_aftercare_sheet(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = get_appointment_for_user(request, pk)
     if appointment.kind not in aftercare_sheet.TREATMENTS:
         raise Http404
-    context = {"sheet": aftercare_sheet.sheet(appointment), "patient": appointment.patient}
-    return render(request, "scheduling/aftercare_sheet.html", context)
+    # The patient reads it: it is written in their language, whatever the staff's page is in.
+    with translation.override(appointment.patient.language):
+        context = {"sheet": aftercare_sheet.sheet(appointment), "patient": appointment.patient}
+        return render(request, "scheduling/aftercare_sheet.html", context)
 
 
 def _refresh_version(form, appointment) -> None:

@@ -1,11 +1,31 @@
+import os
 import uuid
+from pathlib import Path
 
 import psycopg2
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from django.conf import settings
 
 from goodskin.roles import Role
 from tests.factories import UserFactory
+
+
+def pytest_configure(config):
+    """The Spanish pages need the compiled translations: compile each .po newer than its .mo,
+    as make test does, so a plain `pytest` on a fresh clone has them too. Each process writes
+    its own file and renames it into place (pytest-xdist starts two at once)."""
+    for po in Path(__file__).resolve().parents[1].glob("locale/*/LC_MESSAGES/django.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source)
+        written = mo.with_name(f"django.{os.getpid()}.mo")
+        with written.open("wb") as target:
+            write_mo(target, catalog)
+        os.replace(written, mo)
 
 
 @pytest.fixture(scope="session")

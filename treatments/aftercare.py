@@ -13,7 +13,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_noop, ngettext
 from django.utils.translation import gettext_lazy as _
 
 log = logging.getLogger(__name__)
@@ -67,30 +67,30 @@ class AftercareNumbers:
         """{placeholder: its text}, in the active language."""
         return {
             "hose_days": str(self.hose_days),
-            "hose_period": _count("%(n)d day", "%(n)d days", self.hose_days),
+            "hose_period": ngettext("%(n)d day", "%(n)d days", self.hose_days)
+            % {"n": self.hose_days},
             "rest_days": str(self.rest_days),
-            "rest_period": _count("%(n)d day", "%(n)d days", self.rest_days),
+            "rest_period": ngettext("%(n)d day", "%(n)d days", self.rest_days)
+            % {"n": self.rest_days},
             "walk_minutes_min": str(self.walk_minutes_min),
             "walk_minutes_max": str(self.walk_minutes_max),
             "walk_time": self.walk_time,
             "normal_activity_hours": str(self.normal_activity_hours),
-            "normal_activity_period": _count(
+            "normal_activity_period": ngettext(
                 "%(n)d hour", "%(n)d hours", self.normal_activity_hours
-            ),
+            )
+            % {"n": self.normal_activity_hours},
             "interval_weeks": str(self.interval_weeks),
-            "interval_period": _count("%(n)d week", "%(n)d weeks", self.interval_weeks),
+            "interval_period": ngettext("%(n)d week", "%(n)d weeks", self.interval_weeks)
+            % {"n": self.interval_weeks},
         }
 
     @property
     def walk_time(self) -> str:
         low, high = self.walk_minutes_min, self.walk_minutes_max
         if low == high:
-            return _count("%(n)d minute", "%(n)d minutes", high)
+            return ngettext("%(n)d minute", "%(n)d minutes", high) % {"n": high}
         return gettext("%(low)d to %(high)d minutes") % {"low": low, "high": high}
-
-
-def _count(singular: str, plural: str, n: int) -> str:
-    return ngettext(singular, plural, n) % {"n": n}
 
 
 class TemplateError(ValueError):
@@ -124,12 +124,13 @@ def fill(text: str, numbers: AftercareNumbers) -> str:
 
 
 # The texts of the seeded programme (migration 0012 wrote them): what a step whose text is
-# broken says instead.
+# broken says instead. Marked for translation: a step whose text is still the seeded one is
+# sent in the patient's language; a text the clinic wrote itself is sent as it wrote it.
 SEEDED = {
     "checkout": {
-        "title": "Right after your session",
-        "email_subject": "After your sclerotherapy session today",
-        "email_body": (
+        "title": gettext_noop("Right after your session"),
+        "email_subject": gettext_noop("After your sclerotherapy session today"),
+        "email_body": gettext_noop(
             "Keep your support hose on day and night for the next {hose_period}.\n"
             "Walk for {walk_time} now: walking right after the session helps.\n"
             "You can go back to your normal daily activities within {normal_activity_period}.\n"
@@ -139,58 +140,58 @@ SEEDED = {
             "Redness and some bruising are normal. Treated veins can turn brown for a while as "
             "your body absorbs them; this fades."
         ),
-        "sms_text": (
+        "sms_text": gettext_noop(
             "Goodskin: keep your support hose on for {hose_period}, walk {walk_time} now, "
             "normal activity within {normal_activity_period}. Today and the next {rest_period}: "
             "no hot baths, sauna, sun on your legs, heavy exercise or long flights."
         ),
     },
     "days-0-3": {
-        "title": "The first days",
-        "email_subject": "The first days after your session",
-        "email_body": (
+        "title": gettext_noop("The first days"),
+        "email_subject": gettext_noop("The first days after your session"),
+        "email_body": gettext_noop(
             "Today and for the next {rest_period}: no hot baths, hot tubs or sauna, no "
             "sunbathing on the treated legs, no heavy exercise and no long flights. Showers and "
             "walking are fine."
         ),
-        "sms_text": (
+        "sms_text": gettext_noop(
             "Goodskin: today and the next {rest_period}, no hot baths, sauna, sun on your legs, "
             "heavy exercise or long flights. Walking is good."
         ),
     },
     "rest-end": {
-        "title": "Back to exercise",
-        "email_subject": "You can go back to exercise",
-        "email_body": (
+        "title": gettext_noop("Back to exercise"),
+        "email_subject": gettext_noop("You can go back to exercise"),
+        "email_body": gettext_noop(
             "From today you can go back to heavy exercise, hot baths, hot tubs and sauna, sun "
             "on your legs and long flights. If your support-hose period is not over yet, keep "
             "wearing them until it is. Keep walking every day."
         ),
-        "sms_text": (
+        "sms_text": gettext_noop(
             "Goodskin: from today you can exercise again, and take hot baths, sun and long "
             "flights. Keep walking every day."
         ),
     },
     "hose-end": {
-        "title": "When the support-hose period ends",
-        "email_subject": "You can stop wearing your support hose",
-        "email_body": (
+        "title": gettext_noop("When the support-hose period ends"),
+        "email_subject": gettext_noop("You can stop wearing your support hose"),
+        "email_body": gettext_noop(
             "Your {hose_period} of support hose are over: from today you can stop wearing "
             "them. Keep walking every day."
         ),
-        "sms_text": (
+        "sms_text": gettext_noop(
             "Goodskin: your {hose_period} of support hose are over; from today you can stop "
             "wearing them."
         ),
     },
     "book-next": {
-        "title": "Book your next session",
-        "email_subject": "Time to book your next session",
-        "email_body": (
+        "title": gettext_noop("Book your next session"),
+        "email_subject": gettext_noop("Time to book your next session"),
+        "email_body": gettext_noop(
             "It has been {interval_period} since your session: your next sclerotherapy session "
             "can take place from now on. Call the clinic or book online to choose a time."
         ),
-        "sms_text": (
+        "sms_text": gettext_noop(
             "Goodskin: {interval_period} since your session, your next one can be booked now. "
             "Call us or book online."
         ),
@@ -198,6 +199,12 @@ SEEDED = {
 }
 
 TEXT_FIELDS = ("title", "email_subject", "email_body", "sms_text")
+SEEDED_TEXTS = {text for texts in SEEDED.values() for text in texts.values()}
+
+
+def in_language(text: str) -> str:
+    """A seeded text in the active language; a text the clinic wrote, as it is."""
+    return gettext(text) if text in SEEDED_TEXTS else text
 
 
 @dataclass(frozen=True)
@@ -215,7 +222,7 @@ def step_texts(step, numbers: AftercareNumbers) -> StepTexts:
     reason, for staff to see, and the sender goes on with the next)."""
     filled = {}
     for name in TEXT_FIELDS:
-        text = getattr(step, name)
+        text = in_language(getattr(step, name))
         try:
             filled[name] = fill(text, numbers)
         except TemplateError as error:
@@ -223,5 +230,5 @@ def step_texts(step, numbers: AftercareNumbers) -> StepTexts:
             log.error("aftercare step %r, %s: %s", step.key, name, error)
             if seeded is None:
                 raise TemplateError(f"aftercare step {step.key!r}, {name}: {error}") from error
-            filled[name] = fill(seeded, numbers)
+            filled[name] = fill(in_language(seeded), numbers)
     return StepTexts(**filled)

@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import Patient
@@ -71,6 +72,15 @@ def default_alerting_types() -> list[str]:
 def validate_event_types(value) -> None:
     if not isinstance(value, list) or not all(v in AdverseEventType.values for v in value):
         raise ValidationError(_("Choose adverse events from the list."))
+
+
+# The seeded warning signs, marked for translation: sent in the patient's language while the
+# clinic keeps them as they are (ClinicSettings.warning_signs_text).
+WARNING_SIGNS = gettext_noop(
+    "Call the clinic, or emergency services (911) if it is severe, if you have: pain or "
+    "swelling in the calf, chest pain or trouble breathing, changes in your sight, "
+    "weakness or numbness, an open sore, or redness that spreads."
+)
 
 
 class ClinicSettings(models.Model):
@@ -158,12 +168,7 @@ class ClinicSettings(models.Model):
         validators=[MinValueValidator(6), MaxValueValidator(21)],
     )
     warning_signs = models.TextField(
-        _("warning signs (ends every after-session message)"),
-        default=(
-            "Call the clinic, or emergency services (911) if it is severe, if you have: pain or "
-            "swelling in the calf, chest pain or trouble breathing, changes in your sight, "
-            "weakness or numbness, an open sore, or redness that spreads."
-        ),
+        _("warning signs (ends every after-session message)"), default=WARNING_SIGNS
     )
     # A list on the one row (not a table of its own): read with the rest of the settings, and
     # a fresh row made by get_clinic_settings() alerts on the defaults, never on nothing.
@@ -208,6 +213,12 @@ class ClinicSettings(models.Model):
 
     def __str__(self) -> str:
         return str(_("Clinic settings"))
+
+    def warning_signs_text(self) -> str:
+        """The warning signs in the active language: the seeded text is translated, a text the
+        clinic wrote itself is sent as it wrote it."""
+        text = self.warning_signs.strip()
+        return gettext(text) if text == WARNING_SIGNS else text
 
     def suggested_sessions(self, area_count: int) -> int:
         if area_count <= self.small_plan_max_areas:

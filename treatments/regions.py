@@ -50,7 +50,9 @@ PARTS_LABELS = tuple((part, label) for part, label, _view in PARTS)
 def _label(leg_label: Promise, part_label: Promise) -> Promise:
     from django.utils.text import format_lazy
 
-    return format_lazy("{} {}", leg_label, part_label)
+    # Translators: a treated area's name, "Right anterior thigh"; a language puts the side
+    # where it goes.
+    return format_lazy(_("{side} {part}"), side=leg_label, part=part_label)
 
 
 REGIONS: tuple[Region, ...] = tuple(

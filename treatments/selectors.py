@@ -230,7 +230,7 @@ def aftercare_steps(
     of the page (and logged), never a page error."""
     clinic = get_clinic_settings()
     numbers = numbers or AftercareNumbers.of(clinic, plan)
-    footer = clinic.warning_signs.strip()
+    footer = clinic.warning_signs_text()
     found = []
     for step in AftercareStep.objects.filter(active=True):
         try:
@@ -278,7 +278,7 @@ def follow_ups(event: AdverseEvent) -> QuerySet[AdverseEventFollowUp]:
 
 def aftercare_advice(plan: TreatmentPlan | None = None) -> AftercareAdvice:
     return AftercareAdvice(
-        steps=aftercare_steps(plan), warning_signs=get_clinic_settings().warning_signs
+        steps=aftercare_steps(plan), warning_signs=get_clinic_settings().warning_signs_text()
     )
 
 

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from goodskin.actors import Actor, client_ip
+from goodskin.language import note_patient_language
 from patients import services as patient_services
 from patients.access import get_own_patient
 from patients.record_files import FileFormat, download
@@ -96,6 +97,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
                 ),
             )
         else:
+            note_patient_language(request, form.cleaned_data["language"])
             messages.success(request, _("Your preferences are saved."))
             return redirect("portal:schedule")
     return render(request, "portal/preferences.html", {"form": form})

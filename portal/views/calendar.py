@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from patients.access import get_own_patient
@@ -47,6 +48,7 @@ def webcal_url(url: str) -> str:
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The subscription itself: the token is the key, as calendar apps can't log in."""
     feed = get_calendar_feed(request, token)
-    return ical.ics_response(
-        ical.calendar_for(selectors.calendar_feed_appointments(feed.patient)), "goodskin.ics"
-    )
+    # A calendar app sends no cookie: the events are written in the patient's language.
+    with translation.override(feed.patient.language):
+        content = ical.calendar_for(selectors.calendar_feed_appointments(feed.patient))
+    return ical.ics_response(content, "goodskin.ics")

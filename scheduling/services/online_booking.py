@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from goodskin.actors import Actor
@@ -336,4 +336,6 @@ def _patient_data(request: BookingRequest) -> dict:
         "consent_email": request.consent_email,
         "consent_sms": request.consent_sms,
         "reminder_channel": channel,
+        # The language of the page the person confirmed from (or the desk's, resolving it).
+        "language": translation.get_supported_language_variant(translation.get_language()),
     }

@@ -27,6 +27,7 @@ PUBLIC = {
     "password_reset_confirm",
     "password_reset_complete",
     "healthz",
+    "set_language",
 }
 # Public pages that need a secret token in the URL (tested with real tokens elsewhere).
 TOKEN_PAGES = {
@@ -48,6 +49,8 @@ TWO_FACTOR_PAGES = {
 # Public addresses that only take a POST signed by an outside service (the SMS provider's
 # delivery receipts: tested with real signatures in tests/messaging/test_sms_twilio.py).
 SIGNED_POSTS = {"messaging:sms_status"}
+# The language chooser's form posts here (tests/goodskin/test_language.py).
+CHOOSER = {"set_language"}
 # Pages a patient may open (besides the public ones); everything else is for staff.
 PATIENT_PAGES = {
     "home",
@@ -162,7 +165,7 @@ def test_it_keeps_non_administrators_out_of_the_admin(client, users_by_role):
 
 @pytest.mark.parametrize(
     "name",
-    sorted(PUBLIC - TOKEN_PAGES - SIGNED_POSTS),
+    sorted(PUBLIC - TOKEN_PAGES - SIGNED_POSTS - CHOOSER),
 )
 def test_it_opens_public_pages_without_login(client, db, name):
     assert client.get(reverse(name)).status_code == 200

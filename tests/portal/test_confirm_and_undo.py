@@ -96,7 +96,7 @@ def test_a_move_asks_first_and_a_post_without_the_confirmation_changes_nothing(
     asked = client.post(move, {"starts_at": choice, "version": visit.version})
     page = asked.content.decode()
     assert asked.status_code == 200 and "Move your appointment to this time?" in page
-    assert "Thursday, December 3, 2026, 10:00 AM" in page  # now, struck through
+    assert "Thursday, December 3, 2026 at 10:00 AM" in page  # now, struck through
     assert f'value="{choice}"' in page and 'name="confirm" value="yes"' in page
     assert Appointment.objects.get(pk=visit.pk).starts_at == THURSDAY_10
     assert change_notices.of(visit).count() == 1  # the booking's only
