@@ -92,7 +92,7 @@ def _render(message, memo: dict, *, unsubscribe: bool = True) -> Rendered:
         "link": link,
         "unsubscribe_url": unsubscribe_url,
         "about_aftercare": True,
-        "warning_signs": get_clinic_settings().warning_signs.strip(),
+        "warning_signs": get_clinic_settings().warning_signs_text(),
     }
     text = render_to_string("scheduling/messages/check_in.txt", context)
     sms = render_to_string("scheduling/messages/check_in_sms.txt", context).strip()

@@ -32,7 +32,7 @@ from messaging.models import Channel
 from patients import audit
 from patients.models import AuditAction
 
-from .models import WARNING_SIGNS, CheckInAnswer, CheckInReply, SafetyCheckIn, TreatmentPlan
+from .models import ALARMING_ANSWERS, CheckInAnswer, CheckInReply, SafetyCheckIn, TreatmentPlan
 
 SALT = "goodskin.safety_check_in"
 ALERT_KIND = "check_in_alert"
@@ -116,7 +116,7 @@ def answer(
         check_in=check_in,
         answers=[a for a in CheckInAnswer.values if a in answers],
         note=note,
-        warning=any(a in WARNING_SIGNS for a in answers),
+        warning=any(a in ALARMING_ANSWERS for a in answers),
         ip=ip,
         form_token=form_token,
     )

@@ -854,7 +854,7 @@ class CheckInAnswer(models.TextChoices):
 # The answers that are warning signs: they alert the treating doctor, and the patient is told
 # at once what to do (CLINICAL.md: calf pain or swelling, chest pain or breathlessness, visual
 # symptoms, an ulcer).
-WARNING_SIGNS = frozenset(
+ALARMING_ANSWERS = frozenset(
     {CheckInAnswer.HARD_LEG, CheckInAnswer.CHEST, CheckInAnswer.SORE, CheckInAnswer.VISION}
 )
 
@@ -938,4 +938,4 @@ class CheckInReply(models.Model):
 
     @property
     def warning_signs(self) -> list[str]:
-        return [a for a in self.answers if a in WARNING_SIGNS]
+        return [a for a in self.answers if a in ALARMING_ANSWERS]

@@ -2,16 +2,19 @@
 in the link is the key. A GET changes nothing (mail scanners follow links); sending the form
 keeps the answer and shows at once what to do."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import translation
 from django.views.decorators.http import require_http_methods
 
 from goodskin.actors import client_ip
+from goodskin.language import supported
 from scheduling.models import Appointment
 from scheduling.services.common import first_location
 from treatments import check_ins
-from treatments.models import WARNING_SIGNS, CheckInAnswer
+from treatments.models import CheckInAnswer
 
 from ..forms import CheckInForm
 from . import aftercare_context
@@ -31,6 +34,15 @@ def _phone(check_in=None) -> str:
     return office.phone if office else ""
 
 
+def _speak_the_patients_language(request: HttpRequest, patient) -> None:
+    """The link was sent to this patient, in their language: the page answers in it too,
+    unless whoever opened it chose another one with the chooser (its cookie)."""
+    if request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or not supported(patient.language):
+        return
+    translation.activate(patient.language)
+    request.LANGUAGE_CODE = patient.language
+
+
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def check_in(request: HttpRequest, token: str) -> HttpResponse:
@@ -39,6 +51,7 @@ def check_in(request: HttpRequest, token: str) -> HttpResponse:
     except check_ins.LinkNotValid:
         return render(request, "portal/check_in/not_valid.html", {"phone": _phone()}, status=404)
     phone = _phone(found)
+    _speak_the_patients_language(request, found.plan.patient)
     if check_ins.is_expired(found):
         return render(request, "portal/check_in/expired.html", {"phone": phone}, status=410)
     form = CheckInForm(request.POST or None)
@@ -73,6 +86,5 @@ def check_in(request: HttpRequest, token: str) -> HttpResponse:
         "name": patient.preferred_name or patient.legal_first_name,
         "phone": phone,
         "earlier": list(found.replies.all()[:5]),
-        "warning_values": sorted(WARNING_SIGNS),
     }
     return render(request, "portal/check_in/ask.html", context)

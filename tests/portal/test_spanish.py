@@ -11,7 +11,7 @@ import pytest
 from django.core import mail
 from django.template.loader import render_to_string
 from django.urls import resolve, reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from messaging import outbox, sending
 from patients import services as patient_services
@@ -97,7 +97,25 @@ def portal_pages(visits, me) -> dict[str, str]:
         "portal:open_account": reverse("portal:open_account", args=["no-such-token"]),
         "portal:treatment": reverse("portal:treatment"),
         "portal:plan": reverse("portal:plan", args=[plan]),
+        "portal:check_in": check_in_link(visits["plan"]),
     }
+
+
+def check_in_link(plan) -> str:
+    from treatments import check_ins
+
+    check_in = check_ins.create(
+        plan=plan,
+        appointment_id=visits_first_id(plan),
+        session_on=timezone.localdate() - timedelta(days=1),
+        days_after=1,
+        due_at=timezone.now() - timedelta(hours=1),
+    )
+    return reverse("portal:check_in", args=[check_ins.token_for(check_in.nonce)])
+
+
+def visits_first_id(plan) -> int:
+    return plan.appointments.order_by("pk").values_list("pk", flat=True).first() or 1
 
 
 def assert_spanish(where: str, text: str) -> None:
@@ -238,3 +256,24 @@ def test_the_printed_aftercare_sheet_is_in_the_patients_language(client, front_d
     page = visible(client.get(path).content.decode())
     assert "Su sesión: jueves, 3 de diciembre de 2026" in page
     assert_spanish("the aftercare sheet", page.split("Saltar al contenido principal")[-1])
+
+
+@pytest.mark.parametrize("answers", [["fine"], ["hard_leg"], ["chest"], ["sore", "vision"]])
+def test_the_check_in_speaks_the_patients_language_with_no_login(client, me, visits, answers):
+    """The link was sent to a Spanish-speaking patient: the question and every answer page are
+    in Spanish for whoever opens it, with no login and no chooser used."""
+    path = check_in_link(visits["plan"])
+    page = client.get(path)
+    assert page.headers["Content-Language"] == "es"
+    assert_spanish("check-in", visible(page.content.decode()))
+    token = page.context["form"].initial["form_token"]
+    answered = client.post(path, {"answers": answers, "form_token": token})
+    assert answered.headers["Content-Language"] == "es"
+    assert_spanish(f"check-in answered {answers}", visible(answered.content.decode()))
+
+
+def test_the_check_in_error_pages_are_in_spanish_for_a_spanish_browser(client, now, hours):
+    for path in (reverse("portal:check_in", args=["no-such-link"]),):
+        response = client.get(path, **SPANISH)
+        assert response.headers["Content-Language"] == "es", path
+        assert_spanish(path, visible(response.content.decode()))
