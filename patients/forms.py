@@ -218,6 +218,15 @@ class ScreeningForm(forms.Form):
                 initial=current.note if current else "",
             )
 
+    @staticmethod
+    def rest_answered_no(data):
+        """The posted answers with every question left unknown (or not sent) answered no."""
+        data = data.copy()
+        for question in QUESTIONS:
+            if data.get(question.key) in (None, "", Answer.UNKNOWN):
+                data[question.key] = Answer.NO
+        return data
+
     def groups(self) -> list[tuple]:
         """(heading, [(answer field, note field)]) for the template."""
         headings = {

@@ -140,6 +140,27 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def screening_edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient_for_user(request, pk, subject="screening")
     summary = selectors.screening_summary(patient)
+    if request.method == "POST" and "all_no" in request.POST:
+        # "No to the rest": every question still unknown becomes no, on the page only; the
+        # person checks the answers with the patient and saves.
+        form = ScreeningForm(ScreeningForm.rest_answered_no(request.POST), answers=summary.answers)
+        form.is_valid()
+        messages.info(
+            request,
+            _(
+                "Every question still “unknown” now says “no”. Check them with the patient, "
+                "then save."
+            ),
+        )
+        return render(
+            request,
+            "patients/screening_form.html",
+            {
+                "patient": patient,
+                "form": form,
+                "to_review": patient_answers.answers_to_review(patient),
+            },
+        )
     form = ScreeningForm(request.POST or None, answers=summary.answers)
     if request.method == "POST" and form.is_valid():
         count = services.record_screening(

@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from goodskin import when
 from goodskin.fields import (
     TokenMixin,
     VersionField,
@@ -48,8 +49,8 @@ class DoctorChoiceField(forms.ModelChoiceField):
 
 class PlanChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        return _("Plan #%(n)d, %(sessions)d sessions (%(status)s)") % {
-            "n": obj.pk,
+        return _("Plan of %(day)s, %(sessions)d sessions (%(status)s)") % {
+            "day": when.birthday(timezone.localdate(obj.created_at)),
             "sessions": obj.sessions_planned,
             "status": obj.get_status_display(),
         }

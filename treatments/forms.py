@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from goodskin import when
 from goodskin.fields import BoundedDateField, limit_text
 from patients.forms import DateInput
 
@@ -177,8 +178,18 @@ class AreaChoiceField(forms.MultipleChoiceField):
         super().__init__(choices=regions.CHOICES, widget=widget, **kwargs)
 
 
+class ConsultationChoiceField(forms.ModelChoiceField):
+    """A consultation by its day and doctor: "Consultation of November 29, 2026, Dr Lee"."""
+
+    def label_from_instance(self, obj) -> str:
+        return _("Consultation of %(day)s, Dr %(doctor)s") % {
+            "day": when.birthday(obj.held_on),
+            "doctor": obj.doctor.get_full_name() or obj.doctor.get_username(),
+        }
+
+
 class PlanForm(TokenMixin, forms.Form):
-    consultation = forms.ModelChoiceField(label=_("Consultation"), queryset=Consultation.objects)
+    consultation = ConsultationChoiceField(label=_("Consultation"), queryset=Consultation.objects)
     areas = AreaChoiceField(label=_("Areas to treat"))
     sessions = forms.IntegerField(label=_("Number of sessions"), required=False)
     interval_weeks = forms.IntegerField(
@@ -205,7 +216,7 @@ class PlanForm(TokenMixin, forms.Form):
     def __init__(self, *args, patient, clinic: ClinicSettings, **kwargs):
         super().__init__(*args, **kwargs)
         self.clinic = clinic
-        consultations = patient.consultations.order_by("-held_on", "-id")
+        consultations = patient.consultations.select_related("doctor").order_by("-held_on", "-id")
         self.fields["consultation"].queryset = consultations.filter(
             decision__in=[Decision.ELIGIBLE, Decision.PRECAUTIONS]
         )
@@ -496,7 +507,7 @@ class CosignForm(forms.Form):
 
 
 def _chart_choice(chart) -> str:
-    day = chart.treated_on.strftime("%b %d, %Y")
+    day = when.birthday(chart.treated_on)
     if chart.is_touch_up:
         return _("Touch-up, %(day)s") % {"day": day}
     return _("Session %(n)d, %(day)s") % {"n": chart.number, "day": day}

@@ -70,3 +70,35 @@ def test_it_shows_no_warning_for_a_clear_screening(client, doctor):
     client.force_login(doctor)
     body = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
     assert "alert-danger" not in body and "alert-warning" not in body
+
+
+# --- Issue 17, point 5: a screening form that fits a laptop, with "no to the rest" -----------
+
+
+def test_no_to_the_rest_fills_in_no_on_the_page_and_saves_nothing(client, front_desk):
+    patient = PatientFactory()
+    client.force_login(front_desk)
+    url = reverse("patients:screening", args=[patient.pk])
+    data = {"infection": "yes", "infection__note": "12 weeks", "all_no": "1"}
+    response = client.post(url, data)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form["infection"].value() == "yes" and form["infection__note"].value() == "12 weeks"
+    assert all(form[q.key].value() == "no" for q in QUESTIONS if q.key != "infection")
+    assert "now says “no”" in response.content.decode()
+    assert not ScreeningAnswer.objects.exists()  # nothing saved until Save
+    # Saved as shown.
+    saved = {k: v for k, v in form.data.items() if k != "all_no"}
+    assert client.post(url, saved).status_code == 302
+    assert (
+        ScreeningAnswer.objects.filter(patient=patient, answer="no").count() == len(QUESTIONS) - 1
+    )
+
+
+def test_a_yes_is_highlighted_on_the_form(client, doctor):
+    patient = PatientFactory()
+    screen(patient, infection="yes", estrogen="yes")
+    client.force_login(doctor)
+    html = client.get(reverse("patients:screening", args=[patient.pk])).content.decode()
+    assert html.count("data-attention") == 2
+    assert "bg-danger-subtle" in html and "bg-warning-subtle" in html

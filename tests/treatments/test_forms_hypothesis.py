@@ -71,7 +71,8 @@ def test_the_plan_form_gives_errors_or_a_valid_plan(
         sessions=form.cleaned_data["sessions"],
         interval_weeks=form.cleaned_data["interval_weeks"],
         hose_days=form.cleaned_data["hose_days"],
-        start=True,
+        # A draft: the examples share one patient, who may have one active plan at a time.
+        start=False,
         notes="",
         by=as_doctor(doctor),
     )
