@@ -12,6 +12,7 @@ class SchedulingConfig(AppConfig):
     def ready(self) -> None:
         from goodskin import links
         from patients import merging, notices, record_panels, upcoming
+        from treatments import plan_panels
 
         from . import (
             check_in_messages,
@@ -34,6 +35,7 @@ class SchedulingConfig(AppConfig):
         register_change_notices()
         notices.register(record_notice)
         record_panels.register(record_panel.appointments_panel)
+        plan_panels.register(record_panel.plan_sessions_panel)
         links.register(links.PLAN_SUMMARY, plan_links)
         upcoming.register(next_appointments)
         merging.register(merge.move_patient_rows, models=merge.MODELS)

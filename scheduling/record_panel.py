@@ -21,6 +21,38 @@ PAST_SHOWN = 10
 ACTIVE = (Status.BOOKED, Status.CHECKED_IN, Status.IN_PROGRESS)
 
 
+def plan_sessions(plan) -> list[tuple[int, Appointment | None]]:
+    """(session number, its booked appointment or None) for each session of the plan."""
+    booked = {
+        a.session_number: a
+        for a in plan.appointments.filter(kind=Kind.SESSION)
+        .exclude(status=Status.CANCELLED)
+        .select_related("doctor")
+        .order_by("starts_at")
+    }
+    return [(n, booked.get(n)) for n in range(1, plan.sessions_planned + 1)]
+
+
+def plan_sessions_panel(request, plan) -> str:
+    """The plan's page: each session with the time it is booked (issue 17, point 5)."""
+    if plan.status not in (PlanStatus.ACTIVE, PlanStatus.COMPLETED):
+        return ""
+    sessions = plan_sessions(plan)
+    tz = clock.zone()
+    for _number, appointment in sessions:
+        if appointment is not None:
+            appointment.local_start = appointment.starts_at.astimezone(tz)
+    can_book = role_of(request.user) in BOOKING_ROLES and plan.status == PlanStatus.ACTIVE
+    context = {
+        "plan": plan,
+        "sessions": sessions,
+        "series_url": reverse("scheduling:book_series", args=[plan.pk])
+        if can_book and any(a is None for _n, a in sessions)
+        else "",
+    }
+    return render_to_string("scheduling/_plan_sessions.html", context, request=request)
+
+
 def _slots(**params) -> str:
     return f"{reverse('scheduling:slots')}?{urlencode(params)}"
 
@@ -39,15 +71,7 @@ def appointments_panel(request, patient) -> str:
         .select_related("doctor")
         .first()
     )
-    sessions = []
-    if plan is not None:
-        booked = {
-            a.session_number: a
-            for a in plan.appointments.filter(kind=Kind.SESSION)
-            .exclude(status=Status.CANCELLED)
-            .order_by("starts_at")
-        }
-        sessions = [(n, booked.get(n)) for n in range(1, plan.sessions_planned + 1)]
+    sessions = plan_sessions(plan) if plan is not None else []
     tz = clock.zone()
     for appointment in (*upcoming, *past, *(a for _n, a in sessions if a)):
         appointment.local_start = appointment.starts_at.astimezone(tz)

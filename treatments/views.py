@@ -16,7 +16,7 @@ from patients import patient_answers
 from patients.access import get_patient_for_user
 from patients.selectors import screening_summary
 
-from . import alerts, check_ins, diagram, eligibility, selectors, services
+from . import alerts, check_ins, diagram, eligibility, plan_panels, selectors, services
 from .access import (
     get_adverse_event_for_user,
     get_chart_for_user,
@@ -244,6 +244,7 @@ def _plan_page(request: HttpRequest, plan: TreatmentPlan, gate_form=None) -> Htt
         "progress": selectors.plan_progress(plan),
         "screening": screening_summary(plan.patient),
         "is_doctor": is_doctor,
+        "panels": plan_panels.for_plan(request, plan),
         **_eligibility(plan, is_doctor=is_doctor, form=gate_form),
     }
     if is_doctor:

@@ -113,3 +113,16 @@ def test_the_record_reads_the_same_number_of_queries_however_many_visits(
             client.get(reverse("patients:detail", args=[patient.pk]))
         counts.append(len(queries.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_the_plan_page_shows_each_sessions_booked_time(client, now, hours, front_desk, doctor):
+    patient, plan, past, booked = record_with_visits(front_desk, doctor)
+    url = reverse("treatments:plan", args=[patient.pk, plan.pk])
+    for user in (doctor, front_desk):
+        client.force_login(user)
+        html = client.get(url).content.decode()
+        assert "Sessions booked" in html
+        for appointment in booked:
+            assert reverse("scheduling:appointment", args=[appointment.pk]) in html
+        assert html.count(">not booked yet<") == 2
+    assert "Book the sessions not booked yet" in html  # the front desk books them
