@@ -178,6 +178,13 @@ class AreaChoiceField(forms.MultipleChoiceField):
         super().__init__(choices=regions.CHOICES, widget=widget, **kwargs)
 
 
+VESSELS_SHORT = [
+    (VesselType.SPIDER, _("Spider veins (< 1 mm)")),
+    (VesselType.RETICULAR, _("Reticular veins (1–3 mm)")),
+    (VesselType.VARICOSE, _("Varicose veins (> 3 mm)")),
+]
+
+
 class ConsultationChoiceField(forms.ModelChoiceField):
     """A consultation by its day and doctor: "Consultation of November 29, 2026, Dr Lee"."""
 
@@ -284,7 +291,8 @@ class ChartForm(TokenMixin, forms.Form):
 class AreaForm(forms.Form):
     """The details of one treated area; one per region, named area-<region key>-<field>."""
 
-    vessel_type = forms.ChoiceField(label=_("Vessels"), choices=VesselType.choices)
+    # Short labels: the whole text fits the chart's table (the record keeps the long ones).
+    vessel_type = forms.ChoiceField(label=_("Vessels"), choices=VESSELS_SHORT)
     agent = forms.ChoiceField(label=_("Agent"), choices=Agent.choices)
     concentration = forms.DecimalField(
         label=_("Concentration (%)"),
