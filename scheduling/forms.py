@@ -150,6 +150,11 @@ class SlotSearchForm(forms.Form):
         help_text=_("Name, phone, email or date of birth"),
     )
     patient = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    part = forms.ChoiceField(
+        label=_("Time of day"),
+        required=False,
+        choices=[("", _("Any time")), ("morning", _("Morning")), ("afternoon", _("Afternoon"))],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -4,6 +4,7 @@ appointment or a plan's series, an appointment's page (move, cancel, status) and
 The front desk books and changes; doctors see the days, set a visit's status and block time;
 patients reach none of it (their own schedule is in the portal)."""
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -162,6 +163,8 @@ def slot_search(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "days": days,
+        "by_doctor": _by_doctor(days),
+        "first_free": days[0][1][0] if days else None,
         "patient": patient,
         "plan": plan,
         "tz": tz.key,
@@ -219,10 +222,42 @@ def _free_days(data: dict, plan, patient, tz) -> list[tuple[date, list]]:
         buffer_minutes=settings.buffer_minutes,
         patient_id=patient.pk if patient else None,
     )
+    part = data.get("part")
     days: dict[date, list] = {}
     for slot in slots:
-        days.setdefault(slot.starts_at.astimezone(tz).date(), []).append(slot)
+        local = slot.starts_at.astimezone(tz)
+        if (part == "morning" and local.hour >= 12) or (part == "afternoon" and local.hour < 12):
+            continue
+        days.setdefault(local.date(), []).append(slot)
     return list(days.items())
+
+
+# How many times of a doctor's day the free-time page shows before "more".
+SHOWN_PER_DOCTOR = 6
+
+
+@dataclass(frozen=True)
+class DoctorDay:
+    """One doctor's free times of a day, as the page shows them: the first few, then more."""
+
+    doctor: object
+    shown: list
+    more: list
+
+
+def _by_doctor(days: list[tuple[date, list]]) -> list[tuple[date, int, list[DoctorDay]]]:
+    """(day, how many times, each doctor's times) for the compact free-time page."""
+    grouped = []
+    for day, slots in days:
+        doctors: dict[int, list] = {}
+        for slot in slots:
+            doctors.setdefault(slot.doctor.pk, []).append(slot)
+        rows = [
+            DoctorDay(s[0].doctor, s[:SHOWN_PER_DOCTOR], s[SHOWN_PER_DOCTOR:])
+            for s in sorted(doctors.values(), key=lambda s: s[0].doctor.get_full_name())
+        ]
+        grouped.append((day, len(slots), rows))
+    return grouped
 
 
 def book_appointment(request: HttpRequest, pk: int) -> HttpResponse:

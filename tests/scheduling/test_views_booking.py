@@ -9,7 +9,7 @@ from django.urls import reverse
 from scheduling import services
 from scheduling.models import Appointment, Kind, TimeOff
 from tests.factories import PatientFactory, screen
-from tests.scheduling.conftest import MONDAY, at, desk_actor
+from tests.scheduling.conftest import MONDAY, TZ, at, desk_actor
 from tests.treatments.conftest import chart_session, make_plan
 from treatments.models import PlanStatus
 
@@ -350,3 +350,60 @@ def test_it_refuses_time_off_that_makes_no_sense(desk, doctor, fields, message):
     response = post_time_off(desk, doctor=doctor.pk, **fields)
     assert message in response.content.decode()
     assert not TimeOff.objects.exists()
+
+
+# Issue 17, point 2: free times that fit on a screen
+
+
+def compact(desk, record, **extra):
+    query = {"kind": "consultation", "first_day": "2026-11-30", "last_day": "2026-12-11"}
+    return desk.get(reverse("scheduling:slots"), {**query, "patient": record.pk, **extra})
+
+
+def test_the_first_free_time_is_answered_at_the_top(desk, record, doctor):
+    response = compact(desk, record)
+    first = response.context["first_free"]
+    assert first.starts_at == at(MONDAY, 8)
+    html = response.content.decode()
+    assert "First free time:" in html and "Book it" in html
+    assert html.index("First free time:") < html.index("Tuesday, December 1, 2026")
+
+
+def test_each_doctors_day_shows_a_few_times_and_the_rest_behind_more(
+    desk, record, doctor, other_doctor, office
+):
+    from tests.scheduling.conftest import work_weekdays
+
+    work_weekdays(other_doctor, office)
+    response = compact(desk, record)
+    html = response.content.decode()
+    day, count, rows = response.context["by_doctor"][0]
+    assert day == MONDAY and len(rows) == 2  # one row per doctor
+    assert all(len(row.shown) <= 6 for row in rows) and all(row.more for row in rows)
+    assert count == sum(len(row.shown) + len(row.more) for row in rows)
+    # At most 6 visible times per doctor and day; the others behind "more".
+    visible = html.split("<details")[0].count('class="btn btn-sm btn-outline-primary gs-slot"')
+    assert visible <= 6 * 2
+    rows_with_more = sum(
+        1 for _d, _n, rows in response.context["by_doctor"] for r in rows if r.more
+    )
+    assert html.count("<details") == rows_with_more > 2
+    assert "more</summary>" in html
+
+
+@pytest.mark.parametrize(
+    ("part", "hour_range"), [("morning", range(0, 12)), ("afternoon", range(12, 24))]
+)
+def test_the_time_of_day_filter_keeps_the_morning_or_the_afternoon(
+    desk, record, doctor, part, hour_range
+):
+    days = dict(compact(desk, record, part=part).context["days"])
+    assert days
+    local_hours = {slot.starts_at.astimezone(TZ).hour for s in days.values() for slot in s}
+    assert local_hours and local_hours <= set(hour_range)
+
+
+def test_a_bad_time_of_day_is_refused_on_the_page(desk, record, doctor):
+    response = compact(desk, record, part="midnight")
+    assert response.status_code == 200
+    assert response.context["form"].errors["part"]
