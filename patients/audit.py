@@ -33,6 +33,18 @@ def record(
     return entry
 
 
+def record_shown(*, actor: Actor, patients, subject: str) -> None:
+    """A page listed these patients (a list on a home page): one read each, once per patient,
+    in one INSERT; nothing for none."""
+    unique = {patient.pk: patient for patient in patients}
+    if unique:
+        record_many(
+            actor=actor,
+            action=AuditAction.VIEW,
+            entries=[(patient, subject, {}) for patient in unique.values()],
+        )
+
+
 def record_many(
     *, actor: Actor, action: AuditAction, entries: list[tuple[Patient | None, str, dict]]
 ) -> None:

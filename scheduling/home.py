@@ -12,7 +12,6 @@ from goodskin.actors import Actor
 from goodskin.roles import Role, role_required
 from messaging import selectors
 from patients import audit
-from patients.models import AuditAction
 from treatments import check_ins
 from treatments import views as treatments_views
 from treatments.forms import CheckInNoteForm
@@ -28,13 +27,11 @@ from .services import online_booking
 def frontdesk_home(request: HttpRequest) -> HttpResponse:
     given_up, given_up_count = selectors.given_up_messages(limit=10)
     unanswered = list(check_ins.not_answered()[:20])
-    patients = {c.plan.patient_id: c.plan.patient for c in unanswered}
-    if patients:
-        audit.record_many(
-            actor=Actor.from_request(request),
-            action=AuditAction.VIEW,
-            entries=[(p, "safety check-ins not answered", {}) for p in patients.values()],
-        )
+    audit.record_shown(
+        actor=Actor.from_request(request),
+        patients=[c.plan.patient for c in unanswered],
+        subject="safety check-ins not answered",
+    )
     context = {
         "given_up": given_up,
         "given_up_count": given_up_count,

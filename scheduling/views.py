@@ -25,7 +25,7 @@ from patients import audit
 from patients import services as patient_services
 from patients.access import get_patient_for_user, search_patients_for_user
 from patients.forms import ScreeningForm
-from patients.models import AuditAction, Patient
+from patients.models import Patient
 from patients.selectors import screening_summary
 from treatments.models import PlanStatus
 
@@ -605,13 +605,11 @@ def online_requests(request: HttpRequest) -> HttpResponse:
     for row in rows:
         row.local_start = row.starts_at.astimezone(tz)
         row.link_message = links.get(row.pk)
-    matched = [row.matched_patient for row in rows if row.matched_patient_id]
-    if matched:
-        audit.record_many(
-            actor=Actor.from_request(request),
-            action=AuditAction.VIEW,
-            entries=[(p, "online booking requests", {}) for p in matched],
-        )
+    audit.record_shown(
+        actor=Actor.from_request(request),
+        patients=[row.matched_patient for row in rows if row.matched_patient_id],
+        subject="online booking requests",
+    )
     resolutions = ResolveOnlineRequestForm.base_fields["resolution"].choices
     context = {"rows": rows, "resolutions": resolutions}
     return render(request, "scheduling/online_requests.html", context)

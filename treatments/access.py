@@ -121,13 +121,11 @@ def list_open_check_in_warnings(request: HttpRequest, *, limit: int = 50) -> lis
 
     _role(request, DOCTOR_ONLY)
     replies = list(open_warnings()[:limit])
-    patients = {r.check_in.plan.patient_id: r.check_in.plan.patient for r in replies}
-    if patients:
-        audit.record_many(
-            actor=Actor.from_request(request),
-            action=AuditAction.VIEW,
-            entries=[(p, "safety check-in warnings", {}) for p in patients.values()],
-        )
+    audit.record_shown(
+        actor=Actor.from_request(request),
+        patients=[r.check_in.plan.patient for r in replies],
+        subject="safety check-in warnings",
+    )
     return replies
 
 
@@ -140,11 +138,9 @@ def list_unsigned_charts(request: HttpRequest, *, limit: int = 20) -> list[Sessi
         .select_related("plan__patient")
         .order_by("treated_on", "pk")[:limit]
     )
-    patients = {c.plan.patient_id: c.plan.patient for c in charts}
-    if patients:
-        audit.record_many(
-            actor=Actor.from_request(request),
-            action=AuditAction.VIEW,
-            entries=[(p, "charts to sign", {}) for p in patients.values()],
-        )
+    audit.record_shown(
+        actor=Actor.from_request(request),
+        patients=[c.plan.patient for c in charts],
+        subject="charts to sign",
+    )
     return charts
