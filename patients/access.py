@@ -1,6 +1,8 @@
 """The one way a view reaches a patient's record: checks the role, then the object, and audits
 the read. Anyone who may not see the record gets 404, so ids reveal nothing."""
 
+from typing import NamedTuple
+
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
@@ -55,6 +57,14 @@ def get_own_patient(request: HttpRequest, *, subject: str = "patient") -> Patien
     return patient
 
 
+class Found(NamedTuple):
+    patients: list[Patient]
+    # More matched than were shown.
+    more: bool
+    # No name contains the query: these names are close to it (a typo, perhaps).
+    close: bool
+
+
 def search_patients_for_user(
     request: HttpRequest,
     query: str,
@@ -62,9 +72,22 @@ def search_patients_for_user(
     limit: int = selectors.SEARCH_LIMIT,
     subject: str = "patient search",
 ) -> tuple[list[Patient], bool]:
-    """Patients matching `query` for front desk and doctors: at most `limit` of them, and
-    whether more matched. Each one shown (name, birth date, phone) is audited with the query
-    that found it; a search that finds no one is audited too. 404 for everyone else."""
+    """find_patients_for_user's patients shown, and whether more matched."""
+    found = find_patients_for_user(request, query, limit=limit, subject=subject)
+    return found.patients, found.more
+
+
+def find_patients_for_user(
+    request: HttpRequest,
+    query: str,
+    *,
+    limit: int = selectors.SEARCH_LIMIT,
+    subject: str = "patient search",
+) -> Found:
+    """Patients matching `query` for front desk and doctors: at most `limit` of them; when no
+    name contains it, the names close to it. Each one shown (name, birth date, phone) is
+    audited with the query that found it; a search that finds no one is audited too. 404 for
+    everyone else."""
     if role_of(request.user) not in STAFF_ROLES:
         raise Http404
     found = list(selectors.search_patients(query)[: limit + 1])
@@ -79,4 +102,4 @@ def search_patients_for_user(
         (None, subject, {**details, "found": 0})
     ]
     audit.record_many(actor=Actor.from_request(request), action=AuditAction.SEARCH, entries=entries)
-    return shown, len(found) > limit
+    return Found(shown, len(found) > limit, close and bool(found))

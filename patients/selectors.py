@@ -96,14 +96,13 @@ SHORTEST_FORGIVEN = 3
 WORD_LIKENESS = 0.5
 
 
-def similar_names_query(query: str) -> QuerySet[Patient]:
+def _similar_names_query(query: str) -> QuerySet[Patient] | None:
     """Patients whose name is close to `query`: each part of the query must be like a word of
-    the name (served by the trigram index on search_name), closest first. Only for names, and
-    only on PostgreSQL (none elsewhere). similar_names runs it with WORD_LIKENESS."""
+    the name (served by the trigram index on search_name), closest first; None when there is
+    nothing to look for (not a name, no part long enough, or not PostgreSQL)."""
     query = (query or "").strip()
-    patients = Patient.objects.active().only(*LIST_FIELDS)
     if connection.vendor != "postgresql" or not query or is_contact_query(query):
-        return patients.none()
+        return None
     condition, score = Q(), None
     for part in fold(query).split()[:4]:
         if len(part) < SHORTEST_FORGIVEN:
@@ -113,17 +112,19 @@ def similar_names_query(query: str) -> QuerySet[Patient]:
         similarity = TrigramWordSimilarity(Value(part), "search_name")
         score = similarity if score is None else score + similarity
     if score is None:
-        return patients.none()
+        return None
     by_name = (Lower("legal_last_name"), Lower("legal_first_name"), "id")
-    return patients.filter(condition).annotate(closeness=score).order_by("-closeness", *by_name)
+    patients = Patient.objects.active().only(*LIST_FIELDS).filter(condition)
+    return patients.annotate(closeness=score).order_by("-closeness", *by_name)
 
 
 def similar_names(query: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
     """Patients whose name is close to `query` when none contains it: a typo ("Andersson",
     "Kathrine" find Anderson and Katherine)."""
-    rows = similar_names_query(query)[:limit]
-    if connection.vendor != "postgresql" or not rows.query.where:
-        return list(rows)
+    rows = _similar_names_query(query)
+    if rows is None:
+        return []
+    rows = rows[:limit]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = %s", [WORD_LIKENESS])
         return list(rows)
@@ -132,12 +133,6 @@ def similar_names(query: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
 def is_contact_query(query: str) -> bool:
     """An email, a date of birth or a phone number rather than a name."""
     return "@" in query or bool(parse_date(query)) or bool(parse_phone(query))
-
-
-def names_contain(patient: Patient, query: str) -> bool:
-    """Whether every part of `query` is in the patient's names (else it was found as close)."""
-    names = fold(f"{patient.legal_first_name} {patient.legal_last_name} {patient.preferred_name}")
-    return all(part in names for part in fold(query).split())
 
 
 def possible_duplicates(

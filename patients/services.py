@@ -1,6 +1,5 @@
 """Every change to patient records: register, update, screen, merge, invite, export."""
 
-import hashlib
 import secrets
 import smtplib
 import uuid
@@ -15,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from goodskin import tokens
 from goodskin.actors import Actor
 from goodskin.db import locked
 from goodskin.roles import Role, group_for
@@ -288,7 +288,7 @@ def merge_records(*, keep_id: int, duplicate_id: int, reason: str, by: Actor) ->
 
 
 def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return tokens.digest(token)
 
 
 def invite_to_portal(

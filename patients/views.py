@@ -23,7 +23,7 @@ from . import (
     services,
     upcoming,
 )
-from .access import get_patient_for_user, search_patients_for_user
+from .access import find_patients_for_user, get_patient_for_user
 from .forms import (
     InviteForm,
     MergeForm,
@@ -45,12 +45,10 @@ MERGE_ROLES = (Role.DOCTOR,)
 def patient_list(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    patients = search_patients_for_user(request, query)[0] if query else []
+    found = find_patients_for_user(request, query) if query else None
+    patients, close = (found.patients, found.close) if found else ([], False)
     next_at = upcoming.next_appointments([p.pk for p in patients])
     rows = [(patient, next_at.get(patient.pk)) for patient in patients]
-    # Found by a name close to the one typed, not containing it (a typo, perhaps).
-    close = bool(patients) and not any(selectors.names_contain(p, query) for p in patients)
-    close = close and not selectors.is_contact_query(query)
     template = "patients/_results.html" if request.htmx else "patients/list.html"
     context = {"form": form, "query": query, "rows": rows, "close": close}
     return render(request, template, context)

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from goodskin import tokens
 from messaging import kinds, outbox
 from messaging.kinds import MessageKind, PermanentFailure, Rendered
 from patients.models import Channel
@@ -35,7 +35,7 @@ def register_confirm_path(path_for: Callable[[str], str]) -> None:
 
 
 def token_for(nonce) -> str:
-    return salted_hmac(SALT, str(nonce)).hexdigest()
+    return tokens.from_nonce(SALT, nonce)
 
 
 def queue(request: BookingRequest) -> None:

@@ -9,7 +9,6 @@ call. Every answer is kept with the plan and shown on the chart of the next sess
 Scheduling writes the check-ins when a session is completed and sends their messages
 (scheduling.check_in_messages); the portal shows the page."""
 
-import hashlib
 import uuid
 from datetime import datetime, timedelta
 
@@ -19,10 +18,10 @@ from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from goodskin import tokens
 from goodskin.actors import Actor
 from goodskin.db import locked
 from goodskin.roles import STAFF_ROLES, Role
@@ -51,11 +50,10 @@ class LinkNotValid(Exception):
 
 
 def token_for(nonce) -> str:
-    return salted_hmac(SALT, str(nonce)).hexdigest()
+    return tokens.from_nonce(SALT, nonce)
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+token_hash = tokens.digest
 
 
 def create(
@@ -235,10 +233,13 @@ def said_before(plan: TreatmentPlan, on) -> list[CheckInReply]:
     of the session on `on` (the day being charted): the answers to the check-ins of sessions
     since the last chart before `on`, newest first."""
     previous = (
-        plan.charts.filter(treated_on__lt=on).order_by("-treated_on").values("treated_on")[:1]
+        plan.charts.filter(treated_on__lt=on)
+        .order_by("-treated_on")
+        .values_list("treated_on", flat=True)
+        .first()
     )
     rows = CheckInReply.objects.filter(check_in__plan=plan, check_in__session_on__lt=on)
-    if plan.charts.filter(treated_on__lt=on).exists():
+    if previous is not None:
         rows = rows.filter(check_in__session_on__gte=previous)
     return list(rows.select_related("check_in", "handled_by"))
 

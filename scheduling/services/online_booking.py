@@ -10,7 +10,6 @@ whether it is the same person (the records are joined) or not.
 The page answers in the same way whatever the details are: nothing here looks at existing
 patients before the link is followed, so nothing tells a visitor who is a patient already."""
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from goodskin import tokens
 from goodskin.actors import Actor
 from goodskin.db import locked
 from messaging.models import Message, MessageStatus
@@ -102,8 +102,7 @@ def consultation_options(*, days: int = 21, per_day: int = 6, max_days: int = 10
     return [Choice(starts_at=s.starts_at, doctor_id=s.doctor.pk) for s in thinned]
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+token_hash = tokens.digest
 
 
 def request_consultation(
