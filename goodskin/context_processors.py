@@ -24,6 +24,7 @@ NAV_ITEMS: dict[Role, tuple[NavItem, ...]] = {
         NavItem(_("Today"), "scheduling:day"),
         NavItem(_("Week"), "scheduling:week"),
         NavItem(_("Free times"), "scheduling:slots"),
+        NavItem(_("Waitlist"), "scheduling:waitlist"),
         NavItem(_("Time off"), "scheduling:time_off"),
         NavItem(_("Patients"), "patients:list"),
     ),

@@ -204,6 +204,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scheduling.tasks.invite_to_touch_ups",
         "schedule": env.float("REMINDER_DISPATCH_SECONDS", default=60.0),
     },
+    "offer-freed-times": {
+        "task": "scheduling.tasks.offer_freed_times",
+        "schedule": env.float("REMINDER_DISPATCH_SECONDS", default=60.0),
+    },
     "forget-unconfirmed-online-requests": {
         "task": "scheduling.tasks.forget_unconfirmed_online_requests",
         "schedule": 3600.0,
@@ -415,3 +419,11 @@ LOGGING = {
         "twilio.http_client": {"level": "WARNING"},
     },
 }
+
+# --- The waitlist (scheduling.services.waitlist) ----------------------------------------------
+# A freed time is offered to this many waiting patients at once (1: one at a time, in order).
+WAITLIST_OFFERS_AT_ONCE = env.int("WAITLIST_OFFERS_AT_ONCE", default=1)
+# An offer not answered in this many hours lapses, and the next patient is asked.
+WAITLIST_OFFER_HOURS = env.int("WAITLIST_OFFER_HOURS", default=2)
+# No time is offered that starts sooner than this many hours from now.
+WAITLIST_NOTICE_HOURS = env.int("WAITLIST_NOTICE_HOURS", default=3)

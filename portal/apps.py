@@ -13,7 +13,7 @@ class PortalConfig(AppConfig):
         from django.urls import reverse
 
         from patients import portal_link
-        from scheduling import check_in_messages, online_booking_link
+        from scheduling import check_in_messages, online_booking_link, waitlist_messages
 
         portal_link.register_welcome(lambda token: reverse("portal:open_account", args=[token]))
         portal_link.register_preferences(lambda: reverse("portal:preferences"))
@@ -22,3 +22,6 @@ class PortalConfig(AppConfig):
             lambda token: reverse("portal:book_confirm", args=[token])
         )
         check_in_messages.register_page(lambda token: reverse("portal:check_in", args=[token]))
+        waitlist_messages.register_page(
+            lambda token: reverse("portal:waitlist_offer", args=[token])
+        )

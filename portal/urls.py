@@ -12,6 +12,7 @@ from .views import (
     online,
     screening,
     treatment,
+    waitlist,
 )
 
 app_name = "portal"
@@ -42,4 +43,7 @@ urlpatterns = [
     path("portal/treatment/", treatment.my_treatment, name="treatment"),
     path("portal/treatment/plans/<int:pk>/", treatment.my_plan, name="plan"),
     path("portal/check-in/<str:token>/", check_in.check_in, name="check_in"),
+    path("portal/waitlist/", waitlist.my_waitlist, name="waitlist"),
+    path("portal/waitlist/<int:pk>/leave/", waitlist.leave_waitlist, name="leave_waitlist"),
+    path("portal/waitlist/offer/<str:token>/", waitlist.offer, name="waitlist_offer"),
 ]

@@ -21,6 +21,7 @@ class SchedulingConfig(AppConfig):
             record_panel,
             record_sections,
             screening_request,
+            waitlist_messages,
         )
         from .aftercare_sheet import record_notice
         from .change_notice_kinds import register_all as register_change_notices
@@ -32,6 +33,7 @@ class SchedulingConfig(AppConfig):
         screening_request.register()
         online_booking_link.register()
         check_in_messages.register()
+        waitlist_messages.register()
         register_change_notices()
         notices.register(record_notice)
         record_panels.register(record_panel.appointments_panel)

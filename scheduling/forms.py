@@ -18,7 +18,8 @@ from patients.forms import DateInput
 from treatments.models import TreatmentPlan
 
 from . import clock
-from .models import CancelledBy, Kind, Status
+from .models import CancelledBy, DayPart, Kind, Status, Weekday
+from .services.waitlist import Wish
 from .slots import doctors
 
 MAX_SEARCH_DAYS = 92
@@ -256,3 +257,58 @@ class ResolveOnlineRequestForm(forms.Form):
             ("new", _("A different person: keep both records")),
         ]
     )
+
+
+class WaitlistForm(forms.Form):
+    """A patient's wish for the waitlist. Staff choose the doctor and may add a note; a
+    patient (portal) only the kind, days, time of day and dates (`for_patient`)."""
+
+    kind = forms.ChoiceField(label=_("Type of visit"), choices=Kind.choices)
+    doctor = DoctorChoiceField(
+        label=_("Doctor"), queryset=None, required=False, empty_label=_("Any doctor")
+    )
+    weekdays = forms.TypedMultipleChoiceField(
+        label=_("Days that suit"),
+        choices=Weekday.choices,
+        coerce=int,
+        initial=[0, 1, 2, 3, 4],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one day of the week.")},
+    )
+    day_part = forms.ChoiceField(
+        label=_("Time of day"), choices=DayPart.choices, initial=DayPart.ANY
+    )
+    not_before = schedule_date_field(label=_("From"), widget=DateInput())
+    not_after = schedule_date_field(label=_("Until (optional)"), widget=DateInput(), required=False)
+    note = forms.CharField(label=_("Note for the front desk"), max_length=300, required=False)
+
+    def __init__(self, *args, kinds=None, for_patient: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if kinds is not None:
+            self.fields["kind"].choices = [(k, Kind(k).label) for k in kinds]
+        if for_patient:
+            del self.fields["doctor"], self.fields["note"]
+        else:
+            self.fields["doctor"].queryset = doctors()
+        self.initial.setdefault("not_before", timezone.localdate())
+
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("not_before"), data.get("not_after")
+        if first and first < timezone.localdate():
+            self.add_error("not_before", _("The first day can't be in the past."))
+        if first and last and last < first:
+            self.add_error("not_after", _("The last day must be on or after the first day."))
+        return data
+
+    def wish(self) -> Wish:
+        data = self.cleaned_data
+        return Wish(
+            kind=data["kind"],
+            not_before=data["not_before"],
+            not_after=data.get("not_after"),
+            doctor=data.get("doctor"),
+            weekdays=sum(1 << day for day in set(data["weekdays"])),
+            day_part=data["day_part"],
+            note=data.get("note", ""),
+        )

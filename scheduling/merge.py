@@ -1,14 +1,24 @@
 """Scheduling's part of merging two patient records (patients/merging.py): the duplicate's
-appointments, calendar feeds and online booking requests follow the kept record."""
+appointments, calendar feeds, online booking requests and waitlist wishes follow the kept
+record."""
+
+from django.utils import timezone
 
 from patients.models import Patient
 
-from .models import Appointment, BookingRequest, CalendarFeed
+from .models import Appointment, BookingRequest, CalendarFeed, WaitlistEntry, WaitlistStatus
 
-MODELS = (Appointment, CalendarFeed, BookingRequest)
+MODELS = (Appointment, CalendarFeed, BookingRequest, WaitlistEntry)
 
 
 def move_patient_rows(*, keep: Patient, duplicate: Patient) -> dict[str, int]:
+    # One wish per kind: where both records wait for the same kind, the kept record's stays.
+    kept_kinds = WaitlistEntry.objects.filter(patient=keep, status=WaitlistStatus.WAITING)
+    WaitlistEntry.objects.filter(
+        patient=duplicate,
+        status=WaitlistStatus.WAITING,
+        kind__in=kept_kinds.values("kind"),
+    ).update(status=WaitlistStatus.REMOVED, ended_at=timezone.now())
     moved = {
         model._meta.label: model.objects.filter(patient=duplicate).update(patient=keep)
         for model in MODELS

@@ -442,3 +442,191 @@ class BookingRequest(models.Model):
 
     def __str__(self) -> str:
         return f"online request {self.pk} ({self.status})"
+
+
+# --- The waitlist (issue 17, point 3) -------------------------------------------------------
+
+
+class DayPart(models.TextChoices):
+    ANY = "any", _("Any time of day")
+    MORNING = "morning", _("Mornings (before noon)")
+    AFTERNOON = "afternoon", _("Afternoons (from noon)")
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    BOOKED = "booked", _("Booked from the waitlist")
+    REMOVED = "removed", _("Taken off the list")
+
+
+# Weekdays as bits of WaitlistEntry.weekdays: Monday is bit 0.
+EVERY_WEEKDAY = 0b1111111
+
+
+class WaitlistEntry(models.Model):
+    """A patient who would take an earlier time for a kind of visit: with a doctor or any, on
+    some weekdays, mornings or afternoons, between two dates. Offered a freed time in the order
+    they joined (created_at)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("type of visit"), max_length=20, choices=Kind.choices)
+    # A session is the next one of this plan, with the plan's doctor.
+    plan = models.ForeignKey(
+        TreatmentPlan, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    doctor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    weekdays = models.PositiveSmallIntegerField(_("days"), default=EVERY_WEEKDAY)
+    day_part = models.CharField(
+        _("time of day"), max_length=10, choices=DayPart.choices, default=DayPart.ANY
+    )
+    not_before = models.DateField(_("from"))
+    not_after = models.DateField(_("until"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    status = models.CharField(
+        max_length=10, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("waitlist entry")
+        verbose_name_plural = _("waitlist")
+        indexes = [
+            # The offers' search and the staff list: who is waiting, in the order they joined.
+            models.Index(
+                fields=["created_at"],
+                name="waitlist_waiting_idx",
+                condition=models.Q(status="waiting"),
+            ),
+            # A patient's own entries (record, portal).
+            models.Index(fields=["patient", "status"], name="waitlist_patient_idx"),
+        ]
+        constraints = [
+            # One wish per patient and kind of visit: a second click adds nothing.
+            models.UniqueConstraint(
+                fields=["patient", "kind"],
+                condition=models.Q(status="waiting"),
+                name="waitlist_once_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weekdays__gt=0, weekdays__lte=EVERY_WEEKDAY),
+                name="waitlist_some_weekday",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"waitlist {self.pk} ({self.kind}, {self.status})"
+
+    def wants_weekday(self, weekday: int) -> bool:
+        return bool(self.weekdays & (1 << weekday))
+
+    def weekday_names(self) -> list[str]:
+        return [str(label) for value, label in Weekday.choices if self.wants_weekday(value)]
+
+
+class OpeningReason(models.TextChoices):
+    CANCELLED = "cancelled", _("Cancelled")
+    MOVED = "moved", _("Moved")
+    TIME_OFF_LIFTED = "time_off_lifted", _("Time off lifted")
+
+
+class OpeningStatus(models.TextChoices):
+    OPEN = "open", _("Being offered")
+    # At least one visit booked from it; the rest of a long freed time is still offered.
+    FILLED = "filled", _("Filled from the waitlist")
+    CLOSED = "closed", _("Over")
+
+
+class Opening(models.Model):
+    """A doctor's time that became free (a cancellation, a move, time off lifted), written in
+    the transaction that freed it; the waitlist task offers it to the patients it fits."""
+
+    doctor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=20, choices=OpeningReason.choices)
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=OpeningStatus.choices, default=OpeningStatus.OPEN
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Not offered before this (a patient's own cancellation may still be undone).
+    offer_from = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # The last waitlist entry (by id, the order of joining) this opening was weighed for: the
+    # task goes on from the next one when an offer lapses or is declined.
+    seen_entry_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [
+            # The waitlist task: the openings still being offered.
+            models.Index(
+                fields=["offer_from"],
+                name="opening_open_idx",
+                condition=models.Q(status__in=["open", "filled"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"opening {self.pk} ({self.status})"
+
+
+class OfferStatus(models.TextChoices):
+    SENT = "sent", _("Offered, no answer yet")
+    ACCEPTED = "accepted", _("Accepted: booked")
+    WENT = "went", _("Went to someone else")
+    EXPIRED = "expired", _("No answer in time")
+    DECLINED = "declined", _("Declined")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class WaitlistOffer(models.Model):
+    """One freed time offered to one waiting patient, by message with a link that books it
+    (no login: the token in the link is the key, only its digest is kept)."""
+
+    opening = models.ForeignKey(Opening, on_delete=models.PROTECT, related_name="offers")
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.PROTECT, related_name="offers")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=OfferStatus.choices, default=OfferStatus.SENT)
+    nonce = models.UUIDField(unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        constraints = [
+            # An opening is offered to a patient once.
+            models.UniqueConstraint(fields=["opening", "entry"], name="offer_once_per_entry"),
+        ]
+        indexes = [
+            # The task's expiry of unanswered offers.
+            models.Index(
+                fields=["expires_at"], name="offer_live_idx", condition=models.Q(status="sent")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"offer {self.pk} ({self.status})"

@@ -15,7 +15,7 @@ from treatments.models import PlanStatus, TreatmentPlan
 
 from . import clock
 from .access import BOOKING_ROLES
-from .models import Appointment, Kind, Status
+from .models import Appointment, Kind, Status, WaitlistEntry, WaitlistStatus
 
 PAST_SHOWN = 10
 ACTIVE = (Status.BOOKED, Status.CHECKED_IN, Status.IN_PROGRESS)
@@ -90,6 +90,9 @@ def appointments_panel(request, patient) -> str:
                         _slots(kind=Kind.SESSION, patient=patient.pk, doctor=plan.doctor_id),
                     )
                 )
+        buttons.append(
+            (_("Add to waitlist"), reverse("scheduling:waitlist_add", args=[patient.pk]))
+        )
     context = {
         "patient": patient,
         "upcoming": upcoming,
@@ -97,5 +100,8 @@ def appointments_panel(request, patient) -> str:
         "plan": plan,
         "sessions": sessions,
         "buttons": buttons,
+        "waiting": WaitlistEntry.objects.filter(
+            patient=patient, status=WaitlistStatus.WAITING
+        ).order_by("pk"),
     }
     return render_to_string("scheduling/_record_appointments.html", context, request=request)

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from . import reminders
-from .services import online_booking
+from .services import online_booking, waitlist
 
 
 @shared_task(ignore_result=True)
@@ -18,3 +18,10 @@ def forget_unconfirmed_online_requests() -> int:
     """Every hour (beat): online booking requests never confirmed are deleted a week after
     their link expired."""
     return online_booking.forget_unconfirmed()
+
+
+@shared_task(ignore_result=True)
+def offer_freed_times() -> int:
+    """Every minute (beat): freed times offered to the waitlist, offers with no answer lapsed
+    and the next patient asked."""
+    return waitlist.offer_openings()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import home, views
+from . import home, views, waitlist_views
 
 app_name = "scheduling"
 
@@ -10,6 +10,14 @@ urlpatterns = [
     path("schedule/my-day/", views.my_day, name="my_day"),
     path("schedule/slots/", views.slot_search, name="slots"),
     path("schedule/time-off/", views.time_off, name="time_off"),
+    path("schedule/time-off/<int:pk>/lift/", waitlist_views.time_off_lift, name="time_off_lift"),
+    path("schedule/waitlist/", waitlist_views.waitlist, name="waitlist"),
+    path(
+        "schedule/waitlist/<int:pk>/remove/",
+        waitlist_views.waitlist_remove,
+        name="waitlist_remove",
+    ),
+    path("patients/<int:pk>/waitlist/new/", waitlist_views.waitlist_add, name="waitlist_add"),
     path("schedule/online-requests/", views.online_requests, name="online_requests"),
     path("schedule/check-ins/<int:pk>/called/", home.check_in_called, name="check_in_called"),
     path("patients/<int:pk>/appointments/new/", views.book_appointment, name="book"),

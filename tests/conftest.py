@@ -28,6 +28,17 @@ def pytest_configure(config):
         os.replace(written, mo)
 
 
+@pytest.fixture(autouse=True)
+def _clinic_language_after_each_test():
+    """A page that answers in its patient's language activates it for the rest of its thread
+    (as LocaleMiddleware does); each request sets its own again, but a test's own calls after
+    such a page would run in it. Every test starts in the clinic's language."""
+    from django.utils import translation
+
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Let the test runner's flush (a TRUNCATE of every table, after each transactional test)

@@ -110,13 +110,14 @@ def _book(
     room: Room | None = None,
     notes: str = "",
     open_anyway: bool = False,
+    location: Location | None = None,
 ) -> Appointment:
     """book_appointment once the caller may book (staff, or the portal's patient_book_session
     for the patient's own next session), inside the caller's transaction."""
     if role_of(doctor) != Role.DOCTOR:
         raise BookingError(_("Choose one of the clinic's doctors."))
     settings = scheduling_settings()
-    location = room.location if room else default_location()
+    location = room.location if room else (location or default_location())
     starts_at = clock.utc(starts_at)
     ends_at = starts_at + timedelta(minutes=minutes_for(kind, plan, settings=settings))
     _lock_doctor(doctor.pk)

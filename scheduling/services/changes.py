@@ -10,8 +10,16 @@ from django.utils.translation import gettext as _
 from goodskin.actors import Actor
 from goodskin.roles import STAFF_ROLES, Role
 
-from .. import change_notices, clock, gate, reminders, rules
-from ..models import Appointment, CancelledBy, ChangeAction, Kind, SchedulingSettings, Status
+from .. import change_notices, clock, gate, openings, reminders, rules
+from ..models import (
+    Appointment,
+    CancelledBy,
+    ChangeAction,
+    Kind,
+    OpeningReason,
+    SchedulingSettings,
+    Status,
+)
 from ..slots import free_slots
 from .booking import _checked_room
 from .common import (
@@ -73,6 +81,11 @@ def _move(
         open_anyway=open_anyway,
     )
     before = _snapshot(current)
+    freed = {
+        "doctor_id": current.doctor_id,
+        "starts_at": current.starts_at,
+        "ends_at": current.ends_at,
+    }
     current.starts_at, current.ends_at, current.doctor, current.room = (
         starts_at,
         ends_at,
@@ -84,6 +97,7 @@ def _move(
     _log(current, action=ChangeAction.MOVED, before=before, by=by, closed_override=overridden)
     reminders.appointment_moved(current)
     change_notices.moved(current)
+    openings.appointment_freed(current, OpeningReason.MOVED, **freed)
     return current
 
 
@@ -202,8 +216,18 @@ def _cancel(
     current.save()
     _log(current, action=ChangeAction.CANCELLED, before=before, by=by)
     reminders.appointment_cancelled(current)
-    # Online, the patient may undo it for a few minutes: its message waits that long.
-    change_notices.cancelled(current, by_patient=by.role == Role.PATIENT)
+    # Online, the patient may undo it for a few minutes: its message, and the offer of the
+    # time to the waitlist, wait that long.
+    by_patient = by.role == Role.PATIENT
+    change_notices.cancelled(current, by_patient=by_patient)
+    openings.appointment_freed(
+        current,
+        OpeningReason.CANCELLED,
+        doctor_id=current.doctor_id,
+        starts_at=current.starts_at,
+        ends_at=current.ends_at,
+        offer_from=timezone.now() + change_notices.undo_window() if by_patient else None,
+    )
     return current
 
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from goodskin.actors import Actor
 from goodskin.roles import Role
 
-from .. import change_notices, clock, reminders, rules
+from .. import change_notices, clock, openings, reminders, rules
 from ..models import (
     Appointment,
     AppointmentChange,
@@ -229,4 +229,5 @@ def _restore(current: Appointment, by: Actor, settings: SchedulingSettings) -> A
     _log(current, action=ChangeAction.RESTORED, before=before, by=by)
     reminders.appointment_moved(current)
     change_notices.cancellation_undone(current)
+    openings.appointment_restored(current)
     return current

@@ -19,6 +19,7 @@ PUBLIC = {
     "portal:book_sent",
     "portal:book_confirm",
     "portal:check_in",
+    "portal:waitlist_offer",
     "messaging:unsubscribe",
     "messaging:sms_status",
     "login",
@@ -35,6 +36,7 @@ TOKEN_PAGES = {
     "portal:open_account",
     "portal:book_confirm",
     "portal:check_in",
+    "portal:waitlist_offer",
     "messaging:unsubscribe",
     "portal:feed",
 }
@@ -73,6 +75,8 @@ PATIENT_PAGES = {
     "portal:plan",
     "portal:book_next",
     "portal:screening",
+    "portal:waitlist",
+    "portal:leave_waitlist",
     *TWO_FACTOR_PAGES,
 }
 # Pages the clinic administrator opens outside the Django admin: none with patient data.

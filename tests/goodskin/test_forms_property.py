@@ -15,13 +15,23 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from goodskin import tokens
 from goodskin.roles import Role
 from patients.models import AuditEntry
 from scheduling import services
-from scheduling.models import BookingRequest, BookingStatus, Kind
+from scheduling.models import (
+    BookingRequest,
+    BookingStatus,
+    Kind,
+    Opening,
+    OpeningReason,
+    TimeOff,
+    WaitlistEntry,
+    WaitlistOffer,
+)
 from scheduling.online_booking_link import token_for
-from scheduling.services import online_booking
-from tests.factories import UserFactory
+from scheduling.services import online_booking, waitlist
+from tests.factories import PatientFactory, UserFactory
 from tests.scheduling.conftest import MONDAY, at, desk_actor
 from tests.treatments.conftest import chart_session
 from treatments import check_ins
@@ -72,7 +82,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 NAME = re.compile(r'name="([^"]+)"')
-FORMS = 52
+FORMS = 58
 
 
 @pytest.fixture
@@ -127,7 +137,16 @@ def world(now, hours, front_desk, doctor, record, plan):
         due_at=at(MONDAY, 6),
     )
     reply = check_ins.answer(check_in=warned, answers=["hard_leg"])
+    wish, offer = waitlist_offer(record, doctor, hours)
+    block = TimeOff.objects.create(
+        doctor=doctor,
+        starts_at=at(MONDAY + timedelta(days=8), 8),
+        ends_at=at(MONDAY + timedelta(days=8), 12),
+    )
     return {
+        "wish": wish.pk,
+        "offer": offer,
+        "block": block.pk,
         "check_in": check_ins.token_for(warned.nonce),
         "asked": asked.pk,
         "reply": reply.pk,
@@ -144,6 +163,37 @@ def world(now, hours, front_desk, doctor, record, plan):
             Role.PATIENT: record.portal_user,
         },
     }
+
+
+def waitlist_offer(record, doctor, office):
+    """The patient waits for a consultation and has an offer of a freed time, unanswered."""
+    wish = WaitlistEntry.objects.create(patient=record, kind=Kind.CONSULTATION, not_before=MONDAY)
+    links = []
+    # The second offer (another patient, another day) is never answered: its page shows the
+    # form's fields to every example, whatever the posts to the first did.
+    second = WaitlistEntry.objects.create(
+        patient=PatientFactory(), kind=Kind.CONSULTATION, not_before=MONDAY
+    )
+    for days, entry in ((2, wish), (3, second)):
+        opening = Opening.objects.create(
+            doctor=doctor,
+            location=office,
+            starts_at=at(MONDAY + timedelta(days=days), 10),
+            ends_at=at(MONDAY + timedelta(days=days), 11),
+            reason=OpeningReason.CANCELLED,
+        )
+        nonce = uuid.uuid4()
+        WaitlistOffer.objects.create(
+            opening=opening,
+            entry=entry,
+            starts_at=opening.starts_at,
+            ends_at=opening.starts_at + timedelta(minutes=30),
+            nonce=nonce,
+            token_hash=tokens.digest(waitlist.token_for(nonce)),
+            expires_at=timezone.now() + timedelta(hours=2),
+        )
+        links.append(waitlist.token_for(nonce))
+    return wish, links
 
 
 def forms(w) -> list[tuple[str, str, str]]:
@@ -236,6 +286,28 @@ def forms(w) -> list[tuple[str, str, str]]:
             Role.FRONT_DESK,
             reverse("portal:check_in", args=[w["check_in"]]),
             reverse("scheduling:check_in_called", args=[w["asked"]]),
+        ),
+        (Role.FRONT_DESK, reverse("scheduling:waitlist_add", args=[r]), "same"),
+        (
+            Role.FRONT_DESK,
+            reverse("scheduling:waitlist"),
+            reverse("scheduling:waitlist_remove", args=[w["wish"]]),
+        ),
+        (
+            Role.DOCTOR,
+            reverse("scheduling:time_off"),
+            reverse("scheduling:time_off_lift", args=[w["block"]]),
+        ),
+        (Role.PATIENT, reverse("portal:waitlist"), "same"),
+        (
+            Role.PATIENT,
+            reverse("portal:waitlist"),
+            reverse("portal:leave_waitlist", args=[w["wish"]]),
+        ),
+        (
+            None,
+            reverse("portal:waitlist_offer", args=[w["offer"][1]]),
+            reverse("portal:waitlist_offer", args=[w["offer"][0]]),
         ),
     ]
 

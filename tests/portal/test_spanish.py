@@ -28,7 +28,12 @@ from tests.treatments.conftest import chart_session, make_plan
 SPANISH = {"HTTP_ACCEPT_LANGUAGE": "es"}
 # Portal addresses that are not pages to read: a file for another program, or a form's
 # target that only takes a POST (its answer is a page tested here, or a redirect to one).
-NOT_PAGES = {"portal:my_record_json", "portal:my_record_pdf", "portal:undo_cancel"}
+NOT_PAGES = {
+    "portal:my_record_json",
+    "portal:my_record_pdf",
+    "portal:undo_cancel",
+    "portal:leave_waitlist",
+}
 ICS = {"portal:appointment_ics", "portal:feed"}
 
 
@@ -98,7 +103,42 @@ def portal_pages(visits, me) -> dict[str, str]:
         "portal:treatment": reverse("portal:treatment"),
         "portal:plan": reverse("portal:plan", args=[plan]),
         "portal:check_in": check_in_link(visits["plan"]),
+        "portal:waitlist": reverse("portal:waitlist"),
+        "portal:waitlist_offer": waitlist_offer_link(me),
     }
+
+
+def waitlist_offer_link(me) -> str:
+    """A real offer to this patient: another patient's visit cancelled, offered to her."""
+    from scheduling.models import Appointment, WaitlistOffer
+    from scheduling.services import waitlist
+
+    waitlist.add_to_waitlist(
+        patient=me,
+        wish=waitlist.Wish(kind=Kind.CONSULTATION, not_before=timezone.localdate()),
+        by=desk_actor(front_desk_user()),
+    )
+    doctor = Appointment.objects.filter(patient=me).first().doctor
+    other = services.book_appointment(
+        patient=PatientFactory(),
+        doctor=doctor,
+        starts_at=at(MONDAY + timedelta(days=2), 14),
+        by=desk_actor(front_desk_user()),
+        kind=Kind.CONSULTATION,
+    )
+    services.cancel_appointment(
+        appointment=other, by=desk_actor(front_desk_user()), cancelled_by="clinic", reason="ill"
+    )
+    waitlist.offer_openings()
+    offer = WaitlistOffer.objects.get(entry__patient=me)
+    return reverse("portal:waitlist_offer", args=[waitlist.token_for(offer.nonce)])
+
+
+def front_desk_user():
+    from goodskin.roles import Role
+    from tests.factories import UserFactory
+
+    return UserFactory(username="fiona", role=Role.FRONT_DESK)
 
 
 def check_in_link(plan) -> str:
