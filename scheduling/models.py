@@ -461,6 +461,7 @@ class WaitlistStatus(models.TextChoices):
 
 # Weekdays as bits of WaitlistEntry.weekdays: Monday is bit 0.
 EVERY_WEEKDAY = 0b1111111
+WORKING_WEEK = 0b0011111
 
 
 class WaitlistEntry(models.Model):
@@ -535,6 +536,14 @@ class WaitlistEntry(models.Model):
 
     def weekday_names(self) -> list[str]:
         return [str(label) for value, label in Weekday.choices if self.wants_weekday(value)]
+
+    def days_label(self) -> str:
+        """The days in a few words: "Every day", "Monday to Friday", or the days named."""
+        if self.weekdays == EVERY_WEEKDAY:
+            return str(_("Every day"))
+        if self.weekdays == WORKING_WEEK:
+            return str(_("Monday to Friday"))
+        return ", ".join(self.weekday_names())
 
 
 class OpeningReason(models.TextChoices):

@@ -10,7 +10,7 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import Patient
-from patients.record_export import choice, person, register_section, when
+from patients.record_export import choice, day, person, register_section, when
 
 from .models import (
     Appointment,
@@ -21,8 +21,15 @@ from .models import (
     CancelledBy,
     ChangeAction,
     Kind,
+    OfferStatus,
+    Opening,
+    OpeningReason,
+    OpeningStatus,
     Room,
     Status,
+    WaitlistEntry,
+    WaitlistOffer,
+    WaitlistStatus,
 )
 from .services.common import CLOSED_OVERRIDE
 
@@ -143,6 +150,65 @@ def online_requests(patient: Patient) -> list[dict]:
     ]
 
 
+WAITLIST_LABELS = {
+    "wishes": _("Waiting for an earlier time"),
+    "wishes/item": _("Wish %(number)s"),
+    "weekdays": _("Days"),
+    "day_part": _("Time of day"),
+    "not_before": _("From"),
+    "not_after": _("Until"),
+    "offers": _("Times offered"),
+    "sent_at": _("Offered"),
+    "answered_at": _("Answered"),
+    "freed": _("Times freed by this patient's changes"),
+    "appointment": _("Appointment"),
+}
+
+
+def waitlist(patient: Patient) -> dict:
+    """The patient's waitlist wishes with every time offered, and the openings their own
+    cancellations and moves made (offered to others: no one else's name here)."""
+    wishes = (
+        WaitlistEntry.objects.filter(patient=patient)
+        .select_related("doctor")
+        .prefetch_related(Prefetch("offers", queryset=WaitlistOffer.objects.order_by("pk")))
+        .order_by("pk")
+    )
+    freed = Opening.objects.filter(appointment__patient=patient).order_by("pk")
+    return {
+        "wishes": [
+            {
+                "kind": choice(Kind, w.kind),
+                "doctor": person(w.doctor),
+                "weekdays": w.days_label(),
+                "day_part": w.get_day_part_display(),
+                "not_before": day(w.not_before),
+                "not_after": day(w.not_after),
+                "status": choice(WaitlistStatus, w.status),
+                "created_at": when(w.created_at),
+                "offers": [
+                    {
+                        "starts_at": when(o.starts_at),
+                        "status": choice(OfferStatus, o.status),
+                        "sent_at": when(o.sent_at),
+                        "answered_at": when(o.answered_at),
+                    }
+                    for o in w.offers.all()
+                ],
+            }
+            for w in wishes
+        ],
+        "freed": [
+            {
+                "appointment": o.appointment_id,
+                "reason": choice(OpeningReason, o.reason),
+                "status": choice(OpeningStatus, o.status),
+            }
+            for o in freed
+        ],
+    }
+
+
 def register() -> None:
     register_section(
         "appointments",
@@ -167,4 +233,12 @@ def register() -> None:
         labels=REQUEST_LABELS,
         models=(BookingRequest,),
         order=42,
+    )
+    register_section(
+        "waitlist",
+        _("Waitlist"),
+        waitlist,
+        labels=WAITLIST_LABELS,
+        models=(WaitlistEntry, WaitlistOffer, Opening),
+        order=43,
     )

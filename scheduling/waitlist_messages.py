@@ -46,7 +46,7 @@ def _context(message, offer: WaitlistOffer) -> dict:
         "name": patient.preferred_name or patient.legal_first_name,
         "clinic_name": settings.CLINIC_NAME,
         "offer": offer,
-        "kind": offer.entry.get_kind_display(),
+        "kind": offer.entry.get_kind_display().lower(),
         "doctor": offer.opening.doctor.get_full_name(),
         "location": offer.opening.location,
     }
