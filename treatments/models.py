@@ -14,6 +14,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from goodskin import when
 from patients.models import Patient
 from patients.screening import BY_KEY as SCREENING_QUESTIONS
 
@@ -374,6 +375,13 @@ class TreatmentPlan(models.Model):
 
     def __str__(self) -> str:
         return f"plan {self.pk}"
+
+    @property
+    def title(self) -> str:
+        """What pages call the plan: by the day it was made, never by its database id."""
+        return gettext("Plan of %(day)s") % {
+            "day": when.birthday(timezone.localdate(self.created_at))
+        }
 
     @property
     def area_labels(self) -> list[str]:

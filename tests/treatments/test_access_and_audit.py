@@ -64,7 +64,7 @@ def test_the_front_desk_sees_the_plan_summary_without_chart_details(client, fron
     for clinical in ("Polidocanol", "mL", "Went well", "Mild redness", "Bruising"):
         assert clinical not in html
     listing = client.get(reverse("treatments:patient", args=[plan.patient_id])).content.decode()
-    assert "Plan #" in listing and "Bruising" not in listing
+    assert "Plan of " in listing and "Bruising" not in listing
 
 
 def test_the_front_desk_cannot_open_or_write_clinical_pages(client, front_desk, charted):
