@@ -18,7 +18,7 @@ from patients.forms import DateInput
 from treatments.models import TreatmentPlan
 
 from . import clock
-from .models import CancelledBy, Kind, Status
+from .models import CancelledBy, Kind, Location, Status
 from .slots import doctors
 
 MAX_SEARCH_DAYS = 92
@@ -45,6 +45,13 @@ def _instant(form: forms.Form, day: date | None, at: time | None, tz, field: str
 class DoctorChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.get_full_name() or obj.get_username()
+
+
+def office_field(**kwargs) -> forms.ModelChoiceField:
+    """A choice of the offices in use (issue 17, point 4)."""
+    return forms.ModelChoiceField(
+        label=_("Office"), queryset=Location.objects.in_use(), required=False, **kwargs
+    )
 
 
 class PlanChoiceField(forms.ModelChoiceField):
@@ -85,6 +92,7 @@ class AppointmentForm(forms.Form):
     session_number = forms.IntegerField(
         label=_("Session number"), min_value=1, max_value=12, required=False
     )
+    location = office_field(empty_label=None)
     notes = forms.CharField(label=_("Note for the front desk"), max_length=300, required=False)
     open_anyway = open_anyway_field(_("Book although the clinic is closed"))
 
@@ -150,6 +158,7 @@ class SlotSearchForm(forms.Form):
         help_text=_("Name, phone, email or date of birth"),
     )
     patient = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    location = office_field(empty_label=_("All offices"))
     part = forms.ChoiceField(
         label=_("Time of day"),
         required=False,
