@@ -420,6 +420,10 @@ class BookingRequest(models.Model):
     answers = models.JSONField(default=dict)
     doctor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     starts_at = models.DateTimeField()
+    # The office of the time chosen (None: a request made before there were two).
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     status = models.CharField(
         max_length=12, choices=BookingStatus.choices, default=BookingStatus.PENDING
     )

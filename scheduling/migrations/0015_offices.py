@@ -3,6 +3,7 @@ visit it offers; a doctor's working hours never overlap on a weekday, at one off
 (a doctor is in one place at a time). The exclusion constraint is PostgreSQL's only, as in
 0002; the office service checks first on every database."""
 
+import django.db.models.deletion
 from django.db import migrations, models
 
 import scheduling.models
@@ -39,6 +40,17 @@ class Migration(migrations.Migration):
             name="kinds",
             field=models.JSONField(
                 default=scheduling.models.every_kind, verbose_name="kinds of visit offered"
+            ),
+        ),
+        migrations.AddField(
+            model_name="bookingrequest",
+            name="location",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="scheduling.location",
             ),
         ),
         migrations.RunPython(run(CREATE), run(DROP), elidable=False),
