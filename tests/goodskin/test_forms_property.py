@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from goodskin.roles import Role
 from patients.models import AuditEntry
 from scheduling import services
-from scheduling.models import BookingRequest, BookingStatus, Kind
+from scheduling.models import BookingRequest, BookingStatus, Kind, WorkingHours
 from scheduling.online_booking_link import token_for
 from scheduling.services import online_booking
 from tests.factories import UserFactory
@@ -72,11 +72,11 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 NAME = re.compile(r'name="([^"]+)"')
-FORMS = 52
+FORMS = 58
 
 
 @pytest.fixture
-def world(now, hours, front_desk, doctor, record, plan):
+def world(now, hours, front_desk, doctor, record, plan, clinic_admin):
     """A patient with an active plan, a signed chart, a booked visit and a portal account."""
     chart = chart_session(plan, doctor, treated_on=MONDAY - timedelta(days=30))
     visit = services.book_appointment(
@@ -138,7 +138,9 @@ def world(now, hours, front_desk, doctor, record, plan):
         "visit": visit,
         "event": event,
         "area": chart.areas.first(),
+        "office": hours,
         "users": {
+            Role.ADMIN: clinic_admin,
             Role.FRONT_DESK: front_desk,
             Role.DOCTOR: doctor,
             Role.PATIENT: record.portal_user,
@@ -154,6 +156,10 @@ def forms(w) -> list[tuple[str, str, str]]:
     plan_page = reverse("treatments:plan", args=[r, p])
     chart_page = reverse("treatments:chart", args=[r, c])
     event_page = reverse("treatments:event", args=[r, e])
+    office = w["office"]
+    office_page = reverse("scheduling:office", args=[office.pk])
+    room = office.rooms.first()
+    hours = WorkingHours.objects.filter(location=office).first()
     return [
         (Role.FRONT_DESK, reverse("patients:create"), reverse("patients:create")),
         (Role.FRONT_DESK, reverse("patients:edit", args=[r]), reverse("patients:edit", args=[r])),
@@ -237,6 +243,13 @@ def forms(w) -> list[tuple[str, str, str]]:
             reverse("portal:check_in", args=[w["check_in"]]),
             reverse("scheduling:check_in_called", args=[w["asked"]]),
         ),
+        # The offices' set-up (issue 17, point 4).
+        (Role.ADMIN, reverse("scheduling:office_new"), "same"),
+        (Role.ADMIN, office_page, "same"),
+        (Role.ADMIN, office_page, reverse("scheduling:room_add", args=[office.pk])),
+        (Role.ADMIN, office_page, reverse("scheduling:room_change", args=[office.pk, room.pk])),
+        (Role.ADMIN, office_page, reverse("scheduling:hours_add", args=[office.pk])),
+        (Role.ADMIN, reverse("scheduling:hours_edit", args=[office.pk, hours.pk]), "same"),
     ]
 
 
