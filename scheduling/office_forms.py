@@ -3,6 +3,7 @@
 from zoneinfo import available_timezones
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from goodskin.fields import refuse_hidden_characters
@@ -28,7 +29,9 @@ class OfficeForm(forms.Form):
     phone = forms.CharField(
         label=_("Phone"), max_length=30, required=False, validators=[refuse_hidden_characters]
     )
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=_zones)
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"), choices=_zones, initial=settings.CLINIC_TIME_ZONE
+    )
     active = forms.BooleanField(
         label=_("In use"),
         required=False,
