@@ -290,3 +290,50 @@ def test_two_administrators_cannot_give_a_doctor_overlapping_hours_at_two_office
     assert "Someone else saved overlapping hours meanwhile" in str(contender)
     assert waited
     assert WorkingHours.objects.filter(doctor=doctor).count() == 1
+
+
+def _no_audit(*args, **kwargs):
+    raise RuntimeError("the audit log is down")
+
+
+@committing
+@pytest.mark.parametrize(
+    "change",
+    ["add office", "change office", "add room", "change room", "add hours", "remove hours"],
+)
+def test_a_change_that_cannot_be_audited_is_not_saved(
+    monkeypatch, clinic_admin, doctor, east, change
+):
+    # Each service's transaction: the change and its audit entry are saved together or not
+    # at all (these tests commit, so without it the change would stay).
+    by = admin_actor(clinic_admin)
+    room = east.rooms.get()
+    hours = WorkingHours.objects.create(
+        doctor=doctor, location=east, weekday=0, starts=time(9), ends=time(12)
+    )
+    office = {"name": "New", "address": "", "phone": "", "time_zone": "America/Los_Angeles"}
+    office |= {"active": True, "kinds": [Kind.REVIEW]}
+    hours_at = {"office": east, "doctor": doctor, "weekday": 1, "starts": time(9)}
+    hours_at |= {"ends": time(12), "by": by}
+    calls = {
+        "add office": lambda: offices.save_office(office=None, by=by, **office),
+        "change office": lambda: offices.save_office(office=east, by=by, **office),
+        "add room": lambda: offices.add_room(office=east, name="East 2", by=by),
+        "change room": lambda: offices.change_room(room=room, name="X", active=False, by=by),
+        "add hours": lambda: offices.save_hours(hours=None, **hours_at),
+        "remove hours": lambda: offices.remove_hours(hours=hours, by=by),
+    }
+    before = (
+        list(Location.objects.values_list("name", "active", "kinds").order_by("pk")),
+        list(Room.objects.values_list("name", "active").order_by("pk")),
+        list(WorkingHours.objects.values_list("pk", "weekday").order_by("pk")),
+    )
+    monkeypatch.setattr(offices.audit, "record", _no_audit)
+    with pytest.raises(RuntimeError):
+        calls[change]()
+    after = (
+        list(Location.objects.values_list("name", "active", "kinds").order_by("pk")),
+        list(Room.objects.values_list("name", "active").order_by("pk")),
+        list(WorkingHours.objects.values_list("pk", "weekday").order_by("pk")),
+    )
+    assert after == before
