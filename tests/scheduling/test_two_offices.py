@@ -297,3 +297,14 @@ def test_the_free_time_page_reads_no_more_for_more_offices(
         response = client.get(SLOTS, query)
     assert len({slot.location for _day, slots in response.context["days"] for slot in slots}) == 5
     assert len(five) == len(two)
+
+
+def test_it_says_so_when_the_office_asked_for_is_not_one(client, now, front_desk, split_week):
+    office, east = split_week
+    east.active = False
+    east.save()
+    client.force_login(front_desk)
+    response = client.get(SLOTS, {"kind": Kind.REVIEW, "first_day": MONDAY, "location": east.pk})
+    assert response.status_code == 200
+    assert "Select a valid choice." in response.text
+    assert not response.context["days"]
