@@ -40,7 +40,10 @@ NAV_ITEMS: dict[Role, tuple[NavItem, ...]] = {
         NavItem(_("My details"), "portal:my_record"),
         NavItem(_("My treatment"), "portal:treatment"),
     ),
-    Role.ADMIN: (NavItem(_("Administration"), "admin:index"),),
+    Role.ADMIN: (
+        NavItem(_("Administration"), "admin:index"),
+        NavItem(_("Offices"), "scheduling:offices"),
+    ),
 }
 
 

@@ -163,7 +163,7 @@ def verify(request, *, code: str) -> Verified:
     with transaction.atomic(durable=True):
         # Locked: one code passes once, even when sent twice at the same moment (TOTP keeps
         # the last step used; a recovery code is deleted by the first).
-        if token.isdigit() and len(token) == 6:
+        if token.isascii() and token.isdigit() and len(token) == 6:
             device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True)
             device = device.order_by("pk").first()
             kind = "app"

@@ -63,12 +63,13 @@ class TimeChoiceForm(forms.Form):
         return datetime.fromisoformat(self.cleaned_data["starts_at"])
 
     def by_day(self) -> list[tuple]:
-        """[(day, [(value, local time)])] of the times offered, in the clinic's zone."""
+        """[(day, [(value, local time, office)])] of the times offered, in the clinic's zone
+        (no office named: the patient's own appointment or plan says where)."""
         tz = clock.zone()
         days = defaultdict(list)
         for slot in self.options:
             local = slot.starts_at.astimezone(tz)
-            days[local.date()].append((slot.starts_at.isoformat(), local))
+            days[local.date()].append((slot.starts_at.isoformat(), local, ""))
         return sorted(days.items())
 
 
@@ -242,11 +243,12 @@ class OnlineTimeForm(forms.Form):
         return self.options[self.cleaned_data["starts_at"]]
 
     def by_day(self) -> list[tuple]:
+        """[(day, [(value, local time, office name when there are several)])]."""
         tz = clock.zone()
         days = defaultdict(list)
         for value, choice in self.options.items():
             local = choice.starts_at.astimezone(tz)
-            days[local.date()].append((value, local))
+            days[local.date()].append((value, local, choice.office))
         return sorted(days.items())
 
 

@@ -18,7 +18,7 @@ from patients.forms import DateInput
 from treatments.models import TreatmentPlan
 
 from . import clock
-from .models import CancelledBy, DayPart, Kind, Status, Weekday
+from .models import CancelledBy, DayPart, Kind, Location, Status, Weekday
 from .services.waitlist import Wish
 from .slots import doctors
 
@@ -46,6 +46,13 @@ def _instant(form: forms.Form, day: date | None, at: time | None, tz, field: str
 class DoctorChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.get_full_name() or obj.get_username()
+
+
+def office_field(**kwargs) -> forms.ModelChoiceField:
+    """A choice of the offices in use (issue 17, point 4)."""
+    return forms.ModelChoiceField(
+        label=_("Office"), queryset=Location.objects.in_use(), required=False, **kwargs
+    )
 
 
 class PlanChoiceField(forms.ModelChoiceField):
@@ -86,6 +93,7 @@ class AppointmentForm(forms.Form):
     session_number = forms.IntegerField(
         label=_("Session number"), min_value=1, max_value=12, required=False
     )
+    location = office_field(empty_label=None)
     notes = forms.CharField(label=_("Note for the front desk"), max_length=300, required=False)
     open_anyway = open_anyway_field(_("Book although the clinic is closed"))
 
@@ -151,6 +159,7 @@ class SlotSearchForm(forms.Form):
         help_text=_("Name, phone, email or date of birth"),
     )
     patient = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    location = office_field(empty_label=_("All offices"))
     part = forms.ChoiceField(
         label=_("Time of day"),
         required=False,
@@ -278,6 +287,9 @@ class WaitlistForm(forms.Form):
     day_part = forms.ChoiceField(
         label=_("Time of day"), choices=DayPart.choices, initial=DayPart.ANY
     )
+    location = forms.ModelChoiceField(
+        label=_("Office"), queryset=None, required=False, empty_label=_("Any office")
+    )
     not_before = schedule_date_field(label=_("From"), widget=DateInput())
     not_after = schedule_date_field(label=_("Until (optional)"), widget=DateInput(), required=False)
     note = forms.CharField(label=_("Note for the front desk"), max_length=300, required=False)
@@ -290,6 +302,11 @@ class WaitlistForm(forms.Form):
             del self.fields["doctor"], self.fields["note"]
         else:
             self.fields["doctor"].queryset = doctors()
+        offices = Location.objects.in_use()
+        if len(offices) > 1:  # a choice only where there is one to make
+            self.fields["location"].queryset = offices
+        else:
+            del self.fields["location"]
         self.initial.setdefault("not_before", timezone.localdate())
 
     def clean(self):
@@ -308,6 +325,7 @@ class WaitlistForm(forms.Form):
             not_before=data["not_before"],
             not_after=data.get("not_after"),
             doctor=data.get("doctor"),
+            location=data.get("location"),
             weekdays=sum(1 << day for day in set(data["weekdays"])),
             day_part=data["day_part"],
             note=data.get("note", ""),

@@ -64,8 +64,8 @@ def _event(appointment: Appointment, tz, *, attendee: str = "") -> Event:
     event.add("dtstart", appointment.starts_at.astimezone(tz))
     event.add("dtend", appointment.ends_at.astimezone(tz))
     event.add("summary", summary(appointment))
-    location = appointment.location
-    event.add("location", ", ".join(filter(None, [location.name, location.address])))
+    # The office's name and address: with two offices, the patient must know which one.
+    event.add("location", appointment.location.place)
     event.add("description", description(appointment))
     if appointment.status == Status.CANCELLED:
         event.add("status", "CANCELLED")

@@ -61,14 +61,40 @@ class SchedulingSettings(models.Model):
         return cls.objects.get_or_create(pk=1)[0]
 
 
+def every_kind() -> list[str]:
+    """An office offers every kind of visit until an administrator says otherwise."""
+    return list(Kind.values)
+
+
+class LocationQuerySet(models.QuerySet):
+    def in_use(self):
+        return self.filter(active=True).order_by("name", "pk")
+
+
 class Location(models.Model):
+    """An office of the clinic, with its rooms and the doctors' hours there."""
+
     name = models.CharField(_("name"), max_length=100)
     time_zone = models.CharField(_("time zone"), max_length=50, default="America/Los_Angeles")
     address = models.CharField(_("address"), max_length=300, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
+    # An office out of use keeps its past appointments but offers no free time.
+    active = models.BooleanField(_("in use"), default=True)
+    # The kinds of visit (Kind values) booked here; a list, so a fifth kind needs no migration.
+    kinds = models.JSONField(_("kinds of visit offered"), default=every_kind)
+
+    objects = LocationQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.name
+
+    def offers(self, kind: str) -> bool:
+        return kind in self.kinds
+
+    @property
+    def place(self) -> str:
+        """The office as a message or a calendar names it: its name and address."""
+        return ", ".join(filter(None, [self.name, self.address]))
 
 
 class Room(models.Model):
@@ -394,6 +420,10 @@ class BookingRequest(models.Model):
     answers = models.JSONField(default=dict)
     doctor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     starts_at = models.DateTimeField()
+    # The office of the time chosen (None: a request made before there were two).
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     status = models.CharField(
         max_length=12, choices=BookingStatus.choices, default=BookingStatus.PENDING
     )

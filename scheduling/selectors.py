@@ -16,8 +16,8 @@ from treatments.models import SessionChart, TreatmentPlan
 from treatments.selectors import PlanProgress, latest_plan_progress, touch_up_plans
 
 from . import change_notices, clock, gate, rules
-from .models import Appointment, CancelledBy, ChangeAction, Kind, Room, Status
-from .services import TRANSITIONS, default_location, scheduling_settings
+from .models import Appointment, CancelledBy, ChangeAction, Kind, Location, Room, Status
+from .services import TRANSITIONS, plan_office, scheduling_settings
 from .services.common import CLOSED_OVERRIDE, session_days
 from .slots import Calendar, doctors
 
@@ -57,6 +57,17 @@ def status_buttons(
     if appointment.starts_at.astimezone(tz).date() > today:
         return []
     return (table or buttons_by_status())[appointment.status]
+
+
+def offices_in_use():
+    return Location.objects.in_use()
+
+
+def office_from(value: str | None) -> Location | None:
+    """The office in use that `?location=<id>` names; None (every office) for anything else."""
+    if not value or not (value.isascii() and value.isdigit()) or len(value) > 18:
+        return None
+    return Location.objects.in_use().filter(pk=int(value)).first()
 
 
 def _appointments(start: datetime, end: datetime):
@@ -134,14 +145,22 @@ ARRIVING = {Status.CHECKED_IN, Status.IN_PROGRESS}
 
 
 def cards(
-    start: datetime, end: datetime, tz, *, with_cancelled: bool = True, gated: bool = False
+    start: datetime,
+    end: datetime,
+    tz,
+    *,
+    with_cancelled: bool = True,
+    gated: bool = False,
+    location: Location | None = None,
 ) -> list[Card]:
     """The appointments overlapping [start, end) as cards, in time order: one query. Rows are
     read as values, not models (a fifth of the time for a hundred appointments), and labels,
     buttons and addresses are worked out once, not once per card. `gated`: the booked
     treatment visits also carry what the eligibility gate says of them (a few queries more,
-    however many there are)."""
+    however many there are). `location`: that office's only."""
     rows = Appointment.objects.overlapping(start, end)
+    if location is not None:
+        rows = rows.filter(location=location)
     if not with_cancelled:
         rows = rows.not_cancelled()
     today = timezone.localdate(timezone.now(), tz)
@@ -212,13 +231,39 @@ class Column:
     appointments: list = field(default_factory=list)  # Card
 
 
-def day_columns(day: date, tz, *, by_room: bool = False) -> list[Column]:
-    """One column per doctor (or per room) with the day's appointments: two queries."""
+def _doctors_at(location: Location | None, weekdays):
+    """The doctors, or those with hours at `location` on one of `weekdays`."""
+    people = doctors()
+    if location is not None:
+        people = people.filter(
+            working_hours__location=location, working_hours__weekday__in=weekdays
+        ).distinct()
+    return people
+
+
+def _room_columns(location: Location | None) -> dict[int, Column]:
+    rooms = Room.objects.filter(active=True, location__active=True).select_related("location")
+    if location is not None:
+        rooms = rooms.filter(location=location)
+    rooms = list(rooms.order_by("location__name", "name"))
+    # Rooms of several offices are told apart by their office's name.
+    many = len({room.location_id for room in rooms}) > 1
+    return {r.pk: Column(str(r) if many else r.name, r.pk) for r in rooms}
+
+
+def day_columns(
+    day: date, tz, *, by_room: bool = False, location: Location | None = None
+) -> list[Column]:
+    """One column per doctor (or per room) with the day's appointments, at one office or
+    all: two queries."""
     if by_room:
-        columns = {r.pk: Column(r.name, r.pk) for r in Room.objects.filter(active=True)}
+        columns = _room_columns(location)
     else:
-        columns = {d.pk: Column(d.get_full_name() or d.username, d.pk) for d in doctors()}
-    for card in cards(*clock.day_bounds(day, tz), tz, gated=True):
+        columns = {
+            d.pk: Column(d.get_full_name() or d.username, d.pk)
+            for d in _doctors_at(location, [day.weekday()])
+        }
+    for card in cards(*clock.day_bounds(day, tz), tz, gated=True, location=location):
         key = card.room_id if by_room else card.doctor_id
         if key not in columns:  # a doctor who has left, a room taken out of use
             columns[key] = Column(card.room_name if by_room else card.doctor_name, key)
@@ -232,13 +277,14 @@ class WeekRow:
     cells: list  # one list of cards per doctor, in the order of the doctors
 
 
-def week_grid(monday: date, tz) -> tuple[list, list[WeekRow]]:
-    """The week's days × doctors, cancelled appointments left out: two queries."""
-    people = list(doctors())
+def week_grid(monday: date, tz, location: Location | None = None) -> tuple[list, list[WeekRow]]:
+    """The week's days × doctors, cancelled appointments left out, at one office or all: two
+    queries."""
+    people = list(_doctors_at(location, range(7)))
     start, _end = clock.day_bounds(monday, tz)
     _start, end = clock.day_bounds(monday + timedelta(days=6), tz)
     by_cell = defaultdict(list)
-    for card in cards(start, end, tz, with_cancelled=False):
+    for card in cards(start, end, tz, with_cancelled=False, location=location):
         by_cell[(card.day, card.doctor_id)].append(card)
     rows = []
     for offset in range(7):
@@ -370,13 +416,18 @@ def plan_appointments(plan: TreatmentPlan):
 
 
 def series_problems(
-    plan: TreatmentPlan, starts: dict[int, datetime], *, open_anyway: bool = False
+    plan: TreatmentPlan,
+    starts: dict[int, datetime],
+    *,
+    open_anyway: bool = False,
+    location: Location | None = None,
 ) -> dict[int, str]:
-    """A dry run of booking the series: what the rules say of each proposed session, judged
-    as book_series judges it, read only (the booking checks all of it again under a lock)."""
+    """A dry run of booking the series at `location`: what the rules say of each proposed
+    session, judged as book_series judges it, read only (the booking checks all of it again
+    under a lock)."""
     if not starts:
         return {}
-    location = default_location()
+    location = location or plan_office(plan)
     tz = clock.zone(location.time_zone)
     length = timedelta(minutes=plan.session_minutes)
     starts = {number: clock.utc(starts_at) for number, starts_at in starts.items()}

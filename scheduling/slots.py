@@ -31,6 +31,7 @@ class Slot:
     room: Room
     starts_at: datetime
     ends_at: datetime
+    location: Location | None = None
 
 
 def doctors():
@@ -106,10 +107,20 @@ class Timeline:
 def closed_days(location: Location, first_day: date, last_day: date) -> frozenset[date]:
     """The clinic-local days from first_day to last_day the location (or every location) is
     closed, in one query."""
+    return closed_days_of([location], first_day, last_day)[location.pk]
+
+
+def closed_days_of(locations, first_day: date, last_day: date) -> dict[int, frozenset[date]]:
+    """closed_days for several offices: {location id: days}, in one query."""
+    ids = [location.pk for location in locations]
     rows = ClosedDay.objects.filter(
-        Q(location=location) | Q(location__isnull=True), day__gte=first_day, day__lte=last_day
-    )
-    return frozenset(rows.values_list("day", flat=True))
+        Q(location_id__in=ids) | Q(location__isnull=True), day__gte=first_day, day__lte=last_day
+    ).values_list("location_id", "day")
+    days = defaultdict(set)
+    for location_id, day in rows:
+        for key in ids if location_id is None else [location_id]:
+            days[key].add(day)
+    return {key: frozenset(days[key]) for key in ids}
 
 
 @dataclass
@@ -167,9 +178,37 @@ class Calendar:
         """The calendar for a few separate stretches of time (the sessions of a series, weeks
         apart), in the same five queries as one stretch. `closed`: the closed days, when the
         caller has read them already (a search reading week after week reads them once)."""
-        hours = defaultdict(lambda: defaultdict(list))
-        for row in WorkingHours.objects.filter(doctor_id__in=doctor_ids, location=location):
-            hours[row.doctor_id][row.weekday].append((row.starts, row.ends))
+        return cls.load_offices(
+            doctor_ids=doctor_ids,
+            locations=[location],
+            windows=windows,
+            buffer=buffer,
+            exclude_id=exclude_id,
+            closed=None if closed is None else {location.pk: closed},
+            patient_id=patient_id,
+            patient_busy=patient_busy,
+        )[0]
+
+    @classmethod
+    def load_offices(
+        cls,
+        *,
+        doctor_ids,
+        locations,
+        windows,
+        buffer,
+        exclude_id=None,
+        closed=None,
+        patient_id=None,
+        patient_busy=None,
+    ) -> list["Calendar"]:
+        """One calendar per office, in the queries of one: the doctors' and rooms' busy times
+        are the same whatever the office (a doctor is in one place at a time), so the
+        calendars share them; only the hours, rooms and closed days differ. `closed`:
+        {location id: closed days}, when the caller has read them already."""
+        hours = {location.pk: defaultdict(lambda: defaultdict(list)) for location in locations}
+        for row in WorkingHours.objects.filter(doctor_id__in=doctor_ids, location__in=locations):
+            hours[row.location_id][row.doctor_id][row.weekday].append((row.starts, row.ends))
         doctor_busy, room_busy = defaultdict(Timeline), defaultdict(Timeline)
         wanted = set(doctor_ids)
         # Every doctor's appointments (with their buffer, rules.kept_free) count for the rooms;
@@ -196,15 +235,30 @@ class Calendar:
             off.order_by().values_list("doctor_id", Epoch("starts_at"), Epoch("ends_at", up=True))
         ):
             doctor_busy[doctor_id].add(off_start, off_end)
-        rooms = list(Room.objects.filter(location=location, active=True).order_by("name"))
+        rooms = defaultdict(list)
+        for room in Room.objects.filter(location__in=locations, active=True).order_by("name"):
+            rooms[room.location_id].append(room)
         if closed is None:
-            tz = clock.zone(location.time_zone)
-            first = min(start for start, _ in windows).astimezone(tz).date()
-            last = max(end for _, end in windows).astimezone(tz).date()
-            closed = closed_days(location, first, last)
+            # The widest local days any office's zone gives the windows.
+            zones = [clock.zone(location.time_zone) for location in locations]
+            first = min(start.astimezone(tz).date() for start, _ in windows for tz in zones)
+            last = max(end.astimezone(tz).date() for _, end in windows for tz in zones)
+            closed = closed_days_of(locations, first, last)
         if patient_busy is None and patient_id is not None:
             patient_busy = _patient_busy(patient_id, windows, exclude_id)
-        return cls(location, buffer, hours, doctor_busy, room_busy, rooms, closed, patient_busy)
+        return [
+            cls(
+                location,
+                buffer,
+                hours[location.pk],
+                doctor_busy,
+                room_busy,
+                rooms[location.pk],
+                closed[location.pk],
+                patient_busy,
+            )
+            for location in locations
+        ]
 
     def take(self, doctor_id: int, room: Room, start: datetime, end: datetime) -> None:
         """Count a time as taken (a session booked earlier in the same series)."""
@@ -242,7 +296,8 @@ FEW, FEW_DAYS_AT_A_TIME = 10, 7
 def free_slots(
     *,
     doctor_ids: list[int],
-    location: Location,
+    location: Location | None = None,
+    locations: list[Location] | None = None,
     first_day: date,
     last_day: date,
     minutes: int,
@@ -251,38 +306,55 @@ def free_slots(
     limit: int = 500,
     patient_id: int | None = None,
 ) -> list[Slot]:
-    """Free start times, in order, for an appointment of `minutes` with any of the doctors;
-    outside the other appointments of the patient, if one is named."""
-    tz = clock.zone(location.time_zone)
+    """Free start times, in order, for an appointment of `minutes` with any of the doctors at
+    `location` (or any of `locations`, in the queries of one office); outside the other
+    appointments of the patient, if one is named."""
+    offices = [location] if location is not None else list(locations or [])
+    if not offices or not doctor_ids:
+        return []
+    zones = {office.pk: clock.zone(office.time_zone) for office in offices}
     doctor_by_id = get_user_model().objects.in_bulk(doctor_ids)
     length, step = minutes * 60, step_minutes * 60
     earliest = rules.earliest_start(timezone.now())
     span = timedelta(days=FEW_DAYS_AT_A_TIME if limit <= FEW else (last_day - first_day).days + 1)
-    closed = closed_days(location, first_day, last_day)  # once, for every week read
+    closed = closed_days_of(offices, first_day, last_day)  # once, for every week read
+
+    def bounds(first: date, last: date) -> tuple[datetime, datetime]:
+        """From the earliest start of `first` to the latest end of `last` in any office's zone."""
+        return (
+            min(clock.day_bounds(first, tz)[0] for tz in zones.values()),
+            max(clock.day_bounds(last, tz)[1] for tz in zones.values()),
+        )
+
     patient_busy = None
     if patient_id is not None:  # once too
-        whole = (clock.day_bounds(first_day, tz)[0], clock.day_bounds(last_day, tz)[1])
-        patient_busy = _patient_busy(patient_id, [whole], None)
+        patient_busy = _patient_busy(patient_id, [bounds(first_day, last_day)], None)
     slots = []
     day = first_day
     while day <= last_day and len(slots) < limit:
         until = min(last_day, day + span - timedelta(days=1))
-        calendar = Calendar.load(
+        calendars = Calendar.load_offices(
             doctor_ids=doctor_ids,
-            location=location,
-            start=clock.day_bounds(day, tz)[0],
-            end=clock.day_bounds(until, tz)[1],
+            locations=offices,
+            windows=[bounds(day, until)],
             buffer=timedelta(minutes=buffer_minutes),
             closed=closed,
             patient_busy=patient_busy,
         )
         while day <= until and len(slots) < limit:
-            for doctor_id in doctor_ids:
-                starts = rules.free_starts(calendar, doctor_id, day, length, step, earliest)
-                for start, room in starts:
-                    slots.append(
-                        Slot(doctor_by_id[doctor_id], room, moment(start), moment(start + length))
-                    )
+            for calendar in calendars:
+                for doctor_id in doctor_ids:
+                    starts = rules.free_starts(calendar, doctor_id, day, length, step, earliest)
+                    for start, room in starts:
+                        slots.append(
+                            Slot(
+                                doctor_by_id[doctor_id],
+                                room,
+                                moment(start),
+                                moment(start + length),
+                                calendar.location,
+                            )
+                        )
             day += timedelta(days=1)
-    slots.sort(key=lambda s: (s.starts_at, s.doctor.last_name))
+    slots.sort(key=lambda s: (s.starts_at, s.doctor.last_name, s.location.name))
     return slots[:limit]

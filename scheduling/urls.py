@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import home, views, waitlist_views
+from . import home, office_views, views, waitlist_views
 
 app_name = "scheduling"
 
@@ -20,6 +20,21 @@ urlpatterns = [
     path("patients/<int:pk>/waitlist/new/", waitlist_views.waitlist_add, name="waitlist_add"),
     path("schedule/online-requests/", views.online_requests, name="online_requests"),
     path("schedule/check-ins/<int:pk>/called/", home.check_in_called, name="check_in_called"),
+    path("schedule/offices/", office_views.office_list, name="offices"),
+    path("schedule/offices/new/", office_views.office_new, name="office_new"),
+    path("schedule/offices/<int:pk>/", office_views.office_detail, name="office"),
+    path("schedule/offices/<int:pk>/rooms/", office_views.room_add, name="room_add"),
+    path(
+        "schedule/offices/<int:pk>/rooms/<int:room_pk>/",
+        office_views.room_change,
+        name="room_change",
+    ),
+    path("schedule/offices/<int:pk>/hours/", office_views.hours_add, name="hours_add"),
+    path(
+        "schedule/offices/<int:pk>/hours/<int:hours_pk>/",
+        office_views.hours_edit,
+        name="hours_edit",
+    ),
     path("patients/<int:pk>/appointments/new/", views.book_appointment, name="book"),
     path("plans/<int:pk>/book-series/", views.book_series, name="book_series"),
     path("appointments/<int:pk>/", views.appointment_detail, name="appointment"),

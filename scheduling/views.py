@@ -66,12 +66,26 @@ def _day_from(request: HttpRequest, tz) -> date:
     return date_param(request.GET.get("date"), default=today)
 
 
+def _office_filter(request: HttpRequest) -> dict:
+    """?location=<id>: one office's appointments, or every office's (the default); the
+    offices to choose from (none when there is only one), and the query that keeps the choice
+    in the page's links."""
+    office = selectors.office_from(request.GET.get("location"))
+    offices = list(selectors.offices_in_use())
+    return {
+        "office": office,
+        "offices": offices if len(offices) > 1 else [],
+        "office_query": f"&location={office.pk}" if office else "",
+    }
+
+
 @staff_only
 def day_view(request: HttpRequest) -> HttpResponse:
     tz = _clinic_zone()
     day = _day_from(request, tz)
     by_room = request.GET.get("by") == "room"
-    columns = selectors.day_columns(day, tz, by_room=by_room)
+    offices = _office_filter(request)
+    columns = selectors.day_columns(day, tz, by_room=by_room, location=offices["office"])
     record_schedule_read(
         request, f"day view {day.isoformat()}", [a for c in columns for a in c.appointments]
     )
@@ -84,6 +98,7 @@ def day_view(request: HttpRequest) -> HttpResponse:
         "next": day + timedelta(days=1),
         "today": timezone.localdate(timezone.now(), tz),
         "can_book": role_of(request.user) in BOOKING_ROLES,
+        **offices,
     }
     return render(request, "scheduling/day.html", context)
 
@@ -93,7 +108,8 @@ def week_view(request: HttpRequest) -> HttpResponse:
     tz = _clinic_zone()
     day = _day_from(request, tz)
     monday = day - timedelta(days=day.weekday())
-    people, rows = selectors.week_grid(monday, tz)
+    offices = _office_filter(request)
+    people, rows = selectors.week_grid(monday, tz, location=offices["office"])
     record_schedule_read(
         request,
         f"week view {monday.isoformat()}",
@@ -108,6 +124,7 @@ def week_view(request: HttpRequest) -> HttpResponse:
         "previous": monday - timedelta(days=7),
         "next": monday + timedelta(days=7),
         "today": timezone.localdate(timezone.now(), tz),
+        **offices,
     }
     return render(request, "scheduling/week.html", context)
 
@@ -163,6 +180,8 @@ def slot_search(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "days": days,
+        # Each free time names its office when there is more than one to choose from.
+        "many_offices": len(form.fields["location"].queryset) > 1,
         "by_doctor": _by_doctor(days),
         "first_free": days[0][1][0] if days else None,
         "patient": patient,
@@ -209,12 +228,11 @@ def _free_days(data: dict, plan, patient, tz) -> list[tuple[date, list]]:
     """Free times by day, outside the named patient's other appointments."""
     settings = services.scheduling_settings()
     people = [data["doctor"]] if data["doctor"] else list(selectors.doctors())
-    location = services.first_location()
-    if location is None:  # nothing set up yet: no free time anywhere
-        return []
+    # The chosen office, or every office in use; only those that offer the kind of visit.
+    offices = [data["location"]] if data.get("location") else list(selectors.offices_in_use())
     slots = free_slots(
         doctor_ids=[d.pk for d in people],
-        location=location,
+        locations=[office for office in offices if office.offers(data["kind"])],
         first_day=data["first_day"],
         last_day=data["last_day"],
         minutes=services.minutes_for(data["kind"], plan, settings=settings),
@@ -238,23 +256,29 @@ SHOWN_PER_DOCTOR = 6
 
 @dataclass(frozen=True)
 class DoctorDay:
-    """One doctor's free times of a day, as the page shows them: the first few, then more."""
+    """One doctor's free times of a day at one office, as the page shows them: the first
+    few, then more."""
 
     doctor: object
     shown: list
     more: list
+    location: object = None
 
 
 def _by_doctor(days: list[tuple[date, list]]) -> list[tuple[date, int, list[DoctorDay]]]:
-    """(day, how many times, each doctor's times) for the compact free-time page."""
+    """(day, how many times, each doctor's times at each office) for the compact free-time
+    page."""
     grouped = []
     for day, slots in days:
-        doctors: dict[int, list] = {}
+        doctors: dict[tuple, list] = {}
         for slot in slots:
-            doctors.setdefault(slot.doctor.pk, []).append(slot)
+            doctors.setdefault((slot.doctor.pk, slot.location.pk), []).append(slot)
         rows = [
-            DoctorDay(s[0].doctor, s[:SHOWN_PER_DOCTOR], s[SHOWN_PER_DOCTOR:])
-            for s in sorted(doctors.values(), key=lambda s: s[0].doctor.get_full_name())
+            DoctorDay(s[0].doctor, s[:SHOWN_PER_DOCTOR], s[SHOWN_PER_DOCTOR:], s[0].location)
+            for s in sorted(
+                doctors.values(),
+                key=lambda s: (s[0].doctor.get_full_name(), s[0].location.name),
+            )
         ]
         grouped.append((day, len(slots), rows))
     return grouped
@@ -264,7 +288,9 @@ def book_appointment(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient_for_user(request, pk, roles=BOOKING_ROLES, subject="booking")
     tz = _clinic_zone()
     initial = {
-        k: request.GET[k] for k in ("kind", "doctor", "date", "time", "plan") if k in request.GET
+        k: request.GET[k]
+        for k in ("kind", "doctor", "date", "time", "plan", "location")
+        if k in request.GET
     }
     form = AppointmentForm(request.POST or None, patient=patient, tz=tz, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -277,6 +303,7 @@ def book_appointment(request: HttpRequest, pk: int) -> HttpResponse:
                 starts_at=data["starts_at"],
                 plan=data["plan"],
                 session_number=data["session_number"],
+                location=data["location"],
                 notes=data["notes"],
                 open_anyway=data["open_anyway"],
                 by=Actor.from_request(request),
@@ -299,9 +326,13 @@ def book_series(request: HttpRequest, pk: int) -> HttpResponse:
     plan = get_plan_for_booking(request, pk)
     tz = _clinic_zone()
     numbers = services.remaining_sessions(plan)
+    chosen = request.POST.get("location") or request.GET.get("location")
+    office = selectors.office_from(chosen) or services.plan_office(plan)
     proposals = {}
     if request.method != "POST" and numbers:
-        proposals = {p.number: p.starts_at for p in services.propose_series(plan=plan)}
+        proposals = {
+            p.number: p.starts_at for p in services.propose_series(plan=plan, location=office)
+        }
     form = SeriesForm(request.POST or None, numbers=numbers, tz=tz, initial_starts=proposals)
     problems, checked = {}, False
     if request.method == "POST" and form.is_valid():
@@ -312,6 +343,7 @@ def book_series(request: HttpRequest, pk: int) -> HttpResponse:
                     plan=plan,
                     starts=starts,
                     open_anyway=open_anyway,
+                    location=office,
                     by=Actor.from_request(request),
                 )
             except services.BookingError as error:
@@ -320,7 +352,9 @@ def book_series(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("%(n)d sessions are booked.") % {"n": len(booked)})
                 return redirect("scheduling:book_series", plan.pk)
         else:
-            problems = selectors.series_problems(plan, starts, open_anyway=open_anyway)
+            problems = selectors.series_problems(
+                plan, starts, open_anyway=open_anyway, location=office
+            )
             checked = True
     rows = [(n, d, t, problems.get(n)) for n, d, t in form.rows()]
     context = {
@@ -332,6 +366,8 @@ def book_series(request: HttpRequest, pk: int) -> HttpResponse:
         "blocker": selectors.plan_blocker(plan),
         "booked": selectors.plan_appointments(plan),
         "tz": tz.key,
+        "office": office,
+        "offices": list(selectors.offices_in_use()),
     }
     return render(request, "scheduling/series.html", context)
 

@@ -36,6 +36,8 @@ TESTS = [
     # Issue 15: the undo's transaction and lock; the lock of a waiting series message.
     "tests/portal/test_confirm_and_undo.py",
     "tests/scheduling/test_change_notices.py",
+    # Issue 17: the offices' services (change and audit together; the hours' constraint).
+    "tests/scheduling/test_offices.py",
     # Issue 14: two-step login's device locks; the record export's one moment.
     "tests/goodskin/test_two_factor.py",
     "tests/goodskin/test_password_reset_limits.py",

@@ -33,7 +33,7 @@ from .patient_changes import (
     patient_undo_cancel,
     undo_deadline,
 )
-from .series import Proposal, book_series, propose_series, remaining_sessions
+from .series import Proposal, book_series, plan_office, propose_series, remaining_sessions
 from .time_off import TimeOffAlreadySaved, add_time_off
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "patient_move_options",
     "patient_next_session",
     "patient_undo_cancel",
+    "plan_office",
     "propose_series",
     "remaining_sessions",
     "scheduling_settings",

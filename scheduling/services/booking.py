@@ -26,6 +26,7 @@ from .common import (
     _session,
     default_location,
     minutes_for,
+    office_offers,
     scheduling_settings,
 )
 
@@ -78,10 +79,12 @@ def book_appointment(
     plan: TreatmentPlan | None = None,
     session_number: int | None = None,
     room: Room | None = None,
+    location: Location | None = None,
     notes: str = "",
     open_anyway: bool = False,
 ) -> Appointment:
-    """Book one appointment. `open_anyway`: staff book on a day the clinic is closed, on
+    """Book one appointment at `location` (the room's office when a room is named; the first
+    office when neither is). `open_anyway`: staff book on a day the clinic is closed, on
     purpose (recorded in the change log)."""
     _require_staff(by)
     return _book(
@@ -93,6 +96,7 @@ def book_appointment(
         plan=plan,
         session_number=session_number,
         room=room,
+        location=location,
         notes=notes,
         open_anyway=open_anyway,
     )
@@ -108,16 +112,17 @@ def _book(
     plan: TreatmentPlan | None = None,
     session_number: int | None = None,
     room: Room | None = None,
+    location: Location | None = None,
     notes: str = "",
     open_anyway: bool = False,
-    location: Location | None = None,
 ) -> Appointment:
     """book_appointment once the caller may book (staff, or the portal's patient_book_session
     for the patient's own next session), inside the caller's transaction."""
     if role_of(doctor) != Role.DOCTOR:
         raise BookingError(_("Choose one of the clinic's doctors."))
     settings = scheduling_settings()
-    location = room.location if room else (location or default_location())
+    location = room.location if room else location or default_location()
+    office_offers(location, kind)
     starts_at = clock.utc(starts_at)
     ends_at = starts_at + timedelta(minutes=minutes_for(kind, plan, settings=settings))
     _lock_doctor(doctor.pk)

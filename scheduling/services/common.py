@@ -68,6 +68,19 @@ def default_location() -> Location:
     return location
 
 
+def office_offers(location: Location, kind: str) -> None:
+    """Refuse a booking at an office out of use, or of a kind of visit it doesn't offer."""
+    if not location.active:
+        raise BookingError(
+            _("%(office)s is not in use: choose another office.") % {"office": location.name}
+        )
+    if not location.offers(kind):
+        raise BookingError(
+            _("%(office)s offers no %(kind)s: choose another office.")
+            % {"office": location.name, "kind": Kind(kind).label.lower()}
+        )
+
+
 def minutes_for(kind: str, plan: TreatmentPlan | None, *, settings: SchedulingSettings) -> int:
     if kind == Kind.SESSION:
         if plan is None:

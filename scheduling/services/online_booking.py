@@ -33,7 +33,7 @@ from patients.services import merge_records, register_patient
 from treatments.models import Consultation, TreatmentPlan
 
 from .. import clock, online_booking_link, rules
-from ..models import BookingRequest, BookingStatus, Kind, WorkingHours
+from ..models import BookingRequest, BookingStatus, Kind, Location, WorkingHours
 from ..slots import free_slots
 from .booking import _book
 from .common import (
@@ -57,23 +57,29 @@ class LinkNotValid(Exception):
 
 @dataclass(frozen=True)
 class Choice:
-    """A free time offered on the public page: when, and with which doctor."""
+    """A free time offered on the public page: when, with which doctor, at which office
+    (`office`: its name, shown when the clinic has more than one)."""
 
     starts_at: datetime
     doctor_id: int
+    location_id: int | None = None
+    office: str = ""
 
     @property
     def value(self) -> str:
-        return f"{self.starts_at.isoformat()}|{self.doctor_id}"
+        return f"{self.starts_at.isoformat()}|{self.doctor_id}|{self.location_id or ''}"
 
 
 def consultation_options(*, days: int = 21, per_day: int = 6, max_days: int = 10) -> list:
-    """Free consultation times with any doctor who has working hours, after the patient notice
-    period: at most one doctor per time, `per_day` a day (on the hour and half hour)."""
+    """Free consultation times with any doctor who has working hours, at every office in use
+    that offers consultations, after the patient notice period: at most one doctor per time
+    and office, `per_day` a day (on the hour and half hour)."""
     sched = scheduling_settings()
-    location = default_location()
+    offices = [o for o in Location.objects.in_use() if o.offers(Kind.CONSULTATION)]
+    if not offices:
+        return []
     now = timezone.now()
-    tz = clock.zone(location.time_zone)
+    tz = clock.zone(default_location().time_zone)
     doctor_ids = list(
         WorkingHours.objects.filter(doctor__is_active=True)
         .values_list("doctor_id", flat=True)
@@ -84,7 +90,7 @@ def consultation_options(*, days: int = 21, per_day: int = 6, max_days: int = 10
     first = (now + timedelta(hours=sched.patient_notice_hours)).astimezone(tz).date()
     slots = free_slots(
         doctor_ids=doctor_ids,
-        location=location,
+        locations=offices,
         first_day=first,
         last_day=first + timedelta(days=days),
         minutes=minutes_for(Kind.CONSULTATION, None, settings=sched),
@@ -93,13 +99,22 @@ def consultation_options(*, days: int = 21, per_day: int = 6, max_days: int = 10
     )
     seen, one_per_time = set(), []
     for slot in slots:
-        if slot.starts_at in seen:
+        if (slot.starts_at, slot.location.pk) in seen:
             continue
         if rules.with_notice(slot.starts_at, now, sched.patient_notice_hours) is None:
-            seen.add(slot.starts_at)
+            seen.add((slot.starts_at, slot.location.pk))
             one_per_time.append(slot)
-    thinned = _thin(one_per_time, tz, per_day=per_day, max_days=max_days)
-    return [Choice(starts_at=s.starts_at, doctor_id=s.doctor.pk) for s in thinned]
+    thinned = _thin(one_per_time, tz, per_day=per_day * len(offices), max_days=max_days)
+    named = len(offices) > 1
+    return [
+        Choice(
+            starts_at=s.starts_at,
+            doctor_id=s.doctor.pk,
+            location_id=s.location.pk,
+            office=s.location.name if named else "",
+        )
+        for s in thinned
+    ]
 
 
 token_hash = tokens.digest
@@ -127,6 +142,7 @@ def request_consultation(
         **details,
         doctor_id=choice.doctor_id,
         starts_at=choice.starts_at,
+        location_id=choice.location_id,
         nonce=nonce,
         token_hash=token_hash(online_booking_link.token_for(nonce)),
         ip=ip,
@@ -170,6 +186,7 @@ def confirm_online_booking(
         return request
     if request.status == BookingStatus.LOST_TIME and choice is not None:
         request.starts_at, request.doctor_id = choice.starts_at, choice.doctor_id
+        request.location_id = choice.location_id
     elif request.status != BookingStatus.PENDING:
         return request
     now = timezone.now()
@@ -302,6 +319,7 @@ def _book_consultation(request: BookingRequest, patient, by: Actor):
         doctor=get_user_model().objects.get(pk=request.doctor_id),
         kind=Kind.CONSULTATION,
         starts_at=request.starts_at,
+        location=request.location,
         by=by,
     )
 

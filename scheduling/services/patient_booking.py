@@ -27,6 +27,7 @@ from .common import (
     scheduling_settings,
 )
 from .patient_changes import _thin
+from .series import plan_office
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ def patient_book_options(
         return []
     settings = scheduling_settings()
     now = timezone.now()
-    location = default_location()
+    # The plan's office: where its sessions have been (series.plan_office).
+    location = plan_office(upcoming.plan)
     tz = clock.zone(location.time_zone)
     session = _session(upcoming.plan, upcoming.number, patient=patient, tz=tz)
     first = (now + timedelta(hours=settings.patient_notice_hours)).astimezone(tz).date()
@@ -142,4 +144,5 @@ def patient_book_session(
         by=by,
         plan=plan,
         session_number=number,
+        location=plan_office(plan),
     )

@@ -18,6 +18,7 @@ from ..models import (
     Appointment,
     ChangeAction,
     Kind,
+    Location,
     Room,
     SchedulingSettings,
     Status,
@@ -34,6 +35,7 @@ from .common import (
     _patient_elsewhere,
     _require_staff,
     default_location,
+    office_offers,
     scheduling_settings,
     session_days,
 )
@@ -58,12 +60,32 @@ def remaining_sessions(plan: TreatmentPlan) -> list[int]:
     return [n for n in range(1, plan.sessions_planned + 1) if n not in charted | booked]
 
 
+def plan_office(plan: TreatmentPlan) -> Location:
+    """Where the plan's sessions are booked unless the front desk says otherwise: the office
+    of its latest booked or done session, while that office is in use; else the first in use."""
+    latest = (
+        plan.appointments.filter(status__in=(*ACTIVE_STATUSES, Status.COMPLETED))
+        .filter(location__active=True)
+        .select_related("location")
+        .order_by("-starts_at")
+        .first()
+    )
+    if latest is not None:
+        return latest.location
+    return Location.objects.in_use().first() or default_location()
+
+
 def propose_series(
-    *, plan: TreatmentPlan, earliest: date | None = None, search_days: int = 28
+    *,
+    plan: TreatmentPlan,
+    earliest: date | None = None,
+    search_days: int = 28,
+    location: Location | None = None,
 ) -> list[Proposal]:
-    """A date and time for each remaining session, each at least the interval after the one
-    before, with the plan's doctor; None where no free time was found in the window."""
-    location = default_location()
+    """A date and time for each remaining session at `location` (plan_office by default),
+    each at least the interval after the one before, with the plan's doctor; None where no
+    free time was found in the window."""
+    location = location or plan_office(plan)
     tz = clock.zone(location.time_zone)
     settings = scheduling_settings()
     interval = timedelta(weeks=plan.interval_weeks)
@@ -95,7 +117,12 @@ def propose_series(
 
 @transaction.atomic
 def book_series(
-    *, plan: TreatmentPlan, starts: dict[int, datetime], by: Actor, open_anyway: bool = False
+    *,
+    plan: TreatmentPlan,
+    starts: dict[int, datetime],
+    by: Actor,
+    open_anyway: bool = False,
+    location: Location | None = None,
 ) -> list:
     """Book the plan's sessions {number: start}; all of them or, on any problem, none.
 
@@ -112,7 +139,11 @@ def book_series(
     if not starts:
         raise BookingError(_("Choose at least one session to book."))
     settings = scheduling_settings()
-    booked, overridden = _book_all(plan, starts, by, settings, open_anyway=open_anyway)
+    location = location or plan_office(plan)
+    office_offers(location, Kind.SESSION)
+    booked, overridden = _book_all(
+        plan, starts, by, settings, open_anyway=open_anyway, location=location
+    )
     _log_many(booked, action=ChangeAction.BOOKED, by=by, closed_override=overridden)
     reminders.appointments_booked(booked)
     change_notices.series_booked(booked)
@@ -132,12 +163,13 @@ def _book_all(
     settings: SchedulingSettings,
     *,
     open_anyway: bool,
+    location: Location,
 ) -> tuple[list, frozenset]:
-    """The sessions booked, and the numbers of those on a closed day (`open_anyway`)."""
+    """The sessions booked at `location`, and the numbers of those on a closed day
+    (`open_anyway`)."""
     if role_of(plan.doctor) != Role.DOCTOR:
         first = min(starts, key=starts.get)
         raise _refused(first, BookingError(_("Choose one of the clinic's doctors.")))
-    location = default_location()
     starts = {number: clock.utc(starts_at) for number, starts_at in starts.items()}
     _lock_doctor(plan.doctor_id)
     booked_days = session_days(plan, clock.zone(location.time_zone))

@@ -126,6 +126,12 @@ def _check_wish(patient: Patient, wish: Wish, by: Actor) -> TreatmentPlan | None
         raise BookingError(_("Choose at least one day of the week."))
     if wish.day_part not in DayPart.values:
         raise BookingError(_("Choose a time of day."))
+    office = wish.location
+    if office is not None and not (office.active and office.offers(wish.kind)):
+        raise BookingError(
+            _("%(office)s offers no %(kind)s: choose another office.")
+            % {"office": office.name, "kind": Kind(wish.kind).label.lower()}
+        )
     today = timezone.localdate()
     if wish.not_before < today:
         raise BookingError(_("The first day can't be in the past."))
@@ -327,6 +333,8 @@ def fitting_time(
     tz = clock.zone(opening.location.time_zone)
     session = plan = None
     if rules.patient_record(patient):
+        return None
+    if not (opening.location.active and opening.location.offers(entry.kind)):
         return None
     if entry.kind == Kind.SESSION:
         plan = entry.plan

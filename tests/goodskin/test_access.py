@@ -87,6 +87,14 @@ ADMIN_PAGES = {
     "password_change_done",
     "keep_alive",
     *TWO_FACTOR_PAGES,
+    # The offices' set-up (issue 17, point 4): offices, rooms and doctors' hours only.
+    "scheduling:offices",
+    "scheduling:office_new",
+    "scheduling:office",
+    "scheduling:room_add",
+    "scheduling:room_change",
+    "scheduling:hours_add",
+    "scheduling:hours_edit",
 }
 # Staff pages that belong to one role only.
 ROLE_HOMES = {"frontdesk_home": Role.FRONT_DESK, "doctor_home": Role.DOCTOR}

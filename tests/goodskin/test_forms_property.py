@@ -23,16 +23,19 @@ from scheduling.models import (
     BookingRequest,
     BookingStatus,
     Kind,
+    Location,
     Opening,
     OpeningReason,
+    Room,
     TimeOff,
     WaitlistEntry,
     WaitlistOffer,
+    WorkingHours,
 )
 from scheduling.online_booking_link import token_for
 from scheduling.services import online_booking, waitlist
 from tests.factories import PatientFactory, UserFactory
-from tests.scheduling.conftest import MONDAY, at, desk_actor
+from tests.scheduling.conftest import MONDAY, TZ, at, desk_actor
 from tests.treatments.conftest import chart_session
 from treatments import check_ins
 from treatments.models import AdverseEvent
@@ -82,11 +85,11 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 NAME = re.compile(r'name="([^"]+)"')
-FORMS = 58
+FORMS = 64
 
 
 @pytest.fixture
-def world(now, hours, front_desk, doctor, record, plan):
+def world(now, hours, front_desk, doctor, record, plan, clinic_admin):
     """A patient with an active plan, a signed chart, a booked visit and a portal account."""
     chart = chart_session(plan, doctor, treated_on=MONDAY - timedelta(days=30))
     visit = services.book_appointment(
@@ -157,12 +160,23 @@ def world(now, hours, front_desk, doctor, record, plan):
         "visit": visit,
         "event": event,
         "area": chart.areas.first(),
+        "office": hours,
+        # A room added to the office adds fields named by its id to the office's page: the
+        # room form's fields are read from another office's page, which no example changes.
+        "quiet_office": quiet_office(),
         "users": {
+            Role.ADMIN: clinic_admin,
             Role.FRONT_DESK: front_desk,
             Role.DOCTOR: doctor,
             Role.PATIENT: record.portal_user,
         },
     }
+
+
+def quiet_office():
+    office = Location.objects.create(name="Salem office", time_zone=TZ.key)
+    Room.objects.create(location=office, name="Room A")
+    return office
 
 
 def waitlist_offer(record, doctor, office):
@@ -204,6 +218,10 @@ def forms(w) -> list[tuple[str, str, str]]:
     plan_page = reverse("treatments:plan", args=[r, p])
     chart_page = reverse("treatments:chart", args=[r, c])
     event_page = reverse("treatments:event", args=[r, e])
+    office = w["office"]
+    office_page = reverse("scheduling:office", args=[office.pk])
+    room = office.rooms.first()
+    hours = WorkingHours.objects.filter(location=office).first()
     return [
         (Role.FRONT_DESK, reverse("patients:create"), reverse("patients:create")),
         (Role.FRONT_DESK, reverse("patients:edit", args=[r]), reverse("patients:edit", args=[r])),
@@ -309,6 +327,17 @@ def forms(w) -> list[tuple[str, str, str]]:
             reverse("portal:waitlist_offer", args=[w["offer"][1]]),
             reverse("portal:waitlist_offer", args=[w["offer"][0]]),
         ),
+        # The offices' set-up (issue 17, point 4).
+        (Role.ADMIN, reverse("scheduling:office_new"), "same"),
+        (Role.ADMIN, office_page, "same"),
+        (
+            Role.ADMIN,
+            reverse("scheduling:office", args=[w["quiet_office"].pk]),
+            reverse("scheduling:room_add", args=[office.pk]),
+        ),
+        (Role.ADMIN, office_page, reverse("scheduling:room_change", args=[office.pk, room.pk])),
+        (Role.ADMIN, office_page, reverse("scheduling:hours_add", args=[office.pk])),
+        (Role.ADMIN, reverse("scheduling:hours_edit", args=[office.pk, hours.pk]), "same"),
     ]
 
 

@@ -234,7 +234,8 @@ def test_a_patient_who_prefers_text_messages_gets_the_change_by_text_without_a_f
     sent = change_notices.of(appointment).get()
     assert sent.status == MessageStatus.SENT
     assert (
-        sent.body == "Goodskin Clinic: your Follow-up review is booked for Thu Dec 3 at 10:00 AM."
+        sent.body == "Goodskin Clinic: your Follow-up review is booked for Thu Dec 3 at 10:00 AM "
+        "at Goodskin Dermatology, Oregon office."
     )
 
 

@@ -332,7 +332,8 @@ def test_a_series_of_six_costs_the_same_queries_as_a_series_of_two(now, hours, f
         )
         counts.append(len(queries))
     # 25 until issue 15: one more INSERT, of the one message that tells the patient of the series.
-    assert counts[0] == counts[1] <= 26
+    # 26 until issue 17: one more read, of the office the plan's sessions are at (plan_office).
+    assert counts[0] == counts[1] <= 27
 
 
 @pytest.mark.parametrize("clash_at", [(9, 10), (8, 27)], ids=["overlapping", "in-the-buffer"])

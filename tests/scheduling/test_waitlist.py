@@ -388,3 +388,29 @@ def test_a_long_freed_time_fills_more_than_one_wish(now, hours, front_desk, doct
     assert waitlist.accept_offer(token=token(late), ip=None).appointment is not None
     assert Opening.objects.get().status == OpeningStatus.FILLED
     assert not Message.objects.filter(kind=waitlist.GONE_KIND).exists()
+
+
+def test_a_wish_for_one_office_is_offered_only_its_times(now, hours, front_desk, doctor):
+    from scheduling.models import Location, Room
+
+    other = Location.objects.create(name="Salem office", time_zone=TZ.key)
+    Room.objects.create(location=other, name="Room A")
+    at_salem = wait(front_desk, location=other)
+    cancel(book(front_desk, doctor, at(WEDNESDAY, 10)), front_desk)  # at the Portland office
+    assert waitlist.offer_openings() == 0
+    assert offers_of(at_salem) == []
+
+
+def test_an_office_that_offers_no_such_visit_is_neither_wished_for_nor_offered(
+    now, hours, front_desk, doctor
+):
+    with pytest.raises(BookingError, match="offers no"):
+        hours.kinds = [Kind.SESSION]
+        hours.save()
+        wait(front_desk, location=hours)
+    hours.kinds = [Kind.CONSULTATION, Kind.SESSION]
+    hours.save()
+    entry = wait(front_desk, kind=Kind.REVIEW)
+    cancel(book(front_desk, doctor, at(WEDNESDAY, 10)), front_desk)
+    assert waitlist.offer_openings() == 0
+    assert offers_of(entry) == []

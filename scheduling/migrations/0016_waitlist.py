@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("patients", "0009_patient_language"),
-        ("scheduling", "0014_online_booking_request"),
+        ("scheduling", "0015_offices"),
         ("treatments", "0014_safety_check_in"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
