@@ -34,12 +34,12 @@ ISO_DAY = re.compile(r"(?<!e\.g\. )(?<!ej\., )\b\d{4}-\d{2}-\d{2}\b")
 # A clock time with no AM/PM after it, as English pages don't write one.
 CLOCK_24H = re.compile(r"\b\d{1,2}:\d{2}\b(?!\s*(?:AM|PM|a\.m\.|p\.m\.))", re.IGNORECASE)
 # A date not written the Spanish way: a weekday in English, or a month before its day
-# (Spanish writes "lunes, 7 de diciembre"). Names alone are not looked for: a note or a
-# message typed in English may hold them.
+# ("Nov 30", "noviembre 30": Spanish writes "30 de noviembre", "lun 30 nov, 9:00"). Names
+# alone are not looked for: a note or a message typed in English may hold them.
 NOT_SPANISH_DATE = re.compile(
     r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday),"
-    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|ene|abr|ago|dic)[a-z]*\.?\s+\d{1,2}\b",
-    re.IGNORECASE,
+    r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}\b(?!:)"
+    r"|\b(?:ene|feb|marzo|abr|may|jun|jul|ago|sep|oct|nov|dic)[a-z]*\.?\s+\d{1,2}\b(?!:)"
 )
 HREF = re.compile(r'href="(/[^"#]*)')
 # Files for other programs, not pages; and the addresses that end the session.
