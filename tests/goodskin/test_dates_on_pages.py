@@ -5,8 +5,8 @@ Spanish, no date written the English way.
 Not a sample of pages: each role starts from every address of the app that takes no number
 and from a patient with something in every part of the record, and follows every link it is
 shown (two addresses of each shape, so that a list of a hundred rows is not read a hundred
-times). The visible text of each page is what is checked; addresses, form values and the
-`datetime` of a <time> keep their machine form.
+times). The visible text of each page is what is checked: addresses and form values keep
+their machine form.
 """
 
 import html
