@@ -11,8 +11,9 @@ from datetime import date, timedelta
 from django import forms
 from django.core.validators import MaxLengthValidator
 from django.utils import timezone
-from django.utils.dateformat import format as format_date
 from django.utils.translation import gettext_lazy as _
+
+from goodskin import when
 
 # Any date a record may hold (birth dates, clinical dates): a wider range is a typing mistake.
 EARLIEST = date(1900, 1, 1)
@@ -72,8 +73,8 @@ class BoundedDateField(forms.DateField):
             return
         earliest, latest = self.window()
         params = {
-            "earliest": format_date(earliest, "Y-m-d"),
-            "latest": format_date(latest, "Y-m-d"),
+            "earliest": when.birthday(earliest),
+            "latest": when.birthday(latest),
         }
         if value < earliest:
             raise forms.ValidationError(

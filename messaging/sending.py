@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.utils import timezone, translation
 
+from goodskin import when
 from goodskin.db import locked
 from patients.models import Purpose
 
@@ -238,8 +239,8 @@ def _send_one(message: Message, work: Batch) -> str:
 
 
 def _too_late(message: Message) -> str:
-    local = timezone.localtime(message.give_up_at, _clinic_zone())
-    reason = f"too late to be useful (after {local:%Y-%m-%d %H:%M})"
+    with timezone.override(_clinic_zone()):
+        reason = f"too late to be useful (after {when.day_and_time(message.give_up_at)})"
     return f"{reason}: {message.last_error}" if message.last_error else reason
 
 

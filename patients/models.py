@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from goodskin import when
+
 from .screening import QUESTIONS, Answer
 
 # Letters that Unicode does not decompose into a base letter and an accent.
@@ -334,4 +336,4 @@ class AuditEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.subject}"
+        return f"{when.day_and_time(self.at)} {self.user} {self.action} {self.subject}"

@@ -9,8 +9,9 @@ from django.db import models
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+
+from goodskin import when
 
 from .record_export import clinic_zone
 from .record_layout import present
@@ -50,7 +51,6 @@ def as_json(record: dict) -> bytes:
 def as_html(record: dict) -> str:
     """The page the PDF is printed from."""
     demographics = record.get("demographics") or {}
-    generated = timezone.localtime(timezone.now(), clinic_zone())
     context = {
         "record": record,
         "blocks": present(record),
@@ -60,10 +60,15 @@ def as_html(record: dict) -> str:
                 None, (demographics.get("legal_first_name"), demographics.get("legal_last_name"))
             )
         ),
-        "generated_at": date_format(generated, "DATETIME_FORMAT"),
+        "generated_at": _generated_at(),
         "time_zone": settings.CLINIC_TIME_ZONE,
     }
     return render_to_string("patients/record_pdf.html", context)
+
+
+def _generated_at() -> str:
+    with timezone.override(clinic_zone()):
+        return when.day_and_time(timezone.now())
 
 
 def _page_numbers() -> str:

@@ -8,8 +8,9 @@ from datetime import date, datetime
 from typing import Any
 
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+
+from goodskin import when
 
 from .record_export import COMMON_LABELS, Section, clinic_zone, sections
 
@@ -78,10 +79,11 @@ def text(value: Any, words: Words) -> str:
             instant = datetime.fromisoformat(value)
         except ValueError:
             return value
-        return date_format(timezone.localtime(instant, clinic_zone()), "DATETIME_FORMAT")
+        with timezone.override(clinic_zone()):
+            return when.day_and_time(instant)
     if isinstance(value, str) and ISO_DAY.match(value):
         try:
-            return date_format(date.fromisoformat(value), "DATE_FORMAT")
+            return when.birthday(date.fromisoformat(value))
         except ValueError:
             return value
     return str(value)

@@ -4,9 +4,10 @@ with the outbox in `SchedulingConfig.ready`."""
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from goodskin import when
 from messaging.kinds import Attachment, MessageKind, PermanentFailure, Rendered
 from messaging.models import Channel
 from messaging.outbox import unsubscribe_url
@@ -136,9 +137,9 @@ def describe(messages: list) -> dict[int, str]:
     for message in messages:
         appointment = found.get(message.topic_id) if message.topic == Topic.APPOINTMENT else None
         if appointment is not None and message.announced_at:
-            zone = clock.zone(appointment.location.time_zone)
-            when = formats.date_format(message.announced_at.astimezone(zone), "M j g:i a")
-            lines[message.pk] = f"{appointment.get_kind_display()}, {when}"
+            with timezone.override(clock.zone(appointment.location.time_zone)):
+                starts = when.short_day_and_time(message.announced_at)
+            lines[message.pk] = f"{appointment.get_kind_display()}, {starts}"
     return lines
 
 

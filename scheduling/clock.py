@@ -12,6 +12,8 @@ from functools import cache
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from goodskin import when
+
 
 class LocalTimeError(ValueError):
     pass
@@ -33,14 +35,14 @@ def instant(day: date, at: time, tz: tzinfo) -> datetime:
         if back != wall:
             raise LocalTimeError(
                 _("%(time)s does not exist on %(day)s: the clocks go forward that night.")
-                % {"time": at.strftime("%H:%M"), "day": day.isoformat()}
+                % {"time": when.time_of(at), "day": when.day(day)}
             )
         raise LocalTimeError(
             _(
                 "%(time)s happens twice on %(day)s: the clocks go back that night. "
                 "Choose another time."
             )
-            % {"time": at.strftime("%H:%M"), "day": day.isoformat()}
+            % {"time": when.time_of(at), "day": when.day(day)}
         )
     return utc(first)
 

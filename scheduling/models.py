@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from goodskin import when
 from patients.models import Patient
 from treatments.models import TreatmentPlan
 
@@ -139,7 +140,8 @@ class WorkingHours(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.doctor} {self.get_weekday_display()} {self.starts:%H:%M}-{self.ends:%H:%M}"
+        hours = f"{when.time_of(self.starts)}–{when.time_of(self.ends)}"
+        return f"{self.doctor} {self.get_weekday_display()} {hours}"
 
 
 class TimeOff(models.Model):
@@ -168,7 +170,7 @@ class TimeOff(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.doctor} off {self.starts_at:%Y-%m-%d %H:%M}"
+        return f"{self.doctor} off {when.day_and_time(self.starts_at)}"
 
 
 class ClosedDay(models.Model):
@@ -205,7 +207,7 @@ class ClosedDay(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.day:%Y-%m-%d} {self.reason}".strip()
+        return f"{when.day(self.day)} {self.reason}".strip()
 
 
 class Kind(models.TextChoices):
@@ -323,7 +325,7 @@ class Appointment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.starts_at:%Y-%m-%d %H:%M} {self.patient}"
+        return f"{self.get_kind_display()}, {when.day_and_time(self.starts_at)}, {self.patient}"
 
     @property
     def duration(self) -> timedelta:

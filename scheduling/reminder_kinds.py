@@ -4,10 +4,11 @@ invitation) are rendered and checked just before they go out; registered with th
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from goodskin import when
 from messaging import outbox
 from messaging.kinds import MessageKind, PermanentFailure, Rendered
 from messaging.outbox import unsubscribe_url
@@ -229,9 +230,9 @@ def describe(messages: list) -> dict[int, str]:
     for message in messages:
         appointment = found.get(message.topic_id) if message.topic == Topic.APPOINTMENT else None
         if appointment is not None:
-            local = appointment.starts_at.astimezone(clock.zone(appointment.location.time_zone))
-            when = formats.date_format(local, "M j g:i a")
-            lines[message.pk] = f"{appointment.get_kind_display()}, {when}"
+            with timezone.override(clock.zone(appointment.location.time_zone)):
+                starts = when.short_day_and_time(appointment.starts_at)
+            lines[message.pk] = f"{appointment.get_kind_display()}, {starts}"
     return lines
 
 

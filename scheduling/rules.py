@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from goodskin import when
 from treatments.models import PlanStatus
 
 from . import clock
@@ -52,8 +53,10 @@ class Refusal:
     values: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
-        # Translated when shown, in the language of the request that shows it.
-        return str(self.reason.label) % self.values
+        # Translated when shown, in the language of the request that shows it, its days
+        # written as every page writes them.
+        values = {k: when.day(v) if isinstance(v, date) else v for k, v in self.values.items()}
+        return str(self.reason.label) % values
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,7 @@ def gap(session: Session, day: date) -> Refusal | None:
                 "n": session.number,
                 "weeks": session.plan.interval_weeks,
                 "m": other_number,
-                "day": other_day.isoformat(),
+                "day": other_day,
             }
             return Refusal(Reason.GAP, values)
     return None
@@ -147,7 +150,7 @@ def first_day_after(days: list[date], interval_weeks: int) -> date | None:
 
 def clinic_open(calendar, day: date) -> Refusal | None:
     """The clinic is not closed on the clinic-local `day` (a holiday, a closure)."""
-    return Refusal(Reason.CLOSED, {"day": day.isoformat()}) if day in calendar.closed else None
+    return Refusal(Reason.CLOSED, {"day": day}) if day in calendar.closed else None
 
 
 def kept_free(start: int, end: int, buffer: int) -> tuple[int, int]:

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from goodskin import when
 from treatments.models import SessionChart, TreatmentPlan
 from treatments.selectors import PlanProgress, latest_plan_progress, touch_up_plans
 
@@ -183,8 +184,9 @@ def cards(
                 status=row.status,
                 status_label=statuses.get(row.status, row.status),
                 late_cancel=row.late_cancel,
-                starts=f"{local_start:%H:%M}",
-                times=f"{local_start:%H:%M}–{row.ends_at.astimezone(tz):%H:%M}",
+                starts=when.time_of(local_start.time()),
+                times=f"{when.time_of(local_start.time())}–"
+                f"{when.time_of(row.ends_at.astimezone(tz).time())}",
                 day=local_start.date(),
                 url=appointment_url(row.pk),
                 patient_url=patient_url(row.patient_id),
@@ -379,7 +381,8 @@ def _describe(snapshot: dict, tz, people: dict, rooms: dict) -> str:
     doctor = people.get(snapshot.get("doctor"))
     room = rooms.get(snapshot.get("room"))
     status = Status(snapshot["status"]).label if snapshot.get("status") in Status.values else ""
-    parts = [starts.strftime("%a %b %-d, %Y %H:%M")]
+    with timezone.override(tz):
+        parts = [when.day_and_time(starts)]
     parts += [str(x) for x in (doctor and (doctor.get_full_name() or doctor), room and room.name)]
     parts.append(str(status))
     if snapshot.get(CLOSED_OVERRIDE):

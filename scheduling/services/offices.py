@@ -6,6 +6,7 @@ from datetime import time
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from goodskin import when
 from goodskin.actors import Actor
 from goodskin.roles import Role, role_of
 from patients import audit
@@ -88,8 +89,8 @@ def _overlap_message(clash: WorkingHours) -> str:
     ) % {
         "doctor": doctor,
         "day": Weekday(clash.weekday).label,
-        "starts": f"{clash.starts:%H:%M}",
-        "ends": f"{clash.ends:%H:%M}",
+        "starts": when.time_of(clash.starts),
+        "ends": when.time_of(clash.ends),
         "office": clash.location.name,
     }
 

@@ -69,7 +69,7 @@ def test_it_uses_postgresql_and_redis_in_tests():
 def test_it_shows_today_in_clinic_time(client, front_desk):
     # 03:30 UTC on the 26th is still the evening of the 25th in Oregon.
     client.force_login(front_desk)
-    assert "Wednesday 25 November 2026" in client.get("/desk/").content.decode()
+    assert "Wednesday, November 25, 2026" in client.get("/desk/").content.decode()
 
 
 def test_requirements_name_every_package_of_the_design_card():

@@ -2,6 +2,9 @@
 record staff export, audit trail included; only their own; audited with the patient as actor."""
 
 import json
+import re
+import shutil
+import subprocess
 
 import pytest
 from django.urls import reverse
@@ -10,8 +13,9 @@ from goodskin.roles import Role
 from patients import record_export
 from patients.models import AuditEntry
 from patients.record_export import build_record
+from tests.english import english_left
 from tests.factories import PatientFactory, UserFactory
-from tests.patients.rich_record import AMENDED_NOTE, make_rich_record
+from tests.patients.rich_record import AMENDED_NOTE, AMENDMENT_REASON, make_rich_record
 from tests.scheduling.conftest import MONDAY
 
 URLS = ("portal:my_record_json", "portal:my_record_pdf")
@@ -117,3 +121,44 @@ def test_staff_and_the_administrator_are_refused(client, rich, users_by_role, ur
 def test_anonymous_visitors_are_sent_to_login(client, db, url_name):
     response = client.get(reverse(url_name))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def pdf_text(content: bytes, tmp_path) -> str:
+    """The words of a PDF, as poppler's pdftotext reads them (Debian's poppler-utils)."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    path = tmp_path / "record.pdf"
+    path.write_bytes(content)
+    done = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True)
+    return " ".join(done.stdout.decode().split())
+
+
+# What people typed into the rich record, in English: the record keeps it as written.
+TYPED = [
+    AMENDED_NOTE,
+    AMENDMENT_REASON,
+    "Went well",
+    "Mild redness",
+    "Support hose for 14 days",
+    "Stopped the pill in October",
+    "Prefers morning visits",
+    "Your appointment on Friday",
+    "secret body with https://example.org/unsubscribe/abc",
+]
+
+
+def test_a_spanish_reader_downloads_a_record_all_in_spanish(client, rich, patient, tmp_path):
+    """Issue 16: the record a patient downloads speaks their language, its dates written as
+    every page writes them ("16 de noviembre de 2026"), never ISO."""
+    rich.language = "es"
+    rich.save(update_fields=["language"])
+    client.force_login(patient)
+    response = client.get(reverse("portal:my_record_pdf"))
+    assert response.status_code == 200
+    text = pdf_text(response.content, tmp_path)
+    assert "Expediente de paciente: Rosalind Quintanilla" in text
+    assert "Fecha de la sesión 16 de noviembre de 2026" in text
+    assert re.findall(r"\d{4}-\d{2}-\d{2}", text) == []
+    for typed in TYPED:
+        text = text.replace(typed, "")
+    assert english_left(text) == []

@@ -33,7 +33,7 @@ from tests.treatments.conftest import make_plan
 
 NEW_YEAR = date(2027, 1, 1)  # a Friday
 NEW_YEAR_EVE, NEXT_MONDAY = NEW_YEAR - timedelta(days=1), NEW_YEAR + timedelta(days=3)
-CLOSED_MESSAGE = "The clinic is closed on 2027-01-01."
+CLOSED_MESSAGE = "The clinic is closed on Friday, January 1, 2027."
 
 
 @pytest.fixture

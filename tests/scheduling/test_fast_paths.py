@@ -538,7 +538,7 @@ def test_a_card_of_today_shows_clinic_times_links_and_a_working_check_in_form(
     appointment = book(front_desk, record, doctor, at(MONDAY, 9), notes="<b>Bring forms</b>")
     html = day_page(client, front_desk)  # no date: today in clinic time
     link = reverse("scheduling:appointment", args=[appointment.pk])
-    assert f'href="{link}">09:00–09:30</a>' in html  # 17:00 UTC in Oregon
+    assert f'href="{link}">9:00 AM–9:30 AM</a>' in html  # 17:00 UTC in Oregon
     assert f'<a href="{reverse("patients:detail", args=[record.pk])}">Rosa Parker</a>' in html
     assert "Consultation · Room 1" in html
     assert "&lt;b&gt;Bring forms&lt;/b&gt;" in html

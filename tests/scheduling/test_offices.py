@@ -180,7 +180,7 @@ def test_it_refuses_hours_that_overlap_the_doctors_hours_at_another_office(
     client.force_login(clinic_admin)
     response = client.post(reverse("scheduling:hours_add", args=[east.pk]), hours_post(doctor))
     assert response.status_code == 200
-    assert "already works Monday 08:00–10:00 at Goodskin Dermatology, Oregon office" in (
+    assert "already works Monday 8:00 AM–10:00 AM at Goodskin Dermatology, Oregon office" in (
         response.text
     )
     assert not WorkingHours.objects.filter(location=east).exists()

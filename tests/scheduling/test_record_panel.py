@@ -60,7 +60,7 @@ def test_the_record_lists_coming_and_past_visits_and_the_plans_sessions(
         assert reverse("scheduling:appointment", args=[appointment.pk]) in html
     assert "Sessions of the active plan" in html
     assert html.count("not booked yet") == 2  # sessions 3 and 4
-    assert "Mon Nov 30, 2026 · 10:00 AM" in html
+    assert "Monday, November 30, 2026 · 10:00 AM" in html
 
 
 def test_the_buttons_open_the_free_times_with_patient_kind_and_doctor_chosen(

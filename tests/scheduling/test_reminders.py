@@ -331,10 +331,8 @@ def test_it_texts_patients_who_prefer_sms(
     assert outbox.send_batch(10)["sent"] == 2
     lines = [json.loads(line) for line in (tmp_path / "sms.jsonl").read_text().splitlines()]
     assert lines[0]["to"] == str(record.phone)
-    assert (
-        "reminder of your Consultation on Thu Dec 3 at 10:00 AM "
-        "at Goodskin Dermatology, Oregon office." in lines[0]["text"]
-    )
+    place = ", ".join(filter(None, [hours.name, hours.address]))
+    assert f"reminder of your Consultation on Thu Dec 3 at 10:00 AM at {place}." in lines[0]["text"]
 
 
 def test_it_ends_every_after_session_message_with_the_warning_signs(

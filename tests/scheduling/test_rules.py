@@ -148,10 +148,12 @@ def test_it_keeps_a_plans_sessions_the_interval_apart_on_clinic_days():
     first_day = MONDAY + WEEK
     session = Session(plan=plan(), number=2, blockers="", others=[(1, first_day)])
     assert str(rules.gap(session, first_day + 27 * DAY)) == (
-        "Session 2 must be at least 4 weeks from session 1 (2026-12-07)."
+        "Session 2 must be at least 4 weeks from session 1 (Monday, December 7, 2026)."
     )
     assert rules.gap(session, first_day + 28 * DAY) is None
-    assert str(rules.gap(session, first_day - 27 * DAY)).endswith("from session 1 (2026-12-07).")
+    assert str(rules.gap(session, first_day - 27 * DAY)).endswith(
+        "from session 1 (Monday, December 7, 2026)."
+    )
     # Late in the evening in Oregon is already the next day in UTC: the clinic's day counts.
     late = instant(first_day + 27 * DAY, time(20), TZ)
     assert late.date() == first_day + 28 * DAY
@@ -164,7 +166,9 @@ def test_a_staff_move_checks_only_the_sessions_before_it_and_a_session_not_itsel
     moving = Session(plan=plan(), number=2, blockers="", others=others, earlier_only=True)
     assert rules.gap(moving, MONDAY + 4 * WEEK) is None  # session 3 moves with it
     both_ways = Session(plan=plan(), number=2, blockers="", others=others)
-    assert str(rules.gap(both_ways, MONDAY + 4 * WEEK)).endswith("from session 3 (2027-01-04).")
+    assert str(rules.gap(both_ways, MONDAY + 4 * WEEK)).endswith(
+        "from session 3 (Monday, January 4, 2027)."
+    )
     alone = Session(plan=plan(), number=1, blockers="", others=[(1, MONDAY)])
     assert rules.gap(alone, MONDAY + DAY) is None
 

@@ -69,8 +69,8 @@ def booking_with_plan(client, plan, number, when="2026-12-01T09:00", **extra):
         ("2026-12-01T06:00", "The doctor does not work at that time."),
         ("2026-12-05T10:00", "The doctor does not work at that time."),
         ("2026-11-27T10:00", "That time is in the past."),
-        ("2026-03-08T02:30", "02:30 does not exist on 2026-03-08"),
-        ("2026-11-01T01:30", "01:30 happens twice on 2026-11-01"),
+        ("2026-03-08T02:30", "2:30 AM does not exist on Sunday, March 8, 2026"),
+        ("2026-11-01T01:30", "1:30 AM happens twice on Sunday, November 1, 2026"),
     ],
 )
 def test_it_refuses_a_time_with_a_clear_message(desk, record, doctor, when, message):
@@ -175,7 +175,10 @@ def test_it_checks_a_changed_series_again_without_booking(desk, record, doctor):
     data = series_data("check", s1="2026-12-01T09:00", s2="2026-12-15T09:00", s3="2027-01-26T20:00")
     response = desk.post(url, data)
     problems = {n: p for n, _d, _t, p in response.context["rows"] if p}
-    assert problems[2] == "Session 2 must be at least 4 weeks from session 1 (2026-12-01)."
+    assert (
+        problems[2]
+        == "Session 2 must be at least 4 weeks from session 1 (Tuesday, December 1, 2026)."
+    )
     assert problems[3] == "The doctor does not work at that time."
     assert 1 not in problems
     assert not Appointment.objects.exists()
@@ -206,7 +209,8 @@ def test_it_gives_a_form_error_for_a_series_time_on_a_dst_night(desk, record, do
     plan = make_plan(record, doctor, sessions=2)
     data = series_data("book", s1="2026-03-08T02:30", s2="2026-11-01T01:30")
     html = desk.post(reverse("scheduling:book_series", args=[plan.pk]), data).content.decode()
-    assert "does not exist on 2026-03-08" in html and "happens twice on 2026-11-01" in html
+    assert "does not exist on Sunday, March 8, 2026" in html
+    assert "happens twice on Sunday, November 1, 2026" in html
     assert not Appointment.objects.exists()
 
 

@@ -118,7 +118,7 @@ def test_it_shows_the_day_in_clinic_time_with_a_column_per_doctor(
     client.force_login(front_desk)
     response = client.get(reverse("scheduling:day"), {"date": "2026-11-30"})
     html = response.content.decode()
-    assert "09:00–09:30" in html  # 17:00 UTC shown as Oregon time
+    assert "9:00 AM–9:30 AM" in html  # 17:00 UTC shown as Oregon time
     assert "Rosa Parker" in html
     assert reverse("patients:detail", args=[appointment.patient_id]) in html
     assert doctor.get_full_name() in html and other_doctor.get_full_name() in html
@@ -313,7 +313,8 @@ def test_it_shows_the_history_with_who_and_from_what_to_what(client, appointment
     )
     html = client.get(reverse("scheduling:appointment", args=[appointment.pk])).content.decode()
     assert "Moved" in html
-    assert "Mon Nov 30, 2026 09:00" in html and "Tue Dec 1, 2026 10:00" in html
+    assert "Monday, November 30, 2026 at 9:00 AM" in html
+    assert "Tuesday, December 1, 2026 at 10:00 AM" in html
     assert front_desk.get_full_name() in html
 
 
@@ -342,8 +343,8 @@ def test_it_refuses_a_move_from_a_stale_form(client, appointment, front_desk):
 @pytest.mark.parametrize(
     ("when", "message"),
     [
-        ("2026-03-08T02:30", "does not exist on 2026-03-08"),
-        ("2026-11-01T01:30", "happens twice on 2026-11-01"),
+        ("2026-03-08T02:30", "does not exist on Sunday, March 8, 2026"),
+        ("2026-11-01T01:30", "happens twice on Sunday, November 1, 2026"),
         ("2026-12-01T20:00", "does not work at that time"),
         ("2026-11-29T10:00", "in the past"),
     ],
