@@ -148,7 +148,7 @@ def _enough_words(close: list[Close], limit: int) -> list[Close]:
     the last of them: the patients ranked first are among theirs."""
     words, held = [], 0
     for word in close:
-        if held >= limit and word[1] < words[-1][1]:
+        if words and held >= limit and word[1] < words[-1][1]:
             break
         words.append(word)
         held += word[2]
