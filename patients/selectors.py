@@ -9,7 +9,19 @@ import phonenumbers
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, FloatField, Func, Q, QuerySet, TextField, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    F,
+    FloatField,
+    Func,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
 from .models import NameWord, Patient, ScreeningAnswer, fold
@@ -64,6 +76,12 @@ def parse_phone(text: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Some name word contains the part: a condition PostgreSQL evaluates once (an InitPlan) and that
+# stops the read of the names when false. Raw: Exists() costs a quarter of a millisecond to
+# compile, for each part of every search.
+HAS_WORD = f"EXISTS (SELECT 1 FROM {NameWord._meta.db_table} WHERE word LIKE %s)"
+
+
 def search_patients(query: str) -> QuerySet[Patient]:
     """Patients matching one search box: a date of birth, a phone, an email or name parts."""
     query = (query or "").strip()
@@ -86,7 +104,8 @@ def search_patients(query: str) -> QuerySet[Patient]:
             # A part (never a space in it) is in a name only if it is in one of the name
             # words: asked of the small word table once, before any name is read, so that a
             # typo is found missing at once (0.3 ms instead of 5 ms at 100,000 patients).
-            condition &= Exists(NameWord.objects.filter(word__contains=part))
+            like = f"%{connection.ops.prep_for_like_query(part)}%"
+            condition &= Q(RawSQL(HAS_WORD, [like], output_field=BooleanField()))
     by_name = (Lower("legal_last_name"), Lower("legal_first_name"), "id")
     return patients.filter(condition).order_by(*by_name)[:SEARCH_LIMIT]
 
