@@ -166,7 +166,7 @@ def main() -> None:
     }
     print(
         f"Patient search, {total:,} patients, {args.requests} requests per kind, "
-        f"server time in ms (test client, in process)"
+        f"server time in ms (test client, in process); load average {os.getloadavg()[0]:.1f}"
     )
     print(f"{'search by':<16}{'median':>8}{'p95':>8}{'max':>8}")
     for kind, make_query in kinds.items():
@@ -175,6 +175,7 @@ def main() -> None:
         samples = sorted(timed(client, make_query()) for _ in range(args.requests))
         p95 = samples[int(len(samples) * 0.95) - 1]
         print(f"{kind:<16}{statistics.median(samples):>8.1f}{p95:>8.1f}{samples[-1]:>8.1f}")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

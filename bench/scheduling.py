@@ -7,9 +7,13 @@ created and seeded once, then reused):
   2. free-slot search over 90 days for one doctor (scheduling.slots.free_slots);
   3. booking a 6-session series for a fresh active plan (propose_series, then book_series);
   4. booking throughput: 16 threads, each with its own connection, booking distinct free
-     times through book_appointment for a fixed time.
+     times through book_appointment for a fixed time;
+  5. the patient record page (test client, front desk) of the patients with the longest
+     histories, each with an active 6-session plan booked, and the free-time page (the usual
+     two weeks, every doctor, compact layout), server time (issue 17).
 Each run first removes what the previous run booked, so runs start from the same calendar.
 Usage: .venv/bin/python bench/scheduling.py [--requests 100] [--series 30] [--seconds 10]
+       [--pages-only: the day, week, record and free-time pages only]
 """
 
 import argparse
@@ -46,6 +50,8 @@ from django.utils import timezone  # noqa: E402
 from goodskin.actors import Actor  # noqa: E402
 from goodskin.roles import Role, group_for  # noqa: E402
 from patients.models import Patient, fold  # noqa: E402
+from patients.screening import QUESTIONS, Answer  # noqa: E402
+from patients.services import record_screening  # noqa: E402
 from scheduling import clock  # noqa: E402
 from scheduling.models import (  # noqa: E402
     Appointment,
@@ -75,7 +81,15 @@ SLOTS_PER_DAY, SLOT_MINUTES = 15, 35
 WORK_STARTS, WORK_ENDS = dt.time(8), dt.time(17)
 FUTURE_DAYS = 730
 RUN_NOTE = "bench run"  # plans and consultations this script makes while measuring
-TARGETS = {"day view": 30, "free slots, 90 days": 20, "book 6-session series": 50}
+TARGETS = {
+    "day view": 30,
+    "free slots, 90 days": 20,
+    "book 6-session series": 50,
+    # Issue 17: the record and the free-time page stay within the day view's target.
+    "patient record": 30,
+    "free-time page": 30,
+}
+RECORDS = 20  # patients whose record page is measured
 
 FIRST = ["María", "Susan", "Linda", "Karen", "Chloé", "Zoë", "Mei", "Priya", "Olga", "Grace"]
 LAST = ["García", "Miller", "O'Connor", "Nguyen", "Müller", "Sørensen", "Patel", "Okafor", "Kim"]
@@ -369,8 +383,45 @@ def bench_free_slots(office, doctors, today: date, runs: int) -> tuple[list[floa
     return [r[0] for r in results], results[0][1]
 
 
+def long_histories(doctors, desk, count: int) -> list[Patient]:
+    """The patients with the most appointments, each given an active 6-session plan with its
+    series booked (a record page with every panel full)."""
+    by = Actor(user=desk, role=Role.FRONT_DESK, ip="127.0.0.1")
+    busiest = (
+        Appointment.objects.filter(created_by__isnull=True)
+        .values("patient")
+        .annotate(n=models.Count("id"))
+        .order_by("-n", "patient")[:count]
+    )
+    patients = list(Patient.objects.filter(pk__in=[row["patient"] for row in busiest]))
+    for n, patient in enumerate(patients):
+        plan = fresh_plan(patient, doctors[n % len(doctors)])
+        starts = {p.number: p.starts_at for p in propose_series(plan=plan) if p.starts_at}
+        book_series(plan=plan, starts=starts, by=by)
+    return patients
+
+
+def bench_page(desk, paths: list[tuple[str, dict]], requests: int) -> list[float]:
+    """Server time of GET path with its query, taking the paths in turn."""
+    client = Client()
+    client.force_login(desk)
+
+    def one(path: str, query: dict) -> float:
+        started = time.perf_counter()
+        response = client.get(path, query)
+        elapsed = ms(started)
+        assert response.status_code == 200, (path, response.status_code)
+        return elapsed
+
+    for path, query in paths:
+        one(path, query)  # warm caches and the connection
+    return [one(*paths[n % len(paths)]) for n in range(requests)]
+
+
 def fresh_plan(patient, doctor) -> TreatmentPlan:
     by = Actor(user=doctor, role=Role.DOCTOR, ip="127.0.0.1")
+    # A consultation decides only on a full screening; every answer "no".
+    record_screening(patient=patient, answers={q.key: (Answer.NO, "") for q in QUESTIONS}, by=by)
     consultation = treatments.record_consultation(
         patient=patient,
         data={
@@ -521,6 +572,7 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=30, help="6-session series to book")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--pages-only", action="store_true", help="skip booking and load")
     args = parser.parse_args()
     ensure_database()
     call_command("migrate", verbosity=0)
@@ -539,11 +591,23 @@ def main() -> None:
     monday = busy_days[0] - timedelta(days=busy_days[0].weekday())
     week = clock.day_bounds(monday, tz)[0], clock.day_bounds(monday + timedelta(6), tz)[1]
     in_week = Appointment.objects.not_cancelled().overlapping(*week).count()
-    slot_ms, slot_count = bench_free_slots(office, doctors, today, args.requests)
-    propose_ms, series_ms = bench_series(doctors, desk, patients, args.series)
-    rate, bookings, errors, latencies = bench_throughput(
-        office, doctors, desk, patients, today, args.clients, args.seconds
+    histories = long_histories(doctors, desk, RECORDS)
+    in_record = Appointment.objects.filter(patient=histories[0]).count()
+    record_ms = bench_page(desk, [(f"/patients/{p.pk}/", {}) for p in histories], args.requests)
+    free_time_ms = bench_page(
+        desk,
+        [("/schedule/slots/", {"kind": kind}) for kind in ("consultation", "review")],
+        args.requests,
     )
+    slot_ms, slot_count = bench_free_slots(office, doctors, today, args.requests)
+    if args.pages_only:
+        propose_ms = series_ms = latencies = None
+        rate, bookings, errors = 0.0, 0, Counter()
+    else:
+        propose_ms, series_ms = bench_series(doctors, desk, patients, args.series)
+        rate, bookings, errors, latencies = bench_throughput(
+            office, doctors, desk, patients, today, args.clients, args.seconds
+        )
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
@@ -573,6 +637,19 @@ def main() -> None:
         f"{args.requests // 4} requests, {in_week} appointments in the week of {busy_days[0]}",
     )
     print_row(
+        "patient record",
+        record_ms,
+        TARGETS["patient record"],
+        f"{args.requests} requests, {RECORDS} patients with the most visits "
+        f"({in_record} the first) and an active plan booked",
+    )
+    print_row(
+        "free-time page",
+        free_time_ms,
+        TARGETS["free-time page"],
+        f"{args.requests} requests, 2 weeks, all doctors, consultations and reviews",
+    )
+    print_row(
         "free slots, 90 days",
         slot_ms,
         TARGETS["free slots, 90 days"],
@@ -591,6 +668,8 @@ def main() -> None:
         None,
         "book_appointment under load",
     )
+    if args.pages_only:
+        return
     print(
         f"Throughput, {args.clients} concurrent clients for {args.seconds:.0f} s: "
         f"{rate:.1f} bookings/s ({bookings} booked, {sum(errors.values())} refused)"

@@ -208,6 +208,24 @@ class Patient(models.Model):
         return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
 
 
+class NameWord(models.Model):
+    """One word of the active patients' folded names (search_name) and how many active
+    patients have it: the small table the typo-forgiving search matches first (tens of
+    thousands of words against 100,000 names), then the patients with the close words through
+    an index. Kept by PostgreSQL triggers (migration 0010), whatever writes the patients
+    (services, bulk seeding, merges, deletes); empty on SQLite, which has no typo search."""
+
+    word = models.CharField(max_length=320, primary_key=True)
+    patients = models.IntegerField()
+
+    class Meta:
+        # The trigram index on `word` is PostgreSQL's only (migration 0010), like the names'.
+        verbose_name = _("name word")
+
+    def __str__(self) -> str:
+        return f"{self.word} ({self.patients})"
+
+
 class ScreeningAnswer(models.Model):
     """The current answer to one screening question; earlier answers are ScreeningChanges."""
 

@@ -7,12 +7,24 @@ from difflib import SequenceMatcher
 
 import phonenumbers
 from django.conf import settings
-from django.contrib.postgres.search import TrigramWordSimilarity
+from django.contrib.postgres.fields import ArrayField
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet, Value
+from django.db.models import (
+    BooleanField,
+    Case,
+    F,
+    FloatField,
+    Func,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
-from .models import Patient, ScreeningAnswer, fold
+from .models import NameWord, Patient, ScreeningAnswer, fold
 from .screening import BY_KEY, ESTROGEN, FOAM_ONLY, QUESTIONS, UNTREATED_VARICOSE, Answer, Kind
 
 SEARCH_LIMIT = 50
@@ -64,6 +76,12 @@ def parse_phone(text: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Some name word contains the part: a condition PostgreSQL evaluates once (an InitPlan) and that
+# stops the read of the names when false. Raw: Exists() costs a quarter of a millisecond to
+# compile, for each part of every search.
+HAS_WORD = f"EXISTS (SELECT 1 FROM {NameWord._meta.db_table} WHERE word LIKE %s)"
+
+
 def search_patients(query: str) -> QuerySet[Patient]:
     """Patients matching one search box: a date of birth, a phone, an email or name parts."""
     query = (query or "").strip()
@@ -82,6 +100,12 @@ def search_patients(query: str) -> QuerySet[Patient]:
     condition = Q()
     for part in fold(query).split():
         condition &= Q(search_name__contains=part)
+        if connection.vendor == "postgresql":
+            # A part (never a space in it) is in a name only if it is in one of the name
+            # words: asked of the small word table once, before any name is read, so that a
+            # typo is found missing at once (0.3 ms instead of 5 ms at 100,000 patients).
+            like = f"%{connection.ops.prep_for_like_query(part)}%"
+            condition &= Q(RawSQL(HAS_WORD, [like], output_field=BooleanField()))
     by_name = (Lower("legal_last_name"), Lower("legal_first_name"), "id")
     return patients.filter(condition).order_by(*by_name)[:SEARCH_LIMIT]
 
@@ -96,38 +120,115 @@ SHORTEST_FORGIVEN = 3
 WORD_LIKENESS = 0.5
 
 
-def _similar_names_query(query: str) -> QuerySet[Patient] | None:
-    """Patients whose name is close to `query`: each part of the query must be like a word of
-    the name (served by the trigram index on search_name), closest first; None when there is
-    nothing to look for (not a name, no part long enough, or not PostgreSQL)."""
-    query = (query or "").strip()
-    if connection.vendor != "postgresql" or not query or is_contact_query(query):
-        return None
-    condition, score = Q(), None
-    for part in fold(query).split()[:4]:
-        if len(part) < SHORTEST_FORGIVEN:
-            condition &= Q(search_name__contains=part)
-            continue
-        condition &= Q(search_name__trigram_word_similar=part)
-        similarity = TrigramWordSimilarity(Value(part), "search_name")
-        score = similarity if score is None else score + similarity
-    if score is None:
-        return None
+# The words close to one part of a query: word_similarity(part, word) at least the threshold
+# (a %> b), served by the words' trigram index (migration 0010).
+CLOSE_WORDS = f"""
+    SELECT %s, word, word_similarity(%s, word), patients
+    FROM {NameWord._meta.db_table} WHERE word %%> %s
+"""
+
+# (word, how like the part it is, how many active patients have it)
+Close = tuple[str, float, int]
+
+
+class NameWords(Func):
+    """The words of the folded name, as the index of migration 0010 holds them."""
+
+    function = "string_to_array"
+    output_field = ArrayField(TextField())
+
+    def __init__(self):
+        super().__init__(F("search_name"), Value(" "))
+
+
+def _close_words(parts: list[str]) -> list[list[Close]]:
+    """The words close to each part, closest first, in one read (one index scan a part)."""
+    close: list[list[Close]] = [[] for _ in parts]
+    sql = " UNION ALL ".join([CLOSE_WORDS] * len(parts))
+    with transaction.atomic(), connection.cursor() as cursor:
+        # For this read alone: the threshold of %>, and the words' index even where the planner
+        # would read a small table whole (it prices a trigram comparison like an equality; the
+        # index is ten times quicker at 3,000 words).
+        cursor.execute(
+            "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true), "
+            "set_config('enable_seqscan', 'off', true)",
+            [str(WORD_LIKENESS)],
+        )
+        cursor.execute(sql, [value for n, part in enumerate(parts) for value in (n, part, part)])
+        for n, word, likeness, patients in cursor.fetchall():
+            close[n].append((word, likeness, patients))
+    for words in close:
+        words.sort(key=lambda row: (-row[1], row[0]))
+    return close
+
+
+def _enough_words(close: list[Close], limit: int) -> list[Close]:
+    """The closest words that hold `limit` patients between them, and every word as close as
+    the last of them: the patients ranked first are among theirs."""
+    words, held = [], 0
+    for word in close:
+        if words and held >= limit and word[1] < words[-1][1]:
+            break
+        words.append(word)
+        held += word[2]
+    return words
+
+
+def _likeness(close: list[Close]) -> Case:
+    """How like the part a name is: as like as its closest word."""
+    by_likeness: dict[float, list[str]] = {}
+    for word, likeness, _patients in close:
+        by_likeness.setdefault(likeness, []).append(word)
+    return Case(
+        *(
+            When(name_words__overlap=words, then=Value(likeness))
+            for likeness, words in sorted(by_likeness.items(), reverse=True)
+        ),
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+
+
+def _with_close_words(close: list[list[Close]], short_parts: list[str]) -> QuerySet[Patient]:
+    """Patients with a close word for each long part and each short part in their name, the
+    closest first: the sum of each part's likeness, then by name. The likeness is read from
+    the words, so no name is compared letter by letter here."""
+    condition = Q()
+    for words in close:
+        condition &= Q(name_words__overlap=[word for word, _likeness, _patients in words])
+    for part in short_parts:
+        condition &= Q(search_name__contains=part)
+    score = sum((_likeness(words) for words in close[1:]), _likeness(close[0]))
     by_name = (Lower("legal_last_name"), Lower("legal_first_name"), "id")
-    patients = Patient.objects.active().only(*LIST_FIELDS).filter(condition)
-    return patients.annotate(closeness=score).order_by("-closeness", *by_name)
+    patients = Patient.objects.active().only(*LIST_FIELDS).alias(name_words=NameWords())
+    return patients.filter(condition).annotate(closeness=score).order_by("-closeness", *by_name)
 
 
 def similar_names(query: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
     """Patients whose name is close to `query` when none contains it: a typo ("Andersson",
-    "Kathrine" find Anderson and Katherine)."""
-    rows = _similar_names_query(query)
-    if rows is None:
+    "Kathrine" find Anderson and Katherine). Each part of the query must be like a word of the
+    name: the parts are matched against the distinct name words first (a small table with its
+    own trigram index), then the patients with those words are read through an index."""
+    query = (query or "").strip()
+    if connection.vendor != "postgresql" or not query or is_contact_query(query):
         return []
-    rows = rows[:limit]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = %s", [WORD_LIKENESS])
-        return list(rows)
+    parts = fold(query).split()[:4]
+    long_parts = [part for part in parts if len(part) >= SHORTEST_FORGIVEN]
+    short_parts = [part for part in parts if len(part) < SHORTEST_FORGIVEN]
+    if not long_parts:
+        return []
+    close = _close_words(long_parts)
+    if not all(close):
+        return []
+    if len(parts) == 1:
+        # One part: only the closest words' patients can rank first, and the counts say how
+        # many words that takes (a common name: one word, not the hundred near it).
+        enough = _enough_words(close[0], limit)
+        found = list(_with_close_words([enough], short_parts)[:limit])
+        if len(found) >= limit or len(enough) == len(close[0]):
+            return found
+        # Fewer than the counts promised (a count written around the triggers): all words.
+    return list(_with_close_words(close, short_parts)[:limit])
 
 
 def is_contact_query(query: str) -> bool:
