@@ -285,7 +285,10 @@ class WaitlistForm(forms.Form):
         error_messages={"required": _("Choose at least one day of the week.")},
     )
     day_part = forms.ChoiceField(
-        label=_("Time of day"), choices=DayPart.choices, initial=DayPart.ANY
+        label=_("Time of day"),
+        choices=DayPart.choices,
+        initial=DayPart.ANY,
+        widget=forms.RadioSelect,
     )
     location = forms.ModelChoiceField(
         label=_("Office"), queryset=None, required=False, empty_label=_("Any office")

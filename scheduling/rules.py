@@ -311,3 +311,18 @@ def series(
         days.append((number, starts_at.astimezone(tz).date()))
         verdicts.append((number, problem, room))
     return verdicts
+
+
+# --- Time of day ------------------------------------------------------------------------------
+
+NOON = 12
+
+
+def in_part(part: str, local: datetime) -> bool:
+    """A clinic-local start in the part of the day asked for: "morning" (before noon),
+    "afternoon" (from noon), anything else (any time)."""
+    if part == "morning":
+        return local.hour < NOON
+    if part == "afternoon":
+        return local.hour >= NOON
+    return True

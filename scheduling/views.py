@@ -29,7 +29,7 @@ from patients.models import Patient
 from patients.selectors import screening_summary
 from treatments.models import PlanStatus
 
-from . import aftercare_sheet, clock, gate, online_booking_link, selectors, services
+from . import aftercare_sheet, clock, gate, online_booking_link, rules, selectors, services
 from .access import (
     BOOKING_ROLES,
     get_appointment_for_user,
@@ -46,7 +46,7 @@ from .forms import (
     StatusForm,
     TimeOffForm,
 )
-from .models import BookingRequest, Kind, Status, TimeOff
+from .models import BookingRequest, DayPart, Kind, Status, TimeOff
 from .services import online_booking
 from .slots import free_slots
 
@@ -244,7 +244,7 @@ def _free_days(data: dict, plan, patient, tz) -> list[tuple[date, list]]:
     days: dict[date, list] = {}
     for slot in slots:
         local = slot.starts_at.astimezone(tz)
-        if (part == "morning" and local.hour >= 12) or (part == "afternoon" and local.hour < 12):
+        if not rules.in_part(part, local):
             continue
         days.setdefault(local.date(), []).append(slot)
     return list(days.items())
@@ -328,10 +328,13 @@ def book_series(request: HttpRequest, pk: int) -> HttpResponse:
     numbers = services.remaining_sessions(plan)
     chosen = request.POST.get("location") or request.GET.get("location")
     office = selectors.office_from(chosen) or services.plan_office(plan)
+    part = request.GET.get("part", "")
+    part = part if part in DayPart.values else DayPart.ANY
     proposals = {}
     if request.method != "POST" and numbers:
         proposals = {
-            p.number: p.starts_at for p in services.propose_series(plan=plan, location=office)
+            p.number: p.starts_at
+            for p in services.propose_series(plan=plan, location=office, part=part)
         }
     form = SeriesForm(request.POST or None, numbers=numbers, tz=tz, initial_starts=proposals)
     problems, checked = {}, False
@@ -368,6 +371,8 @@ def book_series(request: HttpRequest, pk: int) -> HttpResponse:
         "tz": tz.key,
         "office": office,
         "offices": list(selectors.offices_in_use()),
+        "part": part,
+        "parts": DayPart.choices,
     }
     return render(request, "scheduling/series.html", context)
 

@@ -17,6 +17,7 @@ from ..models import (
     ACTIVE_STATUSES,
     Appointment,
     ChangeAction,
+    DayPart,
     Kind,
     Location,
     Room,
@@ -81,10 +82,11 @@ def propose_series(
     earliest: date | None = None,
     search_days: int = 28,
     location: Location | None = None,
+    part: str = DayPart.ANY,
 ) -> list[Proposal]:
     """A date and time for each remaining session at `location` (plan_office by default),
-    each at least the interval after the one before, with the plan's doctor; None where no
-    free time was found in the window."""
+    each at least the interval after the one before, with the plan's doctor, in the mornings
+    or afternoons only if `part` says so; None where no free time was found in the window."""
     location = location or plan_office(plan)
     tz = clock.zone(location.time_zone)
     settings = scheduling_settings()
@@ -102,9 +104,11 @@ def propose_series(
             minutes=plan.session_minutes,
             step_minutes=settings.slot_step_minutes,
             buffer_minutes=settings.buffer_minutes,
-            limit=1,
+            # One is enough, unless the time of day rules some out.
+            limit=1 if part == DayPart.ANY else 500,
             patient_id=plan.patient_id,
         )
+        slots = [s for s in slots if rules.in_part(part, s.starts_at.astimezone(tz))][:1]
         if not slots:
             proposals.append(Proposal(number, None, plan.doctor, None))
             day += interval

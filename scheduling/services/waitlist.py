@@ -371,20 +371,12 @@ def fitting_time(
         local = slot.starts_at.astimezone(tz)
         if not opening.starts_at <= slot.starts_at < opening.ends_at or slot.starts_at < earliest:
             continue
-        if not entry.wants_weekday(local.weekday()) or not _in_part(entry.day_part, local):
+        if not entry.wants_weekday(local.weekday()) or not rules.in_part(entry.day_part, local):
             continue
         if session is not None and rules.gap(session, local.date()) is not None:
             continue
         return slot
     return None
-
-
-def _in_part(part: str, local: datetime) -> bool:
-    if part == DayPart.MORNING:
-        return local.hour < 12
-    if part == DayPart.AFTERNOON:
-        return local.hour >= 12
-    return True
 
 
 def _offer(opening: Opening, entry: WaitlistEntry, slot: Slot, now: datetime) -> WaitlistOffer:

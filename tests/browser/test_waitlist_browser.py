@@ -111,6 +111,17 @@ def test_a_cancelled_time_is_filled_from_the_waitlist(
     taken = clinic["taken"]
     page.set_viewport_size({"width": 1280, "height": 900})
     log_in(page, live_server.url, "desk.kim")
+    # A third patient joins from her record, after the two already waiting.
+    carla = PatientFactory(legal_first_name="Carla", legal_last_name="Ruiz")
+    page.goto(f"{live_server.url}/patients/{carla.pk}/")
+    open_page(page, page.get_by_role("link", name="Add to waitlist"))
+    page.get_by_label("Tuesday").uncheck()
+    page.get_by_label("Afternoons (from noon)").check()
+    screenshot("waitlist-add")
+    open_page(page, page.get_by_role("button", name="Add to waitlist"))
+    expect(page.get_by_text("Carla Ruiz is on the waitlist.")).to_be_visible()
+    expect(page.get_by_text("waiting since")).to_be_visible()
+
     page.goto(f"{live_server.url}/appointments/{taken.pk}/")
     page.get_by_role("radio", name="The clinic").check()
     page.get_by_label("Reason").fill("The doctor is needed in surgery")
