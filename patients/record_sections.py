@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from goodskin.roles import Role
 
+from . import audit_words
 from .models import (
     AuditAction,
     AuditEntry,
@@ -220,7 +221,8 @@ def audit_trail(patient: Patient) -> list[dict]:
             "who": person(e.user),
             "role": choice(Role, e.role),
             "action": choice(AuditAction, e.action),
-            "subject": e.subject,
+            # The code's token for machines, and words for people (the PDF shows the words).
+            "subject": {"value": e.subject, "label": audit_words.words(e.subject)},
             "from_address": e.ip,
             "record_number": e.patient_id,
             "details": e.details,

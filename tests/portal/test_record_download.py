@@ -159,6 +159,9 @@ def test_a_spanish_reader_downloads_a_record_all_in_spanish(client, rich, patien
     assert "Expediente de paciente: Rosalind Quintanilla" in text
     assert "Fecha de la sesión 16 de noviembre de 2026" in text
     assert re.findall(r"\d{4}-\d{2}-\d{2}", text) == []
+    # The audit trail says what was opened in words, not the code's English tokens.
+    assert "datos personales" in text
+    assert not re.search(r"\b(screening|portal schedule|plan:\d+)\b", text)
     for typed in TYPED:
         text = text.replace(typed, "")
     assert english_left(text) == []
