@@ -427,3 +427,6 @@ WAITLIST_OFFERS_AT_ONCE = env.int("WAITLIST_OFFERS_AT_ONCE", default=1)
 WAITLIST_OFFER_HOURS = env.int("WAITLIST_OFFER_HOURS", default=2)
 # No time is offered that starts sooner than this many hours from now.
 WAITLIST_NOTICE_HOURS = env.int("WAITLIST_NOTICE_HOURS", default=3)
+# Offers go out only from/until these clinic-local hours (no text in the night).
+WAITLIST_OFFER_FROM_HOUR = env.int("WAITLIST_OFFER_FROM_HOUR", default=8)
+WAITLIST_OFFER_UNTIL_HOUR = env.int("WAITLIST_OFFER_UNTIL_HOUR", default=20)

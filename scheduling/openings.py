@@ -58,6 +58,6 @@ def appointment_freed(
 
 def appointment_restored(appointment: Appointment) -> None:
     """A cancellation undone: the time it freed is not free any more."""
-    Opening.objects.filter(appointment=appointment, status=OpeningStatus.OPEN).update(
-        status=OpeningStatus.CLOSED, closed_at=timezone.now()
-    )
+    Opening.objects.filter(
+        appointment=appointment, reason=OpeningReason.CANCELLED, status=OpeningStatus.OPEN
+    ).update(status=OpeningStatus.CLOSED, closed_at=timezone.now())

@@ -161,6 +161,8 @@ WAITLIST_LABELS = {
     "sent_at": _("Offered"),
     "answered_at": _("Answered"),
     "freed": _("Times freed by this patient's changes"),
+    "kind": _("Type"),
+    "starts_at": _("Time offered"),
     "appointment": _("Appointment"),
 }
 

@@ -15,7 +15,7 @@ from messaging import kinds
 from messaging.kinds import MessageKind, PermanentFailure, Rendered
 
 from . import clock
-from .models import OfferStatus, WaitlistOffer, WaitlistStatus
+from .models import OfferStatus, OpeningStatus, WaitlistOffer, WaitlistStatus
 from .services import waitlist
 
 _page: list[Callable[[str], str]] = []
@@ -85,13 +85,24 @@ def _render_gone(message, memo: dict) -> Rendered:
 
 
 def _offer_not_to_send(message) -> str:
-    offer = WaitlistOffer.objects.filter(pk=message.topic_id).select_related("entry").first()
+    offer = (
+        WaitlistOffer.objects.filter(pk=message.topic_id).select_related("entry", "opening").first()
+    )
     if offer is None:
         return "the offer no longer exists"
     if offer.status != OfferStatus.SENT or offer.entry.status != WaitlistStatus.WAITING:
         return "the offer was answered, withdrawn or overtaken"
+    if offer.opening.status == OpeningStatus.CLOSED:
+        return "the freed time is not free any more"
     if offer.expires_at <= timezone.now():
         return "the time to answer the offer has passed"
+    return ""
+
+
+def _gone_not_to_send(message) -> str:
+    offer = WaitlistOffer.objects.filter(pk=message.topic_id).select_related("entry").first()
+    if offer is None or offer.entry.status != WaitlistStatus.WAITING:
+        return "the patient is no longer waiting (booked, or off the list)"
     return ""
 
 
@@ -111,6 +122,7 @@ def register() -> None:
         MessageKind(
             label=lambda kind: _("Waitlist: the offered time went"),
             render=_render_gone,
+            reason_not_to_send=_gone_not_to_send,
             purpose=lambda kind: "",
         ),
     )

@@ -103,6 +103,8 @@ def offer(request: HttpRequest, token: str) -> HttpResponse:
         context.update(state="booked", appointment=found.appointment)
     elif found.status == OfferStatus.DECLINED:
         context["state"] = "declined"
+    elif found.status == OfferStatus.WITHDRAWN:
+        context.update(state="withdrawn", gone=CLOSED[found.status])
     elif found.status in CLOSED:
         context.update(state="gone", gone=CLOSED[found.status])
     elif found.expires_at <= timezone.now():

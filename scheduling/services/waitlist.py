@@ -11,6 +11,7 @@ accept gets it, the others are told it went. An offer with no answer lapses afte
 WAITLIST_OFFER_HOURS and the next patient is asked.
 """
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -26,6 +27,7 @@ from goodskin.actors import Actor
 from goodskin.db import locked
 from goodskin.roles import STAFF_ROLES, Role
 from messaging import outbox
+from messaging.models import Message, MessageStatus
 from patients import audit
 from patients.models import AuditAction, Patient
 from treatments.models import PlanStatus, TreatmentPlan
@@ -56,10 +58,12 @@ SALT = "goodskin.waitlist_offer"
 OFFER_KIND = "waitlist_offer"
 GONE_KIND = "waitlist_gone"
 OFFER_TOPIC = "waitlist_offer"
+# An offer leaves the patient at least this long to answer, or is not made.
+MIN_ANSWER_TIME = timedelta(minutes=30)
+
+logger = logging.getLogger(__name__)
 # An opening is offered until its time is too near, filled or not.
 STILL_OFFERED = (OpeningStatus.OPEN, OpeningStatus.FILLED)
-# Openings the task looks at in one run (the rest wait for the next minute).
-OPENINGS_PER_RUN = 100
 
 
 class AlreadyWaiting(BookingError):
@@ -193,7 +197,7 @@ def remove_from_waitlist(*, entry_id: int, by: Actor, patient: Patient | None = 
         raise BookingError(_("This waitlist entry does not exist."))
     if found.status != WaitlistStatus.WAITING:
         return  # taken off already, or booked: nothing to do twice
-    _end(found, WaitlistStatus.REMOVED, by=by)
+    end_wish(found, WaitlistStatus.REMOVED, by=by)
     audit.record(
         actor=by,
         patient=found.patient,
@@ -203,7 +207,7 @@ def remove_from_waitlist(*, entry_id: int, by: Actor, patient: Patient | None = 
     )
 
 
-def _end(entry: WaitlistEntry, status: str, *, by: Actor, appointment=None) -> None:
+def end_wish(entry: WaitlistEntry, status: str, *, by: Actor, appointment=None) -> None:
     """`entry` (locked) leaves the list; its unanswered offers are withdrawn."""
     entry.status = status
     entry.ended_at = timezone.now()
@@ -252,11 +256,17 @@ def offer_openings() -> int:
     offers were made. One transaction per opening, so one that fails leaves the others."""
     now = timezone.now()
     ids = list(
-        Opening.objects.filter(status__in=STILL_OFFERED, offer_from__lte=now).values_list(
-            "pk", flat=True
-        )[:OPENINGS_PER_RUN]
+        Opening.objects.filter(status__in=STILL_OFFERED, offer_from__lte=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    return sum(_offer_opening(pk) for pk in ids)
+    made = 0
+    for pk in ids:
+        try:
+            made += _offer_opening(pk)
+        except Exception:
+            logger.exception("waitlist: opening %s could not be offered", pk)
+    return made
 
 
 @transaction.atomic
@@ -280,9 +290,14 @@ def _offer_opening(opening_id: int) -> int:
         opening.status, opening.closed_at = OpeningStatus.CLOSED, now
         opening.save(update_fields=["status", "closed_at"])
         return 0
+    if not _waking_hours(now, opening):
+        return 0
+    # Offers to wishes that have left the list meanwhile hold no place.
     room = (
         django_settings.WAITLIST_OFFERS_AT_ONCE
-        - opening.offers.filter(status=OfferStatus.SENT).count()
+        - opening.offers.filter(
+            status=OfferStatus.SENT, entry__status=WaitlistStatus.WAITING
+        ).count()
     )
     made = 0
     settings = scheduling_settings()
@@ -295,6 +310,24 @@ def _offer_opening(opening_id: int) -> int:
                 break
     opening.save(update_fields=["seen_entry_id"])
     return made
+
+
+def _waking_hours(now: datetime, opening: Opening) -> bool:
+    """Offers go out in the clinic's waking hours only: a text at 2 a.m. would wake the
+    patient, or lapse while they sleep and cost them their turn."""
+    hour = now.astimezone(clock.zone(opening.location.time_zone)).hour
+    first, last = (
+        django_settings.WAITLIST_OFFER_FROM_HOUR,
+        django_settings.WAITLIST_OFFER_UNTIL_HOUR,
+    )
+    return first <= hour < last
+
+
+def _answer_by(now: datetime, starts_at: datetime) -> datetime:
+    return min(
+        now + timedelta(hours=django_settings.WAITLIST_OFFER_HOURS),
+        starts_at - timedelta(hours=django_settings.WAITLIST_NOTICE_HOURS),
+    )
 
 
 def _lapse_offers(opening: Opening, now: datetime) -> None:
@@ -375,15 +408,14 @@ def fitting_time(
             continue
         if session is not None and rules.gap(session, local.date()) is not None:
             continue
+        if _answer_by(now, slot.starts_at) - now < MIN_ANSWER_TIME:
+            continue  # no time left to answer
         return slot
     return None
 
 
 def _offer(opening: Opening, entry: WaitlistEntry, slot: Slot, now: datetime) -> WaitlistOffer:
-    answer_by = min(
-        now + timedelta(hours=django_settings.WAITLIST_OFFER_HOURS),
-        slot.starts_at - timedelta(hours=django_settings.WAITLIST_NOTICE_HOURS),
-    )
+    answer_by = _answer_by(now, slot.starts_at)
     nonce = uuid.uuid4()
     offer = WaitlistOffer.objects.create(
         opening=opening,
@@ -422,7 +454,11 @@ def accept_offer(*, token: str, ip: str | None) -> Answer:
     found = find_offer(token)
     # The opening first: two patients accepting offers of one opening take turns here, and the
     # second finds it filled.
-    opening = locked(Opening.objects.filter(pk=found.opening_id)).select_related("location").get()
+    opening = (
+        locked(Opening.objects.filter(pk=found.opening_id), of=("self",))
+        .select_related("location")
+        .get()
+    )
     entry = locked(WaitlistEntry.objects.filter(pk=found.entry_id), of=("self",)).select_related(
         "patient", "plan"
     )[0]
@@ -443,11 +479,21 @@ def accept_offer(*, token: str, ip: str | None) -> Answer:
             lapsed = offer.expires_at <= now
             _close_offer(offer, OfferStatus.EXPIRED if lapsed else OfferStatus.WENT, now)
         return Answer(offer=offer, gone=gone)
+    # Every offer the two steps below change, locked at once in id order: two acceptances
+    # that share patients and openings never wait for each other in a circle.
+    list(
+        locked(
+            WaitlistOffer.objects.filter(
+                Q(entry=entry) | Q(opening=opening), status=OfferStatus.SENT
+            ).order_by("pk"),
+            of=("self",),
+        )
+    )
     _close_offer(offer, OfferStatus.ACCEPTED, now, appointment=appointment)
     # Filled, and still offered: a long freed time (time off lifted) may hold more visits.
     opening.status = OpeningStatus.FILLED
     opening.save(update_fields=["status"])
-    _end(entry, WaitlistStatus.BOOKED, by=Actor.system(), appointment=appointment)
+    end_wish(entry, WaitlistStatus.BOOKED, by=Actor.system(), appointment=appointment)
     _tell_the_others(opening, appointment, now)
     return Answer(offer=offer, appointment=appointment)
 
@@ -466,7 +512,9 @@ def _why_gone(offer, opening, entry, now) -> str:
 def _book_offer(offer, opening, entry, ip) -> Appointment:
     plan = number = None
     if entry.kind == Kind.SESSION:
-        plan = entry.plan
+        # Locked, as the portal's booking does: one booking per session number, whoever
+        # books it at the same moment (the desk, the patient's portal, this link).
+        plan = locked(TreatmentPlan.objects.filter(pk=entry.plan_id)).first()
         number = _unbooked(plan) if plan is not None else None
         if number is None:
             raise BookingError(_("Every session of your plan is booked already."))
@@ -497,6 +545,14 @@ def _tell_the_others(opening: Opening, booked: Appointment, now: datetime) -> No
     others = list(locked(taken, of=("self",)).select_related("entry__patient"))
     for offer in others:
         _close_offer(offer, OfferStatus.WENT, now)
+    keys = [f"waitlist-offer:{o.pk}" for o in others]
+    offered = set(
+        Message.objects.filter(key__in=keys, status=MessageStatus.SENT).values_list(
+            "topic_id", flat=True
+        )
+    )
+    outbox.withdraw_keys(keys, reason="the offered time went first")
+    others = [o for o in others if o.pk in offered]  # told only if they were offered it
     outbox.put_new(
         [
             outbox.Draft(

@@ -29,7 +29,9 @@ from tests.browser.steps import log_in, open_page, page_width
 from tests.browser.test_portal_browser import PHONE
 from tests.factories import PatientFactory, UserFactory
 from tests.messaging.realparts import Mailbox, SMTPServer
-from tests.scheduling.conftest import TZ, desk_actor
+from tests.scheduling.conftest import TZ, desk_actor, waking_all_day  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("waking_all_day")
 
 LINK = re.compile(r"/portal/waitlist/offer/[^/\s]+/")
 

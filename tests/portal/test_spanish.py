@@ -110,6 +110,8 @@ def portal_pages(visits, me) -> dict[str, str]:
 
 def waitlist_offer_link(me) -> str:
     """A real offer to this patient: another patient's visit cancelled, offered to her."""
+    from django.test import override_settings
+
     from scheduling.models import Appointment, WaitlistOffer
     from scheduling.services import waitlist
 
@@ -129,7 +131,8 @@ def waitlist_offer_link(me) -> str:
     services.cancel_appointment(
         appointment=other, by=desk_actor(front_desk_user()), cancelled_by="clinic", reason="ill"
     )
-    waitlist.offer_openings()
+    with override_settings(WAITLIST_OFFER_FROM_HOUR=0, WAITLIST_OFFER_UNTIL_HOUR=24):
+        waitlist.offer_openings()
     offer = WaitlistOffer.objects.get(entry__patient=me)
     return reverse("portal:waitlist_offer", args=[waitlist.token_for(offer.nonce)])
 

@@ -70,3 +70,10 @@ def other_doctor(db):
     from tests.factories import UserFactory
 
     return UserFactory(username="dr.other", role=Role.DOCTOR, email="dr.other@example.org")
+
+
+@pytest.fixture
+def waking_all_day(settings):
+    """Waitlist offers at any hour: the frozen clock reads 7 a.m., before the offers' hours
+    (test_waitlist.py has its own test of those)."""
+    settings.WAITLIST_OFFER_FROM_HOUR, settings.WAITLIST_OFFER_UNTIL_HOUR = 0, 24

@@ -35,6 +35,8 @@ from tests.factories import PatientFactory, screen
 from tests.scheduling.conftest import MONDAY, TZ, at, desk_actor
 from tests.treatments.conftest import make_plan
 
+pytestmark = pytest.mark.usefixtures("waking_all_day")
+
 WEDNESDAY = MONDAY + timedelta(days=2)
 ALL_DAYS = 0b1111111
 
@@ -140,6 +142,7 @@ def test_with_two_offers_at_once_the_first_to_accept_gets_it_and_the_other_is_to
     first, second = wait(front_desk), wait(front_desk)
     cancel(taken, front_desk)
     assert waitlist.offer_openings() == 2
+    sending.send_batch(50)  # both offers go out
     [to_first], [to_second] = offers_of(first), offers_of(second)
 
     won = waitlist.accept_offer(token=token(to_second), ip=None)
@@ -148,7 +151,6 @@ def test_with_two_offers_at_once_the_first_to_accept_gets_it_and_the_other_is_to
     assert to_first.status == OfferStatus.WENT
     gone = Message.objects.get(kind=waitlist.GONE_KIND)
     assert gone.patient == first.patient and gone.topic_id == to_first.pk
-    # The offer message not yet sent is not sent now: its time went.
     lost = waitlist.accept_offer(token=token(to_first), ip=None)
     assert lost.appointment is None and "someone else" in lost.gone
     assert WaitlistEntry.objects.get(pk=first.pk).status == WaitlistStatus.WAITING
@@ -414,3 +416,104 @@ def test_an_office_that_offers_no_such_visit_is_neither_wished_for_nor_offered(
     cancel(book(front_desk, doctor, at(WEDNESDAY, 10)), front_desk)
     assert waitlist.offer_openings() == 0
     assert offers_of(entry) == []
+
+
+def test_an_offer_that_never_went_out_is_withdrawn_and_its_patient_not_told(
+    now, hours, front_desk, doctor, settings
+):
+    settings.WAITLIST_OFFERS_AT_ONCE = 2
+    first, second = wait(front_desk), wait(front_desk)
+    cancel(book(front_desk, doctor, at(WEDNESDAY, 10)), front_desk)
+    waitlist.offer_openings()  # not sent yet
+    [to_first], [to_second] = offers_of(first), offers_of(second)
+    waitlist.accept_offer(token=token(to_second), ip=None)
+    offer_message = Message.objects.get(key=f"waitlist-offer:{to_first.pk}")
+    assert offer_message.status == MessageStatus.CANCELLED
+    assert not Message.objects.filter(kind=waitlist.GONE_KIND).exists()
+
+
+def test_offers_go_out_in_waking_hours_only(now, hours, front_desk, doctor, settings):
+    settings.WAITLIST_OFFER_FROM_HOUR, settings.WAITLIST_OFFER_UNTIL_HOUR = 8, 20
+    entry = wait(front_desk)
+    cancel(book(front_desk, doctor, at(WEDNESDAY, 10)), front_desk)
+    assert waitlist.offer_openings() == 0  # 7 a.m. in Oregon
+    now.move_to(at(MONDAY, 8))
+    assert waitlist.offer_openings() == 1
+    assert len(offers_of(entry)) == 1
+    now.move_to(at(MONDAY, 20, 30))
+    assert waitlist.offer_openings() == 0
+
+
+def test_a_time_too_soon_to_answer_for_is_not_offered(now, hours, front_desk, doctor):
+    """At 7:00 with three hours' notice, the 10:00 to 10:30 visit freed leaves no start with
+    30 minutes to answer (10:15 leaves 15)."""
+    entry = wait(front_desk)
+    cancel(book(front_desk, doctor, at(MONDAY, 10)), front_desk)
+    assert waitlist.offer_openings() == 0
+    assert offers_of(entry) == []
+
+
+def test_undoing_a_cancellation_keeps_the_time_an_earlier_move_freed(
+    now, hours, front_desk, doctor, patient
+):
+    record = PatientFactory(portal_user=patient)
+    taken = book(front_desk, doctor, at(WEDNESDAY, 10), record)
+    services.move_appointment(
+        appointment=taken, starts_at=at(WEDNESDAY, 15), by=desk_actor(front_desk)
+    )
+    by = Actor(user=patient, role=Role.PATIENT, ip=None)
+    services.patient_cancel(appointment=Appointment.objects.get(pk=taken.pk), by=by)
+    services.patient_undo_cancel(
+        appointment=Appointment.objects.get(pk=taken.pk), by=by, version=None
+    )
+    statuses = dict(Opening.objects.values_list("reason", "status"))
+    assert statuses == {
+        OpeningReason.MOVED: OpeningStatus.OPEN,
+        OpeningReason.CANCELLED: OpeningStatus.CLOSED,
+    }
+
+
+def test_one_opening_that_fails_leaves_the_others_offered(
+    now, hours, front_desk, doctor, monkeypatch
+):
+    entry = wait(front_desk)
+    cancel(book(front_desk, doctor, at(WEDNESDAY, 10)), front_desk)
+    cancel(book(front_desk, doctor, at(WEDNESDAY + timedelta(days=1), 10)), front_desk)
+    real, calls = waitlist._offer_opening, []
+
+    def first_fails(pk):
+        calls.append(pk)
+        if len(calls) == 1:
+            raise RuntimeError("a broken opening")
+        return real(pk)
+
+    monkeypatch.setattr(waitlist, "_offer_opening", first_fails)
+    assert waitlist.offer_openings() == 1
+    assert len(offers_of(entry)) == 1
+
+
+def test_merging_two_records_that_both_wait_keeps_one_wish_and_withdraws_the_others_offer(
+    now, hours, front_desk, doctor
+):
+    from django.db import transaction
+
+    from patients import services as patient_services
+
+    keep, duplicate = PatientFactory(), PatientFactory()
+    wait(front_desk, duplicate)
+    kept_wish = wait(front_desk, keep)
+    cancel(book(front_desk, doctor, at(WEDNESDAY, 10)), front_desk)
+    waitlist.offer_openings()
+    [duplicates_offer] = WaitlistOffer.objects.filter(entry__patient=duplicate)
+    with transaction.atomic():
+        patient_services.merge_records(
+            keep_id=keep.pk,
+            duplicate_id=duplicate.pk,
+            reason="same person",
+            by=Actor(user=doctor, role=Role.DOCTOR),
+        )
+    waiting = WaitlistEntry.objects.filter(patient=keep, status=WaitlistStatus.WAITING)
+    assert list(waiting) == [kept_wish]
+    duplicates_offer.refresh_from_db()
+    assert duplicates_offer.status == OfferStatus.WITHDRAWN
+    assert waitlist.offer_openings() == 1  # the withdrawn offer holds no place

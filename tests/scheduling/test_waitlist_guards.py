@@ -13,6 +13,8 @@ from tests.concurrency import contend
 from tests.factories import PatientFactory
 from tests.scheduling.conftest import MONDAY, at, desk_actor
 
+pytestmark = pytest.mark.usefixtures("waking_all_day")
+
 committing = pytest.mark.django_db(transaction=True)
 
 WEDNESDAY = MONDAY + timedelta(days=2)
@@ -107,3 +109,63 @@ def test_a_double_click_on_add_to_waitlist_saves_one_wish(now, hours, front_desk
     assert isinstance(holder, WaitlistEntry)
     assert isinstance(contender, waitlist.AlreadyWaiting), contender
     assert WaitlistEntry.objects.filter(patient=record).count() == 1
+
+
+@committing
+def test_the_waitlist_and_the_portal_never_book_one_session_twice(
+    now, hours, front_desk, doctor, patient
+):
+    # _book_offer's lock on the plan: the patient books session 2 in the portal while their
+    # waitlist offer for "the next session" is accepted; without the lock both count session
+    # 2 as the next one and book it twice (no constraint stops two "session 2").
+    from scheduling.services import patient_booking
+    from tests.factories import screen
+    from tests.treatments.conftest import make_plan
+
+    record = PatientFactory(portal_user=patient)
+    screen(record, sclerosant_allergy="no", untreated_varicose="no")
+    plan = make_plan(record, doctor, sessions=4)
+    services.book_appointment(
+        patient=record,
+        doctor=doctor,
+        kind=Kind.SESSION,
+        plan=plan,
+        session_number=1,
+        starts_at=at(MONDAY, 9),
+        by=desk_actor(front_desk),
+    )
+    wish = waitlist.Wish(kind=Kind.SESSION, not_before=MONDAY)
+    waitlist.add_to_waitlist(patient=record, wish=wish, by=desk_actor(front_desk))
+    free_day = MONDAY + timedelta(weeks=5)
+    taken = services.book_appointment(
+        patient=PatientFactory(),
+        doctor=doctor,
+        kind=Kind.CONSULTATION,
+        starts_at=at(free_day, 10),
+        by=desk_actor(front_desk),
+    )
+    services.cancel_appointment(
+        appointment=taken, by=desk_actor(front_desk), cancelled_by="clinic", reason="ill"
+    )
+    waitlist.offer_openings()
+    [offer] = WaitlistOffer.objects.all()
+    from goodskin.actors import Actor
+    from goodskin.roles import Role
+
+    holder, contender, waited = contend(
+        lambda: services.patient_book_session(
+            plan_id=plan.pk,
+            number=2,
+            starts_at=at(free_day + timedelta(days=1), 10),
+            by=Actor(user=patient, role=Role.PATIENT, ip=None),
+        ),
+        lambda: waitlist.accept_offer(token=waitlist.token_for(offer.nonce), ip=None),
+        pause=(patient_booking, "_book"),
+    )
+    assert isinstance(holder, Appointment), holder
+    numbers = list(
+        Appointment.objects.filter(plan=plan, status="booked").values_list(
+            "session_number", flat=True
+        )
+    )
+    assert len(numbers) == len(set(numbers)), numbers

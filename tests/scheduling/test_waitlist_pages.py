@@ -22,6 +22,8 @@ from scheduling.services import waitlist
 from tests.factories import PatientFactory, UserFactory
 from tests.scheduling.conftest import MONDAY, at, desk_actor, work_weekdays
 
+pytestmark = pytest.mark.usefixtures("waking_all_day")
+
 WEDNESDAY = MONDAY + timedelta(days=2)
 
 
