@@ -36,10 +36,19 @@ CLOCK_24H = re.compile(r"\b\d{1,2}:\d{2}\b(?!\s*(?:AM|PM|a\.m\.|p\.m\.))", re.IG
 # A date not written the Spanish way: a weekday in English, or a month before its day
 # ("Nov 30", "noviembre 30": Spanish writes "30 de noviembre", "lun 30 nov, 9:00"). Names
 # alone are not looked for: a note or a message typed in English may hold them.
+# Whole month names and their abbreviations only: a name such as "Martin 1" is no date.
+ENGLISH_MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December"
+    "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec"
+)
+SPANISH_MONTHS = (
+    "enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
+    "|ene|feb|mar|abr|may|jun|jul|ago|sept|sep|oct|nov|dic"
+)
 NOT_SPANISH_DATE = re.compile(
     r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday),"
-    r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}\b(?!:)"
-    r"|\b(?:ene|feb|marzo|abr|may|jun|jul|ago|sep|oct|nov|dic)[a-z]*\.?\s+\d{1,2}\b(?!:)"
+    rf"|\b(?:{ENGLISH_MONTHS})\.?\s+\d{{1,2}}\b(?!:)"
+    rf"|\b(?:{SPANISH_MONTHS})\.?\s+\d{{1,2}}\b(?!:)"
 )
 HREF = re.compile(r'href="(/[^"#]*)')
 # Files for other programs, not pages; and the addresses that end the session.
