@@ -43,7 +43,7 @@ ENGLISH_MONTHS = (
 )
 SPANISH_MONTHS = (
     "enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
-    "|ene|feb|mar|abr|may|jun|jul|ago|sept|sep|oct|nov|dic"
+    "|ene|feb|abr|may|jun|jul|ago|sept|sep|oct|nov|dic"  # "mar" is also martes: not here
 )
 NOT_SPANISH_DATE = re.compile(
     r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday),"
