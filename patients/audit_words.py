@@ -66,3 +66,69 @@ def words(subject: str) -> str:
     if number := NUMBER.search(subject):
         return gettext("%(what)s no. %(number)s") % {"what": label, "number": number[1]}
     return str(label)
+
+
+# --- The details of an entry ------------------------------------------------------------------
+
+
+def _vocabulary() -> tuple[dict, dict]:
+    """{field name: its words} and {stored code: its words}, from the models' own fields and
+    choices (read once; the words translate when shown)."""
+    from django.apps import apps
+
+    from .screening import BY_KEY, Answer
+
+    names: dict = {key: question.label for key, question in BY_KEY.items()}
+    names.update(DETAIL_NAMES)
+    codes: dict = {value: label for value, label in Answer.choices}
+    for label in ("patients", "treatments", "scheduling", "messaging"):
+        for model in apps.get_app_config(label).get_models():
+            for field in model._meta.get_fields():
+                if getattr(field, "verbose_name", None) and field.name not in names:
+                    names[field.name] = field.verbose_name
+                for value, words in getattr(field, "flatchoices", None) or ():
+                    codes.setdefault(value, words)
+    return names, codes
+
+
+# Keys of details that are no model field.
+DETAIL_NAMES = {
+    "action": _("what changed"),
+    "amendment": _("amendment"),
+    "answers": _("answers"),
+    "appointments": _("appointments"),
+    "cosignature": _("co-signature"),
+    "field": _("part changed"),
+    "kind": _("type"),
+    "sessions": _("sessions"),
+    "signed": _("signed"),
+}
+
+_cache: list = []
+
+
+def _words_for(value, codes: dict) -> str:
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list):
+        return " → ".join(_words_for(item, codes) for item in value)
+    if isinstance(value, dict):
+        return details_words(value)
+    return str(codes.get(value, value)) if isinstance(value, str) else str(value)
+
+
+def details_words(details: dict) -> str:
+    """An entry's details in words ("Estrogen: No → Yes; Status: Active"): each key by its
+    field's or question's name, each stored code by its choice's words."""
+    if not _cache:
+        _cache.append(_vocabulary())
+    names, codes = _cache[0]
+    parts = []
+    for key, value in (details or {}).items():
+        name = str(names.get(key, key.replace("_", " ")))
+        # "field" names another field: said by that field's name.
+        said = str(names.get(value, value)) if key == "field" else _words_for(value, codes)
+        parts.append(f"{name[:1].upper()}{name[1:]}: {said}")
+    return "; ".join(parts)

@@ -225,7 +225,9 @@ def audit_trail(patient: Patient) -> list[dict]:
             "subject": {"value": e.subject, "label": audit_words.words(e.subject)},
             "from_address": e.ip,
             "record_number": e.patient_id,
-            "details": e.details,
+            "details": {"value": e.details, "label": audit_words.details_words(e.details)}
+            if e.details
+            else None,
         }
         for e in entries
     ]

@@ -258,7 +258,8 @@ def test_it_exports_the_audit_trail_of_the_record_and_of_records_merged_into_it(
         assert (item["role"] or {}).get("value", "") == entry.role
         assert item["action"] == chosen(entry, "action")
         assert (item["subject"]["value"], item["from_address"]) == (entry.subject, entry.ip)
-        assert (item["record_number"], item["details"]) == (entry.patient_id, entry.details)
+        details = (item["details"] or {}).get("value", {})
+        assert (item["record_number"], details) == (entry.patient_id, entry.details)
     assert {e["record_number"] for e in exported} == {rich.pk, *merged}
 
 
