@@ -4,7 +4,7 @@ appointment or a plan's series, an appointment's page (move, cancel, status) and
 The front desk books and changes; doctors see the days, set a visit's status and block time;
 patients reach none of it (their own schedule is in the portal)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -29,7 +29,16 @@ from patients.models import Patient
 from patients.selectors import screening_summary
 from treatments.models import PlanStatus
 
-from . import aftercare_sheet, clock, gate, online_booking_link, rules, selectors, services
+from . import (
+    aftercare_sheet,
+    clock,
+    gate,
+    online_booking_link,
+    rules,
+    selectors,
+    services,
+    slot_chips,
+)
 from .access import (
     BOOKING_ROLES,
     get_appointment_for_user,
@@ -177,12 +186,21 @@ def slot_search(request: HttpRequest) -> HttpResponse:
                 form.add_error("who", _("A session needs a patient with an active plan."))
         if form.is_valid():
             days = _free_days(data, plan, patient, tz)
+    # Each free time names its office when there is more than one to choose from.
+    many_offices = len(form.fields["location"].queryset) > 1
+    chips = slot_chips.write(
+        [slot for _day, slots in days for slot in slots],
+        tz=tz,
+        patient=patient,
+        kind=form.cleaned_data.get("kind", "") if form.is_valid() else "",
+        plan=plan,
+        many_offices=many_offices,
+    )
     context = {
         "form": form,
         "days": days,
-        # Each free time names its office when there is more than one to choose from.
-        "many_offices": len(form.fields["location"].queryset) > 1,
-        "by_doctor": _by_doctor(days),
+        "many_offices": many_offices,
+        "by_doctor": _by_doctor(days, chips),
         "first_free": days[0][1][0] if days else None,
         "patient": patient,
         "plan": plan,
@@ -263,9 +281,21 @@ class DoctorDay:
     shown: list
     more: list
     location: object = None
+    # {free time: its button}, written once for the page (slot_chips).
+    chips: dict = field(default_factory=dict)
+
+    @property
+    def shown_chips(self) -> list:
+        return [self.chips[slot] for slot in self.shown]
+
+    @property
+    def more_chips(self) -> list:
+        return [self.chips[slot] for slot in self.more]
 
 
-def _by_doctor(days: list[tuple[date, list]]) -> list[tuple[date, int, list[DoctorDay]]]:
+def _by_doctor(
+    days: list[tuple[date, list]], chips: dict | None = None
+) -> list[tuple[date, int, list[DoctorDay]]]:
     """(day, how many times, each doctor's times at each office) for the compact free-time
     page."""
     grouped = []
@@ -274,7 +304,13 @@ def _by_doctor(days: list[tuple[date, list]]) -> list[tuple[date, int, list[Doct
         for slot in slots:
             doctors.setdefault((slot.doctor.pk, slot.location.pk), []).append(slot)
         rows = [
-            DoctorDay(s[0].doctor, s[:SHOWN_PER_DOCTOR], s[SHOWN_PER_DOCTOR:], s[0].location)
+            DoctorDay(
+                s[0].doctor,
+                s[:SHOWN_PER_DOCTOR],
+                s[SHOWN_PER_DOCTOR:],
+                s[0].location,
+                chips or {},
+            )
             for s in sorted(
                 doctors.values(),
                 key=lambda s: (s[0].doctor.get_full_name(), s[0].location.name),
