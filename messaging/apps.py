@@ -11,11 +11,13 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from goodskin import links
-        from patients import merging, notices
+        from patients import audit_words, merging, notices
 
         from . import record_sections
         from .models import Message
         from .services import move_patient_messages
+
+        audit_words.register(subjects={"message": _("message"), "messages": _("messages")})
         from .views import messages_notice, record_links
 
         notices.register(messages_notice)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # Every subject the apps write (tests/patients/test_audit_words.py finds each one in the code).
+# An app above this one whose subject names its own tables adds its words (register).
 SUBJECT_WORDS = {
     "account": _("login account"),
     "adverse event": _("side effect report"),
@@ -22,8 +23,6 @@ SUBJECT_WORDS = {
     "free times": _("free times"),
     "free times search": _("search for free times"),
     "merge preview": _("check for a duplicate record"),
-    "message": _("message"),
-    "messages": _("messages"),
     "online booking request": _("online booking request"),
     "online booking requests": _("online booking requests"),
     "patient": _("personal details"),
@@ -96,7 +95,6 @@ DETAIL_NAMES = {
     "action": _("what changed"),
     "amendment": _("amendment"),
     "answers": _("answers"),
-    "appointments": _("appointments"),
     "cosignature": _("co-signature"),
     "field": _("part changed"),
     "kind": _("type"),
@@ -105,6 +103,13 @@ DETAIL_NAMES = {
 }
 
 _cache: list = []
+
+
+def register(*, subjects: dict | None = None, details: dict | None = None) -> None:
+    """An app's own subjects and detail keys in words (from its AppConfig.ready)."""
+    SUBJECT_WORDS.update(subjects or {})
+    DETAIL_NAMES.update(details or {})
+    _cache.clear()
 
 
 def _words_for(value, codes: dict) -> str:

@@ -11,7 +11,7 @@ class SchedulingConfig(AppConfig):
 
     def ready(self) -> None:
         from goodskin import links
-        from patients import merging, notices, record_panels, upcoming
+        from patients import audit_words, merging, notices, record_panels, upcoming
         from treatments import plan_panels
 
         from . import (
@@ -30,6 +30,7 @@ class SchedulingConfig(AppConfig):
         from .views import plan_links
 
         register_all()
+        audit_words.register(details={"appointments": _("appointments")})
         screening_request.register()
         online_booking_link.register()
         check_in_messages.register()
