@@ -3,7 +3,6 @@ their rooms, the doctors' hours there and the kinds of visit each offers. Everyo
 the 403 page, as on the rest of the administrators' pages."""
 
 from django.contrib import messages
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -12,7 +11,8 @@ from django.views.decorators.http import require_POST
 from goodskin.actors import Actor
 from goodskin.roles import Role, role_required
 
-from .models import Kind, Location, Room, WorkingHours
+from . import selectors
+from .models import Location, Room, WorkingHours
 from .office_forms import HoursForm, OfficeForm, RoomForm
 from .services import offices
 
@@ -21,21 +21,7 @@ admin_only = role_required(Role.ADMIN)
 
 @admin_only
 def office_list(request: HttpRequest) -> HttpResponse:
-    rows = list(
-        Location.objects.annotate(room_count=Count("rooms", filter=Q(rooms__active=True))).order_by(
-            "-active", "name", "pk"
-        )
-    )
-    hours = dict(
-        WorkingHours.objects.values("location_id")
-        .annotate(n=Count("id"))
-        .values_list("location_id", "n")
-    )
-    kinds = dict(Kind.choices)
-    for row in rows:
-        row.hours_count = hours.get(row.pk, 0)
-        row.kind_labels = [str(kinds[k]) for k in row.kinds if k in kinds]
-    return render(request, "scheduling/offices.html", {"offices": rows})
+    return render(request, "scheduling/offices.html", {"offices": selectors.office_rows()})
 
 
 def _save_office(request: HttpRequest, form: OfficeForm, office: Location | None):

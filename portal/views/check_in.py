@@ -2,45 +2,31 @@
 in the link is the key. A GET changes nothing (mail scanners follow links); sending the form
 keeps the answer and shows at once what to do."""
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import translation
 from django.views.decorators.http import require_http_methods
 
 from goodskin.actors import client_ip
-from goodskin.language import supported
 from scheduling.models import Appointment
-from scheduling.services.common import first_location
 from treatments import check_ins
 from treatments.models import CheckInAnswer
 
 from ..forms import CheckInForm
 from . import aftercare_context
+from .link_pages import clinic_phone, speak_the_patients_language
 
 
 def _phone(check_in=None) -> str:
     """The phone of the office the session was at; the clinic's main office otherwise."""
+    office_phone = ""
     if check_in is not None:
-        found = (
+        office_phone = (
             Appointment.objects.filter(pk=check_in.appointment_id)
             .values_list("location__phone", flat=True)
             .first()
-        )
-        if found:
-            return found
-    office = first_location()  # None before any office is set up: the page still answers
-    return office.phone if office else ""
-
-
-def _speak_the_patients_language(request: HttpRequest, patient) -> None:
-    """The link was sent to this patient, in their language: the page answers in it too,
-    unless whoever opened it chose another one with the chooser (its cookie)."""
-    if request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or not supported(patient.language):
-        return
-    translation.activate(patient.language)
-    request.LANGUAGE_CODE = patient.language
+        ) or ""
+    return clinic_phone(office_phone)
 
 
 @login_not_required
@@ -51,7 +37,7 @@ def check_in(request: HttpRequest, token: str) -> HttpResponse:
     except check_ins.LinkNotValid:
         return render(request, "portal/check_in/not_valid.html", {"phone": _phone()}, status=404)
     phone = _phone(found)
-    _speak_the_patients_language(request, found.plan.patient)
+    speak_the_patients_language(request, found.plan.patient)
     if check_ins.is_expired(found):
         return render(request, "portal/check_in/expired.html", {"phone": phone}, status=410)
     form = CheckInForm(request.POST or None)

@@ -19,7 +19,7 @@ from scheduling.services import BookingError, patient_next_session
 from scheduling.services import waitlist as service
 
 from . import patient_only
-from .check_in import _phone, _speak_the_patients_language
+from .link_pages import clinic_phone, speak_the_patients_language
 
 
 def _kinds(patient) -> list[str]:
@@ -89,16 +89,16 @@ def offer(request: HttpRequest, token: str) -> HttpResponse:
     try:
         found = service.find_offer(token)
     except service.OfferNotValid:
-        context = {"state": "not_valid", "phone": _phone()}
+        context = {"state": "not_valid", "phone": clinic_phone()}
         return render(request, "portal/waitlist_offer.html", context, status=404)
-    _speak_the_patients_language(request, found.entry.patient)
+    speak_the_patients_language(request, found.entry.patient)
     if request.method == "POST":
         if request.POST.get("answer") == "no":
             service.decline_offer(token=token)
         else:
             service.accept_offer(token=token, ip=client_ip(request))
         return redirect(request.path)
-    context = {"offer": found, "phone": found.opening.location.phone or _phone()}
+    context = {"offer": found, "phone": clinic_phone(found.opening.location.phone)}
     if found.status == OfferStatus.ACCEPTED:
         context.update(state="booked", appointment=found.appointment)
     elif found.status == OfferStatus.DECLINED:

@@ -34,7 +34,6 @@ from treatments.models import PlanStatus, TreatmentPlan
 
 from .. import clock, openings, rules
 from ..models import (
-    ACTIVE_STATUSES,
     EVERY_WEEKDAY,
     Appointment,
     DayPart,
@@ -336,12 +335,17 @@ def _lapse_offers(opening: Opening, now: datetime) -> None:
     )
 
 
+def _local_days(opening: Opening, tz) -> tuple[date, date]:
+    """The first and last clinic-local days the opening's time touches."""
+    first = opening.starts_at.astimezone(tz).date()
+    return first, (opening.ends_at - timedelta(microseconds=1)).astimezone(tz).date()
+
+
 def _candidates(opening: Opening):
     """Waiting wishes the opening may fit, in the order they joined, from the first one this
     opening has not looked at yet (one that did not fit is not asked again)."""
     tz = clock.zone(opening.location.time_zone)
-    first = opening.starts_at.astimezone(tz).date()
-    last = (opening.ends_at - timedelta(microseconds=1)).astimezone(tz).date()
+    first, last = _local_days(opening, tz)
     wishes = (
         WaitlistEntry.objects.filter(status=WaitlistStatus.WAITING, pk__gt=opening.seen_entry_id)
         .filter(Q(doctor__isnull=True) | Q(doctor_id=opening.doctor_id))
@@ -378,14 +382,14 @@ def fitting_time(
         if rules.plan_session(patient, session):
             return None
     elif (
-        Appointment.objects.filter(patient=patient, kind=entry.kind, status__in=ACTIVE_STATUSES)
+        Appointment.objects.filter(patient=patient, kind=entry.kind)
         .upcoming()
         .filter(starts_at__lt=opening.starts_at)
         .exists()
     ):
         return None  # a visit of this kind comes sooner already
-    first = max(opening.starts_at.astimezone(tz).date(), entry.not_before)
-    last = (opening.ends_at - timedelta(microseconds=1)).astimezone(tz).date()
+    first, last = _local_days(opening, tz)
+    first = max(first, entry.not_before)
     last = min(last, entry.not_after) if entry.not_after else last
     if last < first:
         return None

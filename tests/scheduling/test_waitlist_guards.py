@@ -12,19 +12,13 @@ from scheduling.services import waitlist
 from tests.concurrency import contend
 from tests.factories import PatientFactory
 from tests.scheduling.conftest import MONDAY, at, desk_actor
+from tests.scheduling.test_waitlist import wait
 
 pytestmark = pytest.mark.usefixtures("waking_all_day")
 
 committing = pytest.mark.django_db(transaction=True)
 
 WEDNESDAY = MONDAY + timedelta(days=2)
-
-
-def wait(front_desk, patient=None):
-    wish = waitlist.Wish(kind=Kind.CONSULTATION, not_before=MONDAY)
-    return waitlist.add_to_waitlist(
-        patient=patient or PatientFactory(), wish=wish, by=desk_actor(front_desk)
-    )
 
 
 def free_wednesday_at_ten(front_desk, doctor) -> None:

@@ -21,17 +21,11 @@ from scheduling.models import (
 from scheduling.services import waitlist
 from tests.factories import PatientFactory, UserFactory
 from tests.scheduling.conftest import MONDAY, at, desk_actor, work_weekdays
+from tests.scheduling.test_waitlist import wait
 
 pytestmark = pytest.mark.usefixtures("waking_all_day")
 
 WEDNESDAY = MONDAY + timedelta(days=2)
-
-
-def wait(front_desk, patient=None, **wish):
-    values = {"kind": Kind.CONSULTATION, "not_before": MONDAY, **wish}
-    return waitlist.add_to_waitlist(
-        patient=patient or PatientFactory(), wish=waitlist.Wish(**values), by=desk_actor(front_desk)
-    )
 
 
 def freed_and_offered(front_desk, doctor, entry_patient=None):
