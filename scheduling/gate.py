@@ -7,13 +7,12 @@ are older than the clinic's limit or changed since the plan was made (`Rescreen`
 
 from dataclasses import dataclass
 
-from django.db.models import prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from treatments import eligibility
 from treatments.eligibility import Rescreen, Step, Verdict
 from treatments.models import TreatmentPlan
-from treatments.selectors import touch_up_plans
+from treatments.selectors import for_gate, touch_up_plans
 
 from .models import Appointment, Kind
 
@@ -75,13 +74,10 @@ def flags(visits: list[Visit]) -> dict[int, Flag]:
     visits = [v for v in visits if v.kind in TREATMENT_KINDS]
     if not visits:
         return {}
-    loaded = TreatmentPlan.objects.select_related("patient", "consultation").filter(
-        pk__in={v.plan_id for v in visits if v.plan_id}
-    )
+    loaded = for_gate(TreatmentPlan.objects.filter(pk__in={v.plan_id for v in visits if v.plan_id}))
     by_id = {plan.pk: plan for plan in loaded}
     wanted = [v.patient_id for v in visits if v.kind == Kind.TOUCH_UP and v.plan_id is None]
-    touch_ups = touch_up_plans(wanted) if wanted else {}
-    _load(list(touch_ups.values()), "consultation", "patient")
+    touch_ups = touch_up_plans(wanted, gate=True) if wanted else {}
     plans = {}
     for visit in visits:
         plan = by_id.get(visit.plan_id) or touch_ups.get(visit.patient_id)
@@ -102,14 +98,6 @@ def flags(visits: list[Visit]) -> dict[int, Flag]:
         )
         for index, (appointment_id, plan) in enumerate(plans.items())
     }
-
-
-def _load(objects: list, *names: str) -> None:
-    """Load each relation `names` of `objects` in one query, where it is not loaded yet."""
-    for name in names:
-        missing = [o for o in objects if not o._meta.get_field(name).is_cached(o)]
-        if missing:
-            prefetch_related_objects(missing, name)
 
 
 def flag(appointment: Appointment) -> Flag | None:

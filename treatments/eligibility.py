@@ -240,7 +240,9 @@ def assess_many(visits: list[tuple[TreatmentPlan, int | None]]) -> dict[int, Ver
     patient_ids = {plan.patient_id for plan, _session in visits}
     plan_ids = {plan.pk for plan, _session in visits}
     answers: dict[int, dict] = defaultdict(dict)
-    for answer in ScreeningAnswer.objects.filter(patient_id__in=patient_ids):
+    for answer in ScreeningAnswer.objects.filter(patient_id__in=patient_ids).only(
+        "patient_id", "question", "answer", "recorded_at"
+    ):
         answers[answer.patient_id][answer.question] = answer
     clearances: dict[int, list] = defaultdict(list)
     for clearance in Clearance.objects.filter(plan_id__in=plan_ids).select_related("by"):

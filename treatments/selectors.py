@@ -298,12 +298,50 @@ def latest_plan_progress(patient) -> PlanProgress | None:
     return plan_progress(plan) if plan else None
 
 
-def touch_up_plans(patient_ids) -> dict[int, TreatmentPlan]:
+# What assess, next_visits and rescreen_many read of a plan, its patient and its consultation:
+# a page of many visits loads these columns (`only`), not the whole rows of three tables, and
+# the doctors a consultation's clearances name by their names alone.
+GATE_RELATED = ("patient", "consultation__doctor", "consultation__varicose_override_by")
+_PEOPLE = ("first_name", "last_name", "username")
+GATE_FIELDS = (
+    "patient_id",
+    "consultation_id",
+    "status",
+    "sessions_planned",
+    "areas",
+    "created_at",
+    "patient__screening_confirmed_at",
+    *(
+        f"consultation__{name}"
+        for name in (
+            "acknowledged",
+            "varicose_override",
+            "varicose_override_at",
+            "varicose_override_reason",
+            "created_at",
+            "ceap_right",
+            "ceap_left",
+        )
+    ),
+    *(f"consultation__doctor__{name}" for name in _PEOPLE),
+    *(f"consultation__varicose_override_by__{name}" for name in _PEOPLE),
+)
+
+
+def for_gate(plans):
+    """`plans` (a TreatmentPlan queryset) with what the gate reads, and only that."""
+    return plans.select_related(*GATE_RELATED).only(*GATE_FIELDS)
+
+
+def touch_up_plans(patient_ids, *, gate: bool = False) -> dict[int, TreatmentPlan]:
     """{patient id: their most recently completed plan}: the plan a touch-up visit follows
-    (one query for a whole day of visits)."""
+    (one query for a whole day of visits). `gate`: with what the eligibility gate reads of
+    it, and only that (for_gate)."""
     plans = TreatmentPlan.objects.filter(
         patient_id__in=set(patient_ids), status=PlanStatus.COMPLETED
     ).order_by("patient_id", "-completed_at", "-id")
+    if gate:
+        plans = for_gate(plans)
     found: dict[int, TreatmentPlan] = {}
     for plan in plans:
         found.setdefault(plan.patient_id, plan)

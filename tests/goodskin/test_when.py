@@ -112,3 +112,21 @@ def test_a_page_a_message_and_the_calendar_feed_write_the_same_instant_alike(
     assert written in page
     assert written in notice.text and written in notice.html
     assert str(event["DESCRIPTION"]).startswith(written)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_what_is_written_once_is_written_again_the_same_for_every_instant(language):
+    """when keeps what it wrote of a clock time or a day (a page writes 30 distinct times
+    300 times): each instant still reads as Django's own formatting of it would, in the
+    clinic's zone across the DST change and in the language asked for."""
+    from django.utils.dateformat import format as date_format
+
+    formats = when.FORMATS[language]
+    instant = datetime(2026, 10, 31, 7, 0, 59, tzinfo=UTC)
+    with translation.override(language):
+        for _step in range(200):
+            instant += timedelta(minutes=37, seconds=13)
+            local = timezone.localtime(instant)
+            assert when.time_of(instant) == date_format(local, formats["time"])
+            assert when.day(instant) == date_format(local, formats["day"])
+            assert when.brief_day(local.date()) == date_format(local, formats["brief_day"])

@@ -8,6 +8,8 @@ the plan was made, then the answers changed, and the next step must notice."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from goodskin.actors import Actor
@@ -489,3 +491,39 @@ def test_the_doctors_own_day_shows_the_block_and_offers_no_check_in_past_it(
     assert "data-blocked" in item and "Infection in the area" in item
     assert reverse("treatments:plan", args=[record.pk, plan.pk]) + "#gate" in item
     assert 'value="checked_in"' not in item and 'value="in_progress"' not in item
+
+
+def test_the_day_view_reads_the_gate_of_one_or_three_plans_in_the_same_queries(
+    client, now, plan, doctor, front_desk, record
+):
+    """Each consultation names its doctor and the one who overrode its varicose veins: the
+    gate's clearances carry them, read with the plans, not one plan at a time."""
+    from treatments.models import Consultation
+
+    def acknowledged_and_overridden(made):
+        Consultation.objects.filter(pk=made.consultation_id).update(
+            acknowledged=["smoking"],
+            varicose_override=True,
+            varicose_override_reason="Seen by a vascular surgeon.",
+            varicose_override_by=UserFactory(),
+        )
+
+    def day_view_queries():
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get(reverse("scheduling:day")).content.decode()
+        return len(queries), html.count('<article class="card gs-appt')
+
+    acknowledged_and_overridden(plan)
+    book(front_desk, plan)
+    client.force_login(front_desk)
+    client.get(reverse("scheduling:day"))  # the session and the user, once
+    one = day_view_queries()
+    for hour in (10, 11):
+        other = PatientFactory()
+        complete_screening(other)
+        more = make_plan(other, doctor)
+        acknowledged_and_overridden(more)
+        book(front_desk, more, when=at(MONDAY, hour))
+    three = day_view_queries()
+    assert (one[1], three[1]) == (1, 3)
+    assert one[0] == three[0]
