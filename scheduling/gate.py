@@ -74,7 +74,8 @@ def flags(visits: list[Visit]) -> dict[int, Flag]:
     visits = [v for v in visits if v.kind in TREATMENT_KINDS]
     if not visits:
         return {}
-    loaded = for_gate(TreatmentPlan.objects.filter(pk__in={v.plan_id for v in visits if v.plan_id}))
+    wanted = {v.plan_id for v in visits if v.plan_id}
+    loaded = for_gate(TreatmentPlan.objects.filter(pk__in=wanted).order_by())
     by_id = {plan.pk: plan for plan in loaded}
     wanted = [v.patient_id for v in visits if v.kind == Kind.TOUCH_UP and v.plan_id is None]
     touch_ups = touch_up_plans(wanted, gate=True) if wanted else {}
@@ -87,8 +88,11 @@ def flags(visits: list[Visit]) -> dict[int, Flag]:
         return {}
     unique = list({plan.pk: plan for plan in plans.values()}.values())
     numbers = eligibility.next_visits(unique)
-    verdicts = eligibility.assess_many([(plan, numbers[plan.pk]) for plan in plans.values()])
-    rescreens = eligibility.rescreen_many(unique)
+    answers = eligibility.screening_answers(plan.patient_id for plan in unique)
+    verdicts = eligibility.assess_many(
+        [(plan, numbers[plan.pk]) for plan in plans.values()], answers=answers
+    )
+    rescreens = eligibility.rescreen_many(unique, answers=answers)
     return {
         appointment_id: Flag(
             plan=plan,

@@ -136,7 +136,7 @@ class _ConsultationClearance:
     key: str
     kind: str
     reason: str
-    by: object
+    by_id: int | None
     at: datetime
     session: int | None = None
 
@@ -145,7 +145,7 @@ def _consultation_clearances(plan: TreatmentPlan) -> list:
     consultation = plan.consultation
     rows = [
         _ConsultationClearance(
-            key, ClearanceKind.ACKNOWLEDGMENT, "", consultation.doctor, consultation.created_at
+            key, ClearanceKind.ACKNOWLEDGMENT, "", consultation.doctor_id, consultation.created_at
         )
         for key in consultation.acknowledged
     ]
@@ -157,7 +157,7 @@ def _consultation_clearances(plan: TreatmentPlan) -> list:
                     key,
                     ClearanceKind.OVERRIDE,
                     consultation.varicose_override_reason,
-                    consultation.varicose_override_by or consultation.doctor,
+                    consultation.varicose_override_by_id or consultation.doctor_id,
                     at,
                 )
             )
@@ -234,24 +234,34 @@ def names(problems: list[Problem]) -> str:
     return "; ".join(str(p) for p in problems)
 
 
-def assess_many(visits: list[tuple[TreatmentPlan, int | None]]) -> dict[int, Verdict]:
-    """assess for many (plan, session) pairs at once, keyed by their index in `visits`: two
-    queries whatever their number (the plans come with patient and consultation)."""
-    patient_ids = {plan.patient_id for plan, _session in visits}
-    plan_ids = {plan.pk for plan, _session in visits}
+def screening_answers(patient_ids) -> dict[int, dict[str, ScreeningAnswer]]:
+    """{patient id: {question: answer}} with what the gate reads of each answer: one query,
+    shared by assess_many and rescreen_many on a page of many visits."""
     answers: dict[int, dict] = defaultdict(dict)
-    for answer in ScreeningAnswer.objects.filter(patient_id__in=patient_ids).only(
+    for answer in ScreeningAnswer.objects.filter(patient_id__in=set(patient_ids)).only(
         "patient_id", "question", "answer", "recorded_at"
     ):
         answers[answer.patient_id][answer.question] = answer
+    return answers
+
+
+def assess_many(
+    visits: list[tuple[TreatmentPlan, int | None]], *, answers: dict | None = None
+) -> dict[int, Verdict]:
+    """assess for many (plan, session) pairs at once, keyed by their index in `visits`: two
+    queries whatever their number (one with the `answers` of screening_answers given; the
+    plans come with patient and consultation)."""
+    plan_ids = {plan.pk for plan, _session in visits}
+    if answers is None:
+        answers = screening_answers(plan.patient_id for plan, _session in visits)
     clearances: dict[int, list] = defaultdict(list)
-    for clearance in Clearance.objects.filter(plan_id__in=plan_ids).select_related("by"):
+    for clearance in Clearance.objects.filter(plan_id__in=plan_ids):
         clearances[clearance.plan_id].append(clearance)
     return {
         index: assess(
             plan,
             session=session,
-            summary=ScreeningSummary(answers=answers[plan.patient_id]),
+            summary=ScreeningSummary(answers=answers.get(plan.patient_id, {})),
             clearances=clearances[plan.pk],
         )
         for index, (plan, session) in enumerate(visits)
@@ -319,9 +329,11 @@ def rescreen(plan: TreatmentPlan, *, now: datetime | None = None) -> Rescreen:
     return rescreen_many([plan], now=now)[plan.patient_id]
 
 
-def rescreen_many(plans: list[TreatmentPlan], *, now: datetime | None = None) -> dict:
+def rescreen_many(
+    plans: list[TreatmentPlan], *, now: datetime | None = None, answers: dict | None = None
+) -> dict:
     """{patient id: Rescreen} for the patients of `plans` (their latest plan counts): two
-    queries whatever their number."""
+    queries whatever their number (one with the `answers` of screening_answers given)."""
     now = now or timezone.now()
     months = get_clinic_settings().rescreen_months
     cutoff = now - timedelta(days=round(months * 30.44))
@@ -331,11 +343,8 @@ def rescreen_many(plans: list[TreatmentPlan], *, now: datetime | None = None) ->
         confirmed[plan.patient_id] = plan.patient.screening_confirmed_at
         start = max(plan.created_at, plan.patient.screening_confirmed_at or plan.created_at)
         since[plan.patient_id] = max(since.get(plan.patient_id, start), start)
-    answers: dict[int, list] = defaultdict(list)
-    for answer in ScreeningAnswer.objects.filter(patient_id__in=since).only(
-        "patient_id", "recorded_at"
-    ):
-        answers[answer.patient_id].append(answer)
+    if answers is None:
+        answers = screening_answers(since)
     changes: dict[int, list] = defaultdict(list)
     earliest = min(since.values(), default=now)
     for change in ScreeningChange.objects.filter(
@@ -345,7 +354,7 @@ def rescreen_many(plans: list[TreatmentPlan], *, now: datetime | None = None) ->
             changes[change.patient_id].append(change)
     return {
         patient_id: Rescreen(
-            stale=_stale(answers[patient_id], confirmed[patient_id], cutoff),
+            stale=_stale(answers.get(patient_id, {}).values(), confirmed[patient_id], cutoff),
             changes=changes[patient_id],
         )
         for patient_id in since

@@ -299,10 +299,7 @@ def latest_plan_progress(patient) -> PlanProgress | None:
 
 
 # What assess, next_visits and rescreen_many read of a plan, its patient and its consultation:
-# a page of many visits loads these columns (`only`), not the whole rows of three tables, and
-# the doctors a consultation's clearances name by their names alone.
-GATE_RELATED = ("patient", "consultation__doctor", "consultation__varicose_override_by")
-_PEOPLE = ("first_name", "last_name", "username")
+# a page of many visits loads these columns (`only`), not the whole rows of three tables.
 GATE_FIELDS = (
     "patient_id",
     "consultation_id",
@@ -314,23 +311,23 @@ GATE_FIELDS = (
     *(
         f"consultation__{name}"
         for name in (
+            "doctor_id",
             "acknowledged",
             "varicose_override",
             "varicose_override_at",
+            "varicose_override_by_id",
             "varicose_override_reason",
             "created_at",
             "ceap_right",
             "ceap_left",
         )
     ),
-    *(f"consultation__doctor__{name}" for name in _PEOPLE),
-    *(f"consultation__varicose_override_by__{name}" for name in _PEOPLE),
 )
 
 
 def for_gate(plans):
     """`plans` (a TreatmentPlan queryset) with what the gate reads, and only that."""
-    return plans.select_related(*GATE_RELATED).only(*GATE_FIELDS)
+    return plans.select_related("patient", "consultation").only(*GATE_FIELDS)
 
 
 def touch_up_plans(patient_ids, *, gate: bool = False) -> dict[int, TreatmentPlan]:
