@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -32,6 +33,7 @@ from treatments.models import PlanStatus
 from . import (
     aftercare_sheet,
     clock,
+    day_cards,
     gate,
     online_booking_link,
     rules,
@@ -102,6 +104,9 @@ def day_view(request: HttpRequest) -> HttpResponse:
         "day": day,
         "tz": tz.key,
         "columns": columns,
+        "column_cards": day_cards.write(
+            columns, by_room=by_room, here=request.get_full_path(), csrf_token=get_token(request)
+        ),
         "by_room": by_room,
         "previous": day - timedelta(days=1),
         "next": day + timedelta(days=1),

@@ -1,0 +1,89 @@
+"""The day view's appointment cards, written once in Python rather than by the template's loop:
+a day of eight doctors is a hundred cards, and the loop was a third of the page's time once the
+eligibility gate read less (bench/scheduling.py, "day view"). The HTML is the one the template
+wrote; every value goes through escape()."""
+
+from urllib.parse import quote
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
+
+from .selectors import Card, Column
+
+
+def write(
+    columns: list[Column], *, by_room: bool, here: str, csrf_token: str
+) -> list[tuple[Column, list[SafeString]]]:
+    """Each column with its cards' HTML, in order. `here`: the page's own address, where a
+    status change returns; `csrf_token`: the page's token for the cards' forms."""
+    words = {
+        "late": escape(gettext("Late cancellation")),
+        "online": escape(gettext("Online")),
+        "blocked": escape(gettext("Blocked")),
+        "ask_doctor": escape(gettext("Only a doctor can let treatment go ahead.")),
+        "rescreen": escape(gettext("Re-screen and check in")),
+    }
+    form_head = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
+    here_field = f'<input type="hidden" name="next" value="{escape(here)}">'
+    back = escape(f"?next={quote(here, safe='/')}")  # as the urlencode filter writes it
+    return [
+        (
+            column,
+            [
+                mark_safe(_card(card, by_room, words, form_head, here_field, back))
+                for card in column.appointments
+            ],
+        )
+        for column in columns
+    ]
+
+
+def _card(card: Card, by_room: bool, words: dict, form_head: str, here_field: str, back: str):
+    status = escape(card.status)
+    badges = ""
+    if card.late_cancel:
+        badges += f' <span class="badge text-bg-warning">{words["late"]}</span>'
+    if card.online:
+        badges += f' <span class="badge text-bg-info">{words["online"]}</span>'
+    beside = card.doctor_name if by_room else card.room_name
+    parts = [
+        f'<article class="card gs-appt gs-appt-{status} mb-2"><div class="card-body p-2">'
+        '<div class="d-flex justify-content-between align-items-start gap-2">'
+        f'<a class="fw-semibold text-decoration-none" href="{escape(card.url)}">'
+        f"{escape(card.times)}</a>"
+        f'<span class="badge gs-status gs-status-{status}">{escape(card.status_label)}</span>'
+        f"{badges}</div>"
+        f'<div><a href="{escape(card.patient_url)}">{escape(card.patient_name)}</a></div>'
+        f'<div class="small text-body-secondary">{escape(card.what)} · {escape(beside)}</div>'
+    ]
+    if card.notes:
+        parts.append(f'<div class="small fst-italic">{escape(card.notes)}</div>')
+    if card.blocked:
+        parts.append(
+            '<div class="small text-danger-emphasis bg-danger-subtle rounded px-1 mt-1" '
+            f"data-blocked><strong>{words['blocked']}</strong>: {escape(card.blocked)}. "
+            f"{words['ask_doctor']}</div>"
+        )
+    rescreen = ""
+    if card.rescreen_url:
+        rescreen = (
+            f'<a class="btn btn-sm btn-outline-primary" href="{escape(card.rescreen_url)}'
+            f'{back}">{words["rescreen"]}</a>'
+        )
+    if card.buttons:
+        buttons = "".join(
+            f'<button type="submit" name="status" value="{escape(value)}" '
+            f'class="btn btn-sm {escape(style)}">{escape(label)}</button>'
+            for value, label, style in card.buttons
+        )
+        parts.append(
+            f'<form method="post" action="{escape(card.status_url)}" '
+            'class="d-flex flex-wrap gap-1 mt-2">'
+            f'{form_head}<input type="hidden" name="version" value="{card.version:d}">'
+            f"{here_field}{rescreen}{buttons}</form>"
+        )
+    elif rescreen:
+        parts.append(f'<div class="mt-2">{rescreen}</div>')
+    parts.append("</div></article>")
+    return "".join(parts)
