@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, ngettext
 
 from goodskin import when
 
@@ -21,17 +22,18 @@ SHOW = '<span class="badge text-bg-light border gs-slot">{}</span>'
 
 def write(
     slots, *, tz, patient=None, kind: str = "", plan=None, many_offices: bool = False
-) -> dict:
-    """{free time: its button}: a "Book" link for `patient` (the booking form with
-    the kind, doctor, day, time and office chosen), or the time alone when no patient is
-    chosen. Times in `tz`, words in the active language."""
+) -> list:
+    """Each free time's button, in the order of `slots`: a "Book" link for `patient` (the
+    booking form with the kind, doctor, day, time and office chosen), or the time alone when
+    no patient is chosen. Times in `tz`, words in the active language. (A list, not a dict
+    by free time: hashing a free time hashes its doctor, room and office rows.)"""
     book = reverse("scheduling:book", args=[patient.pk]) if patient is not None else ""
-    label, names, chips = gettext("Book"), {}, {}
+    label, names, chips = gettext("Book"), {}, []
     with timezone.override(tz):
         for slot in slots:
             shown = when.time_of(slot.starts_at)
             if patient is None:
-                chips[slot] = format_html(SHOW, shown)
+                chips.append(format_html(SHOW, shown))
                 continue
             local = timezone.localtime(slot.starts_at)
             query = {
@@ -46,13 +48,63 @@ def write(
             if slot.doctor.pk not in names:
                 names[slot.doctor.pk] = slot.doctor.get_full_name() or slot.doctor.username
             office = f", {slot.location.name}" if many_offices else ""
-            chips[slot] = format_html(
-                BOOK,
-                f"{book}?{urlencode(query)}",
-                shown,
-                label,
-                when.brief_day(slot.starts_at),
-                names[slot.doctor.pk],
-                office,
+            chips.append(
+                format_html(
+                    BOOK,
+                    f"{book}?{urlencode(query)}",
+                    shown,
+                    label,
+                    when.brief_day(slot.starts_at),
+                    names[slot.doctor.pk],
+                    office,
+                )
             )
     return chips
+
+
+ROW = (
+    '<div class="d-flex flex-wrap align-items-center gap-1 py-1 gs-slot-row">'
+    '<span class="small text-body-secondary me-1 gs-slot-doctor">{}{}</span>{}{}</div>'
+)
+OFFICE = ' <span class="badge text-bg-light border gs-slot-office">{}</span>'
+MORE = (
+    '<details class="d-inline-block gs-more"><summary class="btn btn-sm btn-link px-1">{}'
+    '</summary><div class="d-flex flex-wrap gap-1 mt-1">{}</div></details>'
+)
+DAY = (
+    '<section class="card mb-2"><div class="card-body py-2"><h2 class="h6 mb-1">{} '
+    '<span class="badge text-bg-light">{}</span></h2>{}</div></section>'
+)
+
+
+def write_days(by_doctor, *, many_offices: bool) -> SafeString:
+    """The page's free times: a card a day, a row a doctor (and office) with the first
+    times and the rest behind "more", as the template wrote them, from views._by_doctor's
+    (day, count, DoctorDay rows)."""
+    names: dict[int, str] = {}
+    days = []
+    for day, count, rows in by_doctor:
+        written = []
+        for row in rows:
+            doctor = row.doctor
+            if doctor.pk not in names:
+                names[doctor.pk] = doctor.get_full_name() or doctor.username
+            more = ""
+            if row.more:
+                n = len(row.more)
+                more = format_html(
+                    MORE,
+                    ngettext("%(n)s more", "%(n)s more", n) % {"n": n},
+                    mark_safe("".join(row.more_chips)),  # each written by format_html
+                )
+            written.append(
+                format_html(
+                    ROW,
+                    names[doctor.pk],
+                    format_html(OFFICE, row.location.name) if many_offices else "",
+                    mark_safe("".join(row.shown_chips)),  # each written by format_html
+                    more,
+                )
+            )
+        days.append(format_html(DAY, when.day(day), count, mark_safe("".join(written))))
+    return mark_safe("".join(days))

@@ -201,11 +201,13 @@ def slot_search(request: HttpRequest) -> HttpResponse:
         plan=plan,
         many_offices=many_offices,
     )
+    by_doctor = _by_doctor(days, chips)
     context = {
         "form": form,
         "days": days,
         "many_offices": many_offices,
-        "by_doctor": _by_doctor(days, chips),
+        "by_doctor": by_doctor,
+        "free_days": slot_chips.write_days(by_doctor, many_offices=many_offices),
         "first_free": days[0][1][0] if days else None,
         "patient": patient,
         "plan": plan,
@@ -280,45 +282,41 @@ SHOWN_PER_DOCTOR = 6
 @dataclass(frozen=True)
 class DoctorDay:
     """One doctor's free times of a day at one office, as the page shows them: the first
-    few, then more."""
+    few, then more, each with its button (slot_chips)."""
 
     doctor: object
     shown: list
     more: list
     location: object = None
-    # {free time: its button}, written once for the page (slot_chips).
-    chips: dict = field(default_factory=dict)
-
-    @property
-    def shown_chips(self) -> list:
-        return [self.chips[slot] for slot in self.shown]
-
-    @property
-    def more_chips(self) -> list:
-        return [self.chips[slot] for slot in self.more]
+    shown_chips: list = field(default_factory=list)
+    more_chips: list = field(default_factory=list)
 
 
 def _by_doctor(
-    days: list[tuple[date, list]], chips: dict | None = None
+    days: list[tuple[date, list]], chips: list | None = None
 ) -> list[tuple[date, int, list[DoctorDay]]]:
     """(day, how many times, each doctor's times at each office) for the compact free-time
-    page."""
+    page; `chips`: the buttons of the days' free times, in their order."""
+    buttons = iter(chips or [])
     grouped = []
     for day, slots in days:
         doctors: dict[tuple, list] = {}
         for slot in slots:
-            doctors.setdefault((slot.doctor.pk, slot.location.pk), []).append(slot)
+            doctors.setdefault((slot.doctor.pk, slot.location.pk), []).append(
+                (slot, next(buttons, ""))
+            )
         rows = [
             DoctorDay(
-                s[0].doctor,
-                s[:SHOWN_PER_DOCTOR],
-                s[SHOWN_PER_DOCTOR:],
-                s[0].location,
-                chips or {},
+                pairs[0][0].doctor,
+                [slot for slot, _chip in pairs[:SHOWN_PER_DOCTOR]],
+                [slot for slot, _chip in pairs[SHOWN_PER_DOCTOR:]],
+                pairs[0][0].location,
+                [chip for _slot, chip in pairs[:SHOWN_PER_DOCTOR]],
+                [chip for _slot, chip in pairs[SHOWN_PER_DOCTOR:]],
             )
-            for s in sorted(
+            for pairs in sorted(
                 doctors.values(),
-                key=lambda s: (s[0].doctor.get_full_name(), s[0].location.name),
+                key=lambda p: (p[0][0].doctor.get_full_name(), p[0][0].location.name),
             )
         ]
         grouped.append((day, len(slots), rows))

@@ -35,3 +35,24 @@ def test_without_a_patient_each_time_is_shown_not_linked(client, now, hours, fro
     client.force_login(front_desk)
     html = client.get(reverse("scheduling:slots"), {"kind": "consultation"}).content.decode()
     assert '<span class="badge text-bg-light border gs-slot">8:00 AM</span>' in html
+
+
+def test_each_day_is_written_in_the_readers_language_with_its_rest_behind_more(
+    client, now, hours, front_desk, doctor
+):
+    from django.utils import translation
+
+    client.force_login(front_desk)
+    with translation.override("es"):
+        response = client.get(
+            reverse("scheduling:slots"), {"kind": "consultation"}, HTTP_ACCEPT_LANGUAGE="es"
+        )
+    html = response.content.decode()
+    day, count, rows = response.context["by_doctor"][0]
+    [row] = rows
+    assert f'<span class="badge text-bg-light">{count}</span>' in html
+    assert f"{len(row.more)} más</summary>" in html
+    assert "lunes, 30 de noviembre de 2026" in html
+    assert html.count('<span class="badge text-bg-light border gs-slot">') == count + sum(
+        len(r.shown) + len(r.more) for _d, _n, rs in response.context["by_doctor"][1:] for r in rs
+    )
