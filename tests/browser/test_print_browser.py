@@ -3,6 +3,7 @@ buttons, the date picker and the language chooser are gone and the appointments 
 a page. Artifacts: test-artifacts/day-print.png (the page in print media), day-print.pdf (what
 Chromium prints) and week-print.png."""
 
+import re
 import subprocess
 from datetime import time, timedelta
 
@@ -37,6 +38,15 @@ def day(plan):
     plan, colleague = plan
     tomorrow = timezone.localdate(timezone.now(), TZ) + timedelta(days=1)
     fill_the_colleagues_day(colleague, tomorrow)
+    services.book_appointment(
+        patient=plan.patient,
+        doctor=plan.doctor,
+        kind=Kind.SESSION,
+        plan=plan,
+        session_number=1,
+        starts_at=instant(tomorrow, time(11), TZ),
+        by=Actor(user=None, role=Role.FRONT_DESK),
+    )
     services.book_appointment(
         patient=PatientFactory(legal_first_name="Rosa", legal_last_name="Quintana"),
         doctor=plan.doctor,
@@ -100,3 +110,46 @@ def test_the_week_prints_as_one_table(page: Page, live_server, day, screenshot):
     assert hidden_in_print(page.get_by_role("navigation", name="Main"))
     assert page.locator("main button:visible, main nav:visible, main .btn:visible").count() == 0
     screenshot("week-print")
+
+
+def test_the_doctors_day_prints_without_buttons(page: Page, live_server, day, screenshot):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, live_server.url, "dr.nguyen")
+    page.goto(f"{live_server.url}/schedule/my-day/?date={day.isoformat()}")
+    main = page.get_by_role("main")
+    expect(main.get_by_role("link", name="Chart session 1")).to_be_visible()
+    page.emulate_media(media="print")
+    expect(main.get_by_role("link", name="María García")).to_be_visible()
+    expect(main.get_by_role("link", name="Rosa Quintana")).to_be_visible()
+    assert hidden_in_print(page.get_by_role("navigation", name="Main"))
+    assert hidden_in_print(page.locator("main .btn, main button, main form, main nav"))
+    expect(main.get_by_text("Dr Linh Nguyen")).to_be_visible()  # whose day, on paper only
+    screenshot("my-day-print")
+
+    # The doctor's home (today's patients, alerts, charts to sign) prints the same way.
+    page.emulate_media(media="screen")
+    page.goto(f"{live_server.url}/doctor/")
+    expect(main.get_by_role("button", name="Print")).to_be_visible()
+    page.emulate_media(media="print")
+    expect(main.get_by_role("heading", name="Your patients today")).to_be_visible()
+    assert hidden_in_print(page.get_by_role("navigation", name="Main"))
+    assert hidden_in_print(page.locator("main .btn, main button, main form"))
+    assert hidden_in_print(main.get_by_role("heading", name="Your sessions today"))
+    screenshot("doctor-home-print")
+
+
+def test_the_aftercare_sheet_prints_as_the_sheet_alone(page: Page, live_server, day, screenshot):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, live_server.url, "desk.kim")
+    page.goto(f"{live_server.url}/schedule/day/?date={day.isoformat()}")
+    nguyen = page.locator("section").filter(has=page.get_by_role("heading", name="Linh Nguyen"))
+    nguyen.get_by_role("link", name=re.compile(r"^11:00 AM–")).click()
+    page.get_by_role("link", name="Aftercare sheet to print").click()
+    expect(page.get_by_role("button", name="Print")).to_be_visible()
+    page.emulate_media(media="print")
+    main = page.get_by_role("main")
+    expect(main.get_by_role("heading", name="After your sclerotherapy session")).to_be_visible()
+    expect(main.get_by_text("Warning signs")).to_be_visible()
+    assert hidden_in_print(page.get_by_role("navigation", name="Main"))
+    assert hidden_in_print(page.locator("main .btn, main button"))
+    screenshot("aftercare-sheet-print")
