@@ -178,6 +178,16 @@ def test_a_patient_gets_404_for_another_patients_sheet_and_for_a_visit_with_none
         assert b"Otherwise" not in response.content
     # The staff's addresses are not the patient's, even for their own visit.
     assert client.get(staff_sheet(session, "_pdf")).status_code == 404
+    consultation = services.book_appointment(
+        patient=session.patient,
+        doctor=session.doctor,
+        starts_at=at(MONDAY + timedelta(days=4), 9),
+        by=desk_actor(front_desk),
+        kind=Kind.CONSULTATION,
+    )
+    assert client.get(own_sheet(consultation)).status_code == 404  # no aftercare to print
+    page = client.get(reverse("portal:appointment", args=[consultation.pk])).content.decode()
+    assert "aftercare" not in page
     services.cancel_appointment(
         appointment=session, by=desk_actor(front_desk), cancelled_by="patient", reason="ill"
     )
@@ -209,6 +219,8 @@ def test_the_doctors_summary_has_each_session_what_was_treated_and_what_comes_ne
     client, doctor, session, django_assert_max_num_queries
 ):
     client.force_login(doctor)
+    plan_page = client.get(reverse("treatments:plan", args=[session.patient_id, session.plan_id]))
+    assert staff_summary(session.plan, "_pdf") in plan_page.content.decode()
     with django_assert_max_num_queries(16):
         page = client.get(staff_summary(session.plan)).content.decode()
     assert "Treatment summary" in page and "Rosa Quintana" in page
