@@ -110,6 +110,12 @@ def test_the_week_prints_as_one_table(page: Page, live_server, day, screenshot):
     assert hidden_in_print(page.get_by_role("navigation", name="Main"))
     assert page.locator("main button:visible, main nav:visible, main .btn:visible").count() == 0
     screenshot("week-print")
+    # Eight doctors' columns need the width: the week prints on landscape pages.
+    pdf = ARTIFACTS / "week-print.pdf"
+    page.pdf(path=pdf, prefer_css_page_size=True)
+    info = subprocess.run(["pdfinfo", pdf], capture_output=True, text=True, check=True).stdout
+    width, height = re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info).groups()
+    assert float(width) > float(height), info
 
 
 def test_the_doctors_day_prints_without_buttons(page: Page, live_server, day, screenshot):
