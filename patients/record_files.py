@@ -9,10 +9,10 @@ from django.db import models
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from goodskin import when
 
+from . import printouts
 from .record_export import clinic_zone
 from .record_layout import present
 
@@ -71,27 +71,8 @@ def _generated_at() -> str:
         return when.day_and_time(timezone.now())
 
 
-def _page_numbers() -> str:
-    """The footer's "Page 2 of 5" in the reader's language, as CSS generated content."""
-    words = _("Page %(page)s of %(pages)s").replace("\\", "").replace('"', "")
-    words = words % {"page": '" counter(page) "', "pages": '" counter(pages) "'}
-    return '@page { @bottom-right { content: "' + words + '"; } }'
-
-
-def _no_fetch(url: str, *args, **kwargs):
-    """The PDF uses the system's fonts and nothing else: no address is ever fetched."""
-    raise ValueError(f"The record PDF fetches nothing ({url}).")
-
-
 def as_pdf(record: dict) -> bytes:
-    import weasyprint  # loads pango and cairo: only when a PDF is asked for
-
-    stylesheets = [
-        weasyprint.CSS(string=render_to_string(STYLESHEET), url_fetcher=_no_fetch),
-        weasyprint.CSS(string=_page_numbers(), url_fetcher=_no_fetch),
-    ]
-    document = weasyprint.HTML(string=as_html(record), url_fetcher=_no_fetch)
-    return document.write_pdf(stylesheets=stylesheets)
+    return printouts.pdf(as_html(record), STYLESHEET)
 
 
 def render(record: dict, file_format: str) -> RecordFile:

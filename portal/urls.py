@@ -10,6 +10,7 @@ from .views import (
     calendar,
     check_in,
     online,
+    printouts,
     screening,
     treatment,
     waitlist,
@@ -28,6 +29,16 @@ urlpatterns = [
     ),
     path("portal/appointments/<int:pk>/move/", appointments.appointment_move, name="move"),
     path("portal/appointments/<int:pk>.ics", appointments.appointment_ics, name="appointment_ics"),
+    path(
+        "portal/appointments/<int:pk>/aftercare/",
+        printouts.my_aftercare_sheet,
+        name="aftercare_sheet",
+    ),
+    path(
+        "portal/appointments/<int:pk>/aftercare.pdf",
+        printouts.my_aftercare_sheet_pdf,
+        name="aftercare_sheet_pdf",
+    ),
     path("portal/book/", online.book_consultation, name="book"),
     path("portal/book/sent/", online.book_sent, name="book_sent"),
     path("portal/book/confirm/<str:token>/", online.book_confirm, name="book_confirm"),
@@ -42,6 +53,14 @@ urlpatterns = [
     path("portal/welcome/<str:token>/", account.open_account, name="open_account"),
     path("portal/treatment/", treatment.my_treatment, name="treatment"),
     path("portal/treatment/plans/<int:pk>/", treatment.my_plan, name="plan"),
+    path(
+        "portal/treatment/plans/<int:pk>/summary/", printouts.my_plan_summary, name="plan_summary"
+    ),
+    path(
+        "portal/treatment/plans/<int:pk>/summary.pdf",
+        printouts.my_plan_summary_pdf,
+        name="plan_summary_pdf",
+    ),
     path("portal/check-in/<str:token>/", check_in.check_in, name="check_in"),
     path("portal/waitlist/", waitlist.my_waitlist, name="waitlist"),
     path("portal/waitlist/<int:pk>/leave/", waitlist.leave_waitlist, name="leave_waitlist"),

@@ -1,5 +1,6 @@
 """For the staff: whether a patient's aftercare advice will reach them by message, and the
-printed aftercare sheet to hand them when it won't (issue 13, point 8).
+printed aftercare sheet to hand them when it won't (issue 13, point 8). The sheet is a page to
+print and a PDF, for the staff and for the patient from the portal (issue 18, point 1).
 
 The advice goes out as messages only when the patient has an address or number for their
 channel, agreed to that channel and wants aftercare advice (`messaging.selectors.reach`). A
@@ -8,14 +9,18 @@ anything to send them to; the note says which of the two it is.
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from goodskin.actors import Actor
 from messaging.selectors import reach
-from patients.models import Patient, Purpose
+from patients import audit, printouts
+from patients.models import AuditAction, Patient, Purpose
 from patients.notices import Notice
 from treatments.models import PlanStatus, TreatmentPlan
 from treatments.selectors import (
@@ -92,6 +97,12 @@ class AftercareSheet:
 
     appointment: Appointment
     session_day: date
+    # The visit's start and end in its office's time, its doctor and office, to call or come back.
+    starts: datetime
+    ends: datetime
+    doctor_name: str
+    office_name: str
+    office_address: str
     hose_end: date
     rest_last_day: date
     next_session_from: date | None
@@ -114,6 +125,11 @@ def sheet(appointment: Appointment) -> AftercareSheet:
     return AftercareSheet(
         appointment=appointment,
         session_day=day,
+        starts=appointment.starts_at.astimezone(tz),
+        ends=appointment.ends_at.astimezone(tz),
+        doctor_name=appointment.doctor.get_full_name() or appointment.doctor.get_username(),
+        office_name=appointment.location.name,
+        office_address=appointment.location.address,
         hose_end=day + timedelta(days=numbers.hose_days),
         rest_last_day=day + timedelta(days=numbers.rest_days),
         next_session_from=None if touch_up else day + timedelta(weeks=numbers.interval_weeks),
@@ -121,3 +137,33 @@ def sheet(appointment: Appointment) -> AftercareSheet:
         warning_signs=get_clinic_settings().warning_signs_text(),
         phone=appointment.location.phone,
     )
+
+
+# A patient reads the sheet of a visit that happens or happened, not of one called off.
+NOT_PRINTED = (Status.CANCELLED, Status.NO_SHOW)
+
+
+def printable(appointment: Appointment) -> bool:
+    return appointment.kind in TREATMENTS and appointment.status not in NOT_PRINTED
+
+
+def file_name(sheet: AftercareSheet) -> str:
+    """aftercare-2026-11-30.pdf: the session's day, never the patient's name."""
+    return f"aftercare-{sheet.session_day.isoformat()}.pdf"
+
+
+def as_pdf(sheet: AftercareSheet, *, by: Actor) -> bytes:
+    """The sheet as a PDF, in the active language (the caller sets the patient's); the
+    download is audited as the record's export is."""
+    context = {"sheet": sheet, "patient": sheet.appointment.patient}
+    context["clinic_name"] = settings.CLINIC_NAME
+    html = render_to_string("scheduling/aftercare_sheet_pdf.html", context)
+    content = printouts.pdf(html, printouts.STYLESHEET)
+    audit.record(
+        actor=by,
+        patient=sheet.appointment.patient,
+        action=AuditAction.EXPORT,
+        subject=f"aftercare sheet:{sheet.appointment.pk} (pdf)",
+        details={"format": "pdf", "file": file_name(sheet)},
+    )
+    return content

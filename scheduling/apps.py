@@ -25,12 +25,19 @@ class SchedulingConfig(AppConfig):
         )
         from .aftercare_sheet import record_notice
         from .change_notice_kinds import register_all as register_change_notices
+        from .printout_views import printouts_panel
         from .reminder_kinds import register_all
         from .selectors import next_appointments
         from .views import plan_links
 
         register_all()
-        audit_words.register(details={"appointments": _("appointments")})
+        audit_words.register(
+            subjects={
+                "aftercare sheet": _("aftercare sheet"),
+                "treatment summary": _("treatment summary"),
+            },
+            details={"appointments": _("appointments")},
+        )
         screening_request.register()
         online_booking_link.register()
         check_in_messages.register()
@@ -39,6 +46,7 @@ class SchedulingConfig(AppConfig):
         notices.register(record_notice)
         record_panels.register(record_panel.appointments_panel)
         plan_panels.register(record_panel.plan_sessions_panel)
+        plan_panels.register(printouts_panel)
         links.register(links.PLAN_SUMMARY, plan_links)
         upcoming.register(next_appointments)
         merging.register(merge.move_patient_rows, models=merge.MODELS)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import home, office_views, views, waitlist_views
+from . import home, office_views, printout_views, views, waitlist_views
 
 app_name = "scheduling"
 
@@ -37,11 +37,26 @@ urlpatterns = [
     ),
     path("patients/<int:pk>/appointments/new/", views.book_appointment, name="book"),
     path("plans/<int:pk>/book-series/", views.book_series, name="book_series"),
+    path(
+        "patients/<int:patient_pk>/plans/<int:pk>/summary/",
+        printout_views.plan_summary_page,
+        name="plan_summary",
+    ),
+    path(
+        "patients/<int:patient_pk>/plans/<int:pk>/summary.pdf",
+        printout_views.plan_summary_pdf,
+        name="plan_summary_pdf",
+    ),
     path("appointments/<int:pk>/", views.appointment_detail, name="appointment"),
     path(
         "appointments/<int:pk>/aftercare-sheet/",
         views.appointment_aftercare_sheet,
         name="aftercare_sheet",
+    ),
+    path(
+        "appointments/<int:pk>/aftercare-sheet.pdf",
+        views.appointment_aftercare_sheet_pdf,
+        name="aftercare_sheet_pdf",
     ),
     path("appointments/<int:pk>/move/", views.appointment_move, name="move"),
     path("appointments/<int:pk>/cancel/", views.appointment_cancel, name="cancel"),

@@ -22,7 +22,7 @@ from goodskin.actors import Actor
 from goodskin.fields import date_param
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 from messaging import selectors as message_selectors
-from patients import audit
+from patients import audit, printouts
 from patients import services as patient_services
 from patients.access import get_patient_for_user, search_patients_for_user
 from patients.forms import ScreeningForm
@@ -462,13 +462,32 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def appointment_aftercare_sheet(request: HttpRequest, pk: int) -> HttpResponse:
     """The aftercare of a treatment visit on one printable page, for the staff to hand to a
     patient whom the messages won't reach (or anyone who asks for it on paper)."""
+    appointment = _sheet_appointment(request, pk)
+    # The patient reads it: it is written in their language, whatever the staff's page is in.
+    with translation.override(appointment.patient.language):
+        context = {
+            "sheet": aftercare_sheet.sheet(appointment),
+            "patient": appointment.patient,
+            "back_url": reverse("scheduling:appointment", args=[pk]),
+            "pdf_url": reverse("scheduling:aftercare_sheet_pdf", args=[pk]),
+        }
+        return render(request, "scheduling/aftercare_sheet.html", context)
+
+
+def appointment_aftercare_sheet_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The same sheet as a PDF, in the patient's language (the download is audited)."""
+    appointment = _sheet_appointment(request, pk)
+    with translation.override(appointment.patient.language):
+        sheet = aftercare_sheet.sheet(appointment)
+        content = aftercare_sheet.as_pdf(sheet, by=Actor.from_request(request))
+    return printouts.pdf_download(content, aftercare_sheet.file_name(sheet))
+
+
+def _sheet_appointment(request: HttpRequest, pk: int):
     appointment = get_appointment_for_user(request, pk)
     if appointment.kind not in aftercare_sheet.TREATMENTS:
         raise Http404
-    # The patient reads it: it is written in their language, whatever the staff's page is in.
-    with translation.override(appointment.patient.language):
-        context = {"sheet": aftercare_sheet.sheet(appointment), "patient": appointment.patient}
-        return render(request, "scheduling/aftercare_sheet.html", context)
+    return appointment
 
 
 def _refresh_version(form, appointment) -> None:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from goodskin.actors import Actor
 from patients.access import get_own_patient_or_none
-from scheduling import clock, selectors, services
+from scheduling import aftercare_sheet, clock, selectors, services
 from scheduling.access import get_own_appointment
 from scheduling.models import Kind, Status
 from treatments import diagram
@@ -66,6 +66,7 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "may_change": services.patient_may_change(appointment),
         "notice_hours": services.scheduling_settings().patient_notice_hours,
         "phone": appointment.location.phone,
+        "aftercare_sheet": aftercare_sheet.printable(appointment),
         "undo_until": undo_until if undo_until and undo_until > timezone.now() else None,
     }
     return render(request, "portal/appointment.html", context)

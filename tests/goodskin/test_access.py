@@ -77,6 +77,11 @@ PATIENT_PAGES = {
     "portal:screening",
     "portal:waitlist",
     "portal:leave_waitlist",
+    # Printouts (issue 18, point 1): the patient's own aftercare sheets and plan summaries.
+    "portal:aftercare_sheet",
+    "portal:aftercare_sheet_pdf",
+    "portal:plan_summary",
+    "portal:plan_summary_pdf",
     *TWO_FACTOR_PAGES,
 }
 # Pages the clinic administrator opens outside the Django admin: none with patient data.

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from goodskin.actors import Actor
 from goodskin.roles import Role
-from patients import audit, record_export, record_files, record_layout
+from patients import audit, printouts, record_export, record_layout
 from patients.models import (
     AuditAction,
     AuditEntry,
@@ -325,13 +325,13 @@ def test_the_pdf_page_is_printed_from_the_same_data(rich):
 
 def test_the_pdf_fetches_nothing_and_numbers_its_pages(db, monkeypatch):
     fetched = []
-    monkeypatch.setattr(record_files, "_no_fetch", lambda url, *a, **k: fetched.append(url))
+    monkeypatch.setattr(printouts, "no_fetch", lambda url, *a, **k: fetched.append(url))
     patient = PatientFactory(notes='<img src="https://example.org/track.png"> see me')
     record = build_record(patient)
     assert as_pdf(record).startswith(b"%PDF")
     assert fetched == []
     assert "&lt;img src=" in as_html(record)
-    assert 'counter(page) " of " counter(pages)' in record_files._page_numbers()
+    assert 'counter(page) " of " counter(pages)' in printouts.page_numbers()
 
 
 def test_a_long_audit_trail_prints_one_line_per_entry(db, front_desk):

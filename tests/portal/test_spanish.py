@@ -31,6 +31,8 @@ SPANISH = {"HTTP_ACCEPT_LANGUAGE": "es"}
 NOT_PAGES = {
     "portal:my_record_json",
     "portal:my_record_pdf",
+    "portal:aftercare_sheet_pdf",  # tests/scheduling/test_printouts.py reads its text
+    "portal:plan_summary_pdf",
     "portal:undo_cancel",
     "portal:leave_waitlist",
 }
@@ -102,6 +104,8 @@ def portal_pages(visits, me) -> dict[str, str]:
         "portal:open_account": reverse("portal:open_account", args=["no-such-token"]),
         "portal:treatment": reverse("portal:treatment"),
         "portal:plan": reverse("portal:plan", args=[plan]),
+        "portal:plan_summary": reverse("portal:plan_summary", args=[plan]),
+        "portal:aftercare_sheet": reverse("portal:aftercare_sheet", args=[booked]),
         "portal:check_in": check_in_link(visits["plan"]),
         "portal:waitlist": reverse("portal:waitlist"),
         "portal:waitlist_offer": waitlist_offer_link(me),
