@@ -9,10 +9,11 @@ def _entry(
     actor: Actor, patient: Patient | None, action: AuditAction, subject: str, details: dict | None
 ) -> AuditEntry:
     user = actor.user if getattr(actor.user, "is_authenticated", False) else None
+    # By id: a search writes fifty entries, and assigning a row checks its model each time.
     return AuditEntry(
-        user=user,
+        user_id=user.pk if user is not None else None,
         role=actor.role or "",
-        patient=patient,
+        patient_id=patient.pk if patient is not None else None,
         action=action,
         subject=subject,
         ip=actor.ip,

@@ -19,6 +19,7 @@ from . import (
     patient_answers,
     portal_link,
     record_panels,
+    result_rows,
     selectors,
     services,
     upcoming,
@@ -50,7 +51,13 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     next_at = upcoming.next_appointments([p.pk for p in patients])
     rows = [(patient, next_at.get(patient.pk)) for patient in patients]
     template = "patients/_results.html" if request.htmx else "patients/list.html"
-    context = {"form": form, "query": query, "rows": rows, "close": close}
+    context = {
+        "form": form,
+        "query": query,
+        "rows": rows,
+        "result_rows": result_rows.write(rows),
+        "close": close,
+    }
     return render(request, template, context)
 
 

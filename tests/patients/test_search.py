@@ -230,3 +230,27 @@ def test_every_staff_page_has_the_patient_search_and_patients_do_not(
         assert 'id="navbar-search"' in html and f'action="{reverse("patients:list")}"' in html
     client.force_login(patient)
     assert 'id="navbar-search"' not in client.get(reverse("portal:schedule")).content.decode()
+
+
+def test_each_result_row_links_the_record_and_escapes_every_value(client, front_desk):
+    """The rows are written in Python (patients/result_rows.py): the same cells, escaped."""
+    hostile = PatientFactory(
+        legal_first_name="<b>Zed",
+        legal_last_name="O'Hara & Co",
+        preferred_name="",
+        date_of_birth=date(1990, 2, 3),
+        phone="+15035550123",
+        email="z<x>@example.org",
+    )
+    bare = PatientFactory(legal_first_name="Zed", legal_last_name="Quiet", phone="", email="")
+    client.force_login(front_desk)
+    html = client.get(reverse("patients:list"), {"q": "zed"}).content.decode()
+    assert "<b>Zed" not in html and "z<x>" not in html
+    assert (
+        f'<tr><td><a href="{reverse("patients:detail", args=[hostile.pk])}">'
+        "&lt;b&gt;Zed O&#x27;Hara &amp; Co</a></td><td>February 3, 1990</td>"
+        '<td>(503) 555-0123</td><td class="text-break">z&lt;x&gt;@example.org</td>'
+        '<td class="text-nowrap">—</td></tr>'
+    ) in html
+    row = html.split(reverse("patients:detail", args=[bare.pk]), 1)[1].split("</tr>", 1)[0]
+    assert row.count("<td>—</td>") == 1 and row.count(">—</td>") == 3
