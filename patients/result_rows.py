@@ -6,6 +6,7 @@ escape()."""
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from phonenumbers import PhoneNumber
 
 from goodskin import when
 
@@ -26,10 +27,16 @@ def write(rows) -> list[SafeString]:
                 url=escape(f"{head}{patient.pk}{tail}"),
                 name=escape(patient.display_name),
                 born=escape(when.birthday(patient.date_of_birth)),
-                phone=escape(patient.phone.as_national if patient.phone else "") or NONE,
+                phone=escape(_national(patient.phone)) or NONE,
                 email=escape(patient.email or "") or NONE,
                 next=escape(when.brief(next_at)) if next_at else NONE,
             )
         )
         for patient, next_at in rows
     ]
+
+
+def _national(phone) -> str:
+    """ "(503) 555-0123", or "" for no number. (Not `if phone`: a number's truth is its
+    length, which asks phonenumbers whether it is valid, a lookup through 25 regions.)"""
+    return phone.as_national if isinstance(phone, PhoneNumber) else ""
