@@ -7,15 +7,15 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext
 
 from goodskin import when
 
 BOOK = (
-    '<a class="btn btn-sm btn-outline-primary gs-slot" href="{}">{}'
-    '<span class="visually-hidden"> {} {}, {}{}</span></a>'
+    '<a class="btn btn-sm btn-outline-primary gs-slot" href="{href}">{shown}'
+    '<span class="visually-hidden"> {label} {day}, {name}{office}</span></a>'
 )
 SHOW = '<span class="badge text-bg-light border gs-slot">{}</span>'
 
@@ -26,37 +26,45 @@ def write(
     """Each free time's button, in the order of `slots`: a "Book" link for `patient` (the
     booking form with the kind, doctor, day, time and office chosen), or the time alone when
     no patient is chosen. Times in `tz`, words in the active language. (A list, not a dict
-    by free time: hashing a free time hashes its doctor, room and office rows.)"""
-    book = reverse("scheduling:book", args=[patient.pk]) if patient is not None else ""
-    label, names, chips = gettext("Book"), {}, []
+    by free time: hashing a free time hashes its doctor, room and office rows.) What repeats
+    (a doctor's name, an office's, a day's words, the link's fixed part) is written once."""
+    if patient is None:
+        with timezone.override(tz):
+            return [format_html(SHOW, when.time_of(slot.starts_at)) for slot in slots]
+    # The booking form's address with the kind, doctor, day, time, office (and plan) chosen,
+    # as urlencode writes it: only the kind and the time's colon need quoting.
+    book = reverse("scheduling:book", args=[patient.pk])
+    plan_query = f"&plan={plan.pk}" if plan is not None else ""
+    head = f"{book}?{urlencode({'kind': kind})}&doctor="
+    label, chips = escape(gettext("Book")), []
+    names: dict[int, str] = {}
+    offices: dict[int, str] = {}
+    days: dict = {}
     with timezone.override(tz):
         for slot in slots:
-            shown = when.time_of(slot.starts_at)
-            if patient is None:
-                chips.append(format_html(SHOW, shown))
-                continue
             local = timezone.localtime(slot.starts_at)
-            query = {
-                "kind": kind,
-                "doctor": slot.doctor.pk,
-                "date": f"{local:%Y-%m-%d}",
-                "time": f"{local:%H:%M}",
-                "location": slot.location.pk,
-            }
-            if plan is not None:
-                query["plan"] = plan.pk
-            if slot.doctor.pk not in names:
-                names[slot.doctor.pk] = slot.doctor.get_full_name() or slot.doctor.username
-            office = f", {slot.location.name}" if many_offices else ""
+            doctor, office = slot.doctor, slot.location
+            if doctor.pk not in names:
+                names[doctor.pk] = escape(doctor.get_full_name() or doctor.username)
+            if office.pk not in offices:
+                offices[office.pk] = escape(f", {office.name}") if many_offices else ""
+            day = local.date()
+            if day not in days:
+                days[day] = escape(when.brief_day(day))
+            href = (
+                f"{head}{doctor.pk}&date={day:%Y-%m-%d}&time={local:%H}%3A{local:%M}"
+                f"&location={office.pk}{plan_query}"
+            )
             chips.append(
-                format_html(
-                    BOOK,
-                    f"{book}?{urlencode(query)}",
-                    shown,
-                    label,
-                    when.brief_day(slot.starts_at),
-                    names[slot.doctor.pk],
-                    office,
+                mark_safe(  # every part escaped above or here
+                    BOOK.format(
+                        href=escape(href),
+                        shown=escape(when.time_of(local)),
+                        label=label,
+                        day=days[day],
+                        name=names[doctor.pk],
+                        office=offices[office.pk],
+                    )
                 )
             )
     return chips
