@@ -3,8 +3,9 @@ fifty rows of five cells, each with a reverse() and two date filters, were a fif
 time (bench/patient_search.py). The HTML is the one the template wrote; every value goes through
 escape()."""
 
+from html import escape  # Django's escape less its lazy-text wrapper: these are plain str
+
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from phonenumbers import PhoneNumber
 

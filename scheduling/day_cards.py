@@ -3,9 +3,9 @@ a day of eight doctors is a hundred cards, and the loop was a third of the page'
 eligibility gate read less (bench/scheduling.py, "day view"). The HTML is the one the template
 wrote; every value goes through escape()."""
 
+from html import escape  # Django's escape less its lazy-text wrapper: these are plain str
 from urllib.parse import quote
 
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 

@@ -3,11 +3,12 @@ template include each: the two weeks of an unhurried clinic are some hundreds of
 include was most of the page's time (bench/scheduling.py, "free-time page"). The HTML is the
 one the include wrote; every value is escaped by format_html."""
 
+from html import escape  # Django's escape less its lazy-text wrapper: these are plain str
 from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext
 
@@ -40,6 +41,7 @@ def write(
     names: dict[int, str] = {}
     offices: dict[int, str] = {}
     days: dict = {}
+    times: dict[tuple[int, int], str] = {}
     with timezone.override(tz):
         for slot in slots:
             local = timezone.localtime(slot.starts_at)
@@ -55,11 +57,14 @@ def write(
                 f"{head}{doctor.pk}&date={day:%Y-%m-%d}&time={local:%H}%3A{local:%M}"
                 f"&location={office.pk}{plan_query}"
             )
+            clock = (local.hour, local.minute)
+            if clock not in times:
+                times[clock] = escape(when.time_of(local))
             chips.append(
                 mark_safe(  # every part escaped above or here
                     BOOK.format(
                         href=escape(href),
-                        shown=escape(when.time_of(local)),
+                        shown=times[clock],
                         label=label,
                         day=days[day],
                         name=names[doctor.pk],
