@@ -135,6 +135,7 @@ def week_view(request: HttpRequest) -> HttpResponse:
         "tz": tz.key,
         "doctors": people,
         "rows": rows,
+        "row_cells": day_cards.write_week(rows),
         "previous": monday - timedelta(days=7),
         "next": monday + timedelta(days=7),
         "today": timezone.localdate(timezone.now(), tz),
