@@ -110,57 +110,62 @@ def message(n, *, status, due, topic="", topic_id=None):
 
 @pytest.fixture
 def clinic(now, office):  # noqa: F811 - the fixture imported above
-    """Week 2, Dr Lee at the Oregon office: 10 visits due (6 sessions done, 3 no-shows, 1 late
-    cancellation) and one cancelled in good time. Week 1, Dr Ray at the East office: 2
-    touch-ups done, a consultation done, a no-show."""
+    return build_clinic(office, MONDAY)
+
+
+def build_clinic(oregon, monday) -> Clinic:
+    """In the two weeks before `monday`. Week 2, Dr Lee at the Oregon office: 10 visits due (6
+    sessions done, 3 no-shows, 1 late cancellation) and one cancelled in good time. Week 1, Dr
+    Ray at the East office: 2 touch-ups done, a consultation done, a no-show."""
+    week_1, week_2 = monday - timedelta(weeks=2), monday - timedelta(weeks=1)
     east = Location.objects.create(name="East office", time_zone=TZ.key)
     Room.objects.create(location=east, name="East 1")
     doctor = UserFactory(username="dr.lee", first_name="Lee", last_name="Chan", role=Role.DOCTOR)
     other = UserFactory(username="dr.ray", first_name="Ray", last_name="Diaz", role=Role.DOCTOR)
-    c = Clinic(office=office, east=east, doctor=doctor, other=other)
+    c = Clinic(office=oregon, east=east, doctor=doctor, other=other)
     cal = Calendar()
-    lee = {"doctor": doctor, "location": office}
+    lee = {"doctor": doctor, "location": oregon}
     ray = {"doctor": other, "location": east}
 
     # The plan whose sessions these are, made at a consultation a year ago.
     treated = PatientFactory()
     c.plan = plan_of(
-        consultation(treated, doctor, MONDAY - timedelta(days=365)), status=PlanStatus.ACTIVE
+        consultation(treated, doctor, monday - timedelta(days=365)), status=PlanStatus.ACTIVE
     )
     for _ in range(6):
-        cal.book(WEEK_2, kind=Kind.SESSION, status=Status.COMPLETED, plan=c.plan, **lee)
+        cal.book(week_2, kind=Kind.SESSION, status=Status.COMPLETED, plan=c.plan, **lee)
     for _ in range(3):
-        cal.book(WEEK_2, kind=Kind.REVIEW, status=Status.NO_SHOW, **lee)
-    c.visits["late"] = cal.book(WEEK_2, kind=Kind.REVIEW, status=Status.CANCELLED, late=True, **lee)
-    cal.book(WEEK_2, kind=Kind.REVIEW, status=Status.CANCELLED, **lee)
+        cal.book(week_2, kind=Kind.REVIEW, status=Status.NO_SHOW, **lee)
+    c.visits["late"] = cal.book(week_2, kind=Kind.REVIEW, status=Status.CANCELLED, late=True, **lee)
+    cal.book(week_2, kind=Kind.REVIEW, status=Status.CANCELLED, **lee)
     for _ in range(2):
-        cal.book(WEEK_1, kind=Kind.TOUCH_UP, status=Status.COMPLETED, **ray)
-    cal.book(WEEK_1, kind=Kind.REVIEW, status=Status.NO_SHOW, **ray)
+        cal.book(week_1, kind=Kind.TOUCH_UP, status=Status.COMPLETED, **ray)
+    cal.book(week_1, kind=Kind.REVIEW, status=Status.NO_SHOW, **ray)
 
     # New patients (East, Dr Ray): X first seen in week 1 and again in week 2; Y first seen in
     # week 2; Z seen a year ago (Oregon), again in week 2 (not new).
     x, y, z = PatientFactory(), PatientFactory(), PatientFactory()
-    cal.book(WEEK_1, kind=Kind.CONSULTATION, status=Status.COMPLETED, patient=x, **ray)
+    cal.book(week_1, kind=Kind.CONSULTATION, status=Status.COMPLETED, patient=x, **ray)
     for patient in (x, y, z):
-        cal.book(WEEK_2, kind=Kind.CONSULTATION, status=Status.COMPLETED, patient=patient, **ray)
+        cal.book(week_2, kind=Kind.CONSULTATION, status=Status.COMPLETED, patient=patient, **ray)
     Appointment.objects.create(
         patient=z,
         doctor=doctor,
-        location=office,
-        room=office.rooms.first(),
+        location=oregon,
+        room=oregon.rooms.first(),
         kind=Kind.CONSULTATION,
-        starts_at=at(MONDAY - timedelta(days=365), 9),
-        ends_at=at(MONDAY - timedelta(days=365), 9, 30),
+        starts_at=at(monday - timedelta(days=365), 9),
+        ends_at=at(monday - timedelta(days=365), 9, 30),
         status=Status.COMPLETED,
     )
     # (The consultations count as visits due too: 13 in week 2 at both offices.)
 
     # Consultations in week 2 by Dr Lee: 4, of which 3 became plans (2 completed, 1 stopped,
     # all ending in week 2). X's, on the day of X's consultation visit at the East office.
-    x_visit = Appointment.objects.get(patient=x, starts_at__gte=at(WEEK_2, 0))
+    x_visit = Appointment.objects.get(patient=x, starts_at__gte=at(week_2, 0))
     held = [consultation(x, doctor, x_visit.starts_at.astimezone(TZ).date())]
-    held += [consultation(PatientFactory(), doctor, WEEK_2 + timedelta(days=1)) for _ in range(3)]
-    ended = at(WEEK_2 + timedelta(days=2), 12)
+    held += [consultation(PatientFactory(), doctor, week_2 + timedelta(days=1)) for _ in range(3)]
+    ended = at(week_2 + timedelta(days=2), 12)
     plan_of(held[0], ended=ended)
     plan_of(held[1], ended=ended)
     plan_of(held[2], status=PlanStatus.STOPPED, ended=ended)
@@ -170,7 +175,7 @@ def clinic(now, office):  # noqa: F811 - the fixture imported above
         AdverseEvent.objects.create(
             plan=c.plan,
             type=kind,
-            onset_on=WEEK_2 + timedelta(days=6),
+            onset_on=week_2 + timedelta(days=6),
             severity="mild",
             reported_by=doctor,
         )
@@ -180,17 +185,17 @@ def clinic(now, office):  # noqa: F811 - the fixture imported above
     openings = [
         Opening.objects.create(
             doctor=doctor,
-            location=office,
-            starts_at=at(MONDAY + timedelta(days=3), 9 + n),
-            ends_at=at(MONDAY + timedelta(days=3), 10 + n),
+            location=oregon,
+            starts_at=at(monday + timedelta(days=3), 9 + n),
+            ends_at=at(monday + timedelta(days=3), 10 + n),
             reason=OpeningReason.CANCELLED,
-            created_at=at(WEEK_2 + timedelta(days=n), 12),
+            created_at=at(week_2 + timedelta(days=n), 12),
         )
         for n in range(3)
     ]
     for n, status in enumerate((OfferStatus.ACCEPTED, OfferStatus.DECLINED)):
         entry = WaitlistEntry.objects.create(
-            patient=PatientFactory(), kind=Kind.CONSULTATION, not_before=WEEK_2
+            patient=PatientFactory(), kind=Kind.CONSULTATION, not_before=week_2
         )
         nonce = uuid.uuid4()
         WaitlistOffer.objects.create(
@@ -201,13 +206,13 @@ def clinic(now, office):  # noqa: F811 - the fixture imported above
             status=status,
             nonce=nonce,
             token_hash=tokens.digest(str(nonce)),
-            sent_at=at(WEEK_2 + timedelta(days=1), 12 + n),
-            expires_at=at(WEEK_2 + timedelta(days=1), 14 + n),
+            sent_at=at(week_2 + timedelta(days=1), 12 + n),
+            expires_at=at(week_2 + timedelta(days=1), 14 + n),
         )
 
     # Messages due in week 2: 4 sent, 1 failed, 1 still waiting; 2 sent and the failed one
     # are about the late-cancelled visit (Oregon, Dr Lee).
-    due = at(WEEK_2 + timedelta(days=2), 9)
+    due = at(week_2 + timedelta(days=2), 9)
     late_id = c.visits["late"].pk
     message(1, status=MessageStatus.SENT, due=due, topic=Topic.APPOINTMENT, topic_id=late_id)
     message(2, status=MessageStatus.SENT, due=due, topic=Topic.APPOINTMENT, topic_id=late_id)

@@ -9,11 +9,14 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from goodskin.roles import Role
 from reports.catalogue import REPORTS
 from reports.period import Period
 from tests.factories import PatientFactory
+from tests.goodskin.test_forms_property import FUZZ, HOSTILE
 
 from .conftest import MONDAY, WEEK_1, WEEK_2, week_row
 
@@ -289,3 +292,16 @@ def test_it_writes_weeks_in_spanish_for_a_spanish_reader(clinic, client):
     assert "Sesiones por semana" in html
     assert "23 de noviembre de 2026" in html
     assert "23 nov" in html
+
+
+@FUZZ
+@given(
+    values=st.dictionaries(
+        st.sampled_from(["first_day", "last_day", "office", "doctor"]), HOSTILE, max_size=4
+    )
+)
+def test_it_answers_any_filter_of_a_csv_file_without_a_500(clinic, client, values):
+    client.force_login(clinic.doctor)
+    for slug in ("messages", "adverse-events"):
+        response = client.get(reverse("reports:csv", args=[slug]), values)
+        assert response.status_code in (200, 400), values
