@@ -214,8 +214,8 @@ def attendance(period: Period) -> Report:
         slug="attendance",
         title=_("No-shows and late cancellations"),
         description=_(
-            "Visits due each week (all but those cancelled in good time), the patients who did "
-            "not come and the late cancellations."
+            "Visits due each week until now (all but those cancelled in good time), the "
+            "patients who did not come and the late cancellations."
         ),
         counts=queries.attendance(period),
         columns=[
@@ -256,6 +256,9 @@ def waitlist(period: Period) -> Report:
 
 def messages(period: Period) -> Report:
     narrowed = period.office is not None or period.doctor is not None
+    counts = queries.messages(period)
+    for week in counts.values():
+        week["due"] = week["sent"] + week["failed"]
     return _weekly(
         period,
         slug="messages",
@@ -263,9 +266,9 @@ def messages(period: Period) -> Report:
         description=_(
             "Messages that fell due each week and were sent, or could not reach their person."
         ),
-        counts=queries.messages(period),
-        columns=[("sent", _("Sent")), ("failed", _("Failed"))],
-        rates=[(_("Failed (%)"), "failed", "sent", 2)],
+        counts=counts,
+        columns=[("due", _("Messages")), ("sent", _("Sent")), ("failed", _("Failed"))],
+        rates=[(_("Failed (%)"), "failed", "due", 3)],
         chart=[("sent", False), ("failed", True)],
         unit=_("Messages"),
         note=_("With an office or a doctor chosen, only the messages about an appointment count.")

@@ -97,7 +97,6 @@ def week_chart(
     slot = plot_w / max(len(weeks), 1)
     bar = max(slot * 0.7, 1)
     every = math.ceil(len(weeks) / MAX_LABELS)
-    last_year = None
     for w, week in enumerate(weeks):
         x = LEFT + slot * w + (slot - bar) / 2
         parts.append(f'<g class="gs-week" data-week="{week.isoformat()}">')
@@ -121,12 +120,9 @@ def week_chart(
         parts.append("</g>")
         if w % every == 0:
             center = LEFT + slot * w + slot / 2
-            year = (
-                f'<tspan x="{center:.1f}" dy="13">{week.year}</tspan>'
-                if week.year != last_year
-                else ""
-            )
-            last_year = week.year
+            # The year under every label: the labels read one after the other stay days
+            # ("21 sep 2026 28 sep 2026", never "sep 28"), and a long period shows its years.
+            year = f'<tspan x="{center:.1f}" dy="13">{week.year}</tspan>'
             parts.append(
                 f'<text class="gs-chart-tick" x="{center:.1f}" y="{TOP + plot_h + 16}"'
                 f' text-anchor="middle">{escape(when.short_month_day(week))}{year}</text>'

@@ -18,6 +18,7 @@ from datetime import date
 
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum, When
 from django.db.models.functions import Coalesce, TruncWeek
+from django.utils import timezone
 
 from messaging.models import Message, MessageStatus
 from scheduling.models import Appointment, Kind, OfferStatus, Opening, Status, WaitlistOffer
@@ -147,11 +148,12 @@ def plans_ended(period: Period) -> Weekly:
 
 
 def attendance(period: Period) -> Weekly:
-    """Visits due in each week (all but those cancelled in good time), the no-shows and the
-    late cancellations among them."""
+    """Visits due in each week until now (all but those cancelled in good time: a visit still
+    to come is not yet due), the no-shows and the late cancellations among them."""
     late = Q(status=Status.CANCELLED, late_cancel=True)
     rows = (
         _visits(period)
+        .filter(starts_at__lt=timezone.now())
         .filter(~Q(status=Status.CANCELLED) | late)
         .annotate(week=_week("starts_at", period))
         .values("week")
