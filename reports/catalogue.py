@@ -4,7 +4,6 @@ so they always agree."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 
 from django.utils.formats import number_format
 from django.utils.functional import Promise
@@ -370,7 +369,3 @@ REPORTS = {
         ),
     )
 }
-
-
-def first_week(period: Period) -> date:
-    return period.weeks[0]
