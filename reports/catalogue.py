@@ -57,7 +57,7 @@ class Report:
     rows: list[Row]
     total: Row
     chart: SafeString
-    legend: list[str] = field(default_factory=list)
+    legend: list[tuple[str, int]] = field(default_factory=list)  # (label, tone) per series
     note: str = ""
 
 
@@ -83,12 +83,13 @@ def _weekly(
     counts: queries.Weekly,
     columns: list[tuple[str, str]],
     rates: list[tuple[str, str, str, int]] = (),
-    chart: list[tuple[str, bool]],
+    chart: list[tuple[str, bool, int]],
     unit: str,
     note: str = "",
 ) -> Report:
     """A report of a row per week: `columns` are (count name, label); `rates` are (label,
-    part, whole, position) percentages inserted at a position; `chart` the counts drawn."""
+    part, whole, position) percentages inserted at a position; `chart` the counts drawn
+    (name, stacked on the one before, tone)."""
     weeks = period.weeks
     names = [name for name, _label in columns]
     table = [[counts[week][name] if week in counts else 0 for name in names] for week in weeks]
@@ -109,8 +110,8 @@ def _weekly(
         for week, values in zip(weeks, table, strict=True)
     ]
     series = [
-        Series(label, [values[names.index(name)] for values in table], stacked)
-        for (name, stacked) in chart
+        Series(label, [values[names.index(name)] for values in table], stacked, tone)
+        for (name, stacked, tone) in chart
         for label in [dict(columns)[name]]
     ]
     return Report(
@@ -129,7 +130,7 @@ def _weekly(
             series=series,
             unit=unit,
         ),
-        legend=[s.label for s in series],
+        legend=[(s.label, s.tone) for s in series],
         note=note,
     )
 
@@ -145,7 +146,7 @@ def sessions(period: Period) -> Report:
         description=_("Sclerotherapy sessions and touch-up sessions that took place, by week."),
         counts=counts,
         columns=[("sessions", _("Sessions")), ("touch_ups", _("Touch-ups")), ("total", _("Total"))],
-        chart=[("sessions", False), ("touch_ups", True)],
+        chart=[("sessions", False, 0), ("touch_ups", True, 1)],
         unit=_("Sessions"),
     )
 
@@ -158,7 +159,7 @@ def new_patients(period: Period) -> Report:
         description=_("Patients at their first consultation that took place, by week."),
         counts=queries.new_patients(period),
         columns=[("new_patients", _("New patients"))],
-        chart=[("new_patients", False)],
+        chart=[("new_patients", False, 1)],
         unit=_("Patients"),
     )
 
@@ -174,7 +175,7 @@ def consultations(period: Period) -> Report:
         counts=queries.consultations(period),
         columns=[("consultations", _("Consultations")), ("plans", _("Became plans"))],
         rates=[(_("Became plans (%)"), "plans", "consultations", 2)],
-        chart=[("consultations", False), ("plans", False)],
+        chart=[("consultations", False, 0), ("plans", False, 1)],
         unit=_("Consultations"),
         note=_(
             "A consultation counts at an office when its patient had a consultation visit "
@@ -201,7 +202,7 @@ def plans(period: Period) -> Report:
             ("ended", pgettext("plans", "Ended")),
         ],
         rates=[(_("Completed (%)"), "completed", "ended", 3)],
-        chart=[("completed", False), ("stopped", True)],
+        chart=[("completed", False, 1), ("stopped", True, 2)],
         unit=_("Plans"),
         note=_("A plan counts at every office where one of its sessions took place."),
     )
@@ -226,7 +227,7 @@ def attendance(period: Period) -> Report:
             (_("No-shows (%)"), "no_shows", "due", 2),
             (_("Late cancellations (%)"), "late_cancels", "due", 4),
         ],
-        chart=[("due", False), ("no_shows", False), ("late_cancels", True)],
+        chart=[("due", False, 0), ("no_shows", False, 1), ("late_cancels", True, 2)],
         unit=_("Visits"),
     )
 
@@ -248,7 +249,7 @@ def waitlist(period: Period) -> Report:
             ("accepted", _("Offers accepted")),
         ],
         rates=[(_("Filled (%)"), "filled", "freed", 2)],
-        chart=[("freed", False), ("filled", False)],
+        chart=[("freed", False, 0), ("filled", False, 1)],
         unit=_("Freed times"),
     )
 
@@ -268,7 +269,7 @@ def messages(period: Period) -> Report:
         counts=counts,
         columns=[("due", _("Messages")), ("sent", _("Sent")), ("failed", _("Failed"))],
         rates=[(_("Failed (%)"), "failed", "due", 3)],
-        chart=[("sent", False), ("failed", True)],
+        chart=[("sent", False, 0), ("failed", True, 2)],
         unit=_("Messages"),
         note=_("With an office or a doctor chosen, only the messages about an appointment count.")
         if narrowed

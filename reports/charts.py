@@ -26,6 +26,9 @@ class Series:
     # Drawn on top of the series before it (parts of one whole); otherwise from zero, over the
     # earlier ones (a part of the whole drawn before it).
     stacked: bool = False
+    # Its colour (gs-series-<tone> in reports.css): 0 light for a whole, 1 dark for a part, 2
+    # orange for what went wrong (no-shows late, stopped, failed).
+    tone: int = 0
 
 
 def nice_top(largest: float) -> tuple[float, float]:
@@ -113,8 +116,8 @@ def week_chart(
                 "n": number(value),
             }
             parts.append(
-                f'<rect class="gs-bar gs-series-{s}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}"'
-                f' height="{h:.1f}" data-from="{number(bottom)}">'
+                f'<rect class="gs-bar gs-series-{line.tone}" x="{x:.1f}" y="{y:.1f}"'
+                f' width="{bar:.1f}" height="{h:.1f}" data-from="{number(bottom)}">'
                 f"<title>{escape(label)}</title></rect>"
             )
         parts.append("</g>")

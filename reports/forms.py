@@ -51,10 +51,10 @@ class ReportForm(forms.Form):
         data["first_day"] = data["first_day"] or first
         data["last_day"] = data["last_day"] or last
         if data["last_day"] < data["first_day"]:
-            self.add_error("last_day", _("The end of the period is before its start."))
+            self.add_error(None, _("The end of the period is before its start."))
         elif (data["last_day"] - data["first_day"]).days >= MAX_DAYS:
             self.add_error(
-                "last_day", _("Choose a period of at most three years: the chart can't show more.")
+                None, _("Choose a period of at most three years: the chart can't show more.")
             )
         return data
 
