@@ -75,6 +75,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/patient_search.py
 	$(BIN)/python bench/reminders.py
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/goodskin_bench_sched $(BIN)/python bench/scheduling.py
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/goodskin_bench_sched $(BIN)/python bench/reports.py
 
 # Fault drills: a PostgreSQL, Redis and mail server of its own broken mid-batch; prints lost and
 # doubled messages per scenario (README, "Messages").

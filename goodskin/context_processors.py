@@ -34,6 +34,7 @@ NAV_ITEMS: dict[Role, tuple[NavItem, ...]] = {
         NavItem(_("Alerts"), "doctor_home"),
         NavItem(_("Time off"), "scheduling:time_off"),
         NavItem(_("Patients"), "patients:list"),
+        NavItem(_("Reports"), "reports:index"),
     ),
     Role.PATIENT: (
         NavItem(_("My schedule"), "portal:schedule"),
@@ -43,6 +44,7 @@ NAV_ITEMS: dict[Role, tuple[NavItem, ...]] = {
     Role.ADMIN: (
         NavItem(_("Administration"), "admin:index"),
         NavItem(_("Offices"), "scheduling:offices"),
+        NavItem(_("Reports"), "reports:index"),
     ),
 }
 

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "treatments",
     "scheduling",
     "portal",
+    "reports",
 ]
 
 MIDDLEWARE = [

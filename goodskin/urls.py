@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("treatments.urls")),
     path("", include("scheduling.urls")),
     path("", include("portal.urls")),
+    path("", include("reports.urls")),
     # Login, logout, password change and reset, with templates in templates/registration/.
     path("accounts/login/", LoginView.as_view(), name="login"),
     path(

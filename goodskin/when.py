@@ -25,6 +25,7 @@ __all__ = [
     "month",
     "month_day",
     "birthday",
+    "short_month_day",
 ]
 
 # Django's date format characters (https://docs.djangoproject.com/en/5.2/ref/templates/builtins/#date).
@@ -37,6 +38,7 @@ FORMATS = {
         "month": "F Y",
         "birthday": "F j, Y",
         "month_day": "F j",
+        "short_month_day": "M j",
         "day_and_time": "{day} at {time}",
     },
     "es": {
@@ -47,6 +49,7 @@ FORMATS = {
         "month": r"F \d\e Y",
         "birthday": r"j \d\e F \d\e Y",
         "month_day": r"j \d\e F",
+        "short_month_day": "j b",
         "day_and_time": "{day}, {time}",
     },
 }
@@ -144,3 +147,8 @@ def month_day(value: datetime | date) -> str:
 def birthday(value: date) -> str:
     """A date with no weekday: "December 7, 2026" / "7 de diciembre de 2026"."""
     return _write(value, "birthday")
+
+
+def short_month_day(value: datetime | date) -> str:
+    """Where room is short (a chart's axis): "Dec 7" / "7 dic"."""
+    return _write(value, "short_month_day")

@@ -310,6 +310,14 @@ class Appointment(models.Model):
             models.Index(fields=["room", "starts_at"], name="appt_room_start_idx"),
             # A patient's upcoming and past appointments.
             models.Index(fields=["patient", "starts_at"], name="appt_patient_start_idx"),
+            # The reports' new patients (reports.queries.new_patients): the consultations that
+            # took place, and whether the patient had one before (bench/reports.py, two years:
+            # 246 ms reading every visit of each patient, 37 ms with it).
+            models.Index(
+                fields=["patient", "starts_at"],
+                name="appt_consultation_done_idx",
+                condition=models.Q(kind="consultation", status="completed"),
+            ),
         ]
         # No double booking: PostgreSQL exclusion constraints per doctor and per room, made in
         # migration 0002 (PostgreSQL only, like the trigram index of patients).

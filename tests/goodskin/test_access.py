@@ -100,7 +100,14 @@ ADMIN_PAGES = {
     "scheduling:room_change",
     "scheduling:hours_add",
     "scheduling:hours_edit",
+    # The reports (issue 18, point 2): counts per week, no patient's row.
+    "reports:index",
+    "reports:report",
+    "reports:csv",
 }
+# Pages for administrators and doctors only: the reports. The front desk books and does not
+# need the clinic's figures; tests/reports/test_reports.py opens them as every role.
+REPORT_PAGES = {"reports:index": [], "reports:report": ["sessions"], "reports:csv": ["sessions"]}
 # Staff pages that belong to one role only.
 ROLE_HOMES = {"frontdesk_home": Role.FRONT_DESK, "doctor_home": Role.DOCTOR}
 
@@ -167,6 +174,16 @@ def test_it_keeps_other_roles_out_of_a_role_home(client, users_by_role, name, ro
         client.force_login(user)
         expected = 200 if other == role else 403
         assert client.get(reverse(name)).status_code == expected, (name, other)
+
+
+@pytest.mark.parametrize(("name", "args"), REPORT_PAGES.items())
+def test_it_lets_only_administrators_and_doctors_read_the_reports(
+    client, users_by_role, name, args
+):
+    for role, user in users_by_role.items():
+        client.force_login(user)
+        expected = 200 if role in (Role.ADMIN, Role.DOCTOR) else 403
+        assert client.get(reverse(name, args=args)).status_code == expected, (name, role)
 
 
 def test_it_keeps_non_administrators_out_of_the_admin(client, users_by_role):

@@ -85,7 +85,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 NAME = re.compile(r'name="([^"]+)"')
-FORMS = 64
+FORMS = 67
 
 
 @pytest.fixture
@@ -348,6 +348,10 @@ def forms(w) -> list[tuple[str, str, str]]:
             reverse("scheduling:hours_edit", args=[quiet.pk, w["quiet_hours"]]),
             reverse("scheduling:hours_edit", args=[office.pk, w["hours"]]),
         ),
+        # The reports' filters (issue 18, point 2; their CSV file in tests/reports/).
+        (Role.ADMIN, reverse("reports:index"), "get"),
+        (Role.DOCTOR, reverse("reports:report", args=["sessions"]), "get"),
+        (Role.ADMIN, reverse("reports:report", args=["adverse-events"]), "get"),
     ]
 
 
