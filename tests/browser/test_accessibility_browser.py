@@ -1,0 +1,278 @@
+"""Issue 18, point 3: axe-core finds no serious or critical violation on any page of any role.
+
+The walk takes every named address of the URL configuration (as tests/goodskin/test_access.py
+does), so a new page fails here until it is listed in PAGES (who opens it, and with which ids)
+or in NOT_PAGES (why it is no page to read). Each page is opened in a clinic with something on
+it (tests/browser/a11y_world.py) by the roles that use it, axe-core runs on it (the copy that
+axe-playwright-python ships, injected by Playwright: nothing from a CDN), and the test fails
+listing every serious or critical violation, with the page and the element's selector."""
+
+from collections.abc import Callable
+from datetime import date, time
+
+import pytest
+import time_machine
+from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+from playwright.sync_api import Error as PlaywrightError
+
+from goodskin.roles import Role
+from scheduling.clock import instant, zone
+from tests.browser import a11y_world
+from tests.browser.conftest import ARTIFACTS
+from tests.goodskin.test_access import app_urls
+
+DESK, DOCTOR, ADMIN, PATIENT, ANYONE = (
+    Role.FRONT_DESK,
+    Role.DOCTOR,
+    Role.ADMIN,
+    Role.PATIENT,
+    "anyone",
+)
+STAFF = (DESK, DOCTOR)
+# A Wednesday morning in Oregon: the day and week views have visits in every state.
+NOW = instant(date(2026, 12, 2), time(10, 15), zone("America/Los_Angeles"))
+SERIOUS = {"serious", "critical"}
+# Pages whose look the colour changes touch: saved as test-artifacts/a11y-<name>-<role>.png.
+SCREENSHOTS = {
+    ("frontdesk_home", DESK),
+    ("doctor_home", DOCTOR),
+    ("scheduling:day", DESK),
+    ("scheduling:week", DESK),
+    ("patients:detail", DESK),
+    ("patients:screening", DOCTOR),
+    ("treatments:plan", DOCTOR),
+    ("portal:schedule", PATIENT),
+    ("scheduling:slots", DESK),
+}
+
+
+def _page(name: str, *ids: str) -> Callable:
+    return lambda world: reverse(name, args=[world.ids[i] for i in ids])
+
+
+def _token(name: str) -> Callable:
+    return lambda world: world.tokens[name]
+
+
+# URL name: (the roles that open it, its address in the world).
+PAGES: dict[str, tuple[tuple, Callable]] = {
+    "home": ((ADMIN,), _page("home")),
+    "frontdesk_home": ((DESK,), _page("frontdesk_home")),
+    "doctor_home": ((DOCTOR,), _page("doctor_home")),
+    "patients:list": (STAFF, lambda w: reverse("patients:list") + "?q=garcia"),
+    "patients:create": ((DESK,), _page("patients:create")),
+    "patients:detail": (STAFF, _page("patients:detail", "patient")),
+    "patients:edit": ((DESK,), _page("patients:edit", "patient")),
+    "patients:screening": (STAFF, _page("patients:screening", "patient")),
+    "patients:screening_history": ((DOCTOR,), _page("patients:screening_history", "patient")),
+    "patients:merge": ((DOCTOR,), _page("patients:merge", "duplicate")),
+    "messaging:patient": ((DESK,), _page("messaging:patient", "patient")),
+    "treatments:patient": ((DOCTOR,), _page("treatments:patient", "patient")),
+    "treatments:consultation_create": (
+        (DOCTOR,),
+        _page("treatments:consultation_create", "patient"),
+    ),
+    "treatments:consultation": (
+        (DOCTOR,),
+        _page("treatments:consultation", "patient", "consultation"),
+    ),
+    "treatments:plan_create": ((DOCTOR,), _page("treatments:plan_create", "patient")),
+    "treatments:plan": (STAFF, _page("treatments:plan", "patient", "plan")),
+    "treatments:chart_create": ((DOCTOR,), _page("treatments:chart_create", "patient", "plan")),
+    "treatments:touch_up_create": (
+        (DOCTOR,),
+        _page("treatments:touch_up_create", "patient", "plan"),
+    ),
+    "treatments:event_create": ((DOCTOR,), _page("treatments:event_create", "patient", "plan")),
+    "treatments:chart": ((DOCTOR,), _page("treatments:chart", "patient", "chart")),
+    "treatments:chart_amend": ((DOCTOR,), _page("treatments:chart_amend", "patient", "chart")),
+    "treatments:area_amend": (
+        (DOCTOR,),
+        _page("treatments:area_amend", "patient", "chart", "area"),
+    ),
+    "treatments:event": ((DOCTOR,), _page("treatments:event", "event_patient", "event")),
+    "scheduling:day": (STAFF, _page("scheduling:day")),
+    "scheduling:week": (STAFF, _page("scheduling:week")),
+    "scheduling:my_day": ((DOCTOR,), _page("scheduling:my_day")),
+    "scheduling:slots": (
+        (DESK,),
+        lambda w: reverse("scheduling:slots") + f"?patient={w.ids['patient']}",
+    ),
+    "scheduling:time_off": ((DESK,), _page("scheduling:time_off")),
+    "scheduling:waitlist": ((DESK,), _page("scheduling:waitlist")),
+    "scheduling:waitlist_add": ((DESK,), _page("scheduling:waitlist_add", "patient")),
+    "scheduling:online_requests": ((DESK,), _page("scheduling:online_requests")),
+    "scheduling:offices": ((ADMIN,), _page("scheduling:offices")),
+    "scheduling:office_new": ((ADMIN,), _page("scheduling:office_new")),
+    "scheduling:office": ((ADMIN,), _page("scheduling:office", "office")),
+    "scheduling:hours_edit": ((ADMIN,), _page("scheduling:hours_edit", "office", "hours")),
+    "scheduling:book": ((DESK,), _page("scheduling:book", "patient")),
+    "scheduling:book_series": ((DESK,), _page("scheduling:book_series", "plan")),
+    "scheduling:appointment": (STAFF, _page("scheduling:appointment", "appointment")),
+    "scheduling:aftercare_sheet": ((DESK,), _page("scheduling:aftercare_sheet", "appointment")),
+    "scheduling:move": ((DESK,), _page("scheduling:move", "appointment")),
+    "scheduling:cancel": ((DESK,), _page("scheduling:cancel", "appointment")),
+    "scheduling:rescreen": ((DESK,), _page("scheduling:rescreen", "checked_in")),
+    "portal:schedule": ((PATIENT,), _page("portal:schedule")),
+    "portal:appointment": ((PATIENT,), _page("portal:appointment", "appointment")),
+    "portal:cancel": ((PATIENT,), _page("portal:cancel", "appointment")),
+    "portal:move": ((PATIENT,), _page("portal:move", "appointment")),
+    "portal:book": ((ANYONE,), _page("portal:book")),
+    "portal:book_sent": ((ANYONE,), _page("portal:book_sent")),
+    "portal:book_confirm": ((ANYONE,), _token("portal:book_confirm")),
+    "portal:book_next": ((PATIENT,), _page("portal:book_next")),
+    "portal:screening": ((PATIENT,), _page("portal:screening")),
+    "portal:calendar": ((PATIENT,), _page("portal:calendar")),
+    "portal:preferences": ((PATIENT,), _page("portal:preferences")),
+    "portal:my_record": ((PATIENT,), _page("portal:my_record")),
+    "portal:open_account": ((ANYONE,), _token("portal:open_account")),
+    "portal:treatment": ((PATIENT,), _page("portal:treatment")),
+    "portal:plan": ((PATIENT,), _page("portal:plan", "plan")),
+    "portal:check_in": ((ANYONE,), _token("portal:check_in")),
+    "portal:waitlist": ((PATIENT,), _page("portal:waitlist")),
+    "portal:waitlist_offer": ((ANYONE,), _token("portal:waitlist_offer")),
+    "messaging:unsubscribe": ((ANYONE,), _token("messaging:unsubscribe")),
+    "login": ((ANYONE,), _page("login")),
+    "password_reset": ((ANYONE,), _page("password_reset")),
+    "password_reset_done": ((ANYONE,), _page("password_reset_done")),
+    "password_reset_confirm": ((ANYONE,), _token("password_reset_confirm")),
+    "password_reset_complete": ((ANYONE,), _page("password_reset_complete")),
+    "password_change": ((DESK, PATIENT), _page("password_change")),
+    "password_change_done": ((DESK,), _page("password_change_done")),
+    "two_factor_manage": ((DOCTOR, PATIENT), _page("two_factor_manage")),
+    "two_factor_setup": ((DOCTOR,), _page("two_factor_setup")),
+}
+# Addresses that are no page to read: a file for another program, or the target of a form
+# that takes only a POST (its answer is a redirect to a page walked here).
+NOT_PAGES = {
+    "healthz": "a load balancer's check",
+    "patients:invite": "a POST from the record",
+    "patients:review_answers": "a POST from the screening page",
+    "keep_alive": "the session script's POST",
+    "set_language": "the language chooser's POST",
+    "logout": "a POST",
+    "messaging:sms_status": "the SMS provider's signed POST",
+    "messaging:act": "a POST from the patient's messages page",
+    "patients:export": "a JSON file",
+    "patients:export_pdf": "a PDF",
+    "patients:reset_two_factor": "a POST from the record",
+    "treatments:plan_status": "a POST from the plan",
+    "treatments:plan_clear": "a POST from the plan",
+    "treatments:chart_sign": "a POST from the chart",
+    "treatments:chart_cosign": "a POST from the chart",
+    "treatments:event_follow_up": "a POST from the adverse event",
+    "treatments:event_close": "a POST from the adverse event",
+    "treatments:event_acknowledge": "a POST from the doctor's home",
+    "treatments:check_in_handle": "a POST from the doctor's home",
+    "scheduling:time_off_lift": "a POST from the time-off page",
+    "scheduling:waitlist_remove": "a POST from the waitlist",
+    "scheduling:check_in_called": "a POST from the desk's home",
+    "scheduling:room_add": "a POST from the office",
+    "scheduling:hours_add": "a POST from the office",
+    "scheduling:room_change": "a POST from the office",
+    "scheduling:status": "a POST from the day view",
+    "portal:undo_cancel": "a POST from the appointment",
+    "portal:leave_waitlist": "a POST from the waitlist",
+    "portal:appointment_ics": "a calendar file",
+    "portal:feed": "a calendar feed",
+    "portal:my_record_json": "a JSON file",
+    "portal:my_record_pdf": "a PDF",
+    "two_factor": "the second step of a login, walked in test_two_factor_browser.py",
+    "two_factor_codes": "shown once after setting up, walked in test_two_factor_browser.py",
+    "two_factor_new_codes": "a POST from the two-step login page",
+}
+
+
+def test_every_address_is_walked_or_said_to_be_no_page():
+    names = {name for name, _path in app_urls()}
+    missing = names - set(PAGES) - set(NOT_PAGES)
+    assert not missing, f"add these to PAGES (or NOT_PAGES) in this file: {sorted(missing)}"
+    assert not (set(PAGES) | set(NOT_PAGES)) - names, "listed here but no longer in the URLs"
+
+
+def describe(page_name: str, role: str, violations: list[dict]) -> list[str]:
+    """One line a serious violation: the page, the rule, and each element's selector (with
+    the colours axe measured, for contrast)."""
+    return [
+        f"{page_name} as {role}: {v['id']} ({v['impact']}) {v['help']} at "
+        + ", ".join(where(node) for node in v["nodes"])
+        for v in violations
+        if v["impact"] in SERIOUS
+    ]
+
+
+def where(node: dict) -> str:
+    selector = " ".join(node["target"])
+    for check in node["any"]:
+        data = check.get("data") or {}
+        if isinstance(data, dict) and "contrastRatio" in data:
+            return f"{selector} [{data['fgColor']} on {data['bgColor']}: {data['contrastRatio']}]"
+    return selector
+
+
+@pytest.fixture
+def world(transactional_db):
+    with time_machine.travel(NOW, tick=True):
+        yield a11y_world.build()
+
+
+def logged_in(browser, live_server, user):
+    """A browser context of its own per role, with a session made by Django's test client
+    (no login page to go through for each role: that journey has its tests)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+        )
+    return context
+
+
+def pages_by_role() -> dict[str, list[str]]:
+    by_role: dict[str, list[str]] = {}
+    for name, (roles, _address) in PAGES.items():
+        for role in roles:
+            by_role.setdefault(role, []).append(name)
+    return by_role
+
+
+def test_axe_finds_no_serious_violation_on_any_page_of_any_role(browser, live_server, world):
+    ARTIFACTS.mkdir(exist_ok=True)
+    axe = Axe()
+    found, unopened, refused = [], [], []
+    for role, names in pages_by_role().items():
+        context = logged_in(browser, live_server, world.users.get(role))
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda message: (
+                refused.append(message.text)
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        for name in names:
+            label = f"{name} as {role}"
+            try:
+                response = page.goto(live_server.url + PAGES[name][1](world))
+            except PlaywrightError as error:  # a download, for example
+                unopened.append(f"{label}: {error.message.splitlines()[0]}")
+                continue
+            if response is None or response.status != 200:
+                unopened.append(f"{label}: {response and response.status}")
+                continue
+            if (name, role) in SCREENSHOTS:
+                slug = name.replace(":", "-").replace("_", "-")
+                page.screenshot(path=ARTIFACTS / f"a11y-{slug}-{role}.png", full_page=True)
+            # What is folded away is checked too: the free times behind "more", for example.
+            page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+            found += describe(name, role, axe.run(page).response["violations"])
+        context.close()
+    assert not unopened, unopened
+    assert not found, "\n".join(found)
+    assert not refused, refused
