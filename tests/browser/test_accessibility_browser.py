@@ -37,6 +37,9 @@ STAFF = (DESK, DOCTOR)
 # A Wednesday morning in Oregon: the day and week views have visits in every state.
 NOW = instant(date(2026, 12, 2), time(10, 15), zone("America/Los_Angeles"))
 SERIOUS = {"serious", "critical"}
+# Staff work at a desk; patients and the public mostly on a phone.
+LAPTOP, PHONE = {"width": 1280, "height": 900}, {"width": 375, "height": 800}
+ON_A_PHONE = {PATIENT, ANYONE}
 # Pages whose look the colour changes touch: saved as test-artifacts/a11y-<name>-<role>.png.
 SCREENSHOTS = {
     ("frontdesk_home", DESK),
@@ -252,14 +255,46 @@ SUBMIT = """() => {
 }"""
 
 
+# Every control a keyboard reaches, focused in turn: those that show no outline, ring or (an
+# area of the leg map) stroke while focused. Radios and checkboxes drawn as buttons show it
+# on their label. Returns a selector-like name for each.
+UNSEEN_FOCUS = """() => {
+  const reachable = 'a[href], button, input:not([type=hidden]), select, textarea, summary, '
+    + '[tabindex]:not([tabindex="-1"])';
+  const unseen = [];
+  for (const el of document.querySelectorAll(reachable)) {
+    if (el.disabled || !el.checkVisibility({visibilityProperty: true})
+        && !el.matches('.btn-check, .visually-hidden-focusable')) continue;
+    el.focus({focusVisible: true});
+    if (document.activeElement !== el) continue;
+    const shown = el.matches('.btn-check') ? el.nextElementSibling : el;
+    const style = getComputedStyle(shown);
+    const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 1;
+    const ring = style.boxShadow && style.boxShadow !== 'none';
+    const stroke = el instanceof SVGElement && parseFloat(style.strokeWidth) >= 3;
+    if (!(outline || ring || stroke)) {
+      const classes = typeof el.className === 'string' ? el.className.trim() : '';
+      const href = el.getAttribute('href');
+      unseen.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+        + (classes ? '.' + classes.split(/\\s+/).join('.') : '')
+        + (href ? '[href="' + href + '"]' : ''));
+    }
+  }
+  document.activeElement && document.activeElement.blur();
+  return unseen;
+}"""
+
+
 def check(axe: Axe, page, label: str) -> list[str]:
     """axe on the page as it stands, what is folded away unfolded (the free times behind
-    "more", for example)."""
+    "more", for example), and the focus shown on every control."""
     page.wait_for_load_state("load")
     page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    unseen = [] if urlsplit(page.url).path.startswith("/admin/") else page.evaluate(UNSEEN_FOCUS)
+    found = [f"{label}: no visible focus on {', '.join(unseen)}"] if unseen else []
     path = urlsplit(page.url).path
     violations = axe.run(page).response["violations"]
-    return describe(label, [v for v in violations if not left_to_django(path, v)])
+    return found + describe(label, [v for v in violations if not left_to_django(path, v)])
 
 
 def describe(label: str, violations: list[dict]) -> list[str]:
@@ -289,10 +324,10 @@ def world(transactional_db):
         yield a11y_world.build()
 
 
-def logged_in(browser, live_server, user):
+def logged_in(browser, live_server, user, viewport=LAPTOP):
     """A browser context of its own per role, with a session made by Django's test client
     (no login page to go through for each role: that journey has its tests)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport=viewport)
     if user is not None:
         client = Client()
         client.force_login(user)
@@ -318,7 +353,8 @@ def test_axe_finds_no_serious_violation_on_any_page_of_any_role(browser, live_se
     axe = Axe()
     found, unopened, refused = [], [], []
     for role, pages in pages_by_role(world).items():
-        context = logged_in(browser, live_server, world.users.get(role))
+        viewport = PHONE if role in ON_A_PHONE else LAPTOP
+        context = logged_in(browser, live_server, world.users.get(role), viewport)
         page = context.new_page()
         # The clinic's pages break no Content-Security-Policy rule (the admin's own scripts
         # set inline styles, which the policy refuses: Django's, left out here).
