@@ -39,7 +39,14 @@ from scheduling.models import (
 from scheduling.services import waitlist
 from tests.factories import PASSWORD
 from treatments import check_ins
-from treatments.models import AdverseEvent, SessionChart, TreatmentPlan
+from treatments import services as treatment_services
+from treatments.models import (
+    AdverseEvent,
+    AdverseEventType,
+    SessionChart,
+    Severity,
+    TreatmentPlan,
+)
 
 DEMO = "@demo.goodskin.test"
 
@@ -73,7 +80,7 @@ def build() -> World:
     maria = patient("maria.garcia")
     plan = TreatmentPlan.objects.filter(patient=maria).get()
     chart = SessionChart.objects.filter(plan=plan).order_by("number").first()
-    event = AdverseEvent.objects.select_related("plan").first()
+    event = _serious_event(world, plan, chart)
     office = Location.objects.order_by("pk").first()
     upcoming = (
         Appointment.objects.filter(patient=maria, status=Status.BOOKED)
@@ -119,6 +126,23 @@ def build() -> World:
         "portal:feed", args=[feed_services.new_calendar_feed(patient=maria).token]
     )
     return world
+
+
+def _serious_event(world: World, plan: TreatmentPlan, chart: SessionChart) -> AdverseEvent:
+    """A suspected DVT on the walking doctor's own plan: it alerts, and stays on their home."""
+    return treatment_services.report_adverse_event(
+        plan=plan,
+        data={
+            "chart": chart,
+            "type": AdverseEventType.SUSPECTED_DVT,
+            "onset_on": timezone.localdate() - timedelta(days=1),
+            "severity": Severity.SEVERE,
+            "region": "R-calf-posterior",
+            "management": "Sent for a duplex scan today.",
+            "follow_up_needed": True,
+        },
+        by=Actor(user=world.users[Role.DOCTOR], role=Role.DOCTOR, ip="127.0.0.1"),
+    )
 
 
 def _time_off(world: World) -> None:
