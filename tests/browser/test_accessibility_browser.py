@@ -51,6 +51,7 @@ SCREENSHOTS = {
     ("treatments:plan", DOCTOR),
     ("portal:schedule", PATIENT),
     ("scheduling:slots", DESK),
+    ("messaging:patient", DESK),
 }
 
 
