@@ -1,11 +1,14 @@
 """Issue 18, point 3: axe-core finds no serious or critical violation on any page of any role.
 
 The walk takes every named address of the URL configuration (as tests/goodskin/test_access.py
-does), so a new page fails here until it is listed in PAGES (who opens it, and with which ids)
-or in NOT_PAGES (why it is no page to read). Each page is opened in a clinic with something on
-it (tests/browser/a11y_world.py) by the roles that use it, axe-core runs on it (the copy that
-axe-playwright-python ships, injected by Playwright: nothing from a CDN), and the test fails
-listing every serious or critical violation, with the page and the element's selector."""
+does): one listed in PAGES is opened by the roles named there with the ids of a clinic with
+something on every page (tests/browser/a11y_world.py); one with no parameter that nobody listed
+(a colleague's new section) is opened as every role, and checked wherever it answers with a
+page; one that needs ids fails until it is listed in PAGES or NOT_PAGES (why it is no page to
+read). The Django admin's list and add pages are walked too. On each page axe-core runs (the
+copy axe-playwright-python ships, injected by Playwright: nothing from a CDN), every control is
+focused to check that its focus shows, and every field's edge is measured (WCAG 1.4.11, which
+axe leaves out). The test fails listing each finding with the page and the element."""
 
 import re
 from collections.abc import Callable
