@@ -7,8 +7,9 @@ something on every page (tests/browser/a11y_world.py); one with no parameter tha
 page; one that needs ids fails until it is listed in PAGES or NOT_PAGES (why it is no page to
 read). The Django admin's list and add pages are walked too. On each page axe-core runs (the
 copy axe-playwright-python ships, injected by Playwright: nothing from a CDN), every control is
-focused to check that its focus shows, and every field's edge is measured (WCAG 1.4.11, which
-axe leaves out). The test fails listing each finding with the page and the element."""
+focused to check that its focus shows, nothing drawn with a hand pointer is out of the
+keyboard's reach, and every field's edge is measured (WCAG 1.4.11, which axe leaves out). The
+test fails listing each finding with the page and the element."""
 
 import re
 from collections.abc import Callable
@@ -342,6 +343,22 @@ FAINT_EDGES = """() => {
 }"""
 
 
+# What the mouse can use and the keyboard cannot: an element drawn with a hand pointer that
+# is not a control, a label, or inside one (a clickable area needs tabindex, a role and keys).
+MOUSE_ONLY = """() => {
+  const control = 'a[href], button, input, select, textarea, summary, label, '
+    + '[tabindex]:not([tabindex="-1"])';
+  const found = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    if (getComputedStyle(el).cursor !== 'pointer' || el.closest(control)) continue;
+    if (el.parentElement && getComputedStyle(el.parentElement).cursor === 'pointer') continue;
+    const classes = typeof el.className === 'string' ? el.className.trim() : '';
+    found.push(el.tagName.toLowerCase() + (classes ? '.' + classes.split(/\\s+/).join('.') : ''));
+  }
+  return found;
+}"""
+
+
 def check(axe: Axe, page, label: str) -> list[str]:
     """axe on the page as it stands, what is folded away unfolded (the free times behind
     "more", for example), and the focus shown on every control."""
@@ -352,6 +369,8 @@ def check(axe: Axe, page, label: str) -> list[str]:
     found = [f"{label}: the edge of a field under 3:1 at {', '.join(faint)}"] if faint else []
     unseen = [] if urlsplit(page.url).path.startswith("/admin/") else page.evaluate(UNSEEN_FOCUS)
     found += [f"{label}: no visible focus on {', '.join(unseen)}"] if unseen else []
+    mouse = [] if urlsplit(page.url).path.startswith("/admin/") else page.evaluate(MOUSE_ONLY)
+    found += [f"{label}: for the mouse only: {', '.join(mouse)}"] if mouse else []
     path = urlsplit(page.url).path
     violations = axe.run(page).response["violations"]
     return found + describe(label, [v for v in violations if not left_to_django(path, v)])
