@@ -101,6 +101,24 @@ class UserFilter(InputFilter):
         return queryset.filter(user__in=staff_accounts().filter(username__iexact=value))
 
 
+class RoleFilter(admin.SimpleListFilter):
+    """The role of whoever acted, by its name, and "the system" for what no one did: the plain
+    field filter listed that empty role as a link with no text (issue 18, accessibility)."""
+
+    title = _("role")
+    parameter_name = "role"
+    SYSTEM = "system"
+
+    def lookups(self, request, model_admin):
+        return [*Role.choices, (self.SYSTEM, _("the system"))]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        return queryset.filter(role="" if value == self.SYSTEM else value)
+
+
 def _start_of(text: str) -> datetime:
     """The first instant of a clinic-local day typed as YYYY-MM-DD."""
     day = date.fromisoformat(text)
@@ -180,7 +198,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     # Each row is all there is to see: an entry's own page would title it with its user's
     # name, a patient's email when the patient acted.
     list_display_links = None
-    list_filter = (PatientFilter, UserFilter, "action", "role", FromDateFilter, UntilDateFilter)
+    list_filter = (PatientFilter, UserFilter, "action", RoleFilter, FromDateFilter, UntilDateFilter)
     search_fields = ("=patient__id", "subject")
     list_select_related = ("user",)
     change_list_template = "admin/patients/auditentry/change_list.html"

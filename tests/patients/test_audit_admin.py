@@ -218,3 +218,22 @@ def test_staff_status_alone_does_not_open_the_audit_trail(client, trail):
     client.force_login(staff_doctor)
     for url in (LIST, EXPORT, VERIFY):
         assert client.get(url).status_code == 403, url
+
+
+def test_the_role_filter_names_every_role_and_the_system_for_entries_with_none(
+    client, clinic_admin, trail
+):
+    """The plain field filter listed the empty role as a link with no text (axe: link-name)."""
+    system = AuditEntry.objects.create(action=AuditAction.VIEW, subject="patient", role="")
+    client.force_login(clinic_admin)
+    page = client.get(LIST)
+    listing = page.context["cl"]
+    (spec,) = [s for s in listing.filter_specs if getattr(s, "parameter_name", "") == "role"]
+    labels = [choice["display"] for choice in spec.choices(listing)]
+    assert all(str(label).strip() for label in labels)
+    assert "the system" in [str(label) for label in labels]
+    assert system.pk in shown(client.get(LIST, {"role": "system"}))
+    assert shown(client.get(LIST, {"role": "system"})).isdisjoint(
+        e.pk for e in AuditEntry.objects.exclude(role="")
+    )
+    assert trail["ana_view"].pk in shown(client.get(LIST, {"role": "doctor"}))
