@@ -115,6 +115,8 @@ PAGES: dict[str, tuple[tuple, Callable]] = {
     "scheduling:waitlist": ((DESK,), _page("scheduling:waitlist")),
     "scheduling:waitlist_add": ((DESK,), _page("scheduling:waitlist_add", "patient")),
     "scheduling:online_requests": ((DESK,), _page("scheduling:online_requests")),
+    # One report here; tests/browser/test_reports_browser.py runs axe on every one.
+    "reports:report": ((DOCTOR, ADMIN), lambda world: reverse("reports:report", args=["sessions"])),
     "scheduling:offices": ((ADMIN,), _page("scheduling:offices")),
     "scheduling:office_new": ((ADMIN,), _page("scheduling:office_new")),
     "scheduling:office": ((ADMIN,), _page("scheduling:office", "office")),
@@ -162,6 +164,7 @@ PAGES: dict[str, tuple[tuple, Callable]] = {
 # that takes only a POST (its answer is a redirect to a page walked here).
 NOT_PAGES = {
     "healthz": "a load balancer's check",
+    "reports:csv": "a CSV file",
     "patients:invite": "a POST from the record",
     "patients:review_answers": "a POST from the screening page",
     "keep_alive": "the session script's POST",

@@ -6,6 +6,7 @@ test-artifacts/report-<report>-<role>.png, and reports-index.png."""
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -15,6 +16,7 @@ from reports.period import monday_of
 from scheduling.clock import zone
 from scheduling.models import Location, Room, SchedulingSettings
 from tests.browser.steps import log_in, open_page
+from tests.browser.test_accessibility_browser import check
 from tests.factories import UserFactory
 from tests.reports.conftest import build_clinic
 
@@ -48,8 +50,10 @@ def test_it_opens_every_report_with_its_chart_and_table(
     expect(page.get_by_role("heading", name="Reports", exact=True)).to_be_visible()
     if role == "admin":
         screenshot("reports-index")
+    axe, problems = Axe(), []
     for definition in REPORTS.values():
         open_page(page, page.get_by_role("link", name=str(definition.title)).first)
+        problems += check(axe, page, f"{definition.slug} as {role}")
         expect(page.get_by_role("heading", name=str(definition.title), level=1)).to_be_visible()
         chart = page.get_by_role("img", name=str(definition.title))
         expect(chart).to_be_visible()
@@ -57,6 +61,7 @@ def test_it_opens_every_report_with_its_chart_and_table(
         expect(page.locator("table tbody tr").first).to_be_visible()
         expect(page.get_by_role("link", name="Download CSV")).to_be_visible()
         screenshot(f"report-{definition.slug}-{role}")
+    assert not problems, "\n".join(problems)  # axe, focus and field edges, as on every page
     # The filters: the East office alone, and a period the page refuses with a message.
     page.get_by_label("Office").select_option(label="East office")
     open_page(page, page.get_by_role("button", name="Show"))
