@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 from django.urls import reverse
@@ -162,3 +162,24 @@ def test_it_refuses_to_merge_a_record_twice(client, doctor, cathy):
     client.post(reverse("patients:merge", args=[cathy.pk]), data)
     again = client.post(reverse("patients:merge", args=[cathy.pk]), data)
     assert "already been merged" in again.content.decode()
+
+
+def test_the_record_and_the_merge_page_tell_records_apart_by_their_day_not_their_id(client, doctor):
+    """No database id in a label (issue 18, point 4): two records of one name and birthday
+    differ by the day each was registered."""
+    from datetime import datetime
+
+    import time_machine
+
+    same = {"legal_first_name": "Ann", "legal_last_name": "Lee", "date_of_birth": date(1980, 1, 2)}
+    with time_machine.travel(datetime(2026, 11, 30, 18, tzinfo=UTC), tick=False):
+        first = PatientFactory(**same)
+    with time_machine.travel(datetime(2026, 12, 3, 18, tzinfo=UTC), tick=False):
+        second = PatientFactory(**same)
+    client.force_login(doctor)
+    record = client.get(reverse("patients:detail", args=[first.pk])).content.decode()
+    page = client.get(reverse("patients:merge", args=[first.pk]), {"duplicate": second.pk})
+    merge = page.content.decode()
+    assert f"#{first.pk}" not in record and "registered November 30, 2026" in record
+    assert f"#{first.pk}" not in merge and f"#{second.pk}" not in merge
+    assert "(registered November 30, 2026)" in merge and "(registered December 3, 2026)" in merge
