@@ -74,8 +74,8 @@ def flags(visits: list[Visit]) -> dict[int, Flag]:
     visits = [v for v in visits if v.kind in TREATMENT_KINDS]
     if not visits:
         return {}
-    wanted = {v.plan_id for v in visits if v.plan_id}
-    loaded = for_gate(TreatmentPlan.objects.filter(pk__in=wanted).order_by())
+    plan_ids = {v.plan_id for v in visits if v.plan_id}
+    loaded = for_gate(TreatmentPlan.objects.filter(pk__in=plan_ids).order_by())
     by_id = {plan.pk: plan for plan in loaded}
     wanted = [v.patient_id for v in visits if v.kind == Kind.TOUCH_UP and v.plan_id is None]
     touch_ups = touch_up_plans(wanted, gate=True) if wanted else {}
