@@ -76,6 +76,7 @@ from django.contrib.auth import (  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
+from django.db.models import Q  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from goodskin.roles import Role, group_for  # noqa: E402
@@ -306,11 +307,12 @@ def due_messages_lost(mailbox, horizon) -> tuple[int, int]:
 
 
 class LoadDrill(Drill):
-    """The Drill's rows are the messages due by now (a booking also writes reminders due months
-    from now, which must not keep the drill waiting)."""
+    """The Drill's rows are the messages due by now and those already tried (waiting for their
+    next attempt): a booking also writes reminders due months from now, which must not keep
+    the drill waiting."""
 
     def rows(self):
-        return super().rows().filter(due_at__lte=timezone.now())
+        return super().rows().filter(Q(due_at__lte=timezone.now()) | Q(attempts__gt=0))
 
 
 def outage(drill: Drill, seconds: float, stop, start) -> tuple[float, float, str]:

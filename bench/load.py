@@ -153,7 +153,7 @@ def session(user, backend: str, *, verified_device=None) -> str:
     return store.session_key
 
 
-def prepare(rounds: int, per_round: int) -> tuple[list[Page], dict]:
+def prepare(rounds: int, per_round: int, booking: bool = True) -> tuple[list[Page], dict]:
     users = get_user_model().objects
     desk = users.filter(username="bench-desk").first()
     if desk is None or Appointment.objects.count() < 900_000:
@@ -197,7 +197,9 @@ def prepare(rounds: int, per_round: int) -> tuple[list[Page], dict]:
     )
     floor_cookie = "sessionid=" + session(desk, "django.contrib.auth.backends.ModelBackend")
     csrf = secrets.token_hex(16)  # a CSRF secret of our own choosing: cookie and form agree
-    bodies = booking_bodies(office, tz, today, patients, csrf, rounds * per_round)
+    bodies = []
+    if booking:
+        bodies = booking_bodies(office, tz, today, patients, csrf, rounds * per_round)
     pages = [
         Page("day view", [f"/schedule/day/?date={d}" for d in days], desk_cookie),
         Page("week view", [f"/schedule/week/?date={d}" for d in days], desk_cookie),
@@ -402,6 +404,7 @@ local paths = %(paths)s
 local posts = %(posts)s
 local cookie = %(cookie)s
 local nthreads = %(threads)d
+local gzip = %(gzip)s
 threads = {}
 local made = 0
 function setup(thread)
@@ -412,7 +415,7 @@ end
 function init(args)
   n = id
   codes = {}
-  wrk.headers["Accept-Encoding"] = "gzip"
+  if gzip then wrk.headers["Accept-Encoding"] = "gzip" end
   if cookie ~= "" then wrk.headers["Cookie"] = cookie end
 end
 function request()
@@ -452,7 +455,7 @@ def lua_list(items: list[str]) -> str:
     return "{" + ", ".join(json.dumps(i) for i in items) + "}"
 
 
-def wrk(port, page: Page, path_list, bodies, seconds, threads, conns, folder) -> Result:
+def wrk(port, page: Page, path_list, bodies, seconds, threads, conns, folder, gzip) -> Result:
     script = folder / f"wrk-{secrets.token_hex(4)}.lua"
     script.write_text(
         LUA
@@ -462,6 +465,7 @@ def wrk(port, page: Page, path_list, bodies, seconds, threads, conns, folder) ->
             "cookie": json.dumps(page.cookie),
             "threads": threads,
             "post_path": json.dumps(page.posts),
+            "gzip": "true" if gzip else "false",
         }
     )
     done = subprocess.run(
@@ -500,6 +504,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--only", nargs="+", help="page names (a word of each will do)")
     parser.add_argument("--quick", action="store_true", help="2 s a page, 4 connections")
+    parser.add_argument(
+        "--no-gzip", dest="gzip", action="store_false", help="ask for pages uncompressed"
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.connections = 2, 4
@@ -509,7 +516,8 @@ def main() -> int:
     load_before = os.getloadavg()
     started = time.monotonic()
     # Bookings: each round needs as many as the page could take at most (100/s is plenty).
-    pages, facts = prepare(args.rounds, per_round=int(seconds * 150))
+    booking = not args.only or any(w.lower() in "book a free time" for w in args.only)
+    pages, facts = prepare(args.rounds, per_round=int(seconds * 150), booking=booking)
     if args.only:
         pages = [p for p in pages if any(w.lower() in p.name.lower() for w in args.only)]
     subprocess.run(
@@ -557,6 +565,7 @@ def main() -> int:
                     args.threads,
                     args.connections,
                     logs,
+                    args.gzip,
                 )
                 bare = floor[page.floor]
                 theirs = wrk(
@@ -568,6 +577,7 @@ def main() -> int:
                     args.threads,
                     args.connections,
                     logs,
+                    args.gzip,
                 )
                 results[page.name].append((ours, theirs))
                 print(
@@ -605,7 +615,8 @@ def report(args, seconds, pages, results, sizes, memory, facts, before, after, b
         f"Data: {facts['patients']:,} patients, {facts['appointments']:,} appointments "
         f"({facts['on_day']} on the day viewed, {facts['record_visits']} in the first record); "
         f"gunicorn {args.workers} sync workers; wrk -t{args.threads} -c{args.connections}, "
-        f"{seconds} s a page and {seconds} s of the floor beside it, {args.rounds} rounds"
+        f"{seconds} s a page and {seconds} s of the floor beside it, {args.rounds} rounds, "
+        + ("gzip asked for" if args.gzip else "pages asked for uncompressed")
     )
     print()
     head = f"{'page':<18}{'req/s':>8}{'p50':>8}{'p95':>8}{'p99':>8}{'bad':>6}"
