@@ -643,10 +643,15 @@ def report(args, seconds, pages, results, sizes, memory, facts, before, after, b
     for name, (plain, packed) in sizes.items():
         print(f"{name:<18}{plain[1]:>9,}{packed[1]:>9,}")
     print()
-    print("Resident memory after the run (MiB):")
+    print("Resident memory after the run (MiB; the first process of each is its parent):")
+    titles = {"app": "gunicorn (app)", "floor": "gunicorn (floor)", "worker": "Celery worker"}
     for name, processes in memory.items():
-        listed = ", ".join(f"{mib:.0f}" for _, mib in processes)
-        print(f"  {name:<7} {listed}   ({'; '.join(cmd[:60] for cmd, _ in processes)})")
+        mib = [m for _, m in processes]
+        if len(mib) > 1:
+            children = ", ".join(f"{m:.0f}" for m in mib[1:])
+            print(f"  {titles.get(name, name):<17} parent {mib[0]:.0f}, children {children}")
+        else:
+            print(f"  {titles.get(name, 'Celery beat'):<17} {mib[0]:.0f}")
     print(f"Messages the worker sent meanwhile: {mails}")
 
 
