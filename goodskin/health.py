@@ -13,6 +13,7 @@ the server has recovered from is not reported as "down"; a failure on a new conn
 
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -147,15 +148,14 @@ CHECKS: dict[str, Callable[[], bool]] = {"database": database_ok, "broker": brok
 
 
 class _Probe:
-    """One run of one part's check in a daemon thread (a hung one must not block shutdown)."""
+    """One run of one part's check, run by that part's checker thread."""
 
     def __init__(self, part: str):
         self.part = part
         self.ok = False
         self.finished = threading.Event()
-        threading.Thread(target=self._run, name=f"healthz-{part}", daemon=True).start()
 
-    def _run(self) -> None:
+    def run(self) -> None:
         try:
             self.ok = CHECKS[self.part]() is True
         except Exception as exc:  # noqa: BLE001 - any failure of a check means "down"
@@ -164,9 +164,31 @@ class _Probe:
             self.finished.set()
 
 
+class _Checker:
+    """A daemon thread per part (a hung one must not block shutdown), kept for the life of the
+    process and running that part's checks one after another. Starting a thread for each
+    check cost more than the check (a thread's start waits for it to run: about 1 ms a
+    request on a busy machine, against 0.2 ms for each check)."""
+
+    def __init__(self, part: str):
+        self.pid = os.getpid()
+        self.probes: queue.SimpleQueue[_Probe] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name=f"healthz-{part}", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self.probes.get().run()
+
+    def usable(self) -> bool:
+        # A forked child has the object but not the thread.
+        return self.pid == os.getpid() and self.thread.is_alive()
+
+
 # At most one check per part in flight per process: while a hung server holds the last one,
-# the part is "down" at once, and probes every few seconds can't pile up threads.
+# the part is "down" at once, and probes every few seconds can't pile up behind it.
 _in_flight: dict[str, _Probe] = {}
+_checkers: dict[str, _Checker] = {}
 _in_flight_lock = threading.Lock()
 
 
@@ -175,8 +197,12 @@ def _start(part: str) -> _Probe | None:
         previous = _in_flight.get(part)
         if previous is not None and not previous.finished.is_set():
             return None
+        checker = _checkers.get(part)
+        if checker is None or not checker.usable():
+            checker = _checkers[part] = _Checker(part)
         _in_flight[part] = probe = _Probe(part)
-        return probe
+    checker.probes.put(probe)
+    return probe
 
 
 def health() -> dict[str, str]:

@@ -298,6 +298,13 @@ def test_it_reuses_its_redis_connection(client, db, redis_server):
     server.close()
 
 
+def test_it_runs_its_checks_on_one_thread_per_part_however_many(client, db):
+    for _ in range(10):
+        assert client.get("/healthz").status_code == 200
+    checkers = [t for t in threading.enumerate() if t.name.startswith("healthz-")]
+    assert sorted(t.name for t in checkers) == ["healthz-broker", "healthz-database"]
+
+
 def test_it_answers_200_at_once_after_its_connections_were_cut(client, db, redis_server):
     """A restart of PostgreSQL or Redis ends the kept connections: the next check finds them
     closed, connects again and answers 200 (no "down" for a server that is back)."""
