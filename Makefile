@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/goodskin
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format messages translations bench bench-faults guard-sweep clean help
+.PHONY: run test lint format messages translations bench bench-faults bench-load bench-faults-load guard-sweep clean help
 
 help:
 	@echo "make run    - set up and serve the app on http://127.0.0.1:8000 with a Celery worker and beat"
@@ -81,6 +81,15 @@ bench: $(VENV)/.dev-installed
 # doubled messages per scenario (README, "Messages").
 bench-faults: $(VENV)/.dev-installed
 	$(BIN)/python bench/faults.py
+
+# Speed over HTTP as deployed (gunicorn, Celery worker and beat) beside a bare Django floor, with
+# wrk (apt-get install wrk), on bench/scheduling.py's database (README, "Benchmarks").
+bench-load: $(VENV)/.dev-installed
+	$(BIN)/python bench/load.py
+
+# The faults of bench-faults, each while pages are under load (README, "Benchmarks").
+bench-faults-load: $(VENV)/.dev-installed
+	$(BIN)/python bench/faults_load.py
 
 # Takes each transaction and row lock out in turn and runs the guard tests (about 20 minutes):
 # every guard must make a test fail. Not part of make test.

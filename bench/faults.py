@@ -71,11 +71,11 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connections  # noqa: E402
-from tests.scheduling.test_outbox_real import expected_ids, make_due  # noqa: E402
 
-from scheduling.models import Message  # noqa: E402
+from messaging.models import Message  # noqa: E402
 from tests.messaging import faultparts  # noqa: E402
 from tests.messaging.faultparts import Drill, PostgresCluster, RedisServer  # noqa: E402
+from tests.messaging.test_outbox_real import expected_ids, make_due  # noqa: E402
 
 SCENARIOS = {  # key: (title, fault(drill, cluster, redis) -> Outcome)
     "worker-kill": ("worker SIGKILL mid-batch", lambda d, c, r: faultparts.worker_killed(d)),

@@ -3,10 +3,17 @@
 Each part is checked in a thread of its own with its own timeout, and the answer waits for them
 at most DEADLINE_SECONDS: a server that accepts connections but never answers (hung, SIGSTOPped)
 makes its part "down" instead of holding the request until gunicorn kills the worker.
+
+Each process keeps one connection to the database and one to Redis for its checks, opened by the
+first check and reused by the next (a new PostgreSQL connection cost about 9 ms a check, a new
+Redis one about 6 ms; reused, a check costs well under 1 ms). A check that fails on a reused
+connection (the server restarted since) drops it and tries once more on a new one, so a restart
+the server has recovered from is not reported as "down"; a failure on a new connection is.
 """
 
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +22,8 @@ from urllib.parse import urlsplit
 import redis
 from django.conf import settings
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.utils import load_backend
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -27,16 +36,61 @@ DEADLINE_SECONDS = 1.0
 BROKER_TIMEOUT_SECONDS = 1.0
 
 
+# The checks' own database connection, shared by the check threads (at most one check per part
+# runs at a time: see _start) and kept between checks.
+_database: BaseDatabaseWrapper | None = None
+
+
+def _database_connection() -> BaseDatabaseWrapper:
+    global _database
+    if _database is None:
+        # A connection of its own, not the request thread's: a hung server holds only the
+        # check's thread. Its settings are default's (connect_timeout included).
+        config = dict(connections["default"].settings_dict)
+        wrapper = load_backend(config["ENGINE"]).DatabaseWrapper(config, "default")
+        wrapper.inc_thread_sharing()  # used by each check's thread in turn
+        _database = wrapper
+    return _database
+
+
 def database_ok() -> bool:
-    """Runs in a check thread: Django gives that thread a connection of its own (bounded by
-    the `connect_timeout` in DATABASES), which is closed here so no check leaves one open."""
-    connection = connections["default"]
+    """Runs in a check thread: SELECT 1 on the checks' connection, opened by the first check
+    (bounded by the `connect_timeout` in DATABASES) and reused by the next."""
+    connection = _database_connection()
+    reused = connection.connection is not None
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            return cursor.fetchone() == (1,)
-    finally:
+        return _select_one(connection)
+    except Exception:
+        connection.close()  # broken or hung: the next check connects again
+        if not reused:
+            raise
+    # The server may have restarted since the last check: once more, on a new connection.
+    try:
+        return _select_one(connection)
+    except Exception:
         connection.close()
+        raise
+
+
+def _select_one(connection: BaseDatabaseWrapper) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        return cursor.fetchone() == (1,)
+
+
+def close() -> None:
+    """Close the checks' connections (tests do it after each test, so that no connection of
+    theirs outlives the test database)."""
+    global _database
+    database, _database = _database, None
+    if database is not None:
+        database.close()
+    with _redis_lock:
+        clients = list(_redis_clients.values())
+        _redis_clients.clear()
+    for client in clients:
+        client.close()
+        client.connection_pool.disconnect()
 
 
 def broker_ok() -> bool:
@@ -49,18 +103,39 @@ def broker_ok() -> bool:
     raise ValueError(f"no health check for a {scheme!r} broker")
 
 
+# One client per broker URL, its pool keeping the connection between checks.
+_redis_clients: dict[str, redis.Redis] = {}
+_redis_lock = threading.Lock()
+
+
+def _redis_client(url: str) -> redis.Redis:
+    with _redis_lock:
+        client = _redis_clients.get(url)
+        if client is None:
+            # redis-py retries three times by default, which would multiply the timeouts.
+            client = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
+                socket_timeout=BROKER_TIMEOUT_SECONDS,
+                retry=Retry(NoBackoff(), 0),
+            )
+            _redis_clients[url] = client
+        return client
+
+
 def _redis_ok(url: str) -> bool:
-    # redis-py retries three times by default, which would multiply the timeouts.
-    client = redis.Redis.from_url(
-        url,
-        socket_connect_timeout=BROKER_TIMEOUT_SECONDS,
-        socket_timeout=BROKER_TIMEOUT_SECONDS,
-        retry=Retry(NoBackoff(), 0),
-    )
+    client = _redis_client(url)
+    pool = client.connection_pool
+    reused = len(getattr(pool, "_available_connections", ())) > 0
     try:
         return client.ping() is True
-    finally:
-        client.close()
+    except redis.ConnectionError:
+        # redis-py drops a connection that failed; a reused one closed by the server may only
+        # have outlived a restart of Redis: once more, on a new connection. (A timeout is not
+        # tried again: the server is there but does not answer.)
+        if not reused:
+            raise
+    return client.ping() is True
 
 
 def _folders_ok(options: dict) -> bool:
@@ -73,15 +148,14 @@ CHECKS: dict[str, Callable[[], bool]] = {"database": database_ok, "broker": brok
 
 
 class _Probe:
-    """One run of one part's check in a daemon thread (a hung one must not block shutdown)."""
+    """One run of one part's check, run by that part's checker thread."""
 
     def __init__(self, part: str):
         self.part = part
         self.ok = False
         self.finished = threading.Event()
-        threading.Thread(target=self._run, name=f"healthz-{part}", daemon=True).start()
 
-    def _run(self) -> None:
+    def run(self) -> None:
         try:
             self.ok = CHECKS[self.part]() is True
         except Exception as exc:  # noqa: BLE001 - any failure of a check means "down"
@@ -90,9 +164,31 @@ class _Probe:
             self.finished.set()
 
 
+class _Checker:
+    """A daemon thread per part (a hung one must not block shutdown), kept for the life of the
+    process and running that part's checks one after another. Starting a thread for each
+    check cost more than the check (a thread's start waits for it to run: about 1 ms a
+    request on a busy machine, against 0.2 ms for each check)."""
+
+    def __init__(self, part: str):
+        self.pid = os.getpid()
+        self.probes: queue.SimpleQueue[_Probe] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name=f"healthz-{part}", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self.probes.get().run()
+
+    def usable(self) -> bool:
+        # A forked child has the object but not the thread.
+        return self.pid == os.getpid() and self.thread.is_alive()
+
+
 # At most one check per part in flight per process: while a hung server holds the last one,
-# the part is "down" at once, and probes every few seconds can't pile up threads.
+# the part is "down" at once, and probes every few seconds can't pile up behind it.
 _in_flight: dict[str, _Probe] = {}
+_checkers: dict[str, _Checker] = {}
 _in_flight_lock = threading.Lock()
 
 
@@ -101,8 +197,12 @@ def _start(part: str) -> _Probe | None:
         previous = _in_flight.get(part)
         if previous is not None and not previous.finished.is_set():
             return None
+        checker = _checkers.get(part)
+        if checker is None or not checker.usable():
+            checker = _checkers[part] = _Checker(part)
         _in_flight[part] = probe = _Probe(part)
-        return probe
+    checker.probes.put(probe)
+    return probe
 
 
 def health() -> dict[str, str]:

@@ -39,6 +39,16 @@ def _clinic_language_after_each_test():
     translation.activate(settings.LANGUAGE_CODE)
 
 
+@pytest.fixture(autouse=True)
+def _healthz_connections_closed_after_each_test():
+    """/healthz keeps a database and a Redis connection per process between checks: each test
+    closes them, so none outlives its test database."""
+    from goodskin import health
+
+    yield
+    health.close()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Let the test runner's flush (a TRUNCATE of every table, after each transactional test)

@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 from django.test import override_settings
 
+from goodskin import health
 from tests.helpers import ROOT, manage, python
 
 # What the load balancer may wait for (the checks' own deadline is 1 s).
@@ -252,8 +254,9 @@ def test_it_answers_a_load_balancers_head_probe(client, db):
     assert client.head("/healthz").status_code == 200
 
 
-def postgresql_sockets() -> int:
-    """TCP connections this process holds open to PostgreSQL's port (Linux /proc)."""
+def postgresql_sockets() -> set[str]:
+    """The TCP connections this process holds open to PostgreSQL's port (Linux /proc), by
+    socket inode."""
     port = int(settings.DATABASES["default"]["PORT"])
     inodes = set()
     for fd in os.listdir("/proc/self/fd"):
@@ -261,21 +264,62 @@ def postgresql_sockets() -> int:
             target = os.readlink(f"/proc/self/fd/{fd}")
             if target.startswith("socket:["):
                 inodes.add(target[len("socket:[") : -1])
-    count = 0
+    found = set()
     for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
         with open(table) as lines:
             for line in list(lines)[1:]:
                 fields = line.split()
                 remote_port = int(fields[2].rsplit(":", 1)[1], 16)
-                count += remote_port == port and fields[9] in inodes
-    return count
+                if remote_port == port and fields[9] in inodes:
+                    found.add(fields[9])
+    return found
 
 
-def test_it_closes_the_database_connection_of_each_check(client, db):
+def test_it_keeps_one_database_connection_for_its_checks_however_many(client, db):
     before = postgresql_sockets()  # the test's own connection
+    assert client.get("/healthz").status_code == 200
+    checks = postgresql_sockets() - before
+    assert len(checks) == 1  # the checks' own connection, opened by the first
     for _ in range(10):
         assert client.get("/healthz").status_code == 200
+    assert postgresql_sockets() - before == checks  # the same one: reused, none added
+    health.close()
     assert postgresql_sockets() == before
+
+
+def test_it_reuses_its_redis_connection(client, db, redis_server):
+    server = redis.Redis(port=redis_server.port)
+    connections_made = lambda: server.info("stats")["total_connections_received"]  # noqa: E731
+    before = connections_made()
+    with override_settings(CELERY_BROKER_URL=f"redis://127.0.0.1:{redis_server.port}/0"):
+        for _ in range(10):
+            assert client.get("/healthz").status_code == 200
+    assert connections_made() - before == 1
+    server.close()
+
+
+def test_it_runs_its_checks_on_one_thread_per_part_however_many(client, db):
+    for _ in range(10):
+        assert client.get("/healthz").status_code == 200
+    checkers = [t for t in threading.enumerate() if t.name.startswith("healthz-")]
+    assert sorted(t.name for t in checkers) == ["healthz-broker", "healthz-database"]
+
+
+def test_it_answers_200_at_once_after_its_connections_were_cut(client, db, redis_server):
+    """A restart of PostgreSQL or Redis ends the kept connections: the next check finds them
+    closed, connects again and answers 200 (no "down" for a server that is back)."""
+    server = redis.Redis(port=redis_server.port)
+    with override_settings(CELERY_BROKER_URL=f"redis://127.0.0.1:{redis_server.port}/0"):
+        assert client.get("/healthz").status_code == 200
+        with connection.cursor() as cursor:
+            pid = health._database.connection.get_backend_pid()
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            assert cursor.fetchone() == (True,)
+        assert server.client_kill_filter(_type="normal", skipme=True) >= 1
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    server.close()
 
 
 @override_settings(CELERY_BROKER_URL="redis://127.0.0.1:1/0")

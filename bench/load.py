@@ -1,0 +1,659 @@
+#!/usr/bin/env python
+"""Speed over HTTP as deployed, next to Django's own floor, in one run (issue 19).
+
+    .venv/bin/python bench/load.py                 # 3 rounds, 10 s a page, wrk -t2 -c16
+    .venv/bin/python bench/load.py --quick         # 3 rounds, 2 s a page, -c4 (development)
+    make bench-load
+
+It serves the app as README's "Deploying" says: `gunicorn goodskin.wsgi` (2 sync workers,
+--no-control-socket, persistent database connections through CONN_MAX_AGE), DEBUG off with a
+SECRET_KEY generated for the run, `collectstatic` first, a Celery worker and beat, against the
+1,000,000-appointment database bench/scheduling.py seeds (goodskin_bench_sched; it must exist)
+and a Redis database (LOAD_REDIS_URL, default redis://127.0.0.1:6379/9). Mail goes to a mail
+server in this process (nothing leaves the machine). Plain HTTP on loopback: the TLS settings
+(SSL redirect, secure cookies) are turned off, as behind a TLS-terminating balancer.
+
+Beside it, the floor (bench/floor/): a bare Django project with the same kind of middleware on
+the same PostgreSQL, same gunicorn settings: /ok (2 bytes) and /rows (100 rows of one query
+through a template, the user's name and a CSRF token).
+
+The mix, each page over several addresses (days, patients, searches) taken in turn:
+front-desk day and week views, patient search, the free-time page, booking a free time (a
+POST; every request books a different free time 4 to 10 months ahead), the patient record,
+the portal schedule as a patient, the calendar feed, and /healthz. The front desk's session
+has passed two-step login (its OTP device verified), made as the tests make theirs.
+
+Each round takes every page in turn, and right after each one the floor (/rows; /ok after
+/healthz) for as long, so both see the same load on the machine; three rounds. It prints each
+page's requests per second, p50, p95 and p99 (ms, from wrk), the non-2xx/3xx answers, its
+ratio to the floor measured beside it (the median of the rounds), the bytes of each page
+plain and gzipped, and the resident memory of the gunicorn and Celery workers after the run.
+The bookings it made are deleted at the end.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOOR = ROOT / "bench" / "floor"
+sys.path.insert(0, str(ROOT))
+
+from tests.messaging.realparts import SMTPServer, free_port, wait_for  # noqa: E402 (no Django)
+
+DATABASE_URL = os.environ.get(
+    "LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/goodskin_bench_sched"
+)
+REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/9")
+# The environment of the app, the floor and this process (which makes the sessions, so it must
+# sign them with the same key).
+APP_ENV = {
+    "DJANGO_SETTINGS_MODULE": "goodskin.settings",
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "DATABASE_URL": DATABASE_URL,
+    "REDIS_URL": REDIS_URL,
+    "CONN_MAX_AGE": "60",
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "LANGUAGE_COOKIE_SECURE": "false",
+    "SECURE_HSTS_SECONDS": "0",
+    "LOG_LEVEL": "WARNING",
+}
+os.environ.update(APP_ENV)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import (  # noqa: E402
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+)
+from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
+from django.db import connection, models  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
+from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
+
+from goodskin.roles import Role, group_for  # noqa: E402
+from patients.models import Patient  # noqa: E402
+from scheduling import clock  # noqa: E402
+from scheduling.models import (  # noqa: E402
+    Appointment,
+    CalendarFeed,
+    SchedulingSettings,
+)
+from scheduling.services import default_location  # noqa: E402
+from scheduling.slots import free_slots  # noqa: E402
+
+BOOK_NOTE = "load bench"  # the bookings this harness makes (deleted at the end)
+SEARCHES = ["garc", "miller", "okafor", "nguyen 12", "patel", "sorensen 3", "kim", "chloe"]
+
+
+@dataclass
+class Page:
+    name: str
+    paths: list[str]
+    cookie: str = ""
+    floor: str = "/rows"  # the floor page measured beside it
+    bodies: list[str] = field(default_factory=list)  # a POST per body, each used once
+    posts: str = ""  # the path the bodies go to
+
+
+@dataclass
+class Result:
+    rate: float  # requests per second
+    p50: float
+    p95: float
+    p99: float
+    requests: int
+    bad: int  # answers other than 2xx/3xx, socket errors and timeouts
+    codes: dict
+
+
+# --- The data: users, sessions, addresses ---------------------------------------------------
+
+
+def delete_with_dependents(queryset) -> None:
+    for relation in queryset.model._meta.related_objects:
+        if relation.on_delete in (models.PROTECT, models.RESTRICT) and not relation.many_to_many:
+            related = relation.related_model._base_manager
+            delete_with_dependents(related.filter(**{f"{relation.field.name}__in": queryset}))
+    queryset.delete()
+
+
+def session(user, backend: str, *, verified_device=None) -> str:
+    """A logged-in session as login() makes it (and, for staff, after the second step)."""
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = backend
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if verified_device is not None:
+        store[DEVICE_ID_SESSION_KEY] = verified_device.persistent_id
+    store.create()
+    return store.session_key
+
+
+def prepare(rounds: int, per_round: int, booking: bool = True) -> tuple[list[Page], dict]:
+    users = get_user_model().objects
+    desk = users.filter(username="bench-desk").first()
+    if desk is None or Appointment.objects.count() < 900_000:
+        sys.exit("Seed the benchmark database first: make bench (bench/scheduling.py)")
+    desk.groups.add(group_for(Role.FRONT_DESK))
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=desk, name="load bench", defaults={"confirmed": True}
+    )
+    delete_with_dependents(Appointment.objects.filter(created_by=desk, notes=BOOK_NOTE))
+    office = default_location()
+    tz = clock.zone(office.time_zone)
+    today = timezone.localdate(timezone.now(), tz)
+    days = [today + timedelta(days=n) for n in range(7, 21)]
+    days = [d for d in days if d.weekday() < 5][:5]
+    # The patients with the longest histories (the record page with every panel full).
+    busiest = (
+        Appointment.objects.filter(created_by__isnull=True, starts_at__gte=timezone.now())
+        .values("patient")
+        .annotate(n=models.Count("id"))
+        .order_by("-n", "patient")[:20]
+    )
+    patients = [row["patient"] for row in busiest]
+    # The portal's patient: the busiest, with an account of its own and a calendar feed.
+    patient = Patient.objects.get(pk=patients[0])
+    if patient.portal_user is None:
+        account, _ = users.get_or_create(
+            username="bench-patient", defaults={"email": "bench-patient@example.org"}
+        )
+        account.groups.add(group_for(Role.PATIENT))
+        Patient.objects.filter(portal_user=account).update(portal_user=None)
+        patient.portal_user = account
+        patient.save(update_fields=["portal_user"])
+    feed = CalendarFeed.objects.filter(patient=patient, revoked_at__isnull=True).first()
+    if feed is None:
+        feed = CalendarFeed.objects.create(patient=patient, token=secrets.token_urlsafe(32))
+    desk_cookie = "sessionid=" + session(
+        desk, "goodskin.auth.UsernameOrEmailBackend", verified_device=device
+    )
+    patient_cookie = "sessionid=" + session(
+        patient.portal_user, "goodskin.auth.UsernameOrEmailBackend"
+    )
+    floor_cookie = "sessionid=" + session(desk, "django.contrib.auth.backends.ModelBackend")
+    csrf = secrets.token_hex(16)  # a CSRF secret of our own choosing: cookie and form agree
+    bodies = []
+    if booking:
+        bodies = booking_bodies(office, tz, today, patients, csrf, rounds * per_round)
+    pages = [
+        Page("day view", [f"/schedule/day/?date={d}" for d in days], desk_cookie),
+        Page("week view", [f"/schedule/week/?date={d}" for d in days], desk_cookie),
+        Page(
+            "patient search", [f"/patients/?q={q.replace(' ', '+')}" for q in SEARCHES], desk_cookie
+        ),
+        Page(
+            "free-time page",
+            [f"/schedule/slots/?kind={k}" for k in ("consultation", "review")],
+            desk_cookie,
+        ),
+        Page(
+            "book a free time",
+            [],
+            f"{desk_cookie}; csrftoken={csrf}",
+            bodies=bodies,
+            posts="/patients/{patient}/appointments/new/",
+        ),
+        Page("patient record", [f"/patients/{p}/" for p in patients], desk_cookie),
+        Page("portal schedule", ["/portal/"], patient_cookie),
+        Page("calendar feed", [f"/portal/calendar/{feed.token}.ics"]),
+        Page("/healthz", ["/healthz"], floor="/ok"),
+    ]
+    facts = {
+        "appointments": Appointment.objects.count(),
+        "patients": Patient.objects.count(),
+        "floor_cookie": floor_cookie,
+        "on_day": Appointment.objects.on_day(days[0], tz).count(),
+        "record_visits": Appointment.objects.filter(patient_id=patients[0]).count(),
+        "desk": desk.pk,
+    }
+    return pages, facts
+
+
+def booking_bodies(office, tz, today, patients, csrf, count) -> list[str]:
+    """Form bodies booking `count` different free consultation times (no two overlap, each
+    with its buffer), 4 to 10 months ahead, each for one of `patients` (as path|body)."""
+    settings = SchedulingSettings.objects.get(pk=1)
+    buffer = timedelta(minutes=settings.buffer_minutes)
+    chosen = []
+    for doctor in get_user_model().objects.filter(username__startswith="bench-dr").order_by("pk"):
+        free_until = None
+        for slot in free_slots(
+            doctor_ids=[doctor.pk],
+            location=office,
+            first_day=today + timedelta(days=120),
+            last_day=today + timedelta(days=300),
+            minutes=settings.consultation_minutes,
+            step_minutes=settings.slot_step_minutes,
+            buffer_minutes=settings.buffer_minutes,
+            limit=100_000,
+        ):
+            if free_until is None or slot.starts_at >= free_until:
+                chosen.append((slot.starts_at, doctor.pk))
+                free_until = slot.ends_at + buffer
+    chosen.sort()  # interleaves the doctors: each request a different one
+    if len(chosen) < count:
+        print(f"note: {len(chosen)} free times for {count} bookings; some will be refused")
+    bodies = []
+    for n, (starts_at, doctor) in enumerate(chosen[:count]):
+        local = starts_at.astimezone(tz)
+        patient = patients[n % len(patients)]
+        body = (
+            f"csrfmiddlewaretoken={csrf}&kind=consultation&doctor={doctor}"
+            f"&date={local:%Y-%m-%d}&time={local:%H:%M}&location={office.pk}"
+            f"&notes={BOOK_NOTE.replace(' ', '+')}"
+        )
+        bodies.append(f"{patient}|{body}")
+    return bodies
+
+
+# --- The servers ----------------------------------------------------------------------------
+
+
+class Servers:
+    """gunicorn for the app and for the floor, a Celery worker and beat, and a mail server;
+    every child in a session of its own, killed at the end whatever happened."""
+
+    def __init__(self, logs: Path, workers: int):
+        self.logs, self.workers = logs, workers
+        self.children: dict[str, subprocess.Popen] = {}
+        self.app_port, self.floor_port = free_port(), free_port()
+        self.mail = SMTPServer()
+
+    def _start(self, name: str, args: list[str], env: dict, cwd: Path = ROOT):
+        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 (the child writes it)
+        self.children[name] = subprocess.Popen(
+            args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def __enter__(self) -> "Servers":
+        self.mail.__enter__()
+        env = {**os.environ, **APP_ENV, "EMAIL_URL": self.mail.url}
+        python = sys.executable
+        gunicorn = [python, "-m", "gunicorn", "--workers", str(self.workers)]
+        gunicorn += ["--no-control-socket", "--timeout", "30"]
+        self._start(
+            "app", [*gunicorn, "goodskin.wsgi", "--bind", f"127.0.0.1:{self.app_port}"], env
+        )
+        floor_env = {**env, "DJANGO_SETTINGS_MODULE": "settings"}
+        self._start(
+            "floor", [*gunicorn, "wsgi", "--bind", f"127.0.0.1:{self.floor_port}"], floor_env, FLOOR
+        )
+        self._start(
+            "worker",
+            [python, "-m", "celery", "-A", "goodskin", "worker", "--loglevel", "WARNING"],
+            env,
+        )
+        beat_schedule = self.logs / "celerybeat-schedule"
+        self._start(
+            "beat",
+            [python, "-m", "celery", "-A", "goodskin", "beat", "--loglevel", "WARNING"]
+            + ["--schedule", str(beat_schedule)],
+            env,
+        )
+        for port, name in ((self.app_port, "app"), (self.floor_port, "floor")):
+            if not wait_for(
+                lambda p=port, n=name: status(p, "/healthz" if n == "app" else "/ok") > 0, 60
+            ):
+                raise RuntimeError(
+                    f"{name} did not start: {(self.logs / f'{name}.log').read_text()}"
+                )
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for child in self.children.values():
+            try:
+                os.killpg(child.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        for child in self.children.values():
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait(timeout=10)
+        self.mail.__exit__()
+
+    def rss(self, name: str) -> list[tuple[str, float]]:
+        """(process, MiB) of the child and its descendants."""
+        found = []
+        for pid, command in descendants(self.children[name].pid):
+            found.append((command, rss_mib(pid)))
+        return found
+
+
+def descendants(pid: int) -> list[tuple[int, str]]:
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,args="], capture_output=True, text=True)
+    parents, commands = {}, {}
+    for line in out.stdout.splitlines():
+        child, parent, args = line.strip().split(None, 2)
+        parents[int(child)], commands[int(child)] = int(parent), args
+    family, frontier = [pid], [pid]
+    while frontier:
+        frontier = [c for c, p in parents.items() if p in frontier]
+        family += frontier
+    return [(p, commands.get(p, "?")) for p in family if p in commands]
+
+
+def rss_mib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as lines:
+            for line in lines:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def status(port: int, path: str) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
+def fetch(port: int, path: str, cookie: str, gzip: bool, body: str = "") -> tuple[int, int]:
+    """(status, bytes on the wire) of one request, redirects not followed."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Cookie": cookie} if cookie else {}
+    if gzip:
+        headers["Accept-Encoding"] = "gzip"
+    if body:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request("POST" if body else "GET", path, body=body or None, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    return response.status, len(data)
+
+
+# --- wrk ------------------------------------------------------------------------------------
+
+LUA = """
+local paths = %(paths)s
+local posts = %(posts)s
+local cookie = %(cookie)s
+local nthreads = %(threads)d
+local gzip = %(gzip)s
+threads = {}
+local made = 0
+function setup(thread)
+  thread:set("id", made)
+  made = made + 1
+  table.insert(threads, thread)
+end
+function init(args)
+  n = id
+  codes = {}
+  if gzip then wrk.headers["Accept-Encoding"] = "gzip" end
+  if cookie ~= "" then wrk.headers["Cookie"] = cookie end
+end
+function request()
+  local i = n
+  n = n + nthreads
+  if #posts > 0 then
+    local item = posts[(i %% #posts) + 1]
+    local bar = string.find(item, "|", 1, true)
+    local path = string.gsub(%(post_path)s, "{patient}", string.sub(item, 1, bar - 1))
+    local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
+    for name, value in pairs(wrk.headers) do headers[name] = value end
+    return wrk.format("POST", path, headers, string.sub(item, bar + 1))
+  end
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+function response(status, headers, body)
+  codes[status] = (codes[status] or 0) + 1
+end
+function done(summary, latency, requests)
+  local all = {}
+  for _, t in ipairs(threads) do
+    for code, count in pairs(t:get("codes")) do all[code] = (all[code] or 0) + count end
+  end
+  local parts = {}
+  for code, count in pairs(all) do table.insert(parts, string.format('"%%d": %%d', code, count)) end
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %%d, "us": %%d, "p50": %%d, "p95": %%d, "p99": %%d, ' ..
+    '"errors": %%d, "codes": {%%s}}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), e.connect + e.read + e.write + e.timeout, table.concat(parts, ", ")))
+end
+"""
+
+
+def lua_list(items: list[str]) -> str:
+    return "{" + ", ".join(json.dumps(i) for i in items) + "}"
+
+
+def wrk(port, page: Page, path_list, bodies, seconds, threads, conns, folder, gzip) -> Result:
+    script = folder / f"wrk-{secrets.token_hex(4)}.lua"
+    script.write_text(
+        LUA
+        % {
+            "paths": lua_list(path_list),
+            "posts": lua_list(bodies),
+            "cookie": json.dumps(page.cookie),
+            "threads": threads,
+            "post_path": json.dumps(page.posts),
+            "gzip": "true" if gzip else "false",
+        }
+    )
+    done = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{seconds}s", "--timeout", "10s"]
+        + ["-s", str(script), f"http://127.0.0.1:{port}"],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
+    found = re.search(r"^RESULT (.*)$", done.stdout, re.MULTILINE)
+    if not found:
+        raise RuntimeError(f"wrk said: {done.stdout}\n{done.stderr}")
+    raw = json.loads(found.group(1))
+    codes = {int(k): v for k, v in raw["codes"].items()}
+    bad = raw["errors"] + sum(v for k, v in codes.items() if not 200 <= k < 400)
+    return Result(
+        rate=raw["requests"] / (raw["us"] / 1e6),
+        p50=raw["p50"] / 1000,
+        p95=raw["p95"] / 1000,
+        p99=raw["p99"] / 1000,
+        requests=raw["requests"],
+        bad=bad,
+        codes=codes,
+    )
+
+
+# --- The run --------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10, help="per page and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--only", nargs="+", help="page names (a word of each will do)")
+    parser.add_argument("--quick", action="store_true", help="2 s a page, 4 connections")
+    parser.add_argument(
+        "--no-gzip", dest="gzip", action="store_false", help="ask for pages uncompressed"
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.connections = 2, 4
+    seconds = max(1, round(args.seconds))
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install -y wrk")
+    load_before = os.getloadavg()
+    started = time.monotonic()
+    # Bookings: each round needs as many as the page could take at most (100/s is plenty).
+    booking = not args.only or any(w.lower() in "book a free time" for w in args.only)
+    pages, facts = prepare(args.rounds, per_round=int(seconds * 150), booking=booking)
+    if args.only:
+        pages = [p for p in pages if any(w.lower() in p.name.lower() for w in args.only)]
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env={**os.environ, **APP_ENV},
+        check=True,
+    )
+    logs = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    results: dict[str, list[tuple[Result, Result]]] = {p.name: [] for p in pages}
+    sizes = {}
+    with Servers(logs, args.workers) as servers:
+        for page in pages:  # warm every worker's caches, and learn the sizes
+            for path in page.paths:
+                for _ in range(args.workers):
+                    fetch(servers.app_port, path, page.cookie, gzip=True)
+            if page.paths:
+                plain = fetch(servers.app_port, page.paths[0], page.cookie, gzip=False)
+                packed = fetch(servers.app_port, page.paths[0], page.cookie, gzip=True)
+                sizes[page.name] = (plain, packed)
+        for path in ("/ok", "/rows"):
+            for _ in range(args.workers):
+                fetch(servers.floor_port, path, facts["floor_cookie"], gzip=True)
+            sizes[f"floor {path}"] = (
+                fetch(servers.floor_port, path, facts["floor_cookie"], gzip=False),
+                fetch(servers.floor_port, path, facts["floor_cookie"], gzip=True),
+            )
+        floor = {
+            "/rows": Page("floor /rows", ["/rows"], facts["floor_cookie"]),
+            "/ok": Page("floor /ok", ["/ok"], facts["floor_cookie"]),
+        }
+        per_round = int(seconds * 150)
+        for number in range(args.rounds):
+            for page in pages:
+                bodies = page.bodies[number * per_round : (number + 1) * per_round]
+                if page.posts and not bodies:
+                    print(f"round {number + 1} {page.name}: no free time left to book")
+                    continue
+                ours = wrk(
+                    servers.app_port,
+                    page,
+                    page.paths,
+                    bodies,
+                    seconds,
+                    args.threads,
+                    args.connections,
+                    logs,
+                    args.gzip,
+                )
+                bare = floor[page.floor]
+                theirs = wrk(
+                    servers.floor_port,
+                    bare,
+                    bare.paths,
+                    [],
+                    seconds,
+                    args.threads,
+                    args.connections,
+                    logs,
+                    args.gzip,
+                )
+                results[page.name].append((ours, theirs))
+                print(
+                    f"round {number + 1} {page.name:<18} {ours.rate:7.1f}/s, floor {page.floor} "
+                    f"{theirs.rate:7.1f}/s: {ours.rate / theirs.rate:.2f}"
+                    + (f"  ({ours.bad} bad: {ours.codes})" if ours.bad else ""),
+                    flush=True,
+                )
+        time.sleep(2)
+        memory = {name: servers.rss(name) for name in ("app", "floor", "worker", "beat")}
+        mails = servers.mail.mailbox.count()
+    booked = Appointment.objects.filter(created_by_id=facts["desk"], notes=BOOK_NOTE).count()
+    desk = get_user_model().objects.get(pk=facts["desk"])
+    delete_with_dependents(Appointment.objects.filter(created_by=desk, notes=BOOK_NOTE))
+    load_after = os.getloadavg()
+    report(
+        args, seconds, pages, results, sizes, memory, facts, load_before, load_after, booked, mails
+    )
+    print(f"Took {time.monotonic() - started:.0f} s; server logs in {logs}")
+    return 0
+
+
+def report(args, seconds, pages, results, sizes, memory, facts, before, after, booked, mails):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg = cursor.fetchone()[0].split()[0]
+    print()
+    print(
+        f"Load benchmark, {timezone.now():%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+        f"{os.cpu_count()} cores ({platform.machine()}), PostgreSQL {pg}, Python "
+        f"{platform.python_version()}; load average {before[0]:.1f} / {before[1]:.1f} / "
+        f"{before[2]:.1f} before, {after[0]:.1f} / {after[1]:.1f} / {after[2]:.1f} after"
+    )
+    print(
+        f"Data: {facts['patients']:,} patients, {facts['appointments']:,} appointments "
+        f"({facts['on_day']} on the day viewed, {facts['record_visits']} in the first record); "
+        f"gunicorn {args.workers} sync workers; wrk -t{args.threads} -c{args.connections}, "
+        f"{seconds} s a page and {seconds} s of the floor beside it, {args.rounds} rounds, "
+        + ("gzip asked for" if args.gzip else "pages asked for uncompressed")
+    )
+    print()
+    head = f"{'page':<18}{'req/s':>8}{'p50':>8}{'p95':>8}{'p99':>8}{'bad':>6}"
+    head += f"{'floor':>8}{'req/s':>8}{'ratio':>7}  ratios by round"
+    print(head)
+    for page in pages:
+        runs = results[page.name]
+        ours = [o for o, _ in runs]
+        ratios = [o.rate / f.rate for o, f in runs]
+        med = statistics.median
+        print(
+            f"{page.name:<18}{med(o.rate for o in ours):>8.1f}{med(o.p50 for o in ours):>8.1f}"
+            f"{med(o.p95 for o in ours):>8.1f}{med(o.p99 for o in ours):>8.1f}"
+            f"{sum(o.bad for o in ours):>6}{page.floor:>8}"
+            f"{med(f.rate for _, f in runs):>8.1f}{med(ratios):>7.2f}  "
+            + ", ".join(f"{r:.2f}" for r in ratios)
+        )
+    print("(req/s and ms: the median of the rounds; bad: answers not 2xx/3xx and socket errors)")
+    if "book a free time" in results:
+        asked = sum(o.requests for o, _ in results["book a free time"])
+        print(f"Bookings: {asked} asked, {booked} booked (each a different free time); deleted")
+    print()
+    print(f"{'bytes':<18}{'plain':>9}{'gzip':>9}")
+    for name, (plain, packed) in sizes.items():
+        print(f"{name:<18}{plain[1]:>9,}{packed[1]:>9,}")
+    print()
+    print("Resident memory after the run (MiB; the first process of each is its parent):")
+    titles = {"app": "gunicorn (app)", "floor": "gunicorn (floor)", "worker": "Celery worker"}
+    for name, processes in memory.items():
+        mib = [m for _, m in processes]
+        if len(mib) > 1:
+            children = ", ".join(f"{m:.0f}" for m in mib[1:])
+            print(f"  {titles.get(name, name):<17} parent {mib[0]:.0f}, children {children}")
+        else:
+            print(f"  {titles.get(name, 'Celery beat'):<17} {mib[0]:.0f}")
+    print(f"Messages the worker sent meanwhile: {mails}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
