@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -22,7 +22,7 @@ from goodskin.actors import Actor
 from goodskin.fields import date_param
 from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
 from messaging import selectors as message_selectors
-from patients import audit, printouts
+from patients import audit
 from patients import services as patient_services
 from patients.access import get_patient_for_user, search_patients_for_user
 from patients.forms import ScreeningForm
@@ -36,6 +36,7 @@ from . import (
     day_cards,
     gate,
     online_booking_link,
+    printout_views,
     rules,
     selectors,
     services,
@@ -463,25 +464,17 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def appointment_aftercare_sheet(request: HttpRequest, pk: int) -> HttpResponse:
     """The aftercare of a treatment visit on one printable page, for the staff to hand to a
     patient whom the messages won't reach (or anyone who asks for it on paper)."""
-    appointment = _sheet_appointment(request, pk)
-    # The patient reads it: it is written in their language, whatever the staff's page is in.
-    with translation.override(appointment.patient.language):
-        context = {
-            "sheet": aftercare_sheet.sheet(appointment),
-            "patient": appointment.patient,
-            "back_url": reverse("scheduling:appointment", args=[pk]),
-            "pdf_url": reverse("scheduling:aftercare_sheet_pdf", args=[pk]),
-        }
-        return render(request, "scheduling/aftercare_sheet.html", context)
+    return printout_views.sheet_page(
+        request,
+        _sheet_appointment(request, pk),
+        back_url=reverse("scheduling:appointment", args=[pk]),
+        pdf_url=reverse("scheduling:aftercare_sheet_pdf", args=[pk]),
+    )
 
 
 def appointment_aftercare_sheet_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """The same sheet as a PDF, in the patient's language (the download is audited)."""
-    appointment = _sheet_appointment(request, pk)
-    with translation.override(appointment.patient.language):
-        sheet = aftercare_sheet.sheet(appointment)
-        content = aftercare_sheet.as_pdf(sheet, by=Actor.from_request(request))
-    return printouts.pdf_download(content, aftercare_sheet.file_name(sheet))
+    return printout_views.sheet_pdf(request, _sheet_appointment(request, pk))
 
 
 def _sheet_appointment(request: HttpRequest, pk: int):

@@ -3,14 +3,10 @@ a plan's treatment summary, each as a page to print and as a PDF, in the patient
 Only their own: the row comes through the access helpers, which answer 404 for anyone else's."""
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
-from django.utils import translation
 
-from goodskin.actors import Actor
 from goodskin.roles import Role
-from patients import printouts
-from scheduling import aftercare_sheet, plan_summary
+from scheduling import aftercare_sheet, printout_views
 from scheduling.access import get_own_appointment
 from treatments.access import get_own_plan
 
@@ -26,44 +22,35 @@ def _own_sheet_appointment(request: HttpRequest, pk: int):
 
 @patient_only
 def my_aftercare_sheet(request: HttpRequest, pk: int) -> HttpResponse:
-    appointment = _own_sheet_appointment(request, pk)
-    with translation.override(appointment.patient.language):
-        context = {
-            "sheet": aftercare_sheet.sheet(appointment),
-            "patient": appointment.patient,
-            "back_url": reverse("portal:appointment", args=[pk]),
-            "pdf_url": reverse("portal:aftercare_sheet_pdf", args=[pk]),
-        }
-        return render(request, "scheduling/aftercare_sheet.html", context)
+    return printout_views.sheet_page(
+        request,
+        _own_sheet_appointment(request, pk),
+        back_url=reverse("portal:appointment", args=[pk]),
+        pdf_url=reverse("portal:aftercare_sheet_pdf", args=[pk]),
+    )
 
 
 @patient_only
 def my_aftercare_sheet_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    appointment = _own_sheet_appointment(request, pk)
-    with translation.override(appointment.patient.language):
-        sheet = aftercare_sheet.sheet(appointment)
-        content = aftercare_sheet.as_pdf(sheet, by=Actor.from_request(request))
-    return printouts.pdf_download(content, aftercare_sheet.file_name(sheet))
+    return printout_views.sheet_pdf(request, _own_sheet_appointment(request, pk))
 
 
 @patient_only
 def my_plan_summary(request: HttpRequest, pk: int) -> HttpResponse:
     plan = get_own_plan(request, pk)
-    with translation.override(plan.patient.language):
-        context = {
-            "summary": plan_summary.summary(plan, role=Role.PATIENT),
-            "plan": plan,
-            "patient": plan.patient,
-            "back_url": reverse("portal:plan", args=[pk]),
-            "pdf_url": reverse("portal:plan_summary_pdf", args=[pk]),
-        }
-        return render(request, "scheduling/plan_summary.html", context)
+    return printout_views.summary_page(
+        request,
+        plan,
+        role=Role.PATIENT,
+        back_url=reverse("portal:plan", args=[pk]),
+        pdf_url=reverse("portal:plan_summary_pdf", args=[pk]),
+        language=plan.patient.language,
+    )
 
 
 @patient_only
 def my_plan_summary_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     plan = get_own_plan(request, pk)
-    with translation.override(plan.patient.language):
-        found = plan_summary.summary(plan, role=Role.PATIENT)
-        content = plan_summary.as_pdf(found, by=Actor.from_request(request))
-    return printouts.pdf_download(content, plan_summary.file_name(plan))
+    return printout_views.summary_pdf(
+        request, plan, role=Role.PATIENT, language=plan.patient.language
+    )
