@@ -15,3 +15,21 @@ def ensure_database() -> None:
         if not cursor.fetchone():
             cursor.execute(f'CREATE DATABASE "{name}"')
     conn.close()
+
+
+def session(user, backend: str, *, verified_device=None) -> str:
+    """The key of a logged-in session as login() makes it (and, for staff, after the second
+    step): for a load generator's cookie, with no login page to go through. After
+    django.setup()."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = backend
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if verified_device is not None:
+        store[DEVICE_ID_SESSION_KEY] = verified_device.persistent_id
+    store.create()
+    return store.session_key

@@ -68,13 +68,10 @@ import django  # noqa: E402
 
 django.setup()
 
+from benchdb import session  # noqa: E402
 from django.contrib.auth import (  # noqa: E402
-    BACKEND_SESSION_KEY,
-    HASH_SESSION_KEY,
-    SESSION_KEY,
     get_user_model,
 )
-from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.db.models import Count, Q  # noqa: E402
@@ -129,11 +126,7 @@ def clinic() -> dict:
     desk, _ = users.get_or_create(username="faults-desk")
     desk.groups.add(group_for(Role.FRONT_DESK))
     patients = [p.pk for p in PatientFactory.create_batch(40, consent_email=True)]
-    store = SessionStore()
-    store[SESSION_KEY] = str(desk.pk)
-    store[BACKEND_SESSION_KEY] = "goodskin.auth.UsernameOrEmailBackend"
-    store[HASH_SESSION_KEY] = desk.get_session_auth_hash()
-    store.create()
+    session_key = session(desk, "goodskin.auth.UsernameOrEmailBackend")
     tz = clock.zone(office.time_zone)
     today = timezone.localdate(timezone.now(), tz)
     settings = SchedulingSettings.objects.get(pk=1)
@@ -161,7 +154,7 @@ def clinic() -> dict:
         "office": office.pk,
         "desk": desk.pk,
         "patients": patients,
-        "cookie": f"sessionid={store.session_key}; csrftoken={csrf}",
+        "cookie": f"sessionid={session_key}; csrftoken={csrf}",
         "csrf": csrf,
         "times": times,
         "days": [f"{today + timedelta(days=n)}" for n in range(1, 8)],

@@ -82,16 +82,12 @@ import django  # noqa: E402
 
 django.setup()
 
+from benchdb import session  # noqa: E402
 from django.contrib.auth import (  # noqa: E402
-    BACKEND_SESSION_KEY,
-    HASH_SESSION_KEY,
-    SESSION_KEY,
     get_user_model,
 )
-from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.db import connection, models  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
 from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
 from goodskin.roles import Role, group_for  # noqa: E402
@@ -139,18 +135,6 @@ def delete_with_dependents(queryset) -> None:
             related = relation.related_model._base_manager
             delete_with_dependents(related.filter(**{f"{relation.field.name}__in": queryset}))
     queryset.delete()
-
-
-def session(user, backend: str, *, verified_device=None) -> str:
-    """A logged-in session as login() makes it (and, for staff, after the second step)."""
-    store = SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = backend
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    if verified_device is not None:
-        store[DEVICE_ID_SESSION_KEY] = verified_device.persistent_id
-    store.create()
-    return store.session_key
 
 
 def prepare(rounds: int, per_round: int, booking: bool = True) -> tuple[list[Page], dict]:
