@@ -194,6 +194,14 @@ class Celery:
         """SIGKILL to the child's whole process group (worker and its pool)."""
         self.stop(child, signal.SIGKILL)
 
+    def freeze(self, child: subprocess.Popen) -> None:
+        """SIGSTOP to the child's whole process group: nothing it does moves on until thaw or
+        kill (a COMMIT already sent to PostgreSQL still lands: one per process at most)."""
+        os.killpg(child.pid, signal.SIGSTOP)
+
+    def thaw(self, child: subprocess.Popen) -> None:
+        os.killpg(child.pid, signal.SIGCONT)
+
     def stop(self, child: subprocess.Popen, sig: int = signal.SIGTERM, timeout=20) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, sig)

@@ -140,10 +140,12 @@ def test_a_worker_killed_mid_batch_loses_nothing(celery):
         parts.beat()
         worker = parts.worker(concurrency=concurrency)
         for received in (200, 600):
+            assert wait_for(lambda n=received: mailbox.count() >= n, timeout=180), statuses()
             # Kill while batches are in flight: rows held in "sending", not between batches.
-            # (A live lease: rows a killed worker left, their leases moved past, don't count.)
-            mid_batch = lambda n=received: mailbox.count() >= n and held_now()  # noqa: E731
-            assert wait_for(mid_batch, timeout=180, interval=0.01), statuses()
+            # The worker is frozen before its rows are counted, so the count can't go stale
+            # before the kill lands; more held than processes, as each may still have one
+            # COMMIT on its way to PostgreSQL.
+            assert wait_for(lambda w=worker: frozen_holding(parts, w, concurrency), timeout=60)
             parts.kill(worker)
             kills += 1
             stuck.append(held_now())
@@ -159,6 +161,17 @@ def test_a_worker_killed_mid_batch_loses_nothing(celery):
     assert all(stuck), "each kill should land in the middle of a batch"
     assert set(mailbox.ids()) == expected_ids()  # none lost
     assert duplicates <= kills * concurrency
+
+
+def frozen_holding(parts, worker, more_than: int) -> bool:
+    """Freeze the worker; True (left frozen) if it holds more than `more_than` rows under a
+    live lease, else thaw it and False. (Rows a killed worker left, their leases moved past,
+    don't count.)"""
+    parts.freeze(worker)
+    if held_now() > more_than:
+        return True
+    parts.thaw(worker)
+    return False
 
 
 def held_now() -> int:
