@@ -37,8 +37,8 @@ The columns:
     reminders  due reminders at the start
     received   messages the mail server accepted, copies included
     lost       reminders whose message never arrived (the outbox promises 0)
-    doubled    extra copies: a Message-ID received more than once (the outbox promises at
-               most one per worker process sending at the fault)
+    doubled    extra copies: a Message-ID received more than once (the outbox promises none
+               after a PostgreSQL fault, at most one per worker process sending otherwise)
     processes  worker processes sending when the fault hit
     seconds    from starting the workers to the last row settled, start-up included
 A note under the table gives each scenario's rows by status and when things happened. The

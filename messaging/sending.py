@@ -2,11 +2,13 @@
 
 Claiming takes rows with SELECT ... FOR UPDATE SKIP LOCKED and marks them "sending" with a
 lease, in a short transaction of its own; sending happens outside any transaction. Each send
-is recorded, committed to disk, before the next one starts, and a worker that cannot record a
-send stops sending: a crash of any part (worker, database, broker) can make at most the one
-message in flight per worker process arrive twice, and always with the same Message-ID. A
-worker that dies mid-batch leaves its rows in "sending": when the lease runs out they go back
-to "pending" and are sent then.
+is recorded, committed to disk, before the next one starts. A send the database fails to
+record is recorded on a new connection as soon as the database is back (tried again while the
+lease still holds the row), and the batch stops there: a database restarted or crashed doubles
+nothing. Only a worker that dies between a send and its mark (or a database down until the
+lease nearly runs out) can make a message arrive twice: at most the one in flight per worker
+process, and always with the same Message-ID. A worker that dies mid-batch leaves its rows in
+"sending": when the lease runs out they go back to "pending" and are sent then.
 
 A transient failure (the mail server down, refusing, timing out) is tried again with a growing
 wait for as long as the message is still useful (`Message.give_up_at`); only a permanent
@@ -20,6 +22,7 @@ What a kind of message says and whether it is still wanted is its owner's (`kind
 
 import logging
 import smtplib
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -49,6 +52,12 @@ LONGEST_WAIT = timedelta(minutes=30)
 # The last try is put this far before the deadline, so the dispatcher (every minute) can
 # still claim it in time.
 LAST_TRY_MARGIN = timedelta(minutes=2)
+# A "sent" mark the database failed to write is tried again after 0.1 s, 0.2 s, 0.4 s, ...,
+# never more than this apart: a database back from a restart has it within about that.
+LONGEST_MARK_WAIT = timedelta(seconds=1)
+# ... and given up this long before the lease ends: past the lease another worker may take the
+# row (a mark then no longer matches it), and workers' clocks may differ by some seconds.
+MARK_MARGIN = timedelta(minutes=1)
 
 
 def release_expired_leases(now=None) -> int:
@@ -107,8 +116,9 @@ class Batch:
 
 def send_batch(batch: int = 100) -> dict[str, int]:
     """Claim and send up to `batch` due messages; returns counts by outcome. A database
-    error stops the batch at once (raised): a send this worker cannot record must be its
-    last, or a crash could double more than one message."""
+    error stops the batch at once (raised), once the send it interrupted is recorded if it
+    can be (_record_sent): a send this worker cannot record must be its last, or a crash
+    could double more than one message."""
     outcome = {"sent": 0, "failed": 0, "retry": 0, "deferred": 0, "cancelled": 0, "skipped": 0}
     lease = timezone.now() + LEASE
     ids = claim(batch, lease=lease)
@@ -412,14 +422,52 @@ def _finish(
         )
     elif status == MessageStatus.CANCELLED:
         fields["attempts"] = message.attempts  # nothing was tried
+    if status == MessageStatus.SENT:
+        _record_sent(message, work, fields)
+    else:
+        _record(message, work, fields)
+    if status == MessageStatus.FAILED:
+        log.warning("message %s failed: %s", message.pk, error)
+    return str(status)
+
+
+def _record(message: Message, work: Batch, fields: dict) -> None:
     # Only while this worker still holds the row: a lease that ran out belongs to another.
+    # The same update again changes nothing, so a mark whose commit's answer was lost can be
+    # tried again.
     with _durable_commit():
         Message.objects.filter(
             pk=message.pk, status=MessageStatus.SENDING, lease_until=work.lease
         ).update(**fields)
-    if status == MessageStatus.FAILED:
-        log.warning("message %s failed: %s", message.pk, error)
-    return str(status)
+
+
+def _record_sent(message: Message, work: Batch, fields: dict) -> None:
+    """The mark of a message the mail server or the SMS provider already has. If the database
+    fails to take it (restarted, crashed, the connection cut), the mark is tried again on a
+    new connection until it is recorded or the lease nears its end. Recorded or not, the error
+    is raised then and the batch stops as after any other database error: its other rows go
+    out after the lease, a few minutes late, rather than carry on a database that has just
+    failed. Given up, the message goes out again once the lease has run out: the one double
+    a database fault can still cause."""
+    try:
+        _record(message, work, fields)
+        return
+    except DBError as error:
+        failure = error
+    wait = LONGEST_MARK_WAIT / 10
+    while timezone.now() + wait < work.lease - MARK_MARGIN:
+        time.sleep(wait.total_seconds())
+        wait = min(wait * 2, LONGEST_MARK_WAIT)
+        try:
+            connection.close()  # a broken connection never comes back: the next query opens one
+            _commits_wait_for_disk()  # the new session's commits too
+            _record(message, work, fields)
+        except DBError:
+            continue
+        log.warning("message %s: sent, recorded on a new connection after: %s", message.pk, failure)
+        raise failure
+    log.error("message %s: sent, not recorded (it will go out again): %s", message.pk, failure)
+    raise failure
 
 
 def _kept_text(message: Message, rendered: Rendered) -> str:

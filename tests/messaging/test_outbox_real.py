@@ -7,6 +7,7 @@ Redis database of their own (realparts.REDIS_DB, 11 unless OUTBOX_REDIS_DB says 
 which they flush.
 """
 
+import contextlib
 import time
 from datetime import timedelta
 
@@ -464,8 +465,7 @@ class CutOffMailbox(realparts.Mailbox):
     async def handle_DATA(self, server, session, envelope):
         reply = await super().handle_DATA(server, session, envelope)
         if self.count() == 1:
-            with psycopg2.connect(**_connect_args()) as other, other.cursor() as cursor:
-                cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [self.backend_pid])
+            end_session(self.backend_pid)
         return reply
 
 
@@ -479,29 +479,106 @@ def _connect_args() -> dict:
     }
 
 
-def test_a_worker_that_cannot_record_a_send_stops_sending():
-    """The send of message 1 succeeds but its "sent" mark can't be written: the worker stops
-    there (it would otherwise go on sending what it can't record). After the lease, the rest
-    go out, and message 1 a second time with its one Message-ID: the one possible double."""
-    make_due(10)
+def end_session(pid: int) -> None:
+    """Ends a database session from another one, and waits until it has gone."""
+    with psycopg2.connect(**_connect_args()) as other, other.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+
+
+def backend_pid() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
+        return cursor.fetchone()[0]
+
+
+def cut_new_connections(monkeypatch, mailbox, times: int) -> list[int]:
+    """After the first message has arrived, the worker's next `times` new database sessions
+    end as soon as they are open (the database still restarting); returns their ids."""
+    cut: list[int] = []
+    commits_wait_for_disk = outbox._commits_wait_for_disk
+
+    def cut_then_set():
+        if mailbox.count() and len(cut) < times:
+            cut.append(backend_pid())
+            end_session(cut[-1])
+        commits_wait_for_disk()
+
+    monkeypatch.setattr(outbox, "_commits_wait_for_disk", cut_then_set)
+    return cut
+
+
+@contextlib.contextmanager
+def commits_not_waiting_for_disk_by_default():
+    """New sessions of the test database commit without waiting for the disk, so a
+    session that does wait shows it set that itself."""
+    name = settings.DATABASES["default"]["NAME"]
+    admin = psycopg2.connect(**_connect_args())
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" SET synchronous_commit TO off')
+        yield
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" RESET synchronous_commit')
+        admin.close()
+
+
+def test_a_send_whose_mark_the_database_loses_is_recorded_on_a_new_connection(monkeypatch):
+    """The send of message 1 succeeds, then the worker's database session ends before the
+    "sent" mark, and so does its first new one: the mark is tried again until recorded, on a
+    session whose commits wait for the disk, and the worker stops there. After the lease the
+    other 9 go out, and message 1 does not go out again."""
+    make_due(10)
+    pid = backend_pid()
     server = SMTPServer()
     server.mailbox = CutOffMailbox(pid)
     server.controller.handler = server.mailbox
-    with server, override_email(server.port):
+    cut = cut_new_connections(monkeypatch, server.mailbox, times=1)
+    with commits_not_waiting_for_disk_by_default(), server, override_email(server.port):
         with pytest.raises(DBError):
             outbox.send_batch(10)
         assert server.mailbox.count() == 1
-        connection.close()
-        assert statuses() == {SENDING: 10}  # nothing recorded, nothing lost
+        assert len(cut) == 1, "the mark was not tried again on a new connection"
+        assert backend_pid() not in (pid, *cut)  # a third session recorded it, and
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"  # its commits wait for the disk
+        assert statuses() == {SENT: 1, SENDING: 9}  # recorded; the rest wait for the lease
         move_leases_past()
         outbox.release_expired_leases()
         outbox.send_batch(10)
     assert statuses() == {SENT: 10}
-    assert server.mailbox.count() == 11 and server.mailbox.duplicates() == 1
+    assert server.mailbox.count() == 10 and server.mailbox.duplicates() == 0
     assert set(server.mailbox.ids()) == expected_ids()
+
+
+def test_a_mark_the_database_never_takes_is_given_up_before_the_lease_ends(monkeypatch):
+    """The database ends every session of the worker's after the first send: the mark is
+    tried again until MARK_MARGIN before the lease ends, never after, and the worker stops.
+    Message 1 goes out again after the lease, with its one Message-ID: the one double a
+    database fault can still cause."""
+    make_due(3)
+    monkeypatch.setattr(outbox, "LEASE", outbox.MARK_MARGIN + timedelta(seconds=2))
+    server = SMTPServer()
+    server.mailbox = CutOffMailbox(backend_pid())
+    server.controller.handler = server.mailbox
+    cut = cut_new_connections(monkeypatch, server.mailbox, times=1000)
+    with server, override_email(server.port):
+        with pytest.raises(DBError):
+            outbox.send_batch(3)
+        stopped = timezone.now()
+        monkeypatch.undo()
+        connection.close()
+        lease = Message.objects.filter(status=SENDING).values_list("lease_until", flat=True)
+        assert len(set(lease)) == 1 and stopped < lease[0] - outbox.MARK_MARGIN / 2
+        assert len(cut) >= 3 and server.mailbox.count() == 1
+        assert statuses() == {SENDING: 3}
+        move_leases_past()
+        outbox.release_expired_leases()
+        outbox.send_batch(3)
+    assert statuses() == {SENT: 3}
+    assert server.mailbox.count() == 4 and server.mailbox.duplicates() == 1
 
 
 def override_email(port: int):
