@@ -4,6 +4,7 @@ them into one instant or says why it can't (a time the clocks skip or repeat).""
 from datetime import date, datetime, time, timedelta
 
 from django import forms
+from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -46,6 +47,23 @@ def _instant(form: forms.Form, day: date | None, at: time | None, tz, field: str
 class DoctorChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.get_full_name() or obj.get_username()
+
+
+class ListedChoices(ModelChoiceIterator):
+    """The choices of a ModelChoiceField from a list its form read once (`field.listed`), so
+    that the page that also uses the list reads it once; the queryset still validates."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.field.listed:
+            yield self.choice(obj)
+
+    def __len__(self):
+        return len(self.field.listed) + (self.field.empty_label is not None)
+
+    def __bool__(self):
+        return self.field.empty_label is not None or bool(self.field.listed)
 
 
 def office_field(**kwargs) -> forms.ModelChoiceField:
@@ -168,7 +186,16 @@ class SlotSearchForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["doctor"].queryset = doctors()
+        # The doctors, read once: the choices, and every doctor the search looks at.
+        self.doctors = list(doctors())
+        field = self.fields["doctor"]
+        field.queryset, field.listed, field.iterator = doctors(), self.doctors, ListedChoices
+        field.widget.choices = field.choices
+        # The offices in use, likewise.
+        self.offices = list(Location.objects.in_use())
+        field = self.fields["location"]
+        field.listed, field.iterator = self.offices, ListedChoices
+        field.widget.choices = field.choices
 
     def clean(self):
         data = super().clean()

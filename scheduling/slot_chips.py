@@ -29,9 +29,17 @@ def write(
     no patient is chosen. Times in `tz`, words in the active language. (A list, not a dict
     by free time: hashing a free time hashes its doctor, room and office rows.) What repeats
     (a doctor's name, an office's, a day's words, the link's fixed part) is written once."""
-    if patient is None:
+    if patient is None:  # the time alone, each distinct clock time written once
+        shown: dict[tuple[int, int], SafeString] = {}
+        chips = []
         with timezone.override(tz):
-            return [format_html(SHOW, when.time_of(slot.starts_at)) for slot in slots]
+            for slot in slots:
+                local = timezone.localtime(slot.starts_at)
+                clock = (local.hour, local.minute)
+                if clock not in shown:
+                    shown[clock] = format_html(SHOW, when.time_of(local))
+                chips.append(shown[clock])
+        return chips
     # The booking form's address with the kind, doctor, day, time, office (and plan) chosen,
     # as urlencode writes it: only the kind and the time's colon need quoting.
     book = reverse("scheduling:book", args=[patient.pk])

@@ -305,15 +305,19 @@ def free_slots(
     buffer_minutes: int,
     limit: int = 500,
     patient_id: int | None = None,
+    doctors: list | None = None,
 ) -> list[Slot]:
     """Free start times, in order, for an appointment of `minutes` with any of the doctors at
     `location` (or any of `locations`, in the queries of one office); outside the other
-    appointments of the patient, if one is named."""
+    appointments of the patient, if one is named. `doctors`: the doctors' rows, when the
+    caller has read them already."""
     offices = [location] if location is not None else list(locations or [])
     if not offices or not doctor_ids:
         return []
     zones = {office.pk: clock.zone(office.time_zone) for office in offices}
-    doctor_by_id = get_user_model().objects.in_bulk(doctor_ids)
+    doctor_by_id = {d.pk: d for d in doctors or ()}
+    if not set(doctor_ids) <= doctor_by_id.keys():
+        doctor_by_id = get_user_model().objects.in_bulk(doctor_ids)
     length, step = minutes * 60, step_minutes * 60
     earliest = rules.earliest_start(timezone.now())
     span = timedelta(days=FEW_DAYS_AT_A_TIME if limit <= FEW else (last_day - first_day).days + 1)

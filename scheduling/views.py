@@ -192,9 +192,9 @@ def slot_search(request: HttpRequest) -> HttpResponse:
             if plan is None and not matches:
                 form.add_error("who", _("A session needs a patient with an active plan."))
         if form.is_valid():
-            days = _free_days(data, plan, patient, tz)
+            days = _free_days(data, plan, patient, tz, form.doctors, form.offices)
     # Each free time names its office when there is more than one to choose from.
-    many_offices = len(form.fields["location"].queryset) > 1
+    many_offices = len(form.offices) > 1
     chips = slot_chips.write(
         [slot for _day, slots in days for slot in slots],
         tz=tz,
@@ -251,14 +251,16 @@ def _query_with(request: HttpRequest, *, patient: int | None) -> str:
     return "?" + params.urlencode()
 
 
-def _free_days(data: dict, plan, patient, tz) -> list[tuple[date, list]]:
-    """Free times by day, outside the named patient's other appointments."""
+def _free_days(data: dict, plan, patient, tz, doctors, offices) -> list[tuple[date, list]]:
+    """Free times by day, outside the named patient's other appointments; `doctors` and
+    `offices`: every doctor and office in use, as the form read them."""
     settings = services.scheduling_settings()
-    people = [data["doctor"]] if data["doctor"] else list(selectors.doctors())
+    people = [data["doctor"]] if data["doctor"] else doctors
     # The chosen office, or every office in use; only those that offer the kind of visit.
-    offices = [data["location"]] if data.get("location") else list(selectors.offices_in_use())
+    offices = [data["location"]] if data.get("location") else offices
     slots = free_slots(
         doctor_ids=[d.pk for d in people],
+        doctors=people,
         locations=[office for office in offices if office.offers(data["kind"])],
         first_day=data["first_day"],
         last_day=data["last_day"],

@@ -618,3 +618,27 @@ def test_url_maker_builds_what_reverse_would(name):
     make = url_maker(name)
     for pk in (1, 42, 987654321, 12345678901):
         assert make(pk) == reverse(name, args=[pk])
+
+
+def test_the_free_time_page_reads_its_doctors_and_offices_once_however_many(
+    client, now, hours, front_desk, doctor
+):
+    """The doctors and offices are read once for the form's choices and the search alike:
+    one doctor or four, the same queries (issue 17, "Speed")."""
+    client.force_login(front_desk)
+    query = {"kind": Kind.CONSULTATION, "first_day": MONDAY, "last_day": MONDAY + 13 * DAY}
+
+    def queries_and_doctors():
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get(reverse("scheduling:slots"), query).content.decode()
+        doctor_reads = [q for q in queries if 'FROM "auth_user" INNER JOIN' in q["sql"]]
+        return len(queries), len(doctor_reads), html.count("gs-slot-doctor")
+
+    client.get(reverse("scheduling:slots"), query)  # the session and the user, once
+    one = queries_and_doctors()
+    for n in range(3):
+        work_weekdays(UserFactory(username=f"dr.more{n}", role=Role.DOCTOR), hours)
+    four = queries_and_doctors()
+    assert one[2] < four[2]
+    assert one[0] == four[0]
+    assert one[1] == four[1] == 1
