@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from treatments import eligibility
 from treatments.eligibility import Rescreen, Step, Verdict
 from treatments.models import TreatmentPlan
-from treatments.selectors import for_gate, touch_up_plans
+from treatments.selectors import gate_plans
 
 from .models import Appointment, Kind
 
@@ -74,11 +74,10 @@ def flags(visits: list[Visit]) -> dict[int, Flag]:
     visits = [v for v in visits if v.kind in TREATMENT_KINDS]
     if not visits:
         return {}
-    plan_ids = {v.plan_id for v in visits if v.plan_id}
-    loaded = for_gate(TreatmentPlan.objects.filter(pk__in=plan_ids).order_by())
-    by_id = {plan.pk: plan for plan in loaded}
-    wanted = [v.patient_id for v in visits if v.kind == Kind.TOUCH_UP and v.plan_id is None]
-    touch_ups = touch_up_plans(wanted, gate=True) if wanted else {}
+    by_id, touch_ups = gate_plans(
+        {v.plan_id for v in visits if v.plan_id},
+        {v.patient_id for v in visits if v.kind == Kind.TOUCH_UP and v.plan_id is None},
+    )
     plans = {}
     for visit in visits:
         plan = by_id.get(visit.plan_id) or touch_ups.get(visit.patient_id)

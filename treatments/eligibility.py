@@ -270,15 +270,23 @@ def assess_many(
 
 def next_visits(plans: list[TreatmentPlan]) -> dict[int, int]:
     """{plan id: the number its next chart takes}: the next session of an open plan, the next
-    touch-up of a completed one (as charting numbers them). One query."""
-    counts = {
-        row["pk"]: row
-        for row in TreatmentPlan.objects.filter(pk__in=[p.pk for p in plans])
-        .annotate(
-            done=Count("charts", filter=Q(charts__visit=Visit.SESSION)), last=Max("charts__number")
-        )
-        .values("pk", "done", "last")
-    }
+    touch-up of a completed one (as charting numbers them). One query, or none for plans
+    read with their charts counted (selectors.for_gate(counted=True))."""
+    if all(hasattr(plan, "sessions_charted") for plan in plans):
+        counts = {
+            plan.pk: {"done": plan.sessions_charted or 0, "last": plan.last_charted}
+            for plan in plans
+        }
+    else:
+        counts = {
+            row["pk"]: row
+            for row in TreatmentPlan.objects.filter(pk__in=[p.pk for p in plans])
+            .annotate(
+                done=Count("charts", filter=Q(charts__visit=Visit.SESSION)),
+                last=Max("charts__number"),
+            )
+            .values("pk", "done", "last")
+        }
     numbers = {}
     for plan in plans:
         row = counts.get(plan.pk, {"done": 0, "last": None})

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from . import diagram, regions
@@ -23,6 +23,7 @@ from .models import (
     PlanStatus,
     SessionChart,
     TreatmentPlan,
+    Visit,
 )
 
 
@@ -325,9 +326,39 @@ GATE_FIELDS = (
 )
 
 
-def for_gate(plans):
-    """`plans` (a TreatmentPlan queryset) with what the gate reads, and only that."""
-    return plans.select_related("patient", "consultation").only(*GATE_FIELDS)
+def for_gate(plans, *, counted: bool = False):
+    """`plans` (a TreatmentPlan queryset) with what the gate reads, and only that.
+    `counted`: with their charts counted too, as eligibility.next_visits reads them (its
+    query then saved)."""
+    plans = plans.select_related("patient", "consultation").only(*GATE_FIELDS)
+    if counted:
+        charts = SessionChart.objects.filter(plan=OuterRef("pk")).order_by().values("plan")
+        plans = plans.annotate(
+            sessions_charted=Subquery(
+                charts.filter(visit=Visit.SESSION).annotate(n=Count("pk")).values("n")
+            ),
+            last_charted=Subquery(charts.annotate(last=Max("number")).values("last")),
+        )
+    return plans
+
+
+def gate_plans(plan_ids, touch_up_patients) -> tuple[dict, dict]:
+    """({plan id: plan} for `plan_ids`, {patient id: the plan their touch-up follows} for
+    `touch_up_patients`, as touch_up_plans finds it), in one query, with what the gate reads
+    of them and their charts counted (for_gate)."""
+    plan_ids, touch_up_patients = set(plan_ids), set(touch_up_patients)
+    wanted = Q(pk__in=plan_ids) | Q(patient_id__in=touch_up_patients, status=PlanStatus.COMPLETED)
+    plans = for_gate(TreatmentPlan.objects.filter(wanted), counted=True).order_by(
+        "patient_id", "-completed_at", "-id"
+    )
+    by_id: dict[int, TreatmentPlan] = {}
+    touch_ups: dict[int, TreatmentPlan] = {}
+    for plan in plans:
+        if plan.pk in plan_ids:
+            by_id[plan.pk] = plan
+        if plan.patient_id in touch_up_patients and plan.status == PlanStatus.COMPLETED:
+            touch_ups.setdefault(plan.patient_id, plan)
+    return by_id, touch_ups
 
 
 def touch_up_plans(patient_ids, *, gate: bool = False) -> dict[int, TreatmentPlan]:

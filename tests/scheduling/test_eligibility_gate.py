@@ -527,3 +527,36 @@ def test_the_day_view_reads_the_gate_of_one_or_three_plans_in_the_same_queries(
     three = day_view_queries()
     assert (one[1], three[1]) == (1, 3)
     assert one[0] == three[0]
+
+
+def test_the_day_view_reads_the_plans_of_its_sessions_and_touch_ups_in_one_query(
+    client, now, plan, doctor, front_desk
+):
+    """A session's plan, the completed plan a touch-up follows and how far each is charted:
+    one read of the plans for the whole day."""
+    from django.utils import timezone
+
+    from treatments.models import PlanStatus, TreatmentPlan
+
+    book(front_desk, plan)
+    other = PatientFactory()
+    complete_screening(other)
+    done = make_plan(other, doctor)
+    TreatmentPlan.objects.filter(pk=done.pk).update(
+        status=PlanStatus.COMPLETED, completed_at=timezone.now()
+    )
+    services.book_appointment(
+        patient=other,
+        doctor=doctor,
+        kind=Kind.TOUCH_UP,
+        starts_at=at(MONDAY, 11),
+        by=desk_actor(front_desk),
+    )
+    client.force_login(front_desk)
+    client.get(reverse("scheduling:day"))  # the session and the user, once
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(reverse("scheduling:day")).content.decode()
+    assert html.count('<article class="card gs-appt') == 2
+    assert html.count("data-blocked") == 0
+    plan_reads = [q for q in queries if 'FROM "treatments_treatmentplan"' in q["sql"]]
+    assert len(plan_reads) == 1
