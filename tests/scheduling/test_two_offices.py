@@ -230,7 +230,7 @@ def test_the_messages_and_calendar_entry_name_the_office_and_its_address(
     before = len(mail.outbox)
     sending.send_batch(50)
     [email] = mail.outbox[before:]
-    assert "at East office (1 East St, Salem, OR)" in email.body
+    assert "at East office, 1 East St, Salem, OR." in email.body
     [calendar] = [
         icalendar.Calendar.from_ical(part.get_payload(decode=True))
         for part in email.message().walk()
@@ -238,6 +238,20 @@ def test_the_messages_and_calendar_entry_name_the_office_and_its_address(
     ]
     [event] = calendar.walk("VEVENT")
     assert str(event["LOCATION"]) == "East office, 1 East St, Salem, OR"
+
+
+def test_a_message_about_an_office_without_an_address_names_the_office_alone(
+    now, front_desk, doctor, split_week, record
+):
+    office, east = split_week
+    east.address = ""
+    east.save()
+    book_at(front_desk, record, doctor, at(TUESDAY, 9), east)
+    before = len(mail.outbox)
+    sending.send_batch(50)
+    [email] = mail.outbox[before:]
+    assert "at East office." in email.body
+    assert "()" not in email.body and "()" not in email.alternatives[0][0]
 
 
 def test_a_text_names_the_office_and_its_address(now, front_desk, doctor, split_week, record):
