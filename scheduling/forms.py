@@ -121,6 +121,11 @@ class AppointmentForm(forms.Form):
         self.fields["doctor"].queryset = doctors()
         self.fields["plan"].queryset = TreatmentPlan.objects.filter(patient=patient).order_by("-pk")
         self.fields["plan"].help_text = _("Only for a sclerotherapy session.")
+        # With one office there is nothing to choose: it goes with the form, unseen.
+        offices = list(Location.objects.in_use()[:2])
+        if len(offices) == 1:
+            self.fields["location"].widget = forms.HiddenInput()
+            self.fields["location"].initial = offices[0].pk
 
     def clean(self):
         data = super().clean()

@@ -48,6 +48,18 @@ def test_it_fills_the_form_from_a_free_time(desk, record, doctor):
     assert 'value="10:15"' in response.content.decode()
 
 
+def test_it_asks_for_the_office_only_when_there_is_a_choice(desk, record, doctor, office):
+    from scheduling.models import Location
+
+    url = reverse("scheduling:book", args=[record.pk])
+    page = desk.get(url).content.decode()
+    assert '<select name="location"' not in page
+    assert f'<input type="hidden" name="location" value="{office.pk}"' in page
+    Location.objects.create(name="East office", time_zone=TZ.key)
+    page = desk.get(url).content.decode()
+    assert '<select name="location"' in page
+
+
 def booking_with_plan(client, plan, number, when="2026-12-01T09:00", **extra):
     day, time = when.split("T")
     return post_booking(
