@@ -31,7 +31,7 @@ NAV_ITEMS: dict[Role, tuple[NavItem, ...]] = {
     Role.DOCTOR: (
         NavItem(_("My day"), "scheduling:my_day"),
         NavItem(_("Clinic day"), "scheduling:day"),
-        NavItem(_("Alerts"), "doctor_home"),
+        NavItem(_("Home"), "doctor_home"),
         NavItem(_("Time off"), "scheduling:time_off"),
         NavItem(_("Patients"), "patients:list"),
         NavItem(_("Reports"), "reports:index"),

@@ -42,6 +42,17 @@ def test_it_shows_each_role_only_its_own_navigation(client, users_by_role):
             assert f">{other_label}</a>" not in nav, (role, other_label)
 
 
+def test_the_doctor_s_home_is_called_home_not_alerts(client, users_by_role):
+    """It shows today's patients and charts to sign beside the alerts; "My day" is the
+    doctor's schedule, a page of its own."""
+    client.force_login(users_by_role[Role.DOCTOR])
+    page = client.get(reverse("doctor_home")).content.decode()
+    nav = page.split("</nav>")[0]
+    assert f'href="{reverse("doctor_home")}"' in nav and ">Home</a>" in nav
+    assert ">Alerts</a>" not in nav
+    assert "<title>Home" in page
+
+
 def test_it_fits_a_phone_screen(client, db):
     body = client.get(reverse("login")).content.decode()
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in body
