@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 PATIENT_RECORD = "patient record"  # facts: patient, role
 PLAN_SUMMARY = "plan summary"  # facts: plan, role
+SESSION_CHART = "session chart"  # facts: chart, role
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ class SchedulingConfig(AppConfig):
         from .printout_views import printouts_panel
         from .reminder_kinds import register_all
         from .selectors import next_appointments
-        from .views import plan_links
+        from .views import chart_links, plan_links
 
         register_all()
         audit_words.register(
@@ -48,6 +48,7 @@ class SchedulingConfig(AppConfig):
         plan_panels.register(record_panel.plan_sessions_panel)
         plan_panels.register(printouts_panel)
         links.register(links.PLAN_SUMMARY, plan_links)
+        links.register(links.SESSION_CHART, chart_links)
         upcoming.register(next_appointments)
         merging.register(merge.move_patient_rows, models=merge.MODELS)
         record_sections.register()

@@ -58,7 +58,7 @@ from .forms import (
     StatusForm,
     TimeOffForm,
 )
-from .models import BookingRequest, DayPart, Kind, Status, TimeOff
+from .models import Appointment, BookingRequest, DayPart, Kind, Status, TimeOff
 from .services import online_booking
 from .slots import free_slots
 
@@ -426,6 +426,33 @@ def plan_links(*, plan, role) -> list[links.Link]:
         return []
     url = reverse("scheduling:book_series", args=[plan.pk])
     return [links.Link(_("Book the sessions"), url, primary=True)]
+
+
+def chart_links(*, chart, role) -> list[links.Link]:
+    """A session's or touch-up's chart offers the aftercare sheet of its visit, to print for
+    the patient (the visit of that plan's session, or the patient's touch-up, on that day)."""
+    if role not in STAFF_ROLES:
+        return []
+    tz = _clinic_zone()
+    start, end = clock.day_bounds(chart.treated_on, tz)
+    visits = Appointment.objects.filter(
+        patient_id=chart.plan.patient_id, starts_at__gte=start, starts_at__lt=end
+    ).exclude(status=Status.CANCELLED)
+    if chart.is_touch_up:
+        visits = visits.filter(kind=Kind.TOUCH_UP)
+    else:
+        visits = visits.filter(kind=Kind.SESSION, plan=chart.plan, session_number=chart.number)
+    visit = visits.order_by("starts_at").first()
+    if visit is None:
+        return []
+    return [
+        links.Link(
+            _("Aftercare sheet to print"), reverse("scheduling:aftercare_sheet", args=[visit.pk])
+        ),
+        links.Link(
+            _("Aftercare sheet (PDF)"), reverse("scheduling:aftercare_sheet_pdf", args=[visit.pk])
+        ),
+    ]
 
 
 def _detail(request: HttpRequest, appointment, **forms) -> HttpResponse:

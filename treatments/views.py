@@ -443,6 +443,7 @@ def chart_detail(request: HttpRequest, patient_pk: int, pk: int) -> HttpResponse
         "diagram": diagram.build(counts={a.region: 1 for a in areas}),
         "screening": screening_summary(chart.plan.patient),
         "check_in_replies": check_ins.said_before(chart.plan, chart.treated_on),
+        "links": links.for_place(links.SESSION_CHART, chart=chart, role=role_of(request.user)),
     }
     return render(request, "treatments/chart_detail.html", context)
 

@@ -195,3 +195,26 @@ def test_reach_follows_the_patients_channel(db):
         False,
         True,
     )
+
+
+def test_a_session_s_chart_offers_the_aftercare_sheet_of_its_visit(
+    client, doctor, front_desk, session
+):
+    with time_machine.travel(at(MONDAY, 10), tick=False):
+        chart = chart_session(session.plan, doctor, treated_on=MONDAY)
+        client.force_login(doctor)
+        url = reverse("treatments:chart", args=[session.patient_id, chart.pk])
+        page = client.get(url).content.decode()
+    assert reverse("scheduling:aftercare_sheet", args=[session.pk]) in page
+    assert reverse("scheduling:aftercare_sheet_pdf", args=[session.pk]) in page
+
+
+def test_a_chart_without_a_booked_visit_that_day_offers_no_sheet(
+    client, doctor, front_desk, session
+):
+    with time_machine.travel(at(MONDAY + timedelta(days=1), 10), tick=False):
+        chart = chart_session(session.plan, doctor, treated_on=MONDAY + timedelta(days=1))
+        client.force_login(doctor)
+        url = reverse("treatments:chart", args=[session.patient_id, chart.pk])
+        page = client.get(url).content.decode()
+    assert "Aftercare sheet" not in page
