@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Min, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from goodskin import when
@@ -21,6 +22,7 @@ from .models import (
     Appointment,
     CancelledBy,
     ChangeAction,
+    ClosedDay,
     Kind,
     Location,
     Room,
@@ -91,6 +93,22 @@ def office_rows() -> list[Location]:
         row.hours_count = hours.get(row.pk, 0)
         row.kind_labels = [str(kinds[k]) for k in row.kinds if k in kinds]
     return rows
+
+
+def closures(first: date, last: date, location: Location | None = None) -> dict[date, list[str]]:
+    """{day: what to say of each closure} for the days from `first` to `last` on which the
+    clinic, or an office (`location`'s, when one is chosen), is closed: one query."""
+    rows = ClosedDay.objects.filter(day__gte=first, day__lte=last).select_related("location")
+    if location is not None:
+        rows = rows.filter(Q(location=location) | Q(location__isnull=True))
+    found: dict[date, list[str]] = defaultdict(list)
+    for row in rows.order_by("day", "location__name", "pk"):
+        if row.location is None:
+            said = _("The clinic is closed")
+        else:
+            said = _("%(office)s is closed") % {"office": row.location.name}
+        found[row.day].append(f"{said}: {row.reason}" if row.reason else said)
+    return dict(found)
 
 
 def office_from(value: str | None) -> Location | None:

@@ -109,6 +109,7 @@ def day_view(request: HttpRequest) -> HttpResponse:
             columns, by_room=by_room, here=request.get_full_path(), csrf_token=get_token(request)
         ),
         "by_room": by_room,
+        "closed": selectors.closures(day, day, offices["office"]).get(day, []),
         "previous": day - timedelta(days=1),
         "next": day + timedelta(days=1),
         "today": timezone.localdate(timezone.now(), tz),
@@ -125,6 +126,7 @@ def week_view(request: HttpRequest) -> HttpResponse:
     monday = day - timedelta(days=day.weekday())
     offices = _office_filter(request)
     people, rows = selectors.week_grid(monday, tz, location=offices["office"])
+    closed = selectors.closures(monday, monday + timedelta(days=6), offices["office"])
     record_schedule_read(
         request,
         f"week view {monday.isoformat()}",
@@ -136,7 +138,10 @@ def week_view(request: HttpRequest) -> HttpResponse:
         "tz": tz.key,
         "doctors": people,
         "rows": rows,
-        "row_cells": day_cards.write_week(rows),
+        # Each day with its cells' HTML and what is closed on it.
+        "row_cells": [
+            (row, cells, closed.get(row.day, [])) for row, cells in day_cards.write_week(rows)
+        ],
         "previous": monday - timedelta(days=7),
         "next": monday + timedelta(days=7),
         "today": timezone.localdate(timezone.now(), tz),

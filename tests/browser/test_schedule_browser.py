@@ -138,3 +138,21 @@ def test_the_front_desk_finds_free_times_for_a_patient_named_in_the_search(
     expect(page.get_by_text("Booking for María García.")).to_be_visible()
     expect(page.get_by_role("link", name="Book").first).to_be_visible()
     screenshot("free-times")
+
+
+def test_the_front_desk_sees_a_closed_day_on_the_day_and_the_week(
+    page: Page, live_server, plan, screenshot
+):
+    from scheduling.models import ClosedDay
+
+    plan, colleague = plan
+    day = (timezone.localtime(timezone.now(), TZ) + timedelta(days=1)).date()
+    ClosedDay.objects.create(day=day, reason="Staff training")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, live_server.url, "desk.kim")
+    page.goto(f"{live_server.url}/schedule/day/?date={day.isoformat()}")
+    expect(page.get_by_role("note")).to_have_text("The clinic is closed: Staff training")
+    screenshot("day-view-closed")
+    page.goto(f"{live_server.url}/schedule/week/?date={day.isoformat()}")
+    expect(page.locator(".gs-week .gs-closed")).to_have_text("The clinic is closed: Staff training")
+    screenshot("week-view-closed")

@@ -417,3 +417,29 @@ def test_it_asks_for_a_reason_to_cancel(client, appointment, front_desk):
     assert "This field is required" in response.content.decode()
     appointment.refresh_from_db()
     assert appointment.status == Status.BOOKED
+
+
+def test_the_day_and_week_say_when_the_clinic_or_an_office_is_closed(
+    client, now, office, front_desk
+):
+    from scheduling.models import ClosedDay, Location
+
+    east = Location.objects.create(name="East office", time_zone=office.time_zone)
+    ClosedDay.objects.create(day=MONDAY, reason="Thanksgiving week")
+    ClosedDay.objects.create(day=MONDAY + timedelta(days=1), location=east, reason="Painting")
+    client.force_login(front_desk)
+
+    def said(name, day, **query):
+        page = client.get(reverse(name), {"date": day, **query}).content.decode()
+        return page.count("gs-closed"), page
+
+    count, page = said("scheduling:day", MONDAY)
+    assert count == 1 and "The clinic is closed: Thanksgiving week" in page
+    count, page = said("scheduling:day", MONDAY + timedelta(days=1))
+    assert count == 1 and "East office is closed: Painting" in page
+    assert said("scheduling:day", MONDAY + timedelta(days=1), location=office.pk)[0] == 0
+    assert said("scheduling:day", MONDAY + timedelta(days=2))[0] == 0
+    count, page = said("scheduling:week", MONDAY)
+    assert count == 2
+    count, page = said("scheduling:week", MONDAY, location=office.pk)
+    assert count == 1 and "Painting" not in page
