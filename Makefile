@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/goodskin
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format messages translations bench bench-faults bench-load bench-faults-load guard-sweep clean help
+.PHONY: run test lint format messages translations bench bench-faults bench-load bench-growth bench-faults-load guard-sweep clean help
 
 help:
 	@echo "make run    - set up and serve the app on http://127.0.0.1:8000 with a Celery worker and beat"
@@ -86,6 +86,14 @@ bench-faults: $(VENV)/.dev-installed
 # wrk (apt-get install wrk), on bench/scheduling.py's database (README, "Benchmarks").
 bench-load: $(VENV)/.dev-installed
 	$(BIN)/python bench/load.py
+
+# Every page of bench-load on 10,000 and on 1,000,000 appointments, one right after the other,
+# and the growth (issue 19: at most 1.2). Seeds goodskin_bench_10k the first time (seconds).
+bench-growth: $(VENV)/.dev-installed
+	BENCH_PATIENTS=1000 BENCH_APPOINTMENTS=10000 \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/goodskin_bench_10k \
+	$(BIN)/python bench/scheduling.py --seed-only
+	$(BIN)/python bench/load.py --growth goodskin_bench_10k --seconds 5
 
 # The faults of bench-faults, each while pages are under load (README, "Benchmarks").
 bench-faults-load: $(VENV)/.dev-installed

@@ -3,7 +3,11 @@
 
     .venv/bin/python bench/load.py                 # 3 rounds, 10 s a page, wrk -t2 -c16
     .venv/bin/python bench/load.py --quick         # 3 rounds, 2 s a page, -c4 (development)
+    .venv/bin/python bench/load.py --only portal   # the pages whose names have these words
+    .venv/bin/python bench/load.py --database goodskin_bench_10k   # another seeded database
+    .venv/bin/python bench/load.py --growth goodskin_bench_10k     # both, page by page
     make bench-load
+    make bench-growth                               # seeds goodskin_bench_10k, then --growth
 
 It serves the app as README's "Deploying" says: `gunicorn goodskin.wsgi` (2 sync workers,
 --no-control-socket, persistent database connections through CONN_MAX_AGE), DEBUG off with a
@@ -20,7 +24,9 @@ through a template, the user's name and a CSRF token).
 The mix, each page over several addresses (days, patients, searches) taken in turn:
 front-desk day and week views, patient search, the free-time page, booking a free time (a
 POST; every request books a different free time 4 to 10 months ahead), the patient record,
-the portal schedule as a patient, the calendar feed, and /healthz. The front desk's session
+the portal schedule as a patient, the portal's "move this appointment" page (the free times
+the patient may move a booked visit to), the calendar feed, and /healthz. After the table,
+the move page's cost over the schedule's (issue 19: within 2x). The front desk's session
 has passed two-step login (its OTP device verified), made as the tests make theirs.
 
 Each round takes every page in turn, and right after each one the floor (/rows; /ok after
@@ -29,9 +35,18 @@ page's requests per second, p50, p95 and p99 (ms, from wrk), the non-2xx/3xx ans
 ratio to the floor measured beside it (the median of the rounds), the bytes of each page
 plain and gzipped, and the resident memory of the gunicorn and Celery workers after the run.
 The bookings it made are deleted at the end.
+
+--database NAME serves another seeded database instead (LOAD_DATABASE_URL names the server and
+the default database). --growth NAME serves a second app, with its own Celery worker and beat
+and Redis database (LOAD_GROWTH_REDIS_URL, default redis://127.0.0.1:6379/10), on the smaller
+database NAME (bench/scheduling.py --seed-only with BENCH_APPOINTMENTS=10000; `make
+bench-growth` seeds it), and takes every page on both, one right after the other (which one
+first alternates by round), then the floor: it prints per page the requests per second and
+p50 on each and the growth from the small database to the large one (issue 19: at most 1.2).
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -58,13 +73,19 @@ from tests.messaging.realparts import SMTPServer, free_port, wait_for  # noqa: E
 DATABASE_URL = os.environ.get(
     "LOAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/goodskin_bench_sched"
 )
+_early = argparse.ArgumentParser(add_help=False)
+_early.add_argument("--database")
+if database := _early.parse_known_args()[0].database:
+    DATABASE_URL = DATABASE_URL.rsplit("/", 1)[0] + "/" + database
 REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/9")
+GROWTH_REDIS_URL = os.environ.get("LOAD_GROWTH_REDIS_URL", "redis://127.0.0.1:6379/10")
 # The environment of the app, the floor and this process (which makes the sessions, so it must
 # sign them with the same key).
 APP_ENV = {
     "DJANGO_SETTINGS_MODULE": "goodskin.settings",
     "DEBUG": "false",
-    "SECRET_KEY": secrets.token_urlsafe(50),
+    # The run's own key; the helper that prepares the second database is given the same.
+    "SECRET_KEY": os.environ.get("LOAD_SECRET_KEY") or secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "DATABASE_URL": DATABASE_URL,
     "REDIS_URL": REDIS_URL,
@@ -97,8 +118,9 @@ from scheduling.models import (  # noqa: E402
     Appointment,
     CalendarFeed,
     SchedulingSettings,
+    Status,
 )
-from scheduling.services import default_location  # noqa: E402
+from scheduling.services import default_location, patient_move_options  # noqa: E402
 from scheduling.slots import free_slots  # noqa: E402
 
 BOOK_NOTE = "load bench"  # the bookings this harness makes (deleted at the end)
@@ -137,11 +159,19 @@ def delete_with_dependents(queryset) -> None:
     queryset.delete()
 
 
-def prepare(rounds: int, per_round: int, booking: bool = True) -> tuple[list[Page], dict]:
+def prepare(
+    rounds: int, per_round: int, booking: bool = True, like: list[int] | None = None
+) -> tuple[list[Page], dict]:
+    """The pages and what the report says of the data. `like`: the numbers of visits of the
+    patients whose pages to open (a growth run's smaller database takes patients with as many
+    visits as the larger one's, so both draw pages of the same length)."""
     users = get_user_model().objects
     desk = users.filter(username="bench-desk").first()
-    if desk is None or Appointment.objects.count() < 900_000:
-        sys.exit("Seed the benchmark database first: make bench (bench/scheduling.py)")
+    if desk is None or not Appointment.objects.filter(created_by__isnull=True).exists():
+        sys.exit(
+            f"Seed the benchmark database {connection.settings_dict['NAME']} first: make bench "
+            "(bench/scheduling.py; --seed-only for a small one, see its help)"
+        )
     desk.groups.add(group_for(Role.FRONT_DESK))
     device, _ = TOTPDevice.objects.get_or_create(
         user=desk, name="load bench", defaults={"confirmed": True}
@@ -160,6 +190,8 @@ def prepare(rounds: int, per_round: int, booking: bool = True) -> tuple[list[Pag
         .order_by("-n", "patient")[:20]
     )
     patients = [row["patient"] for row in busiest]
+    if like:
+        patients = patients_like(like)
     # The portal's patient: the busiest, with an account of its own and a calendar feed.
     patient = Patient.objects.get(pk=patients[0])
     if patient.portal_user is None:
@@ -170,6 +202,20 @@ def prepare(rounds: int, per_round: int, booking: bool = True) -> tuple[list[Pag
         Patient.objects.filter(portal_user=account).update(portal_user=None)
         patient.portal_user = account
         patient.save(update_fields=["portal_user"])
+    # The visits the patient may move online (booked, after the notice period), those outside
+    # a plan first: a seeded plan is completed, so its sessions are offered no time at all.
+    notice = SchedulingSettings.current().patient_notice_hours
+    movable = list(
+        Appointment.objects.filter(
+            patient=patient,
+            status=Status.BOOKED,
+            starts_at__gt=timezone.now() + timedelta(hours=notice + 24),
+        )
+        .exclude(notes=BOOK_NOTE)
+        .order_by(models.F("plan").asc(nulls_first=True), "starts_at")[:5]
+    )
+    # The page as it is used: with times to choose from (not a plan's session it refuses).
+    movable = [a for a in movable if patient_move_options(a)] or movable
     feed = CalendarFeed.objects.filter(patient=patient, revoked_at__isnull=True).first()
     if feed is None:
         feed = CalendarFeed.objects.create(patient=patient, token=secrets.token_urlsafe(32))
@@ -204,6 +250,11 @@ def prepare(rounds: int, per_round: int, booking: bool = True) -> tuple[list[Pag
         ),
         Page("patient record", [f"/patients/{p}/" for p in patients], desk_cookie),
         Page("portal schedule", ["/portal/"], patient_cookie),
+        Page(
+            "portal move page",
+            [f"/portal/appointments/{a.pk}/move/" for a in movable],
+            patient_cookie,
+        ),
         Page("calendar feed", [f"/portal/calendar/{feed.token}.ics"]),
         Page("/healthz", ["/healthz"], floor="/ok"),
     ]
@@ -214,8 +265,46 @@ def prepare(rounds: int, per_round: int, booking: bool = True) -> tuple[list[Pag
         "on_day": Appointment.objects.on_day(days[0], tz).count(),
         "record_visits": Appointment.objects.filter(patient_id=patients[0]).count(),
         "desk": desk.pk,
+        "database": connection.settings_dict["NAME"],
+        "visits": visits(patients),
+        "movable": len(movable),
+        "move_times": [len(patient_move_options(a)) for a in movable],
     }
+    if not movable:
+        print("note: the portal's patient has no visit to move; no move page")
+        pages = [p for p in pages if p.paths or p.posts]
     return pages, facts
+
+
+def visits(patients: list[int]) -> list[int]:
+    """How many appointments each patient has (what the record and portal pages list)."""
+    counts = dict(
+        Appointment.objects.filter(patient_id__in=patients)
+        .values("patient")
+        .annotate(n=models.Count("id"))
+        .values_list("patient", "n")
+    )
+    return [counts.get(p, 0) for p in patients]
+
+
+def patients_like(like: list[int]) -> list[int]:
+    """For each number of visits in `like`, another patient with a booked visit ahead and the
+    nearest number of visits (of a small database: it reads every patient's count)."""
+    counts = dict(
+        Appointment.objects.values("patient")
+        .annotate(n=models.Count("id"))
+        .values_list("patient", "n")
+    )
+    ahead = set(
+        Appointment.objects.filter(
+            created_by__isnull=True, status=Status.BOOKED, starts_at__gte=timezone.now()
+        ).values_list("patient", flat=True)
+    )
+    chosen: list[int] = []
+    for want in like:
+        left = sorted(ahead - set(chosen))
+        chosen.append(min(left, key=lambda p: abs(counts[p] - want)))
+    return chosen
 
 
 def booking_bodies(office, tz, today, patients, csrf, count) -> list[str]:
@@ -260,39 +349,48 @@ def booking_bodies(office, tz, today, patients, csrf, count) -> list[str]:
 
 class Servers:
     """gunicorn for the app and for the floor, a Celery worker and beat, and a mail server;
-    every child in a session of its own, killed at the end whatever happened."""
+    every child in a session of its own, killed at the end whatever happened. `env`: what
+    differs from APP_ENV (another database); `floor`: whether to serve the floor too; `prefix`:
+    of the log files."""
 
-    def __init__(self, logs: Path, workers: int):
+    def __init__(
+        self, logs: Path, workers: int, env: dict | None = None, floor=True, prefix: str = ""
+    ):
         self.logs, self.workers = logs, workers
+        self.env, self.floor, self.prefix = env or {}, floor, prefix
         self.children: dict[str, subprocess.Popen] = {}
         self.app_port, self.floor_port = free_port(), free_port()
         self.mail = SMTPServer()
 
     def _start(self, name: str, args: list[str], env: dict, cwd: Path = ROOT):
-        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 (the child writes it)
+        log = open(self.logs / f"{self.prefix}{name}.log", "wb")  # noqa: SIM115 (the child's)
         self.children[name] = subprocess.Popen(
             args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
 
     def __enter__(self) -> "Servers":
         self.mail.__enter__()
-        env = {**os.environ, **APP_ENV, "EMAIL_URL": self.mail.url}
+        env = {**os.environ, **APP_ENV, **self.env, "EMAIL_URL": self.mail.url}
         python = sys.executable
         gunicorn = [python, "-m", "gunicorn", "--workers", str(self.workers)]
         gunicorn += ["--no-control-socket", "--timeout", "30"]
         self._start(
             "app", [*gunicorn, "goodskin.wsgi", "--bind", f"127.0.0.1:{self.app_port}"], env
         )
-        floor_env = {**env, "DJANGO_SETTINGS_MODULE": "settings"}
-        self._start(
-            "floor", [*gunicorn, "wsgi", "--bind", f"127.0.0.1:{self.floor_port}"], floor_env, FLOOR
-        )
+        if self.floor:
+            floor_env = {**env, "DJANGO_SETTINGS_MODULE": "settings"}
+            self._start(
+                "floor",
+                [*gunicorn, "wsgi", "--bind", f"127.0.0.1:{self.floor_port}"],
+                floor_env,
+                FLOOR,
+            )
         self._start(
             "worker",
             [python, "-m", "celery", "-A", "goodskin", "worker", "--loglevel", "WARNING"],
             env,
         )
-        beat_schedule = self.logs / "celerybeat-schedule"
+        beat_schedule = self.logs / f"{self.prefix}celerybeat-schedule"
         self._start(
             "beat",
             [python, "-m", "celery", "-A", "goodskin", "beat", "--loglevel", "WARNING"]
@@ -300,12 +398,14 @@ class Servers:
             env,
         )
         for port, name in ((self.app_port, "app"), (self.floor_port, "floor")):
+            if name not in self.children:
+                continue
             if not wait_for(
                 lambda p=port, n=name: status(p, "/healthz" if n == "app" else "/ok") > 0, 60
             ):
-                raise RuntimeError(
-                    f"{name} did not start: {(self.logs / f'{name}.log').read_text()}"
-                )
+                self.__exit__()  # `with` does not when __enter__ fails
+                log = self.logs / f"{self.prefix}{name}.log"
+                raise RuntimeError(f"{name} did not start: {log.read_text()}")
         return self
 
     def __exit__(self, *exc) -> None:
@@ -479,6 +579,50 @@ def wrk(port, page: Page, path_list, bodies, seconds, threads, conns, folder, gz
 # --- The run --------------------------------------------------------------------------------
 
 
+def remove_bookings(desk_pk: int) -> int:
+    """Delete what the run booked; how many it was."""
+    booked = Appointment.objects.filter(created_by_id=desk_pk, notes=BOOK_NOTE).count()
+    desk = get_user_model().objects.get(pk=desk_pk)
+    delete_with_dependents(Appointment.objects.filter(created_by=desk, notes=BOOK_NOTE))
+    return booked
+
+
+def on_other_database(database: str, task: str, *arguments) -> dict:
+    """Run `task` of this script (prepare, remove) on another database, in a process of its
+    own (Django's connection and cache are this one's): its answer, read as JSON."""
+    env = {
+        **os.environ,
+        "LOAD_DATABASE_URL": DATABASE_URL.rsplit("/", 1)[0] + "/" + database,
+        "LOAD_REDIS_URL": GROWTH_REDIS_URL,
+        "LOAD_SECRET_KEY": APP_ENV["SECRET_KEY"],  # the sessions it makes are signed with it
+    }
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, __file__, "--task", task, *map(str, arguments)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    found = re.search(r"^TASK (.*)$", done.stdout, re.MULTILINE)
+    if done.returncode or not found:
+        sys.exit(f"{task} on {database} failed:\n{done.stdout}\n{done.stderr}")
+    print(done.stdout[: found.start()], end="")
+    return json.loads(found.group(1))
+
+
+def task(name: str, arguments: list[str]) -> int:
+    """A task on_other_database() asked for, its answer on a line of its own."""
+    if name == "prepare":
+        rounds, per_round, booking = int(arguments[0]), int(arguments[1]), arguments[2] == "1"
+        like = [int(n) for n in arguments[3].split(",")]
+        pages, facts = prepare(rounds, per_round, booking=booking, like=like)
+        answer = {"pages": [vars(p) for p in pages], "facts": facts}
+    else:
+        answer = {"booked": remove_bookings(int(arguments[0]))}
+    print("TASK " + json.dumps(answer))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10, help="per page and round")
@@ -491,7 +635,14 @@ def main() -> int:
     parser.add_argument(
         "--no-gzip", dest="gzip", action="store_false", help="ask for pages uncompressed"
     )
+    parser.add_argument("--database", help="the seeded database to serve (read at start)")
+    parser.add_argument(
+        "--growth", metavar="DATABASE", help="a smaller seeded database: every page on both"
+    )
+    parser.add_argument("--task", nargs="+", help=argparse.SUPPRESS)  # on_other_database()
     args = parser.parse_args()
+    if args.task:
+        return task(args.task[0], args.task[1:])
     if args.quick:
         args.seconds, args.connections = 2, 4
     seconds = max(1, round(args.seconds))
@@ -501,9 +652,22 @@ def main() -> int:
     started = time.monotonic()
     # Bookings: each round needs as many as the page could take at most (100/s is plenty).
     booking = not args.only or any(w.lower() in "book a free time" for w in args.only)
-    pages, facts = prepare(args.rounds, per_round=int(seconds * 150), booking=booking)
+    per_round = int(seconds * 150)
+    pages, facts = prepare(args.rounds, per_round=per_round, booking=booking)
     if args.only:
         pages = [p for p in pages if any(w.lower() in p.name.lower() for w in args.only)]
+    small_pages, small_facts = {}, {}
+    if args.growth:
+        answer = on_other_database(
+            args.growth,
+            "prepare",
+            args.rounds,
+            per_round,
+            "1" if booking else "0",
+            ",".join(map(str, facts["visits"])),
+        )
+        small_pages = {p["name"]: Page(**p) for p in answer["pages"]}
+        small_facts = answer["facts"]
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=ROOT,
@@ -512,12 +676,32 @@ def main() -> int:
     )
     logs = Path(tempfile.mkdtemp(prefix="bench-load-"))
     results: dict[str, list[tuple[Result, Result]]] = {p.name: [] for p in pages}
-    sizes = {}
-    with Servers(logs, args.workers) as servers:
+    small_results: dict[str, list[Result]] = {p.name: [] for p in pages}
+    sizes, small_sizes = {}, {}
+    small_env = {
+        "DATABASE_URL": DATABASE_URL.rsplit("/", 1)[0] + f"/{args.growth}",
+        "REDIS_URL": GROWTH_REDIS_URL,
+    }
+    with contextlib.ExitStack() as stack:
+        servers = stack.enter_context(Servers(logs, args.workers))
+        small = None
+        if args.growth:
+            small = stack.enter_context(
+                Servers(logs, args.workers, env=small_env, floor=False, prefix="small-")
+            )
         for page in pages:  # warm every worker's caches, and learn the sizes
             for path in page.paths:
                 for _ in range(args.workers):
                     fetch(servers.app_port, path, page.cookie, gzip=True)
+            if small and page.name in small_pages:
+                other = small_pages[page.name]
+                for path in other.paths:
+                    for _ in range(args.workers):
+                        fetch(small.app_port, path, other.cookie, gzip=True)
+                if other.paths:
+                    small_sizes[page.name] = fetch(
+                        small.app_port, other.paths[0], other.cookie, gzip=False
+                    )[1]
             if page.paths:
                 plain = fetch(servers.app_port, page.paths[0], page.cookie, gzip=False)
                 packed = fetch(servers.app_port, page.paths[0], page.cookie, gzip=True)
@@ -533,55 +717,132 @@ def main() -> int:
             "/rows": Page("floor /rows", ["/rows"], facts["floor_cookie"]),
             "/ok": Page("floor /ok", ["/ok"], facts["floor_cookie"]),
         }
-        per_round = int(seconds * 150)
+
+        def measure(port: int, page: Page, bodies: list[str]) -> Result:
+            return wrk(
+                port,
+                page,
+                page.paths,
+                bodies,
+                seconds,
+                args.threads,
+                args.connections,
+                logs,
+                args.gzip,
+            )
+
         for number in range(args.rounds):
             for page in pages:
                 bodies = page.bodies[number * per_round : (number + 1) * per_round]
                 if page.posts and not bodies:
                     print(f"round {number + 1} {page.name}: no free time left to book")
                     continue
-                ours = wrk(
-                    servers.app_port,
-                    page,
-                    page.paths,
-                    bodies,
-                    seconds,
-                    args.threads,
-                    args.connections,
-                    logs,
-                    args.gzip,
-                )
+                runs = [("large", servers.app_port, page, bodies)]
+                other = small_pages.get(page.name)
+                if small and other:
+                    theirs = other.bodies[number * per_round : (number + 1) * per_round]
+                    if not other.posts or theirs:
+                        runs.append(("small", small.app_port, other, theirs))
+                if number % 2:
+                    runs.reverse()  # which database goes first alternates by round
+                got = {which: measure(port, p, b) for which, port, p, b in runs}
+                ours = got["large"]
                 bare = floor[page.floor]
-                theirs = wrk(
-                    servers.floor_port,
-                    bare,
-                    bare.paths,
-                    [],
-                    seconds,
-                    args.threads,
-                    args.connections,
-                    logs,
-                    args.gzip,
-                )
+                theirs = measure(servers.floor_port, bare, [])
                 results[page.name].append((ours, theirs))
-                print(
+                line = (
                     f"round {number + 1} {page.name:<18} {ours.rate:7.1f}/s, floor {page.floor} "
                     f"{theirs.rate:7.1f}/s: {ours.rate / theirs.rate:.2f}"
-                    + (f"  ({ours.bad} bad: {ours.codes})" if ours.bad else ""),
-                    flush=True,
+                    + (f"  ({ours.bad} bad: {ours.codes})" if ours.bad else "")
                 )
+                if "small" in got:
+                    small_results[page.name].append(got["small"])
+                    line += f"; {args.growth} {got['small'].rate:7.1f}/s" + (
+                        f"  ({got['small'].bad} bad: {got['small'].codes})"
+                        if got["small"].bad
+                        else ""
+                    )
+                print(line, flush=True)
         time.sleep(2)
         memory = {name: servers.rss(name) for name in ("app", "floor", "worker", "beat")}
         mails = servers.mail.mailbox.count()
-    booked = Appointment.objects.filter(created_by_id=facts["desk"], notes=BOOK_NOTE).count()
-    desk = get_user_model().objects.get(pk=facts["desk"])
-    delete_with_dependents(Appointment.objects.filter(created_by=desk, notes=BOOK_NOTE))
+    booked = remove_bookings(facts["desk"])
+    small_booked = None
+    if args.growth:
+        small_booked = on_other_database(args.growth, "remove", small_facts["desk"])["booked"]
     load_after = os.getloadavg()
     report(
         args, seconds, pages, results, sizes, memory, facts, load_before, load_after, booked, mails
     )
+    move_verdict({n: [o for o, _ in r] for n, r in results.items()}, facts)
+    if args.growth:
+        move_verdict(small_results, small_facts)
+        growth(pages, results, small_results, facts, small_facts, small_booked, sizes, small_sizes)
     print(f"Took {time.monotonic() - started:.0f} s; server logs in {logs}")
     return 0
+
+
+MOVE, SCHEDULE = "portal move page", "portal schedule"
+GROWTH_LIMIT = 1.2  # issue 19: every page's 1M / 10k growth at most this
+MOVE_LIMIT = 2.0  # issue 19: the move page within 2x the portal schedule
+
+
+def move_verdict(results: dict[str, list[Result]], facts: dict) -> None:
+    """The move page's cost over the portal schedule's, measured in the same rounds."""
+    if not results.get(MOVE) or not results.get(SCHEDULE):
+        return
+    med = statistics.median
+    move, schedule = results[MOVE], results[SCHEDULE]
+    p50 = med(m.p50 for m in move) / med(s.p50 for s in schedule)
+    rate = med(s.rate for s in schedule) / med(m.rate for m in move)
+    rounds = ", ".join(f"{s.rate / m.rate:.2f}" for m, s in zip(move, schedule, strict=False))
+    met = p50 <= MOVE_LIMIT and rate <= MOVE_LIMIT
+    print(
+        f"Move page ÷ portal schedule, {facts['appointments']:,} appointments "
+        f"({facts['movable']} visits to move, offering {facts['move_times']} times): "
+        f"p50 {p50:.2f}x, req/s {rate:.2f}x (rounds {rounds}): "
+        + ("within 2x" if met else "OVER 2x")
+    )
+
+
+def growth(pages, results, small_results, facts, small_facts, booked, sizes, small_sizes):
+    """Per page, req/s and p50 on each database and the growth from the small to the large."""
+    med = statistics.median
+    large, small = f"{facts['appointments']:,}", f"{small_facts['appointments']:,}"
+    print()
+    print(
+        f"Growth: {small_facts['database']} ({small_facts['patients']:,} patients, {small} "
+        f"appointments, {small_facts['on_day']} on the day viewed, "
+        f"{small_facts['record_visits']} in the first record) to {facts['database']} "
+        f"({facts['patients']:,} patients, {large}); each page on both one right after the "
+        f"other; growth: small req/s ÷ large req/s, and large p50 ÷ small p50 (at most "
+        f"{GROWTH_LIMIT}); bytes: the first address of each, plain, small/large"
+    )
+    head = f"{'page':<18}{'req/s':>8}{'p50':>8}{'req/s':>9}{'p50':>8}"
+    head += f"{'req/s':>8}{'p50':>7}{'bytes':>16}  growth of req/s by round"
+    print(f"{'':<18}{'small':>16}{'large':>17}{'growth':>15}")
+    print(head)
+    for page in pages:
+        ours, theirs = [o for o, _ in results[page.name]], small_results[page.name]
+        if not ours or not theirs:
+            continue
+        by_rate = med(t.rate for t in theirs) / med(o.rate for o in ours)
+        by_p50 = med(o.p50 for o in ours) / med(t.p50 for t in theirs)
+        flag = "" if max(by_rate, by_p50) <= GROWTH_LIMIT else "  OVER"
+        rounds = ", ".join(f"{t.rate / o.rate:.2f}" for o, t in zip(ours, theirs, strict=False))
+        page_bytes = ""
+        if page.name in sizes and page.name in small_sizes:
+            page_bytes = f"{small_sizes[page.name]:,}/{sizes[page.name][0][1]:,}"
+        print(
+            f"{page.name:<18}{med(t.rate for t in theirs):>8.1f}{med(t.p50 for t in theirs):>8.1f}"
+            f"{med(o.rate for o in ours):>9.1f}{med(o.p50 for o in ours):>8.1f}"
+            f"{by_rate:>8.2f}{by_p50:>7.2f}{page_bytes:>16}  {rounds}{flag}"
+            + (f" ({sum(t.bad for t in theirs)} bad)" if any(t.bad for t in theirs) else "")
+        )
+    if booked is not None and small_results.get("book a free time"):
+        asked = sum(t.requests for t in small_results["book a free time"])
+        where = small_facts["database"]
+        print(f"Bookings on {where}: {asked} asked, {booked} booked; deleted")
 
 
 def report(args, seconds, pages, results, sizes, memory, facts, before, after, booked, mails):
@@ -596,7 +857,8 @@ def report(args, seconds, pages, results, sizes, memory, facts, before, after, b
         f"{before[2]:.1f} before, {after[0]:.1f} / {after[1]:.1f} / {after[2]:.1f} after"
     )
     print(
-        f"Data: {facts['patients']:,} patients, {facts['appointments']:,} appointments "
+        f"Data: {facts['database']}, {facts['patients']:,} patients, "
+        f"{facts['appointments']:,} appointments "
         f"({facts['on_day']} on the day viewed, {facts['record_visits']} in the first record); "
         f"gunicorn {args.workers} sync workers; wrk -t{args.threads} -c{args.connections}, "
         f"{seconds} s a page and {seconds} s of the floor beside it, {args.rounds} rounds, "

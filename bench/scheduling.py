@@ -14,6 +14,14 @@ created and seeded once, then reused):
 Each run first removes what the previous run booked, so runs start from the same calendar.
 Usage: .venv/bin/python bench/scheduling.py [--requests 100] [--series 30] [--seconds 10]
        [--pages-only: the day, week, record and free-time pages only]
+       [--seed-only: create and seed the database, measure nothing]
+
+A smaller database of the same shape (same doctors, rooms, plans and calendar, the days nearest
+today first) for the load harness's growth run (issue 19): BENCH_PATIENTS and
+BENCH_APPOINTMENTS give the counts, DATABASE_URL the database, e.g.
+    BENCH_PATIENTS=1000 BENCH_APPOINTMENTS=10000 \
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/goodskin_bench_10k \
+    .venv/bin/python bench/scheduling.py --seed-only
 """
 
 import argparse
@@ -72,8 +80,8 @@ from scheduling.slots import free_slots  # noqa: E402
 from treatments import services as treatments  # noqa: E402
 from treatments.models import Consultation, TreatmentPlan  # noqa: E402
 
-PATIENTS = 100_000
-APPOINTMENTS = 1_000_000
+PATIENTS = int(os.environ.get("BENCH_PATIENTS", 100_000))
+APPOINTMENTS = int(os.environ.get("BENCH_APPOINTMENTS", 1_000_000))
 DOCTORS = 8
 ROOMS = 8
 # The seeded calendar: 15 places a day per doctor, 35 minutes apart from 08:00, so the longest
@@ -176,6 +184,7 @@ FROM c
 # Candidate places: every weekday in [first, last] x doctor x place of the day; a place is
 # taken with a probability that falls from 90 % in the past to 10 % two years ahead. Rooms
 # rotate by day, one doctor per room per day, so neither exclusion constraint can object.
+# Under a limit, the days nearest today are taken first.
 SEED_APPOINTMENTS = """
 WITH pat AS (SELECT array_agg(id ORDER BY id) AS ids, count(*) AS n FROM patients_patient),
 cand AS (
@@ -197,7 +206,7 @@ cand AS (
         WHEN day <= %(today)s + 14 THEN 0.85
         WHEN day <= %(today)s + 365 THEN 0.85 - 0.65 * (day - %(today)s - 14) / 351.0
         ELSE 0.1 END
-    ORDER BY day DESC
+    ORDER BY abs(day - %(today)s), day
     LIMIT %(limit)s
 )
 INSERT INTO scheduling_appointment (patient_id, doctor_id, location_id, room_id, kind, plan_id,
@@ -223,7 +232,8 @@ LEFT JOIN treatments_treatmentplan plan ON plan.patient_id = t.patient_id AND pl
 
 def seed_appointments(office, doctors) -> None:
     """1,000,000 appointments: two years ahead, thinning out, and as many past years as it
-    takes, in two INSERT ... SELECT statements."""
+    takes, in two INSERT ... SELECT statements. Fewer than the two years ahead hold (about
+    20,000): half of them ahead, from today on, and half in the days before it."""
     today = timezone.localdate(timezone.now(), clock.zone(office.time_zone))
     rooms = list(
         Room.objects.filter(location=office, name__startswith="Room ")
@@ -254,7 +264,12 @@ def seed_appointments(office, doctors) -> None:
             cursor.execute(f'ALTER TABLE scheduling_appointment DROP CONSTRAINT "{name}"')
         cursor.execute(
             SEED_APPOINTMENTS,
-            {**params, "first": today, "last": today + timedelta(days=FUTURE_DAYS), "limit": 10**7},
+            {
+                **params,
+                "first": today,
+                "last": today + timedelta(days=FUTURE_DAYS),
+                "limit": APPOINTMENTS // 2,
+            },
         )
         left = APPOINTMENTS - cursor.rowcount
         past_days = int(left / per_weekday * 7 / 5 * 1.05) + 7
@@ -584,12 +599,19 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--pages-only", action="store_true", help="skip booking and load")
+    parser.add_argument("--seed-only", action="store_true", help="seed, measure nothing")
     args = parser.parse_args()
     ensure_database()
     call_command("migrate", verbosity=0)
     office, doctors, desk = calendar_setup()
     clear_previous_run(desk)
     seeded = seed(office, doctors)
+    if args.seed_only:
+        print(
+            f"{connection.settings_dict['NAME']}: {Patient.objects.count():,} patients, "
+            f"{Appointment.objects.count():,} appointments; {seeded}"
+        )
+        return
     tz = clock.zone(office.time_zone)
     today = timezone.localdate(timezone.now(), tz)
     patients = list(Patient.objects.order_by("?")[: max(2000, args.series + 3)])
