@@ -68,7 +68,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from benchdb import session  # noqa: E402
+from benchdb import apart_free_times, session  # noqa: E402
 from django.contrib.auth import (  # noqa: E402
     get_user_model,
 )
@@ -83,7 +83,6 @@ from messaging.models import Message, MessageStatus  # noqa: E402
 from scheduling import clock  # noqa: E402
 from scheduling.models import Appointment, Room, SchedulingSettings, WorkingHours  # noqa: E402
 from scheduling.services import default_location  # noqa: E402
-from scheduling.slots import free_slots  # noqa: E402
 from tests.factories import PatientFactory  # noqa: E402
 from tests.messaging.faultparts import Drill, PostgresCluster, RedisServer  # noqa: E402
 from tests.messaging.test_outbox_real import make_due  # noqa: E402
@@ -129,25 +128,12 @@ def clinic() -> dict:
     session_key = session(desk, "goodskin.auth.UsernameOrEmailBackend")
     tz = clock.zone(office.time_zone)
     today = timezone.localdate(timezone.now(), tz)
-    settings = SchedulingSettings.objects.get(pk=1)
-    buffer = timedelta(minutes=settings.buffer_minutes)
     times = []
-    for doctor in doctors:
-        free_until = None
-        for slot in free_slots(
-            doctor_ids=[doctor.pk],
-            location=office,
-            first_day=today + timedelta(days=30),
-            last_day=today + timedelta(days=700),
-            minutes=settings.consultation_minutes,
-            step_minutes=settings.slot_step_minutes,
-            buffer_minutes=settings.buffer_minutes,
-            limit=100_000,
-        ):
-            if free_until is None or slot.starts_at >= free_until:
-                local = slot.starts_at.astimezone(tz)
-                times.append((doctor.pk, f"{local:%Y-%m-%d}", f"{local:%H:%M}"))
-                free_until = slot.ends_at + buffer
+    for doctor, starts_at in apart_free_times(
+        office, doctors, today + timedelta(days=30), today + timedelta(days=700)
+    ):
+        local = starts_at.astimezone(tz)
+        times.append((doctor.pk, f"{local:%Y-%m-%d}", f"{local:%H:%M}"))
     random.Random(3).shuffle(times)
     csrf = secrets.token_hex(16)
     return {

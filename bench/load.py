@@ -103,7 +103,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from benchdb import session  # noqa: E402
+from benchdb import apart_free_times, session  # noqa: E402
 from django.contrib.auth import (  # noqa: E402
     get_user_model,
 )
@@ -121,7 +121,6 @@ from scheduling.models import (  # noqa: E402
     Status,
 )
 from scheduling.services import default_location, patient_move_options  # noqa: E402
-from scheduling.slots import free_slots  # noqa: E402
 
 BOOK_NOTE = "load bench"  # the bookings this harness makes (deleted at the end)
 SEARCHES = ["garc", "miller", "okafor", "nguyen 12", "patel", "sorensen 3", "kim", "chloe"]
@@ -310,24 +309,13 @@ def patients_like(like: list[int]) -> list[int]:
 def booking_bodies(office, tz, today, patients, csrf, count) -> list[str]:
     """Form bodies booking `count` different free consultation times (no two overlap, each
     with its buffer), 4 to 10 months ahead, each for one of `patients` (as path|body)."""
-    settings = SchedulingSettings.objects.get(pk=1)
-    buffer = timedelta(minutes=settings.buffer_minutes)
-    chosen = []
-    for doctor in get_user_model().objects.filter(username__startswith="bench-dr").order_by("pk"):
-        free_until = None
-        for slot in free_slots(
-            doctor_ids=[doctor.pk],
-            location=office,
-            first_day=today + timedelta(days=120),
-            last_day=today + timedelta(days=300),
-            minutes=settings.consultation_minutes,
-            step_minutes=settings.slot_step_minutes,
-            buffer_minutes=settings.buffer_minutes,
-            limit=100_000,
-        ):
-            if free_until is None or slot.starts_at >= free_until:
-                chosen.append((slot.starts_at, doctor.pk))
-                free_until = slot.ends_at + buffer
+    doctors = get_user_model().objects.filter(username__startswith="bench-dr").order_by("pk")
+    chosen = [
+        (starts_at, doctor.pk)
+        for doctor, starts_at in apart_free_times(
+            office, doctors, today + timedelta(days=120), today + timedelta(days=300)
+        )
+    ]
     chosen.sort()  # interleaves the doctors: each request a different one
     if len(chosen) < count:
         print(f"note: {len(chosen)} free times for {count} bookings; some will be refused")

@@ -44,7 +44,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/goodsk
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 
 import django  # noqa: E402
-from benchdb import ensure_database  # noqa: E402
+from benchdb import apart_free_times, ensure_database  # noqa: E402
 
 django.setup()
 
@@ -499,24 +499,9 @@ def bench_series(doctors, desk, patients, runs: int) -> tuple[list[float], list[
 def slot_pool(office, doctors, today: date) -> list[tuple]:
     """Free, non-overlapping (doctor, start) pairs 4 to 10 months ahead, in random order, so
     that two threads seldom want the same doctor at the same moment."""
-    settings = SchedulingSettings.objects.get(pk=1)
-    buffer = timedelta(minutes=settings.buffer_minutes)
-    pool = []
-    for doctor in doctors:
-        free_until = None
-        for slot in free_slots(
-            doctor_ids=[doctor.pk],
-            location=office,
-            first_day=today + timedelta(days=120),
-            last_day=today + timedelta(days=300),
-            minutes=settings.consultation_minutes,
-            step_minutes=settings.slot_step_minutes,
-            buffer_minutes=settings.buffer_minutes,
-            limit=100_000,
-        ):
-            if free_until is None or slot.starts_at >= free_until:
-                pool.append((doctor, slot.starts_at))
-                free_until = slot.ends_at + buffer
+    pool = apart_free_times(
+        office, doctors, today + timedelta(days=120), today + timedelta(days=300)
+    )
     random.Random(5).shuffle(pool)
     return pool
 

@@ -111,6 +111,20 @@ def closures(first: date, last: date, location: Location | None = None) -> dict[
     return dict(found)
 
 
+def charted_visit(chart, tz) -> Appointment | None:
+    """The visit a session's or touch-up's chart records: that plan's session, or the
+    patient's touch-up (booked without a plan), on the chart's day."""
+    start, end = clock.day_bounds(chart.treated_on, tz)
+    visits = Appointment.objects.filter(
+        patient_id=chart.plan.patient_id, starts_at__gte=start, starts_at__lt=end
+    ).exclude(status=Status.CANCELLED)
+    if chart.is_touch_up:
+        visits = visits.filter(kind=Kind.TOUCH_UP)
+    else:
+        visits = visits.filter(kind=Kind.SESSION, plan=chart.plan, session_number=chart.number)
+    return visits.order_by("starts_at").first()
+
+
 def office_from(value: str | None) -> Location | None:
     """The office in use that `?location=<id>` names; None (every office) for anything else."""
     if not value or not (value.isascii() and value.isdigit()) or len(value) > 18:

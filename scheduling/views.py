@@ -58,7 +58,7 @@ from .forms import (
     StatusForm,
     TimeOffForm,
 )
-from .models import Appointment, BookingRequest, DayPart, Kind, Status, TimeOff
+from .models import BookingRequest, DayPart, Kind, Status, TimeOff
 from .services import online_booking
 from .slots import free_slots
 
@@ -438,16 +438,7 @@ def chart_links(*, chart, role) -> list[links.Link]:
     the patient (the visit of that plan's session, or the patient's touch-up, on that day)."""
     if role not in STAFF_ROLES:
         return []
-    tz = _clinic_zone()
-    start, end = clock.day_bounds(chart.treated_on, tz)
-    visits = Appointment.objects.filter(
-        patient_id=chart.plan.patient_id, starts_at__gte=start, starts_at__lt=end
-    ).exclude(status=Status.CANCELLED)
-    if chart.is_touch_up:
-        visits = visits.filter(kind=Kind.TOUCH_UP)
-    else:
-        visits = visits.filter(kind=Kind.SESSION, plan=chart.plan, session_number=chart.number)
-    visit = visits.order_by("starts_at").first()
+    visit = selectors.charted_visit(chart, _clinic_zone())
     if visit is None:
         return []
     return [
