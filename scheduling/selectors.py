@@ -17,7 +17,7 @@ from goodskin import when
 from treatments.models import SessionChart, TreatmentPlan
 from treatments.selectors import PlanProgress, latest_plan_progress, touch_up_plans
 
-from . import change_notices, clock, gate, rules
+from . import card_cache, change_notices, clock, gate, rules
 from .models import (
     Appointment,
     CancelledBy,
@@ -226,6 +226,21 @@ def cards(
     if not with_cancelled:
         rows = rows.not_cancelled()
     today = timezone.localdate(timezone.now(), tz)
+    options = (start.isoformat(), end.isoformat(), tz, today, with_cancelled, gated)
+    made, waiting = card_cache.cached(
+        rows,
+        (*options, location.pk if location is not None else "all"),
+        lambda: _write_cards(rows, tz, today, gated),
+    )
+    if waiting:
+        # The gate is asked every time: its answer also moves with the clock (a screening
+        # growing old) and with rows no card shows (answers, clearances, charts).
+        _gate_cards(made, gate.flags(waiting))
+    return made
+
+
+def _write_cards(rows, tz, today, gated: bool) -> tuple[list[Card], list]:
+    """The cards of `rows`, and the booked treatment visits among them for the gate."""
     kinds = {value: str(label) for value, label in Kind.choices}
     statuses = {value: str(label) for value, label in Status.choices}
     buttons = buttons_by_status()
@@ -266,9 +281,7 @@ def cards(
         )
         if gated and row.status == Status.BOOKED:
             waiting.append(gate.Visit(row.pk, row.kind, row.patient_id, row.plan_id))
-    if waiting:
-        _gate_cards(made, gate.flags(waiting))
-    return made
+    return made, waiting
 
 
 def _gate_cards(made: list[Card], flags: dict) -> None:

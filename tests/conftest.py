@@ -49,6 +49,24 @@ def _healthz_connections_closed_after_each_test():
     health.close()
 
 
+@pytest.fixture(autouse=True)
+def _card_cache_answering_after_each_test():
+    """A test that finds the cache down pauses the day and week views' card cache for the
+    rest of its process (scheduling.card_cache): each test starts with it answering."""
+    from scheduling import card_cache
+
+    yield
+    card_cache._paused_until = 0.0
+
+
+@pytest.fixture
+def card_cache_paused(monkeypatch):
+    """The day and week views write their cards every time, as with no cache."""
+    from scheduling import card_cache
+
+    monkeypatch.setattr(card_cache, "_paused_until", float("inf"))
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Let the test runner's flush (a TRUNCATE of every table, after each transactional test)

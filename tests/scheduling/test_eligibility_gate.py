@@ -494,7 +494,7 @@ def test_the_doctors_own_day_shows_the_block_and_offers_no_check_in_past_it(
 
 
 def test_the_day_view_reads_the_gate_of_one_or_three_plans_in_the_same_queries(
-    client, now, plan, doctor, front_desk, record
+    client, now, plan, doctor, front_desk, record, card_cache_paused
 ):
     """Each consultation names its doctor and the one who overrode its varicose veins: the
     gate's clearances carry them, read with the plans, not one plan at a time."""

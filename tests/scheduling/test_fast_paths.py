@@ -595,7 +595,7 @@ def fill_monday(office, doctor, first, last):
 
 @pytest.mark.parametrize("by", ["doctor", "room"])
 def test_the_day_view_reads_one_or_thirty_appointments_in_the_same_queries(
-    client, now, hours, front_desk, doctor, by
+    client, now, hours, front_desk, doctor, by, card_cache_paused
 ):
     client.force_login(front_desk)
 
@@ -606,6 +606,28 @@ def test_the_day_view_reads_one_or_thirty_appointments_in_the_same_queries(
 
     fill_monday(hours, doctor, 0, 1)
     client.get(reverse("scheduling:day"))  # the session and the user, once
+    one = queries_and_cards()
+    fill_monday(hours, doctor, 1, 30)
+    thirty = queries_and_cards()
+    assert (one[1], thirty[1]) == (1, 30)
+    assert one[0] == thirty[0]
+
+
+@pytest.mark.parametrize("by", ["doctor", "room"])
+def test_the_day_view_kept_in_the_cache_reads_one_or_thirty_appointments_alike(
+    client, now, hours, front_desk, doctor, by
+):
+    """Opened again with nothing changed, the day view reads the cards' fingerprint instead of
+    the cards: as few queries for thirty appointments as for one."""
+    client.force_login(front_desk)
+
+    def queries_and_cards():
+        client.get(reverse("scheduling:day"), {"by": by})  # written and kept
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get(reverse("scheduling:day"), {"by": by}).content.decode()
+        return len(queries), html.count('<article class="card gs-appt')
+
+    fill_monday(hours, doctor, 0, 1)
     one = queries_and_cards()
     fill_monday(hours, doctor, 1, 30)
     thirty = queries_and_cards()

@@ -1,0 +1,113 @@
+"""The day and week views' cards, kept in the cache under a fingerprint of the rows they are
+written from, so that a page opened again with nothing changed is not written again (the week
+view spent 55 of its 70 ms writing 470 cards; bench/load.py, issue 19).
+
+The fingerprint is read from PostgreSQL each time: every appointment the cards show with the
+row version (`xmin`, the writing transaction, and `ctid`, where the version lies) of it and of
+each row a card reads beside it (patient, plan, doctor, room, online request). Any change to
+one of them, an appointment that starts or stops overlapping the range, a cancellation, makes
+a new version and so a new fingerprint: nothing is ever invalidated by hand, and a write path
+that forgets to tell the cache cannot exist. The fingerprint is read before the cards, so cards
+kept under it are never older than it. Elsewhere than PostgreSQL, and while the cache does not
+answer, the cards are written every time.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import connection
+from django.utils import translation
+from redis.exceptions import RedisError
+
+from patients.models import Patient
+from treatments.models import TreatmentPlan
+
+from .models import Appointment, BookingRequest, Room
+
+log = logging.getLogger(__name__)
+
+# Raise when what a card holds or how it is written changes, so that cards kept by the code
+# before are not shown by the code after.
+VERSION = 1
+# Cards of a fingerprint nobody asks for again go after this long.
+KEEP_SECONDS = 15 * 60
+# After the cache fails to answer, pages go without it for this long (a hung Redis would
+# otherwise hold every page for its socket timeout).
+PAUSE_SECONDS = 30
+_paused_until = 0.0
+CACHE_DOWN = (RedisError, OSError)
+
+# What cards() reads beside each appointment (selectors.CARD_FIELDS): each such row's version
+# is in the fingerprint (tests/scheduling/test_card_cache.py keeps the two lists together).
+FINGERPRINTED = ("patient", "plan", "doctor", "room", "booking_request")
+
+
+def _fingerprint_sql(where: str) -> str:
+    table = Appointment._meta.db_table
+    version = "{t}.xmin::text || {t}.ctid::text"
+    nullable = "coalesce({t}.xmin::text || {t}.ctid::text, '-')"
+    return f"""
+        SELECT md5(string_agg(concat_ws(':', {table}.id, {version.format(t=table)},
+            {version.format(t="p")}, {nullable.format(t="pl")}, {version.format(t="d")},
+            {version.format(t="r")}, {nullable.format(t="br")}), ',' ORDER BY {table}.id))
+        FROM {table}
+        JOIN {Patient._meta.db_table} p ON p.id = {table}.patient_id
+        LEFT JOIN {TreatmentPlan._meta.db_table} pl ON pl.id = {table}.plan_id
+        JOIN {get_user_model()._meta.db_table} d ON d.id = {table}.doctor_id
+        JOIN {Room._meta.db_table} r ON r.id = {table}.room_id
+        LEFT JOIN {BookingRequest._meta.db_table} br ON br.appointment_id = {table}.id
+        WHERE {where}
+    """
+
+
+def fingerprint(rows) -> str | None:
+    """The fingerprint of the appointments of `rows` (the queryset the cards are read from,
+    filtered on the appointment's own columns) and of what they read beside them; None where
+    it can't be taken (not PostgreSQL)."""
+    query = rows.query
+    joined = any(n for alias, n in query.alias_refcount.items() if alias != query.base_table)
+    if connection.vendor != "postgresql" or joined:
+        return None  # not PostgreSQL, or filtered through a join the fingerprint can't see
+    # The rows' own condition, as the ORM writes it for the cards (on the unaliased table).
+    where, params = query.where.as_sql(query.get_compiler(connection=connection), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_fingerprint_sql(where or "TRUE"), params)
+        (found,) = cursor.fetchone()
+    return found or "none"
+
+
+def cached(rows, parts: tuple, write: Callable[[], object]):
+    """What `write()` returns for the cards of `rows`, kept under the rows' fingerprint and
+    `parts` (everything else the cards depend on: range, zone, day, office, options)."""
+    if time.monotonic() < _paused_until:
+        return write()
+    found = fingerprint(rows)
+    if found is None:
+        return write()
+    # The database's name too: two databases of one cluster (a copy) may hold the same rows.
+    database = connection.settings_dict["NAME"]
+    language = translation.get_language() or ""
+    key = ":".join(["cards", str(VERSION), database, language, *map(str, parts)])
+    key = f"{key}:{found}"
+    try:
+        kept = cache.get(key)
+    except CACHE_DOWN:  # the cache is down or hung: the page goes on without it
+        _pause()
+        return write()
+    if kept is not None:
+        return kept
+    made = write()
+    try:
+        cache.set(key, made, KEEP_SECONDS)
+    except CACHE_DOWN:
+        _pause()
+    return made
+
+
+def _pause() -> None:
+    global _paused_until
+    log.warning("card cache: not answering, pages go without it for a while", exc_info=True)
+    _paused_until = time.monotonic() + PAUSE_SECONDS
