@@ -332,6 +332,14 @@ def _stale(answers, confirmed_at: datetime | None, cutoff: datetime) -> bool:
     return any(a.recorded_at < cutoff for a in answers)
 
 
+def confirmed_at(plan: TreatmentPlan) -> datetime | None:
+    """When the plan's patient last confirmed their screening: read beside the plan for the
+    gate (selectors.for_gate), else from the patient."""
+    if "screening_confirmed_at" in plan.__dict__:
+        return plan.screening_confirmed_at
+    return plan.patient.screening_confirmed_at
+
+
 def rescreen(plan: TreatmentPlan, *, now: datetime | None = None) -> Rescreen:
     """What must be confirmed at the check-in of a visit of `plan` (two queries)."""
     return rescreen_many([plan], now=now)[plan.patient_id]
@@ -348,8 +356,8 @@ def rescreen_many(
     since: dict[int, datetime] = {}
     confirmed: dict[int, datetime | None] = {}
     for plan in plans:
-        confirmed[plan.patient_id] = plan.patient.screening_confirmed_at
-        start = max(plan.created_at, plan.patient.screening_confirmed_at or plan.created_at)
+        confirmed[plan.patient_id] = at = confirmed_at(plan)
+        start = max(plan.created_at, at or plan.created_at)
         since[plan.patient_id] = max(since.get(plan.patient_id, start), start)
     if answers is None:
         answers = screening_answers(since)
