@@ -3,6 +3,7 @@ templates/treatments/_leg_diagram.html. Geometry lives here so the picture and t
 can't disagree: every region is one shape, and the tests check that."""
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from django.utils.translation import gettext_lazy as _
 
@@ -167,43 +168,76 @@ def _back_shape(leg: Leg, part: str) -> tuple[str, float, float]:
     return leg.strip(y0, y1, 0, 1), leg.x(mid, 0.5), mid + TOP
 
 
-def build(*, selected=(), counts=None, planned=()) -> list[View]:
-    """Both views with every region's shape; `selected` keys are pressed, `counts` shade them,
-    `planned` ones get a dashed outline."""
-    counts = counts or {}
-    selected, planned = set(selected), set(planned)
-    views = []
-    for view_name, title in ((regions.FRONT, _("Front")), (regions.BACK, _("Back"))):
-        view = View(name=view_name, title=str(title))
+@dataclass(frozen=True)
+class _Outline:
+    """What of a view never changes: the legs' outlines and where each region's shape lies."""
+
+    name: str
+    silhouettes: tuple[str, ...]
+    decor: tuple[str, ...]
+    leg_labels: tuple[tuple[float, str], ...]  # (x, leg key)
+    shapes: tuple[tuple[regions.Region, str, float, float], ...]  # (region, d, cx, cy)
+
+
+@cache
+def _outlines() -> tuple[_Outline, ...]:
+    """Both views' geometry, worked out once per process: it was two thirds of the time of a
+    page with a picture (the portal's schedule), for the same numbers every time."""
+    outlines = []
+    for view_name in (regions.FRONT, regions.BACK):
+        silhouettes, decor, leg_labels, shapes = [], [], [], []
         for leg_key, leg in _legs(view_name):
             left, right = leg.edges(0)
-            view.leg_labels.append(((left + right) / 2, str(dict(regions.LEGS)[leg_key])))
+            leg_labels.append(((left + right) / 2, leg_key))
             bottom = 380 if view_name == regions.FRONT else 340
-            view.silhouettes.append(leg.outline(bottom))
+            silhouettes.append(leg.outline(bottom))
             if view_name == regions.BACK:
-                view.decor.append(leg.heel())
+                decor.append(leg.heel())
             else:
-                view.silhouettes.append(leg.foot())
+                silhouettes.append(leg.foot())
             for region in regions.REGIONS:
                 if region.leg != leg_key or region.view != view_name:
                     continue
                 make = _front_shape if view_name == regions.FRONT else _back_shape
                 d, cx, cy = make(leg, region.part)
-                view.shapes.append(
-                    Shape(
-                        key=region.key,
-                        label=str(region.label),
-                        d=d,
-                        cx=round(cx, 1),
-                        cy=round(cy, 1),
-                        count=counts.get(region.key, 0),
-                        selected=region.key in selected,
-                        planned=region.key in planned,
-                    )
+                shapes.append((region, d, round(cx, 1), round(cy, 1)))
+        decor.insert(0, _hips())
+        outlines.append(
+            _Outline(view_name, tuple(silhouettes), tuple(decor), tuple(leg_labels), tuple(shapes))
+        )
+    return tuple(outlines)
+
+
+def build(*, selected=(), counts=None, planned=()) -> list[View]:
+    """Both views with every region's shape; `selected` keys are pressed, `counts` shade them,
+    `planned` ones get a dashed outline."""
+    counts = counts or {}
+    selected, planned = set(selected), set(planned)
+    titles = {regions.FRONT: _("Front"), regions.BACK: _("Back")}
+    legs = dict(regions.LEGS)
+    return [
+        View(
+            name=outline.name,
+            title=str(titles[outline.name]),
+            shapes=[
+                Shape(
+                    key=region.key,
+                    label=str(region.label),
+                    d=d,
+                    cx=cx,
+                    cy=cy,
+                    count=counts.get(region.key, 0),
+                    selected=region.key in selected,
+                    planned=region.key in planned,
                 )
-        view.decor.insert(0, _hips())
-        views.append(view)
-    return views
+                for region, d, cx, cy in outline.shapes
+            ],
+            silhouettes=list(outline.silhouettes),
+            decor=list(outline.decor),
+            leg_labels=[(x, str(legs[leg_key])) for x, leg_key in outline.leg_labels],
+        )
+        for outline in _outlines()
+    ]
 
 
 def _hips() -> str:
