@@ -82,22 +82,33 @@ def fingerprint(rows) -> str | None:
 def cached(rows, parts: tuple, write: Callable[[], object]):
     """What `write()` returns for the cards of `rows`, kept under the rows' fingerprint and
     `parts` (everything else the cards depend on: range, zone, day, office, options)."""
-    if time.monotonic() < _paused_until:
+    if paused():
         return write()
     found = fingerprint(rows)
     if found is None:
         return write()
-    # The database's name too: two databases of one cluster (a copy) may hold the same rows.
+    return remember("cards", found, parts, write)
+
+
+def paused() -> bool:
+    """The cache failed to answer a moment ago: pages go without it for now."""
+    return time.monotonic() < _paused_until
+
+
+def remember(kind: str, found: str, parts: tuple, write: Callable, fresh=None):
+    """What `write()` returns, kept under `kind`, the fingerprint `found` and `parts`; a kept
+    value that `fresh(value)` says is out of date (the clock moved past it) is written again.
+    The database's name and the language are in the key too: two databases of one cluster (a
+    copy) may hold the same row versions, and the texts are in the page's language."""
     database = connection.settings_dict["NAME"]
     language = translation.get_language() or ""
-    key = ":".join(["cards", str(VERSION), database, language, *map(str, parts)])
-    key = f"{key}:{found}"
+    key = ":".join([kind, str(VERSION), database, language, *map(str, parts), found])
     try:
         kept = cache.get(key)
     except CACHE_DOWN:  # the cache is down or hung: the page goes on without it
         _pause()
         return write()
-    if kept is not None:
+    if kept is not None and (fresh is None or fresh(kept)):
         return kept
     made = write()
     try:

@@ -233,9 +233,9 @@ def cards(
         lambda: _write_cards(rows, tz, today, gated),
     )
     if waiting:
-        # The gate is asked every time: its answer also moves with the clock (a screening
-        # growing old) and with rows no card shows (answers, clearances, charts).
-        _gate_cards(made, gate.flags(waiting))
+        # The gate's marks are kept apart (gate.marks): they move with the clock (a
+        # screening growing old) and with rows no card shows (answers, clearances, charts).
+        _gate_cards(made, gate.marks(waiting))
     return made
 
 
@@ -284,16 +284,16 @@ def _write_cards(rows, tz, today, gated: bool) -> tuple[list[Card], list]:
     return made, waiting
 
 
-def _gate_cards(made: list[Card], flags: dict) -> None:
+def _gate_cards(made: list[Card], marks: dict) -> None:
     """Mark the cards the gate stops, and send their check-in through the re-screen."""
     rescreen_url = url_maker("scheduling:rescreen")
     for card in made:
-        flag = flags.get(card.pk)
-        if flag is None:
+        mark = marks.get(card.pk)
+        if mark is None:
             continue
-        if flag.blocked:
-            card.blocked = flag.names
-        elif flag.rescreen.needed:
+        if mark.blocked:
+            card.blocked = mark.blocked
+        elif mark.rescreen:
             card.rescreen_url = rescreen_url(card.pk)
         else:
             continue

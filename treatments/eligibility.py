@@ -316,6 +316,9 @@ class Rescreen:
 
     stale: bool = False
     changes: list = field(default_factory=list)
+    # When the answers grow older than the clinic's limit, if they are not yet and nothing
+    # changes (None: stale already, or no answer to grow old): a kept verdict lasts until then.
+    stale_from: datetime | None = None
 
     @property
     def needed(self) -> bool:
@@ -330,6 +333,20 @@ def _stale(answers, confirmed_at: datetime | None, cutoff: datetime) -> bool:
     if confirmed_at is not None and confirmed_at >= cutoff:
         return False
     return any(a.recorded_at < cutoff for a in answers)
+
+
+def _stale_from(answers, confirmed_at: datetime | None, life: timedelta) -> datetime | None:
+    """The instant _stale turns true as the clock moves on: once the cutoff (now - life) has
+    passed both the confirmation and the oldest answer. None with no answer."""
+    oldest = min((a.recorded_at for a in answers), default=None)
+    if oldest is None:
+        return None
+    return max(oldest, confirmed_at or oldest) + life
+
+
+def screening_life(months: int) -> timedelta:
+    """How long screening answers stay fresh: the clinic's months, as days."""
+    return timedelta(days=round(months * 30.44))
 
 
 def confirmed_at(plan: TreatmentPlan) -> datetime | None:
@@ -351,8 +368,8 @@ def rescreen_many(
     """{patient id: Rescreen} for the patients of `plans` (their latest plan counts): two
     queries whatever their number (one with the `answers` of screening_answers given)."""
     now = now or timezone.now()
-    months = get_clinic_settings().rescreen_months
-    cutoff = now - timedelta(days=round(months * 30.44))
+    life = screening_life(get_clinic_settings().rescreen_months)
+    cutoff = now - life
     since: dict[int, datetime] = {}
     confirmed: dict[int, datetime | None] = {}
     for plan in plans:
@@ -368,10 +385,13 @@ def rescreen_many(
     ).select_related("changed_by"):
         if change.changed_at > since[change.patient_id]:
             changes[change.patient_id].append(change)
-    return {
-        patient_id: Rescreen(
-            stale=_stale(answers.get(patient_id, {}).values(), confirmed[patient_id], cutoff),
+    found = {}
+    for patient_id in since:
+        mine = answers.get(patient_id, {}).values()
+        stale = _stale(mine, confirmed[patient_id], cutoff)
+        found[patient_id] = Rescreen(
+            stale=stale,
             changes=changes[patient_id],
+            stale_from=None if stale else _stale_from(mine, confirmed[patient_id], life),
         )
-        for patient_id in since
-    }
+    return found

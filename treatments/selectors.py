@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
+
+from patients.models import Patient, ScreeningAnswer, ScreeningChange
 
 from . import diagram, regions
 from .aftercare import AftercareNumbers, TemplateError, step_texts
@@ -19,7 +22,9 @@ from .models import (
     Agent,
     AgentForm,
     AgentSetting,
+    Clearance,
     ClinicSettings,
+    Consultation,
     PlanStatus,
     SessionChart,
     TreatmentPlan,
@@ -364,6 +369,43 @@ def gate_plans(plan_ids, touch_up_patients) -> tuple[dict, dict]:
         if plan.patient_id in touch_up_patients and plan.status == PlanStatus.COMPLETED:
             touch_ups.setdefault(plan.patient_id, plan)
     return by_id, touch_ups
+
+
+def _versions(table: str, where: str) -> str:
+    """Every row of `table` matching `where`, each as its id and row version (xmin, the
+    writing transaction; ctid, where that version lies: it moves even within one transaction),
+    in id order; "" for none, so each part keeps its place in the fingerprint."""
+    return (
+        f"(SELECT coalesce(string_agg(t.id || ':' || t.xmin || t.ctid, ',' ORDER BY t.id), '')"
+        f" FROM {table} t WHERE {where})"
+    )
+
+
+def gate_fingerprint(plan_ids, touch_up_patients) -> str:
+    """An md5 of the versions of every row the gate reads for these plans and these patients'
+    completed plans (gate_plans, assess, rescreen): the plans, their consultations and
+    patients, the patients' screening answers and changes, the plans' clearances and charts,
+    the clinic's settings. A write to any of them, by any path, gives a new fingerprint
+    (scheduling.gate.marks keeps the day view's gate marks under it). PostgreSQL only."""
+    plans = (
+        f"SELECT id, patient_id, consultation_id FROM {TreatmentPlan._meta.db_table}"
+        " WHERE id = ANY(%s) OR patient_id = ANY(%s)"
+    )
+    parts = [
+        _versions(TreatmentPlan._meta.db_table, "t.id IN (SELECT id FROM gated)"),
+        _versions(Consultation._meta.db_table, "t.id IN (SELECT consultation_id FROM gated)"),
+        _versions(Patient._meta.db_table, "t.id IN (SELECT patient_id FROM gated)"),
+        _versions(ScreeningAnswer._meta.db_table, "t.patient_id IN (SELECT patient_id FROM gated)"),
+        _versions(ScreeningChange._meta.db_table, "t.patient_id IN (SELECT patient_id FROM gated)"),
+        _versions(Clearance._meta.db_table, "t.plan_id IN (SELECT id FROM gated)"),
+        _versions(SessionChart._meta.db_table, "t.plan_id IN (SELECT id FROM gated)"),
+        _versions(ClinicSettings._meta.db_table, "TRUE"),
+    ]
+    sql = f"WITH gated AS ({plans}) SELECT md5(concat_ws('|', {', '.join(parts)}))"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sorted(set(plan_ids)), sorted(set(touch_up_patients))])
+        (found,) = cursor.fetchone()
+    return found
 
 
 def touch_up_plans(patient_ids, *, gate: bool = False) -> dict[int, TreatmentPlan]:

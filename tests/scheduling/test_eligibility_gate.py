@@ -530,7 +530,7 @@ def test_the_day_view_reads_the_gate_of_one_or_three_plans_in_the_same_queries(
 
 
 def test_the_day_view_reads_the_plans_of_its_sessions_and_touch_ups_in_one_query(
-    client, now, plan, doctor, front_desk
+    client, now, plan, doctor, front_desk, card_cache_paused
 ):
     """A session's plan, the completed plan a touch-up follows and how far each is charted:
     one read of the plans for the whole day."""
