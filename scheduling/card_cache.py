@@ -10,6 +10,11 @@ a new version and so a new fingerprint: nothing is ever invalidated by hand, and
 that forgets to tell the cache cannot exist. The fingerprint is read before the cards, so cards
 kept under it are never older than it. Elsewhere than PostgreSQL, and while the cache does not
 answer, the cards are written every time.
+
+`remember` keeps other page parts the same way under fingerprints of their own: the day view's
+gate marks (gate.marks) and the record page's appointments (record_panel). What moves with the
+clock rather than the rows goes in the key or the freshness check (the day, the next visit to
+start or end, a screening growing old).
 """
 
 import logging

@@ -5,6 +5,8 @@ with patients.record_panels; a fixed number of queries however long the history.
 
 from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -13,12 +15,47 @@ from django.utils.translation import gettext as _
 from goodskin.roles import role_of
 from treatments.models import PlanStatus, TreatmentPlan
 
-from . import clock
+from . import card_cache, clock
 from .access import BOOKING_ROLES
 from .models import Appointment, Kind, Status, WaitlistEntry, WaitlistStatus
 
 PAST_SHOWN = 10
 ACTIVE = (Status.BOOKED, Status.CHECKED_IN, Status.IN_PROGRESS)
+
+
+def _versions(table: str, where: str, *, doctor: bool = True) -> str:
+    """The ids and row versions (xmin, ctid) of the rows of `table` (alias t) matching `where`,
+    each with its doctor's, in id order; "" for none."""
+    beside, join = "", ""
+    if doctor:
+        beside = " || ':' || coalesce(u.xmin::text || u.ctid::text, '-')"
+        join = f"LEFT JOIN {get_user_model()._meta.db_table} u ON u.id = t.doctor_id"
+    return (
+        f"(SELECT coalesce(string_agg(t.id || ':' || t.xmin || t.ctid{beside}, ',' "
+        f"ORDER BY t.id), '') FROM {table} t {join} WHERE {where})"
+    )
+
+
+_VISITS = Appointment._meta.db_table
+_PLANS = TreatmentPlan._meta.db_table
+_MINE = "t.patient_id = %(patient)s"
+# Two reads, each through its index (an OR of the two would read the whole table).
+_THEIR_VISITS = (
+    f"SELECT id FROM {_VISITS} WHERE patient_id = %(patient)s UNION SELECT id FROM {_VISITS}"
+    f" WHERE plan_id IN (SELECT id FROM {_PLANS} WHERE patient_id = %(patient)s)"
+)
+# What the panel shows: the patient's visits (and their plans' visits) with each one's doctor,
+# their plans with each one's doctor, their waitlist entries; and the next instant one of
+# their visits starts or ends, which moves it between "coming" and "past".
+PANEL_FINGERPRINT = f"""
+    SELECT md5(concat_ws('|',
+        {_versions(_VISITS, f"t.id IN ({_THEIR_VISITS})")},
+        {_versions(_PLANS, _MINE)},
+        {_versions(WaitlistEntry._meta.db_table, _MINE, doctor=False)})),
+    (SELECT least(min(starts_at) FILTER (WHERE starts_at > %(now)s),
+                  min(ends_at) FILTER (WHERE ends_at > %(now)s))
+     FROM {_VISITS} WHERE patient_id = %(patient)s)
+"""
 
 
 def plan_sessions(plan) -> list[tuple[int, Appointment | None]]:
@@ -58,7 +95,25 @@ def _slots(**params) -> str:
 
 
 def appointments_panel(request, patient) -> str:
+    """The panel, kept in the cache under a fingerprint of the rows it shows (card_cache) and
+    the next instant one of the patient's visits starts or ends (which moves it from "coming"
+    to "past"): a record opened again is not written again."""
     now = timezone.now()
+    can_book = role_of(request.user) in BOOKING_ROLES
+
+    def write() -> str:
+        return _panel(request, patient, now, can_book)
+
+    if connection.vendor != "postgresql" or card_cache.paused():
+        return write()
+    with connection.cursor() as cursor:
+        cursor.execute(PANEL_FINGERPRINT, {"patient": patient.pk, "now": now})
+        found, turns = cursor.fetchone()
+    parts = (patient.pk, can_book, clock.zone(), turns.isoformat() if turns else "-")
+    return card_cache.remember("record", found, parts, write)
+
+
+def _panel(request, patient, now, can_book: bool) -> str:
     rows = Appointment.objects.filter(patient=patient).select_related("doctor", "location")
     upcoming = list(rows.filter(status__in=ACTIVE, ends_at__gte=now).order_by("starts_at")[:20])
     past = list(
@@ -76,7 +131,7 @@ def appointments_panel(request, patient) -> str:
     for appointment in (*upcoming, *past, *(a for _n, a in sessions if a)):
         appointment.local_start = appointment.starts_at.astimezone(tz)
     buttons = []
-    if role_of(request.user) in BOOKING_ROLES:
+    if can_book:
         buttons.append((_("Book consultation"), _slots(kind=Kind.CONSULTATION, patient=patient.pk)))
         if plan is not None:
             open_numbers = [n for n, a in sessions if a is None]

@@ -5,6 +5,7 @@ patient with the kind and doctor already chosen."""
 
 from datetime import timedelta
 
+import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -126,3 +127,84 @@ def test_the_plan_page_shows_each_sessions_booked_time(client, now, hours, front
             assert reverse("scheduling:appointment", args=[appointment.pk]) in html
         assert html.count(">not booked yet<") == 2
     assert "Book the sessions not booked yet" in html  # the front desk books them
+
+
+# --- Kept in the cache (scheduling.card_cache): every change shows on the next page ---------
+
+
+def _rename_doctor(patient, plan, booked, doctor, front_desk):
+    doctor.first_name = "Renamed"
+    doctor.save(update_fields=["first_name"])
+    return lambda html: "Renamed" in html
+
+
+def _cancel(patient, plan, booked, doctor, front_desk):
+    services.cancel_appointment(
+        appointment=booked[0], by=desk_actor(front_desk), cancelled_by="clinic", reason="Ill"
+    )
+    return lambda html: html.count("not booked yet") == 3  # sessions 1, 3 and 4
+
+
+def _book(patient, plan, booked, doctor, front_desk):
+    made = services.book_appointment(
+        patient=patient,
+        doctor=doctor,
+        kind=Kind.CONSULTATION,
+        starts_at=at(MONDAY + timedelta(days=1), 9),
+        by=desk_actor(front_desk),
+    )
+    return lambda html: reverse("scheduling:appointment", args=[made.pk]) in html
+
+
+def _plan_grows(patient, plan, booked, doctor, front_desk):
+    type(plan).objects.filter(pk=plan.pk).update(sessions_planned=5)
+    return lambda html: html.count("not booked yet") == 3
+
+
+def _waitlist(patient, plan, booked, doctor, front_desk):
+    from scheduling.models import WaitlistEntry
+
+    WaitlistEntry.objects.create(patient=patient, kind=Kind.CONSULTATION, not_before=MONDAY)
+    return lambda html: "waiting since" in html
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "change", [_rename_doctor, _cancel, _book, _plan_grows, _waitlist], ids=lambda f: f.__name__
+)
+def test_a_record_kept_in_the_cache_shows_a_change_on_the_next_page(
+    change, client, now, hours, front_desk, doctor
+):
+    patient, plan, past, booked = record_with_visits(front_desk, doctor)
+    first = page(client, front_desk, patient)
+    assert page(client, front_desk, patient).count("<li") == first.count("<li")
+    shown = change(patient, plan, booked, doctor, front_desk)
+    assert not shown(first)
+    assert shown(page(client, front_desk, patient))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_visit_moves_from_coming_to_past_when_it_ends_with_nothing_written(
+    client, now, hours, front_desk, doctor
+):
+    patient, plan, past, booked = record_with_visits(front_desk, doctor)
+    link = reverse("scheduling:appointment", args=[booked[0].pk])
+
+    def column(html, title):
+        return html.split(f'<h3 class="h6">{title}</h3>', 1)[1].split("</ul>", 1)[0]
+
+    html = page(client, front_desk, patient)
+    assert link in column(html, "Coming") and link not in column(html, "Past")
+    now.move_to(booked[0].ends_at + timedelta(minutes=1))
+    html = page(client, front_desk, patient)
+    assert link not in column(html, "Coming") and link in column(html, "Past")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_record_kept_for_the_front_desk_shows_a_doctor_no_booking_buttons(
+    client, now, hours, front_desk, doctor, other_doctor
+):
+    """other_doctor: a doctor whose own row is not in the panel's fingerprint."""
+    patient, *_ = record_with_visits(front_desk, doctor)
+    assert "Book consultation" in page(client, front_desk, patient)
+    assert "Book consultation" not in page(client, other_doctor, patient)
