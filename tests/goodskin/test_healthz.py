@@ -5,6 +5,7 @@ real PostgreSQL that stops passing bytes, and a redis-server of the test's own, 
 
 import contextlib
 import http.client
+import io
 import json
 import os
 import secrets
@@ -488,3 +489,61 @@ def test_it_refuses_a_db_connect_timeout_that_would_wait_forever():
     )
     assert result.returncode != 0
     assert "DB_CONNECT_TIMEOUT must be a number of seconds" in result.stderr
+
+
+# --- Answered before Django's middleware, as served (goodskin.wsgi) ---------------------------
+
+
+def through_wsgi(method: str = "GET", path: str = "/healthz") -> tuple[str, dict, bytes]:
+    from goodskin.wsgi import application
+
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "testserver",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+    }
+    seen = {}
+
+    def start_response(status, headers, exc_info=None):
+        seen["status"], seen["headers"] = status, dict(headers)
+
+    body = b"".join(application(environ, start_response))
+    return seen["status"], seen["headers"], body
+
+
+def test_the_served_application_answers_healthz_as_the_view_does(client, db):
+    status, headers, body = through_wsgi()
+    assert status == "200 OK"
+    assert json.loads(body) == client.get("/healthz").json()
+    assert headers["Content-Type"] == "application/json"
+    assert "no-cache" in headers["Cache-Control"] and "no-store" in headers["Cache-Control"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Content-Length"] == str(len(body))
+
+
+@override_settings(CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+def test_the_served_application_answers_503_when_the_broker_is_down(db):
+    status, _headers, body = through_wsgi()
+    assert status == "503 Service Unavailable"
+    assert json.loads(body) == {"status": "down", "database": "ok", "broker": "down"}
+
+
+def test_the_served_application_answers_head_without_a_body_and_405_to_a_post(db):
+    status, headers, body = through_wsgi("HEAD")
+    assert (status, body) == ("200 OK", b"")
+    assert int(headers["Content-Length"]) > 0
+    status, headers, body = through_wsgi("POST")
+    assert status.startswith("405") and headers["Allow"] == "GET, HEAD"
+
+
+def test_the_served_application_passes_every_other_address_to_django(db):
+    status, _headers, _body = through_wsgi(path="/healthz/")
+    assert status.startswith("404") or status.startswith("301")
+    status, _headers, _body = through_wsgi(path="/accounts/login/")
+    assert status.startswith("200")
