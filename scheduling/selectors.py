@@ -214,29 +214,42 @@ def cards(
     with_cancelled: bool = True,
     gated: bool = False,
     location: Location | None = None,
+    kept: bool = True,
 ) -> list[Card]:
     """The appointments overlapping [start, end) as cards, in time order: one query. Rows are
     read as values, not models (a fifth of the time for a hundred appointments), and labels,
     buttons and addresses are worked out once, not once per card. `gated`: the booked
     treatment visits also carry what the eligibility gate says of them (a few queries more,
-    however many there are). `location`: that office's only."""
-    rows = Appointment.objects.overlapping(start, end)
-    if location is not None:
-        rows = rows.filter(location=location)
-    if not with_cancelled:
-        rows = rows.not_cancelled()
+    however many there are). `location`: that office's only. `kept`: in the cache while their
+    rows are unchanged (card_cache), unless the caller keeps what it makes of them."""
+    rows = calendar_rows(start, end, location=location, with_cancelled=with_cancelled)
     today = timezone.localdate(timezone.now(), tz)
     options = (start.isoformat(), end.isoformat(), tz, today, with_cancelled, gated)
-    made, waiting = card_cache.cached(
-        rows,
-        (*options, location.pk if location is not None else "all"),
-        lambda: _write_cards(rows, tz, today, gated),
-    )
+
+    def write():
+        return _write_cards(rows, tz, today, gated)
+
+    if kept:
+        where = location.pk if location is not None else "all"
+        made, waiting = card_cache.cached(rows, (*options, where), write)
+    else:
+        made, waiting = write()
     if waiting:
         # The gate's marks are kept apart (gate.marks): they move with the clock (a
         # screening growing old) and with rows no card shows (answers, clearances, charts).
         _gate_cards(made, gate.marks(waiting))
     return made
+
+
+def calendar_rows(start, end, *, location=None, with_cancelled: bool = True):
+    """The appointments overlapping [start, end), at one office or all: what cards are read
+    from, and what their fingerprint covers."""
+    rows = Appointment.objects.overlapping(start, end)
+    if location is not None:
+        rows = rows.filter(location=location)
+    if not with_cancelled:
+        rows = rows.not_cancelled()
+    return rows
 
 
 def _write_cards(rows, tz, today, gated: bool) -> tuple[list[Card], list]:
@@ -353,14 +366,24 @@ class WeekRow:
     cells: list  # one list of cards per doctor, in the order of the doctors
 
 
-def week_grid(monday: date, tz, location: Location | None = None) -> tuple[list, list[WeekRow]]:
-    """The week's days × doctors, cancelled appointments left out, at one office or all: two
-    queries."""
-    people = list(_doctors_at(location, range(7)))
-    start, _end = clock.day_bounds(monday, tz)
-    _start, end = clock.day_bounds(monday + timedelta(days=6), tz)
+def week_doctors(location: Location | None = None) -> list:
+    """The week view's columns: the doctors, or those with hours at `location` that week."""
+    return list(_doctors_at(location, range(7)))
+
+
+def week_bounds(monday: date, tz) -> tuple[datetime, datetime]:
+    return clock.day_bounds(monday, tz)[0], clock.day_bounds(monday + timedelta(days=6), tz)[1]
+
+
+def week_grid(
+    monday: date, tz, location: Location | None = None, *, people=None, kept: bool = True
+) -> tuple[list, list[WeekRow]]:
+    """The week's days × doctors (`people`, or week_doctors), cancelled appointments left
+    out, at one office or all: two queries."""
+    people = week_doctors(location) if people is None else people
+    start, end = week_bounds(monday, tz)
     by_cell = defaultdict(list)
-    for card in cards(start, end, tz, with_cancelled=False, location=location):
+    for card in cards(start, end, tz, with_cancelled=False, location=location, kept=kept):
         by_cell[(card.day, card.doctor_id)].append(card)
     rows = []
     for offset in range(7):

@@ -125,23 +125,17 @@ def week_view(request: HttpRequest) -> HttpResponse:
     day = _day_from(request, tz)
     monday = day - timedelta(days=day.weekday())
     offices = _office_filter(request)
-    people, rows = selectors.week_grid(monday, tz, location=offices["office"])
+    people, days, shown = day_cards.week_cells(monday, tz, location=offices["office"])
     closed = selectors.closures(monday, monday + timedelta(days=6), offices["office"])
-    record_schedule_read(
-        request,
-        f"week view {monday.isoformat()}",
-        [a for row in rows for cell in row.cells for a in cell],
-    )
+    record_schedule_read(request, f"week view {monday.isoformat()}", shown)
     context = {
         "monday": monday,
         "sunday": monday + timedelta(days=6),
         "tz": tz.key,
         "doctors": people,
-        "rows": rows,
         # Each day with its cells' HTML and what is closed on it.
-        "row_cells": [
-            (row, cells, closed.get(row.day, [])) for row, cells in day_cards.write_week(rows)
-        ],
+        "row_cells": [(day, cells, closed.get(day, [])) for day, cells in days],
+        "shown": shown,
         "previous": monday - timedelta(days=7),
         "next": monday + timedelta(days=7),
         "today": timezone.localdate(timezone.now(), tz),

@@ -297,3 +297,22 @@ def test_two_databases_holding_the_same_rows_keep_their_own_cards(hours, doctor,
     assert len(keys) == 1
     assert connection.settings_dict["NAME"] in keys[0]
     assert timezone.localdate(timezone.now(), TZ).isoformat() in keys[0]
+
+
+def test_the_weeks_cells_are_written_once_while_nothing_changes(
+    client, now, hours, doctor, front_desk, monkeypatch
+):
+    from scheduling import day_cards
+
+    written = []
+    write_week = day_cards.write_week
+    monkeypatch.setattr(day_cards, "write_week", lambda rows: written.append(1) or write_week(rows))
+    client.force_login(front_desk)
+    visit(hours, doctor, 9, patient=PatientFactory(legal_last_name="Kept"))
+    week = reverse("scheduling:week")
+    first, second = client.get(week).content.decode(), client.get(week).content.decode()
+    assert len(written) == 1 and "Kept" in first
+    assert normalised(first) == normalised(second)
+    visit(hours, doctor, 10, patient=PatientFactory(legal_last_name="Added"))
+    assert "Added" in client.get(week).content.decode()
+    assert len(written) == 2
