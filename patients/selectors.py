@@ -204,6 +204,8 @@ def _listed_first(parts: list[str]) -> QuerySet[Patient] | None:
     """The patients of a common name read in list order from the listed words (PostgreSQL), no
     one when a part is in no name word (a typo: found missing before any name is read), or
     None when the names' trigram index serves the parts better (all of them rare)."""
+    if not parts:  # nothing left once folded ("¸"): every name, as the trigram path reads them
+        return None
     counts, everyone = _part_counts(parts)
     patients = Patient.objects.active().only(*LIST_FIELDS)
     if any(held == 0 for _words, held in counts):

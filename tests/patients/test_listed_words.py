@@ -110,3 +110,9 @@ def test_a_rare_name_is_read_through_the_trigram_index(db):
     query = selectors.search_patients("quist").query
     sql, _params = query.sql_with_params()
     assert "patients_listedword" not in sql
+
+
+def test_a_query_with_nothing_left_once_folded_lists_names_as_before(db):
+    # "¸" folds to nothing: no part to count, so every name, sorted, as the search always did.
+    patients = [PatientFactory(legal_last_name=name) for name in ("Bo", "Al")]
+    assert list(selectors.search_patients("¸")) == sorted(patients, key=lambda p: p.legal_last_name)
