@@ -315,6 +315,53 @@ def _with_close_words(close: list[list[Close]], short_parts: list[str]) -> Query
     return patients.filter(condition).annotate(closeness=score).order_by("-closeness", *by_name)
 
 
+# The first names in list order among the lists of the given words, each list read up to the
+# n-th name of the probe words' lists (no name past it can be among the first n), or when no
+# probe word has n names, each up to n. Params: probe words, n - 1, (words, n) twice, n.
+CLOSEST_LISTED = f"""
+WITH bound AS MATERIALIZED (
+    SELECT listed.* FROM unnest(%s::text[]) AS probe(word), LATERAL (
+        SELECT {LISTED_ORDER} FROM {ListedWord._meta.db_table} e WHERE e.word = probe.word
+        ORDER BY {LISTED_ORDER} OFFSET %s LIMIT 1
+    ) AS listed
+    ORDER BY 1, 2, 3 LIMIT 1
+)
+SELECT patient_id FROM (
+    SELECT DISTINCT * FROM (
+    SELECT listed.* FROM unnest(%s::text[]) AS w(word), LATERAL (
+        SELECT {LISTED_ORDER} FROM {ListedWord._meta.db_table} e
+        WHERE e.word = w.word AND ({LISTED_ORDER}) <= (SELECT * FROM bound)
+        ORDER BY {LISTED_ORDER} LIMIT %s
+    ) AS listed
+    UNION ALL
+    SELECT listed.* FROM unnest(%s::text[]) AS w(word), LATERAL (
+        SELECT {LISTED_ORDER} FROM {ListedWord._meta.db_table} e WHERE e.word = w.word
+        ORDER BY {LISTED_ORDER} LIMIT %s
+    ) AS listed
+    WHERE NOT EXISTS (SELECT 1 FROM bound)
+    ) AS listed
+) AS found ORDER BY last_key, first_key, patient_id LIMIT %s
+"""
+
+
+def _closest_listed(close: list[Close], limit: int) -> list[Patient] | None:
+    """When the closest words alone fill the list, their patients in list order (all are as
+    close), read from the listed words: 50 names instead of the 2,000 "anderson" holds in the
+    bench. None otherwise, or when fewer came than the counts promised (a count written
+    around the triggers)."""
+    best = close[0][1]
+    closest = [(word, held) for word, likeness, held in close if likeness == best]
+    if sum(held for _word, held in closest) < limit:
+        return None
+    words = [word for word, _held in closest]
+    probes = [max(closest, key=lambda row: row[1])[0], min(words)]
+    listed = RawSQL(CLOSEST_LISTED, [probes, limit - 1] + [words, limit] * 2 + [limit])
+    by_name = (Lower("legal_last_name"), Lower("legal_first_name"), "id")
+    patients = Patient.objects.active().only(*LIST_FIELDS).filter(pk__in=listed)
+    found = list(patients.order_by(*by_name)[:limit])
+    return found if len(found) >= limit else None
+
+
 def similar_names(query: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
     """Patients whose name is close to `query` when none contains it: a typo ("Andersson",
     "Kathrine" find Anderson and Katherine). Each part of the query must be like a word of the
@@ -332,6 +379,8 @@ def similar_names(query: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
     if not all(close):
         return []
     if len(parts) == 1:
+        if found := _closest_listed(close[0], limit):
+            return found
         # One part: only the closest words' patients can rank first, and the counts say how
         # many words that takes (a common name: one word, not the hundred near it).
         enough = _enough_words(close[0], limit)

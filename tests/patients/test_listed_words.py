@@ -116,3 +116,19 @@ def test_a_query_with_nothing_left_once_folded_lists_names_as_before(db):
     # "¸" folds to nothing: no part to count, so every name, sorted, as the search always did.
     patients = [PatientFactory(legal_last_name=name) for name in ("Bo", "Al")]
     assert list(selectors.search_patients("¸")) == sorted(patients, key=lambda p: p.legal_last_name)
+
+
+@pytest.mark.parametrize("limit", [1, 3, 5])
+def test_a_typo_lists_the_closest_words_names_as_reading_them_all_does(db, monkeypatch, limit):
+    # "Anderson" in any case is the closest to "Andersson"; "Anderson2" and "Andersen" less.
+    for n, (first, last) in enumerate(
+        [("Zed", "Anderson"), ("Al", "Anderson2"), ("Bo", "ANDERSON"), ("Cy", "Andersen")] * 3
+    ):
+        PatientFactory(legal_first_name=f"{first}{n}", legal_last_name=last)
+    close = selectors._close_words(["andersson"])[0]
+    listed = selectors._closest_listed(close, limit)
+    monkeypatch.setattr(selectors, "_closest_listed", lambda close, limit: None)
+    read_whole = selectors.similar_names("Andersson", limit=limit)
+    assert listed is not None
+    assert [p.pk for p in listed] == [p.pk for p in read_whole]
+    assert {p.legal_last_name for p in listed} <= {"Anderson", "ANDERSON"}
