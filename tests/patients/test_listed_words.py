@@ -132,3 +132,12 @@ def test_a_typo_lists_the_closest_words_names_as_reading_them_all_does(db, monke
     assert listed is not None
     assert [p.pk for p in listed] == [p.pk for p in read_whole]
     assert {p.legal_last_name for p in listed} <= {"Anderson", "ANDERSON"}
+
+
+def test_a_patients_listed_words_are_found_by_the_patient_index(db):
+    # The triggers delete a renamed, merged or deleted patient's words by patient.
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN DELETE FROM patients_listedword WHERE patient_id = 1")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "listed_word_patient" in plan
