@@ -1,8 +1,25 @@
 """Write audit entries: every read and write of a patient's data, in every app."""
 
+import json
+
+from django.db import connection
+
 from goodskin.actors import Actor
 
 from .models import AuditAction, AuditEntry, Patient
+
+# Many entries by one actor in one INSERT, each varying column sent once as an array
+# (PostgreSQL): a search's fifty AuditEntry objects and their values, prepared one by one by
+# bulk_create, took 7 ms of CPU (bench/patient_search.py). The chain's trigger numbers and
+# hashes each row in the arrays' order, as it does bulk_create's.
+MANY = f"""
+INSERT INTO {AuditEntry._meta.db_table}
+    (at, user_id, role, patient_id, action, subject, ip, details)
+SELECT %s, %s, %s, entry.patient_id, %s, entry.subject, %s, entry.details::jsonb
+FROM unnest(%s::bigint[], %s::text[], %s::text[]) WITH ORDINALITY
+    AS entry(patient_id, subject, details, n)
+ORDER BY entry.n
+"""
 
 
 def _entry(
@@ -50,6 +67,25 @@ def record_many(
     *, actor: Actor, action: AuditAction, entries: list[tuple[Patient | None, str, dict]]
 ) -> None:
     """Several entries by one actor, (patient, subject, details) each, in one INSERT."""
-    AuditEntry.objects.bulk_create(
-        _entry(actor, patient, action, subject, details) for patient, subject, details in entries
-    )
+    entries = list(entries)
+    if not entries:  # as bulk_create: no query for nothing
+        return
+    if connection.vendor != "postgresql":
+        AuditEntry.objects.bulk_create(
+            _entry(actor, patient, action, subject, details)
+            for patient, subject, details in entries
+        )
+        return
+    # Built as _entry() builds one, each field's own preparation of the values all share.
+    shared = _entry(actor, None, action, "", None)
+    ip = AuditEntry._meta.get_field("ip").get_db_prep_save(shared.ip, connection)
+    written: dict[int, str] = {}  # a search's fifty entries share one details dict
+    details = [
+        written.get(id(d)) or written.setdefault(id(d), json.dumps(d or {}))
+        for _patient, _subject, d in entries
+    ]
+    patient_ids = [patient.pk if patient is not None else None for patient, _s, _d in entries]
+    subjects = [subject for _patient, subject, _details in entries]
+    params = [shared.at, shared.user_id, shared.role, action, ip, patient_ids, subjects, details]
+    with connection.cursor() as cursor:
+        cursor.execute(MANY, params)

@@ -226,6 +226,32 @@ class NameWord(models.Model):
         return f"{self.word} ({self.patients})"
 
 
+class ListedWord(models.Model):
+    """One word of one active patient's folded name, with that patient's place in the list
+    (lower last name, lower first name, id): the name search reads the first patients of each
+    word in list order instead of every patient with it, so a common name costs as little as a
+    rare one (issue 19). Kept by PostgreSQL triggers (migration 0013), as NameWord is; empty
+    on SQLite, which searches its few names directly."""
+
+    word = models.CharField(max_length=320)
+    last_key = models.TextField()
+    first_key = models.TextField()
+    patient_id = models.BigIntegerField()
+    # The whole folded name: the query's other parts are checked here, not on the patient.
+    search_name = models.CharField(max_length=320)
+
+    class Meta:
+        # The name search's index (a word's names in list order, the name included so that no
+        # row is read to check it) is PostgreSQL's only (migration 0013): SQLite can't include.
+        indexes = [
+            # The triggers: a renamed, merged or deleted patient's words.
+            models.Index(fields=["patient_id"], name="listed_word_patient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.word}: {self.patient_id}"
+
+
 class ScreeningAnswer(models.Model):
     """The current answer to one screening question; earlier answers are ScreeningChanges."""
 

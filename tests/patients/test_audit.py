@@ -63,3 +63,39 @@ def test_it_keeps_the_audit_trail_from_staff(client, doctor):
     client.force_login(doctor)
     response = client.get("/admin/patients/auditentry/")
     assert response.status_code == 302
+
+
+def test_many_entries_at_once_store_what_one_by_one_stores(front_desk):
+    # record_many's single INSERT of arrays (PostgreSQL) against record()'s model save.
+    from goodskin.actors import Actor
+    from goodskin.roles import Role
+    from patients import audit, chain
+    from patients.models import AuditAction
+
+    actor = Actor(user=front_desk, role=Role.FRONT_DESK, ip="2001:DB8::1")
+    ann, bo = PatientFactory.create_batch(2)
+    shared = {"query": "smith"}
+    rows = [(ann, "patient search", shared), (None, "patient search", {"found": 0})]
+    rows += [(bo, "patient search", shared), (bo, "other", None)]
+    for patient, subject, details in rows:
+        audit.record(
+            actor=actor,
+            patient=patient,
+            action=AuditAction.SEARCH,
+            subject=subject,
+            details=details,
+        )
+    audit.record_many(actor=actor, action=AuditAction.SEARCH, entries=rows)
+    fields = ("user_id", "role", "patient_id", "action", "subject", "ip", "details")
+    written = list(AuditEntry.objects.order_by("id").values_list(*fields))
+    assert written[:4] == written[4:]
+    assert written[0] == (
+        front_desk.pk,
+        "front_desk",
+        ann.pk,
+        "search",
+        "patient search",
+        "2001:db8::1",
+        shared,
+    )
+    assert chain.verify().whole
