@@ -24,7 +24,8 @@ from treatments.models import (
 )
 from treatments.selectors import gate_fingerprint, get_clinic_settings
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
+committing = pytest.mark.django_db(transaction=True)  # as production runs
 
 
 @pytest.fixture
@@ -100,6 +101,7 @@ def card_of(client, appointment) -> str:
     return card.split("</article>", 1)[0]
 
 
+@committing
 def test_the_day_view_shows_a_new_block_on_the_next_page(
     client, now, plan, doctor, front_desk, record
 ):
@@ -113,6 +115,7 @@ def test_the_day_view_shows_a_new_block_on_the_next_page(
     assert "data-blocked" not in card_of(client, appointment)
 
 
+@committing
 def test_answers_growing_old_during_the_day_ask_for_a_re_screen_on_the_next_page(
     client, now, plan, front_desk, record
 ):

@@ -168,7 +168,6 @@ def _waitlist(patient, plan, booked, doctor, front_desk):
     return lambda html: "waiting since" in html
 
 
-@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "change", [_rename_doctor, _cancel, _book, _plan_grows, _waitlist], ids=lambda f: f.__name__
 )
@@ -200,7 +199,6 @@ def test_a_visit_moves_from_coming_to_past_when_it_ends_with_nothing_written(
     assert link not in column(html, "Coming") and link in column(html, "Past")
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_record_kept_for_the_front_desk_shows_a_doctor_no_booking_buttons(
     client, now, hours, front_desk, doctor, other_doctor
 ):
