@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 # Raise when what a card holds or how it is written changes, so that cards kept by the code
 # before are not shown by the code after.
 VERSION = 1
-# Cards of a fingerprint nobody asks for again go after this long.
+# A kept part goes this long after it was written (a newer one is under a newer key).
 KEEP_SECONDS = 15 * 60
 # After the cache fails to answer, pages go without it for this long (a hung Redis would
 # otherwise hold every page for its socket timeout).
