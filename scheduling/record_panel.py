@@ -46,14 +46,15 @@ _THEIR_VISITS = (
 )
 # What the panel shows: the patient's visits (and their plans' visits) with each one's doctor,
 # their plans with each one's doctor, their waitlist entries; and the next instant one of
-# their visits starts or ends, which moves it between "coming" and "past".
+# their visits starts or ends, which moves it between "coming" and "past" (>=: at that very
+# instant the panel still shows it where it was, and the instant after it moves).
 PANEL_FINGERPRINT = f"""
     SELECT md5(concat_ws('|',
         {_versions(_VISITS, f"t.id IN ({_THEIR_VISITS})")},
         {_versions(_PLANS, _MINE)},
         {_versions(WaitlistEntry._meta.db_table, _MINE, doctor=False)})),
-    (SELECT least(min(starts_at) FILTER (WHERE starts_at > %(now)s),
-                  min(ends_at) FILTER (WHERE ends_at > %(now)s))
+    (SELECT least(min(starts_at) FILTER (WHERE starts_at >= %(now)s),
+                  min(ends_at) FILTER (WHERE ends_at >= %(now)s))
      FROM {_VISITS} WHERE patient_id = %(patient)s)
 """
 

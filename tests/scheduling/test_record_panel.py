@@ -194,7 +194,10 @@ def test_a_visit_moves_from_coming_to_past_when_it_ends_with_nothing_written(
 
     html = page(client, front_desk, patient)
     assert link in column(html, "Coming") and link not in column(html, "Past")
-    now.move_to(booked[0].ends_at + timedelta(minutes=1))
+    now.move_to(booked[0].ends_at)  # the very instant it ends: still coming
+    html = page(client, front_desk, patient)
+    assert link in column(html, "Coming") and link not in column(html, "Past")
+    now.move_to(booked[0].ends_at + timedelta(microseconds=1))
     html = page(client, front_desk, patient)
     assert link not in column(html, "Coming") and link in column(html, "Past")
 
