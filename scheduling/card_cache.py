@@ -27,6 +27,7 @@ from django.db import connection
 from django.utils import translation
 from redis.exceptions import RedisError
 
+from goodskin.row_versions import version
 from patients.models import Patient
 from treatments.models import TreatmentPlan
 
@@ -52,12 +53,10 @@ FINGERPRINTED = ("patient", "plan", "doctor", "room", "booking_request")
 
 def _fingerprint_sql(where: str) -> str:
     table = Appointment._meta.db_table
-    version = "{t}.xmin::text || {t}.ctid::text"
-    nullable = "coalesce({t}.xmin::text || {t}.ctid::text, '-')"
     return f"""
-        SELECT md5(string_agg(concat_ws(':', {table}.id, {version.format(t=table)},
-            {version.format(t="p")}, {nullable.format(t="pl")}, {version.format(t="d")},
-            {version.format(t="r")}, {nullable.format(t="br")}), ',' ORDER BY {table}.id))
+        SELECT md5(string_agg(concat_ws(':', {table}.id, {version(table)},
+            {version("p")}, coalesce({version("pl")}, '-'), {version("d")},
+            {version("r")}, coalesce({version("br")}, '-')), ',' ORDER BY {table}.id))
         FROM {table}
         JOIN {Patient._meta.db_table} p ON p.id = {table}.patient_id
         LEFT JOIN {TreatmentPlan._meta.db_table} pl ON pl.id = {table}.plan_id

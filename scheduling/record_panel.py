@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from goodskin.roles import role_of
+from goodskin.row_versions import versions
 from treatments.models import PlanStatus, TreatmentPlan
 
 from . import card_cache, clock
@@ -23,22 +24,10 @@ PAST_SHOWN = 10
 ACTIVE = (Status.BOOKED, Status.CHECKED_IN, Status.IN_PROGRESS)
 
 
-def _versions(table: str, where: str, *, doctor: bool = True) -> str:
-    """The ids and row versions (xmin, ctid) of the rows of `table` (alias t) matching `where`,
-    each with its doctor's, in id order; "" for none."""
-    beside, join = "", ""
-    if doctor:
-        beside = " || ':' || coalesce(u.xmin::text || u.ctid::text, '-')"
-        join = f"LEFT JOIN {get_user_model()._meta.db_table} u ON u.id = t.doctor_id"
-    return (
-        f"(SELECT coalesce(string_agg(t.id || ':' || t.xmin || t.ctid{beside}, ',' "
-        f"ORDER BY t.id), '') FROM {table} t {join} WHERE {where})"
-    )
-
-
 _VISITS = Appointment._meta.db_table
 _PLANS = TreatmentPlan._meta.db_table
 _MINE = "t.patient_id = %(patient)s"
+_DOCTOR = (get_user_model()._meta.db_table, "doctor_id")
 # Two reads, each through its index (an OR of the two would read the whole table).
 _THEIR_VISITS = (
     f"SELECT id FROM {_VISITS} WHERE patient_id = %(patient)s UNION SELECT id FROM {_VISITS}"
@@ -50,9 +39,9 @@ _THEIR_VISITS = (
 # instant the panel still shows it where it was, and the instant after it moves).
 PANEL_FINGERPRINT = f"""
     SELECT md5(concat_ws('|',
-        {_versions(_VISITS, f"t.id IN ({_THEIR_VISITS})")},
-        {_versions(_PLANS, _MINE)},
-        {_versions(WaitlistEntry._meta.db_table, _MINE, doctor=False)})),
+        {versions(_VISITS, f"t.id IN ({_THEIR_VISITS})", beside=_DOCTOR)},
+        {versions(_PLANS, _MINE, beside=_DOCTOR)},
+        {versions(WaitlistEntry._meta.db_table, _MINE)})),
     (SELECT least(min(starts_at) FILTER (WHERE starts_at >= %(now)s),
                   min(ends_at) FILTER (WHERE ends_at >= %(now)s))
      FROM {_VISITS} WHERE patient_id = %(patient)s)

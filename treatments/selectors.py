@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
+from goodskin.row_versions import versions
 from patients.models import Patient, ScreeningAnswer, ScreeningChange
 
 from . import diagram, regions
@@ -371,16 +372,6 @@ def gate_plans(plan_ids, touch_up_patients) -> tuple[dict, dict]:
     return by_id, touch_ups
 
 
-def _versions(table: str, where: str) -> str:
-    """Every row of `table` matching `where`, each as its id and row version (xmin, the
-    writing transaction; ctid, where that version lies: it moves even within one transaction),
-    in id order; "" for none, so each part keeps its place in the fingerprint."""
-    return (
-        f"(SELECT coalesce(string_agg(t.id || ':' || t.xmin || t.ctid, ',' ORDER BY t.id), '')"
-        f" FROM {table} t WHERE {where})"
-    )
-
-
 def gate_fingerprint(plan_ids, touch_up_patients) -> str:
     """An md5 of the versions of every row the gate reads for these plans and these patients'
     completed plans (gate_plans, assess, rescreen): the plans, their consultations and
@@ -392,14 +383,14 @@ def gate_fingerprint(plan_ids, touch_up_patients) -> str:
         " WHERE id = ANY(%s) OR patient_id = ANY(%s)"
     )
     parts = [
-        _versions(TreatmentPlan._meta.db_table, "t.id IN (SELECT id FROM gated)"),
-        _versions(Consultation._meta.db_table, "t.id IN (SELECT consultation_id FROM gated)"),
-        _versions(Patient._meta.db_table, "t.id IN (SELECT patient_id FROM gated)"),
-        _versions(ScreeningAnswer._meta.db_table, "t.patient_id IN (SELECT patient_id FROM gated)"),
-        _versions(ScreeningChange._meta.db_table, "t.patient_id IN (SELECT patient_id FROM gated)"),
-        _versions(Clearance._meta.db_table, "t.plan_id IN (SELECT id FROM gated)"),
-        _versions(SessionChart._meta.db_table, "t.plan_id IN (SELECT id FROM gated)"),
-        _versions(ClinicSettings._meta.db_table, "TRUE"),
+        versions(TreatmentPlan._meta.db_table, "t.id IN (SELECT id FROM gated)"),
+        versions(Consultation._meta.db_table, "t.id IN (SELECT consultation_id FROM gated)"),
+        versions(Patient._meta.db_table, "t.id IN (SELECT patient_id FROM gated)"),
+        versions(ScreeningAnswer._meta.db_table, "t.patient_id IN (SELECT patient_id FROM gated)"),
+        versions(ScreeningChange._meta.db_table, "t.patient_id IN (SELECT patient_id FROM gated)"),
+        versions(Clearance._meta.db_table, "t.plan_id IN (SELECT id FROM gated)"),
+        versions(SessionChart._meta.db_table, "t.plan_id IN (SELECT id FROM gated)"),
+        versions(ClinicSettings._meta.db_table, "TRUE"),
     ]
     sql = f"WITH gated AS ({plans}) SELECT md5(concat_ws('|', {', '.join(parts)}))"
     with connection.cursor() as cursor:
