@@ -90,7 +90,7 @@ def find_patients_for_user(
     everyone else."""
     if role_of(request.user) not in STAFF_ROLES:
         raise Http404
-    found = list(selectors.search_patients(query)[: limit + 1])
+    found = list(selectors.search_patients(query, limit=limit + 1))
     close = not found
     if close:  # no name contains it: perhaps a typo
         found = selectors.similar_names(query, limit=limit + 1)

@@ -47,7 +47,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     found = find_patients_for_user(request, query) if query else None
-    patients, close = (found.patients, found.close) if found else ([], False)
+    patients, close, more = (
+        (found.patients, found.close, found.more) if found else ([], False, False)
+    )
     next_at = upcoming.next_appointments([p.pk for p in patients])
     rows = [(patient, next_at.get(patient.pk)) for patient in patients]
     template = "patients/_results.html" if request.htmx else "patients/list.html"
@@ -57,6 +59,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "result_rows": result_rows.write(rows),
         "close": close,
+        "more": more,
     }
     return render(request, template, context)
 

@@ -72,7 +72,7 @@ def test_the_triggers_list_every_word_of_the_active_patients_names(doctor):
 def common_names(db, monkeypatch):
     """Names sharing words in blocks and across the alphabet, with accents, capitals and a
     name holding a part twice; every part counts as common, so the lists are read."""
-    monkeypatch.setattr(selectors, "_lead_part", lambda parts, counts, everyone: 0)
+    monkeypatch.setattr(selectors, "_lead_part", lambda parts, counts, everyone, limit: 0)
     firsts = ["Ann", "ann annabel", "Zoë", "Bea", "Chloé", "Al"]
     lasts = ["Miller", "miller", "Millerson", "Müller", "Ánderson", "Anderson2", "Kim", "Okafor"]
     Patient.objects.bulk_create(

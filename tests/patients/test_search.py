@@ -254,3 +254,36 @@ def test_each_result_row_links_the_record_and_escapes_every_value(client, front_
     ) in html
     row = html.split(reverse("patients:detail", args=[bare.pk]), 1)[1].split("</tr>", 1)[0]
     assert row.count("<td>—</td>") == 1 and row.count(">—</td>") == 3
+
+
+MORE_NOTE = "Showing the first 50 matches"
+
+
+@pytest.mark.parametrize("listed", [True, False], ids=["word lists", "trigram index"])
+@pytest.mark.parametrize("query", ["smithson", "ann smithson", "@smithson.test", "1980-01-02"])
+def test_it_says_more_matched_when_more_than_fifty_did_and_only_then(
+    client, front_desk, query, listed, monkeypatch
+):
+    from patients import selectors
+
+    if not listed:  # the names' trigram index, as for rare names
+        monkeypatch.setattr(selectors, "_listed_first", lambda parts, limit: None)
+
+    def add_patient(n: int) -> None:
+        PatientFactory(
+            legal_first_name=f"Ann{n}",
+            legal_last_name="Smithson",
+            date_of_birth=date(1980, 1, 2),
+            email=f"ann{n}@smithson.test",
+        )
+
+    for n in range(50):
+        add_patient(n)
+    client.force_login(front_desk)
+    response = client.get(reverse("patients:list"), {"q": query})
+    assert len(response.context["rows"]) == 50
+    assert MORE_NOTE not in response.content.decode()
+    add_patient(50)
+    response = client.get(reverse("patients:list"), {"q": query})
+    assert len(response.context["rows"]) == 50
+    assert MORE_NOTE in response.content.decode()
