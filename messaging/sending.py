@@ -99,6 +99,14 @@ class Batch:
     # Once the mail server has failed in this batch, the batch's other emails wait with the
     # message that failed instead of each trying (and each waiting out a timeout) in turn.
     mail_down: tuple[datetime, str] | None = None
+    # The SMS backend, made at the batch's first text and kept for the rest of it: one
+    # client, one HTTP connection to the provider, not a new connection (and TLS) per text.
+    texts: object | None = None
+
+    def sms_backend(self):
+        if self.texts is None:
+            self.texts = sms.get_backend()
+        return self.texts
 
     def renew_if_needed(self, remaining: list[int]) -> None:
         """Extend the lease before it runs out, so a slow but live worker keeps its rows
@@ -219,7 +227,7 @@ def _send_one(message: Message, work: Batch) -> str:
         rendered = rendered or render(message, kind, work.memo)
         provider_id = ""
         if message.channel == Channel.SMS:
-            recipient, provider_id = _deliver_sms(message, rendered)
+            recipient, provider_id = _deliver_sms(message, rendered, work)
         else:
             recipient = _deliver_email(message, rendered, work.connection)
     except DBError:
@@ -374,13 +382,13 @@ def _mime_part(attachment: Attachment):
     return part
 
 
-def _deliver_sms(message: Message, rendered: Rendered) -> tuple[str, str]:
+def _deliver_sms(message: Message, rendered: Rendered, work: Batch) -> tuple[str, str]:
     """Send the text; returns the number and the provider's id for the text."""
     number = message.address or (str(message.patient.phone or "") if message.patient_id else "")
     if not number:
         raise PermanentFailure("no mobile phone number")
     try:
-        backend = sms.get_backend()
+        backend = work.sms_backend()
         # An earlier try failed, but may have reached the provider (its answer lost to a
         # timeout): if the provider holds a copy made since this row was, it is not sent again.
         found = ""

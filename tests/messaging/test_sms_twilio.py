@@ -97,6 +97,14 @@ def test_it_sends_a_text_through_twilio_and_keeps_its_sid(db, twilio):
     assert row.recipient == "+15035550123"
 
 
+def test_a_batch_of_texts_goes_over_one_connection_to_twilio(db, twilio):
+    for n in range(3):
+        enqueue(phone=f"+1503555012{n}", key=f"touch-up:{n}")
+    assert outbox_sending.send_batch(10)["sent"] == 3
+    assert len(posts(twilio)) == 3
+    assert len({request.client for request in posts(twilio)}) == 1
+
+
 def test_it_sends_from_the_messaging_service_when_there_is_no_number(db, twilio, settings):
     settings.TWILIO_FROM = ""
     settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "f" * 32

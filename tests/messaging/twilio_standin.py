@@ -34,6 +34,7 @@ class Recorded:
     form: dict[str, list[str]]
     auth: tuple[str, str] | None
     answered: int = 0  # the status sent back; 0 when the answer was lost
+    client: tuple[str, int] = ("", 0)  # the connection's other end: one per connection
 
     def one(self, name: str) -> str | None:
         values = self.form.get(name) or self.query.get(name)
@@ -64,6 +65,8 @@ class State:
 
 class Handler(BaseHTTPRequestHandler):
     server: "Server"
+    # Connections stay open between requests, as Twilio's do (every answer has its length).
+    protocol_version = "HTTP/1.1"
 
     def log_message(self, *args):
         pass  # quiet: the test reads `requests`
@@ -79,7 +82,9 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         form = parse_qs(self.rfile.read(length).decode()) if length else {}
-        recorded = Recorded(method, url.path, parse_qs(url.query), form, self._auth())
+        recorded = Recorded(
+            method, url.path, parse_qs(url.query), form, self._auth(), client=self.client_address
+        )
         with state.lock:
             state.requests.append(recorded)
         found = MESSAGES.match(url.path)
