@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import time_machine
-from axe_playwright_python.sync_playwright import Axe
+from axe_playwright_python.base import AXE_FILE_PATH, AXE_SCRIPT
 from django.conf import settings
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
@@ -362,7 +362,10 @@ MOUSE_ONLY = """() => {
 }"""
 
 
-def check(axe: Axe, page, label: str) -> list[str]:
+AXE_OPTIONS = {"resultTypes": ["violations"]}  # as axe-playwright-python's run asks
+
+
+def check(page, label: str) -> list[str]:
     """axe on the page as it stands, what is folded away unfolded (the free times behind
     "more", for example), and the focus shown on every control."""
     page.wait_for_load_state("load")
@@ -375,7 +378,11 @@ def check(axe: Axe, page, label: str) -> list[str]:
     mouse = [] if urlsplit(page.url).path.startswith("/admin/") else page.evaluate(MOUSE_ONLY)
     found += [f"{label}: for the mouse only: {', '.join(mouse)}"] if mouse else []
     path = urlsplit(page.url).path
-    violations = axe.run(page).response["violations"]
+    # axe-core is in the page already where logged_in made the context (an init script: not
+    # half a megabyte of script sent over for each page); elsewhere it is put in now.
+    if not page.evaluate("() => typeof axe !== 'undefined'"):
+        page.evaluate(AXE_SCRIPT)
+    violations = page.evaluate("options => axe.run(document, options)", AXE_OPTIONS)["violations"]
     return found + describe(label, [v for v in violations if not left_to_django(path, v)])
 
 
@@ -410,6 +417,7 @@ def logged_in(browser, live_server, user, viewport=LAPTOP):
     """A browser context of its own per role, with a session made by Django's test client
     (no login page to go through for each role: that journey has its tests)."""
     context = browser.new_context(viewport=viewport)
+    context.add_init_script(path=AXE_FILE_PATH)
     if user is not None:
         client = Client()
         client.force_login(user)
@@ -441,7 +449,6 @@ def pages_by_role(world) -> dict[str, list[tuple[str, str, bool]]]:
 
 def test_axe_finds_no_serious_violation_on_any_page_of_any_role(browser, live_server, world):
     ARTIFACTS.mkdir(exist_ok=True)
-    axe = Axe()
     found, unopened, refused = [], [], []
     walked_by_itself = unlisted()[0]  # left here: no role opens it (a file? list it)
     for role, pages in pages_by_role(world).items():
@@ -482,11 +489,11 @@ def test_axe_finds_no_serious_violation_on_any_page_of_any_role(browser, live_se
             if (name, role) in SCREENSHOTS:
                 slug = name.replace(":", "-").replace("_", "-")
                 page.screenshot(path=ARTIFACTS / f"a11y-{slug}-{role}.png", full_page=True)
-            found += check(axe, page, label)
+            found += check(page, label)
             if (name, role) in SENT_BACK:
                 with page.expect_navigation():
                     page.evaluate(SUBMIT)
-                found += check(axe, page, f"{label}, sent back")
+                found += check(page, f"{label}, sent back")
         context.close()
     assert not unopened, unopened
     assert not walked_by_itself, f"no role opens these: list them: {sorted(walked_by_itself)}"
