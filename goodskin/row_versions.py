@@ -18,6 +18,6 @@ def versions(table: str, where: str, *, beside: tuple[str, str] | None = None) -
         with_it = f" || ':' || coalesce({version('u')}, '-')"
         join = f" LEFT JOIN {beside[0]} u ON u.id = t.{beside[1]}"
     return (
-        f"(SELECT coalesce(string_agg(t.id || ':' || t.xmin || t.ctid{with_it}, ',' "
+        f"(SELECT coalesce(string_agg(t.id || ':' || {version('t')}{with_it}, ',' "
         f"ORDER BY t.id), '') FROM {table} t{join} WHERE {where})"
     )

@@ -18,6 +18,14 @@ GROUPED = [
 ]
 
 
+class Ours(forms.Form):
+    zone = forms.ChoiceField(choices=CHOICES, widget=widgets.Select)
+
+
+class Djangos(forms.Form):
+    zone = forms.ChoiceField(choices=CHOICES)
+
+
 @pytest.mark.parametrize("choices", [CHOICES, GROUPED], ids=["plain", "grouped"])
 @pytest.mark.parametrize("value", [None, "", "America/Los_Angeles", "a&b", 7, "unknown"])
 @pytest.mark.parametrize(
@@ -35,14 +43,8 @@ def test_our_select_writes_what_djangos_select_writes(choices, value, attrs):
 
 
 def test_our_select_in_a_bound_form_writes_what_djangos_select_writes():
-    class Form(forms.Form):
-        zone = forms.ChoiceField(choices=CHOICES, widget=widgets.Select)
-
-    class Plain(forms.Form):
-        zone = forms.ChoiceField(choices=CHOICES)
-
     for data in ({"zone": "a&b"}, {"zone": "nowhere"}, {}):
-        ours, django = Form(data), Plain(data)
+        ours, django = Ours(data), Djangos(data)
         ours.is_valid(), django.is_valid()
         assert str(ours["zone"]) == str(django["zone"])
 
@@ -50,14 +52,8 @@ def test_our_select_in_a_bound_form_writes_what_djangos_select_writes():
 def test_crispy_forms_writes_our_select_as_it_writes_djangos():
     from django.template import engines
 
-    class Form(forms.Form):
-        zone = forms.ChoiceField(choices=CHOICES, widget=widgets.Select)
-
-    class Plain(forms.Form):
-        zone = forms.ChoiceField(choices=CHOICES)
-
     field = engines["django"].from_string(
         "{% load crispy_forms_tags %}{{ f.zone|as_crispy_field }}"
     )
     for data in ({"zone": "a&b"}, {"zone": "nowhere"}):
-        assert field.render({"f": Form(data)}) == field.render({"f": Plain(data)})
+        assert field.render({"f": Ours(data)}) == field.render({"f": Djangos(data)})
