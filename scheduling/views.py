@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -34,6 +35,7 @@ from . import (
     aftercare_sheet,
     clock,
     day_cards,
+    free_times_cache,
     gate,
     online_booking_link,
     printout_views,
@@ -179,7 +181,7 @@ def slot_search(request: HttpRequest) -> HttpResponse:
         for key, value in defaults.items():
             params.setdefault(key, value.isoformat() if hasattr(value, "isoformat") else value)
     form = SlotSearchForm(params or None, initial=defaults)
-    patient, plan, days, matches = None, None, [], []
+    patient, plan, matches = None, None, []
     if form.is_valid():
         data = form.cleaned_data
         if data["patient"]:
@@ -190,33 +192,74 @@ def slot_search(request: HttpRequest) -> HttpResponse:
             plan = patient and patient.treatment_plans.filter(status=PlanStatus.ACTIVE).first()
             if plan is None and not matches:
                 form.add_error("who", _("A session needs a patient with an active plan."))
-        if form.is_valid():
-            days = _free_days(data, plan, patient, tz, form.doctors, form.offices)
     # Each free time names its office when there is more than one to choose from.
     many_offices = len(form.offices) > 1
-    chips = slot_chips.write(
-        [slot for _day, slots in days for slot in slots],
-        tz=tz,
-        patient=patient,
-        kind=form.cleaned_data.get("kind", "") if form.is_valid() else "",
-        plan=plan,
-        many_offices=many_offices,
-    )
-    by_doctor = _by_doctor(days, chips)
     context = {
         "form": form,
-        "days": days,
         "many_offices": many_offices,
-        "by_doctor": by_doctor,
-        "free_days": slot_chips.write_days(by_doctor, many_offices=many_offices),
-        "first_free": days[0][1][0] if days else None,
         "patient": patient,
         "plan": plan,
         "tz": tz.key,
         "matches": matches,
         "without_patient": _query_with(request, patient=None),
     }
+    if form.is_valid():
+        context["results"] = _results(request, form, context, plan, patient, tz).html
     return render(request, "scheduling/slots.html", context)
+
+
+def _results(request: HttpRequest, form, context: dict, plan, patient, tz):
+    """The search's results as the page shows them (the first free time, then the days),
+    kept while nothing they are worked out from has changed (free_times_cache). A search
+    worked out here also leaves its days, first free time and rows in `context`."""
+    data = form.cleaned_data
+    many_offices = context["many_offices"]
+    people = [data["doctor"]] if data["doctor"] else form.doctors
+
+    def write() -> free_times_cache.Kept:
+        days = _free_days(data, plan, patient, tz, form.doctors, form.offices)
+        chips = slot_chips.write(
+            [slot for _day, slots in days for slot in slots],
+            tz=tz,
+            patient=patient,
+            kind=data["kind"],
+            plan=plan,
+            many_offices=many_offices,
+        )
+        by_doctor = _by_doctor(days, chips)
+        first_free = days[0][1][0] if days else None
+        context.update(days=days, by_doctor=by_doctor, first_free=first_free)
+        written = {
+            "by_doctor": by_doctor,
+            "free_days": slot_chips.write_days(by_doctor, many_offices=many_offices),
+            "first_free": first_free,
+            "kind": data["kind"],
+            "patient": patient,
+            "plan": plan,
+            "many_offices": many_offices,
+        }
+        with timezone.override(tz):
+            html = render_to_string("scheduling/_free_times.html", written)
+        first = int(first_free.starts_at.timestamp()) if first_free else None
+        return free_times_cache.Kept(html, first)
+
+    return free_times_cache.kept(
+        first_day=data["first_day"],
+        last_day=data["last_day"],
+        doctor_ids=[d.pk for d in people],
+        plan_id=plan.pk if plan else None,
+        parts=(
+            data["kind"],
+            data["doctor"].pk if data["doctor"] else "-",
+            data["location"].pk if data.get("location") else "-",
+            ",".join(str(o.pk) for o in form.offices),
+            data.get("part") or "-",
+            patient.pk if patient else "-",
+            tz.key,
+            timezone.localdate(timezone.now(), tz),
+        ),
+        write=write,
+    )
 
 
 # How many patients a name may match before the front desk is asked to type more.

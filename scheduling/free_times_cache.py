@@ -1,0 +1,109 @@
+"""The free-time page's results (the first free time and the days' buttons), kept in the cache
+under a fingerprint of every row the search reads, as card_cache keeps the day view's cards: a
+search asked again with nothing changed is not worked out and written again (it was two thirds
+of the page: the calendar read and laid out, some hundreds of buttons written; bench/scheduling.py,
+"free-time page").
+
+The fingerprint is one query: the version of each appointment near the days searched (every
+doctor's, since the rooms are shared, and so the patient's own), the doctors' time off there, the
+closed days, every working hours, room and office row, the scheduling settings, the doctors'
+rows (their names are on the buttons) and the plan's (its session length). Any write to one of
+them makes a new fingerprint, whatever path made it. The clock only ever takes free times away
+(those it passes): a kept result is used while the clock has not reached its first free time,
+and written again after. Elsewhere than PostgreSQL, and while the cache does not answer, the
+search runs every time."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils import timezone
+
+from goodskin.row_versions import versions
+from treatments.models import TreatmentPlan
+
+from . import card_cache, rules
+from .models import (
+    MAX_LENGTH,
+    Appointment,
+    ClosedDay,
+    Location,
+    Room,
+    SchedulingSettings,
+    TimeOff,
+    WorkingHours,
+)
+
+# Raise when what is kept or how it is written changes.
+VERSION = 1
+
+
+def _table(model) -> str:
+    return model._meta.db_table
+
+
+# The appointments that overlap the days searched as overlap_q reads them (its bound on the start
+# lets the index on starts_at serve), widened by two days each side: any office's zone and any
+# buffer around a visit fall inside.
+_NEAR = (
+    "t.starts_at < %(until)s AND t.starts_at > %(since)s - %(longest)s AND t.ends_at > %(since)s"
+)
+FINGERPRINT = f"""
+    SELECT md5(concat_ws('|',
+        {versions(_table(Appointment), _NEAR)},
+        {versions(_table(TimeOff), "t.starts_at < %(until)s AND t.ends_at > %(since)s")},
+        {versions(_table(ClosedDay), "t.day BETWEEN %(first)s AND %(last)s")},
+        {versions(_table(WorkingHours), "TRUE")},
+        {versions(_table(Room), "TRUE")},
+        {versions(_table(Location), "TRUE")},
+        {versions(_table(SchedulingSettings), "TRUE")},
+        {versions(_table(get_user_model()), "t.id = ANY(%(doctors)s)")},
+        {versions(_table(TreatmentPlan), "t.id = %(plan)s")}))
+"""
+MARGIN = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class Kept:
+    html: str
+    # The first free time's start in whole seconds (rules.earliest_start's scale), None for none.
+    first_start: int | None
+
+
+def fresh(kept: Kept) -> bool:
+    """No free time of `kept` has been passed by the clock (the search would give the same)."""
+    return kept.first_start is None or rules.earliest_start(timezone.now()) <= kept.first_start
+
+
+def kept(
+    *,
+    first_day: date,
+    last_day: date,
+    doctor_ids: list[int],
+    plan_id: int | None,
+    parts: tuple,
+    write: Callable[[], Kept],
+) -> Kept:
+    """What `write()` gives for a search, kept under the fingerprint of the rows it reads and
+    `parts` (everything else the result depends on: the search's own words, the patient, the
+    zone, the offices shown)."""
+    if connection.vendor != "postgresql" or card_cache.paused():
+        return write()
+    since = datetime.combine(first_day, time.min, tzinfo=UTC) - MARGIN
+    until = datetime.combine(last_day, time.min, tzinfo=UTC) + timedelta(days=1) + MARGIN
+    params = {
+        "since": since,
+        "until": until,
+        "longest": MAX_LENGTH,
+        "first": first_day - MARGIN,
+        "last": last_day + MARGIN,
+        "doctors": sorted(doctor_ids),
+        "plan": plan_id or 0,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(FINGERPRINT, params)
+        (found,) = cursor.fetchone()
+    key = (VERSION, first_day, last_day, ",".join(map(str, params["doctors"])), plan_id, *parts)
+    return card_cache.remember("free-times", found, key, write, fresh=fresh)
