@@ -596,8 +596,9 @@ class PatientSchedule:
     undoable: list[Appointment] = field(default_factory=list)
 
 
-def patient_schedule(patient) -> PatientSchedule:
-    """What the patient's home page shows of their visits and their plan."""
+def patient_schedule(patient, *, undoable: bool = True) -> PatientSchedule:
+    """What the patient's home page shows of their visits and their plan (without the
+    cancellations they may undo, when `undoable` is False: read apart, undoable_cancellations)."""
     now = timezone.now()
     appointments = Appointment.objects.filter(patient=patient).select_related("doctor", "location")
     return PatientSchedule(
@@ -608,16 +609,23 @@ def patient_schedule(patient) -> PatientSchedule:
         progress=latest_plan_progress(patient),
         latest=latest_session(patient),
         notice_hours=scheduling_settings().patient_notice_hours,
-        undoable=list(
-            appointments.filter(
-                status=Status.CANCELLED,
-                cancelled_by=CancelledBy.PATIENT,
-                starts_at__gte=now,
-                changes__action=ChangeAction.CANCELLED,
-                changes__by_id=patient.portal_user_id,
-                changes__at__gt=now - change_notices.undo_window(),
-            ).distinct()
-        ),
+        undoable=undoable_cancellations(patient, now) if undoable else [],
+    )
+
+
+def undoable_cancellations(patient, now=None) -> list[Appointment]:
+    """The patient's visits they cancelled online a few minutes ago: they may still undo it."""
+    now = now or timezone.now()
+    return list(
+        Appointment.objects.filter(
+            patient=patient,
+            status=Status.CANCELLED,
+            cancelled_by=CancelledBy.PATIENT,
+            starts_at__gte=now,
+            changes__action=ChangeAction.CANCELLED,
+            changes__by_id=patient.portal_user_id,
+            changes__at__gt=now - change_notices.undo_window(),
+        ).distinct()
     )
 
 

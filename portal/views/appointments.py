@@ -14,13 +14,11 @@ from goodskin.actors import Actor
 from patients.access import get_own_patient_or_none
 from scheduling import aftercare_sheet, clock, selectors, services
 from scheduling.access import get_own_appointment
-from scheduling.models import Kind, Status
-from treatments import diagram
-from treatments.models import PlanStatus
+from scheduling.models import Status
 
-from .. import ical
+from .. import ical, schedule_panel
 from ..forms import CancelForm, MoveChoiceForm, UndoForm
-from . import aftercare_context, patient_only
+from . import patient_only
 
 
 @patient_only
@@ -29,32 +27,13 @@ def schedule(request: HttpRequest) -> HttpResponse:
     patient = get_own_patient_or_none(request, subject="portal schedule")
     if patient is None:
         return render(request, "portal/no_record.html")
-    mine = selectors.patient_schedule(patient)
+    greeting, rest = schedule_panel.kept(request, patient)
     context = {
-        "patient": patient,
-        "upcoming": mine.upcoming,
-        "past": mine.past,
-        "progress": mine.progress,
-        "today": timezone.localdate(),
-        "legend": diagram.legend(),
-        "latest": mine.latest,
-        "notice_hours": mine.notice_hours,
-        "may_book_next": _may_book_next(mine),
-        "consultation_coming": any(visit.kind == Kind.CONSULTATION for visit in mine.upcoming),
-        "undoable": mine.undoable,
-        **aftercare_context(mine.progress.plan if mine.progress else None),
+        "greeting": greeting,
+        "undoable": selectors.undoable_cancellations(patient),
+        "rest": rest,
     }
     return render(request, "portal/schedule.html", context)
-
-
-def _may_book_next(mine) -> bool:
-    """The plan is under way and has sessions left that no visit is booked for (from what the
-    page loaded already; the booking page checks the plan's rules)."""
-    progress = mine.progress
-    if progress is None or progress.plan.status != PlanStatus.ACTIVE:
-        return False
-    booked = sum(1 for visit in mine.upcoming if visit.plan_id == progress.plan.pk)
-    return progress.sessions_done + booked < progress.plan.sessions_planned
 
 
 @patient_only
