@@ -377,6 +377,14 @@ class AuditEntry(models.Model):
         indexes = [
             # An administrator's list of one patient's audit trail, newest first.
             models.Index(fields=["patient", "-at"], name="audit_patient_at_idx"),
+            # The record page's "changed lately": a patient's changes alone. Through the index
+            # above it read every view of the record ever audited to find them (6 to 22 ms
+            # for a record opened 2,400 times; bench/load.py, "patient record").
+            models.Index(
+                fields=["patient", "-at"],
+                condition=models.Q(action=AuditAction.CHANGE),
+                name="audit_patient_change_idx",
+            ),
         ]
 
     def __str__(self) -> str:
