@@ -85,7 +85,7 @@ def kept(request, patient) -> tuple[str, str]:
 
 
 def _write(request, patient) -> tuple[str, str]:
-    mine = selectors.patient_schedule(patient, undoable=False)
+    mine = selectors.patient_schedule(patient)
     context = {
         "patient": patient,
         "upcoming": mine.upcoming,

@@ -592,13 +592,11 @@ class PatientSchedule:
     progress: PlanProgress | None  # of the newest plan the patient may see
     latest: LatestSession | None
     notice_hours: int  # how long before a visit the patient may still change it online
-    # Cancelled online by the patient a few minutes ago: they may still undo it.
-    undoable: list[Appointment] = field(default_factory=list)
 
 
-def patient_schedule(patient, *, undoable: bool = True) -> PatientSchedule:
-    """What the patient's home page shows of their visits and their plan (without the
-    cancellations they may undo, when `undoable` is False: read apart, undoable_cancellations)."""
+def patient_schedule(patient) -> PatientSchedule:
+    """What the patient's home page shows of their visits and their plan (the cancellations
+    they may still undo are read apart, on every page: undoable_cancellations)."""
     now = timezone.now()
     appointments = Appointment.objects.filter(patient=patient).select_related("doctor", "location")
     return PatientSchedule(
@@ -609,13 +607,12 @@ def patient_schedule(patient, *, undoable: bool = True) -> PatientSchedule:
         progress=latest_plan_progress(patient),
         latest=latest_session(patient),
         notice_hours=scheduling_settings().patient_notice_hours,
-        undoable=undoable_cancellations(patient, now) if undoable else [],
     )
 
 
-def undoable_cancellations(patient, now=None) -> list[Appointment]:
+def undoable_cancellations(patient) -> list[Appointment]:
     """The patient's visits they cancelled online a few minutes ago: they may still undo it."""
-    now = now or timezone.now()
+    now = timezone.now()
     return list(
         Appointment.objects.filter(
             patient=patient,

@@ -1,5 +1,6 @@
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -65,6 +66,38 @@ def card_cache_paused(monkeypatch):
     from scheduling import card_cache
 
     monkeypatch.setattr(card_cache, "_paused_until", float("inf"))
+
+
+@contextmanager
+def written_afresh():
+    """Within: every kept page part (scheduling.card_cache) is written afresh, as with no
+    cache, to compare a kept page with."""
+    from scheduling import card_cache
+
+    paused = card_cache._paused_until
+    card_cache._paused_until = float("inf")
+    try:
+        yield
+    finally:
+        card_cache._paused_until = paused
+
+
+@pytest.fixture
+def kept_keys(monkeypatch) -> list[str]:
+    """The keys kept page parts are asked for under (scheduling.card_cache), none kept."""
+    from scheduling import card_cache
+
+    keys = []
+
+    class Spy:
+        def get(self, key):
+            keys.append(key)
+
+        def set(self, key, value, timeout):
+            pass
+
+    monkeypatch.setattr(card_cache, "cache", Spy())
+    return keys
 
 
 @pytest.fixture(scope="session")

@@ -13,20 +13,17 @@ INDEX = models.Index(
 )
 
 
-def create(apps, schema_editor):
-    model = apps.get_model("patients", "AuditEntry")
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.add_index(model, INDEX, concurrently=True)
-    else:
-        schema_editor.add_index(model, INDEX)
+def on_index(method: str):
+    """The schema editor's add_index or remove_index of INDEX, CONCURRENTLY on PostgreSQL."""
 
+    def apply(apps, schema_editor):
+        model = apps.get_model("patients", "AuditEntry")
+        postgresql = schema_editor.connection.vendor == "postgresql"
+        getattr(schema_editor, method)(
+            model, INDEX, **({"concurrently": True} if postgresql else {})
+        )
 
-def drop(apps, schema_editor):
-    model = apps.get_model("patients", "AuditEntry")
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.remove_index(model, INDEX, concurrently=True)
-    else:
-        schema_editor.remove_index(model, INDEX)
+    return apply
 
 
 class Migration(migrations.Migration):
@@ -36,7 +33,9 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.SeparateDatabaseAndState(
-            database_operations=[migrations.RunPython(create, drop)],
+            database_operations=[
+                migrations.RunPython(on_index("add_index"), on_index("remove_index"))
+            ],
             state_operations=[migrations.AddIndex("auditentry", INDEX)],
         )
     ]

@@ -11,8 +11,9 @@ import time_machine
 from django.urls import reverse
 
 from portal import schedule_panel
-from scheduling import card_cache, services
+from scheduling import services
 from scheduling.models import Appointment, Kind, Location, SchedulingSettings, Status
+from tests.conftest import written_afresh
 from tests.factories import PatientFactory, screen
 from tests.scheduling.conftest import MONDAY, at, desk_actor
 from tests.treatments.conftest import area, chart_session, make_plan
@@ -64,13 +65,9 @@ def page(client) -> tuple[str, str]:
     return str(response.context["greeting"]), str(response.context["rest"])
 
 
-def written_afresh(client) -> tuple[str, str]:
-    paused = card_cache._paused_until
-    card_cache._paused_until = float("inf")
-    try:
+def page_afresh(client) -> tuple[str, str]:
+    with written_afresh():
         return page(client)
-    finally:
-        card_cache._paused_until = paused
 
 
 def changes(me, plan, coming, doctor, hours, front_desk):
@@ -191,7 +188,7 @@ def test_every_change_to_what_the_page_shows_shows_on_the_next_page(
     changes(me, plan, coming, doctor, hours, front_desk)[change]()
     after = page(client)
     assert after != before
-    assert after == written_afresh(client)
+    assert after == page_afresh(client)
 
 
 def test_the_page_is_written_once_while_nothing_changes(client, home, patient, monkeypatch):
@@ -214,7 +211,7 @@ def test_a_visit_moves_into_the_past_when_it_starts(client, home, patient):
             upcoming, past = page(client)[1].split("Past visits")
             assert ("Thursday, December 3" in upcoming) is upcoming_too
             assert ("Thursday, December 3" in past) is not upcoming_too
-            assert page(client) == written_afresh(client)
+            assert page(client) == page_afresh(client)
 
 
 def test_the_days_left_with_the_hose_count_down_each_day(client, home, patient):

@@ -283,20 +283,11 @@ def test_the_day_view_works_and_stays_right_when_the_cache_does_not_answer(
         assert "Seen without the cache" in day_page(client)
 
 
-def test_two_databases_holding_the_same_rows_keep_their_own_cards(hours, doctor, monkeypatch):
+def test_two_databases_holding_the_same_rows_keep_their_own_cards(hours, doctor, kept_keys):
     """A copy of a database (CREATE DATABASE ... TEMPLATE) has the same row versions: the
     database's name is in the key, and so is the day it is (the buttons depend on it)."""
+    keys = kept_keys
     visit(hours, doctor, 9)
-    keys = []
-
-    class Spy:
-        def get(self, key):
-            keys.append(key)
-
-        def set(self, key, value, timeout):
-            pass
-
-    monkeypatch.setattr(card_cache, "cache", Spy())
     selectors.cards(*day_bounds(MONDAY, TZ), TZ)
     assert len(keys) == 1
     assert connection.settings_dict["NAME"] in keys[0]

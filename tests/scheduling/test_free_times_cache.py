@@ -24,6 +24,7 @@ from scheduling.models import (
     TimeOff,
     WorkingHours,
 )
+from tests.conftest import written_afresh
 from tests.factories import PatientFactory, UserFactory
 from tests.treatments.conftest import make_plan
 
@@ -58,12 +59,8 @@ def results(client, patient, doctor, kind=Kind.CONSULTATION) -> str:
 
 def worked_out(client, patient, doctor, kind=Kind.CONSULTATION) -> str:
     """The same search worked out afresh, as without the cache."""
-    paused = card_cache._paused_until
-    card_cache._paused_until = float("inf")
-    try:
+    with written_afresh():
         return results(client, patient, doctor, kind)
-    finally:
-        card_cache._paused_until = paused
 
 
 @pytest.fixture
@@ -265,17 +262,8 @@ def test_a_day_with_no_free_time_says_so_from_the_cache_too(
         assert results(client, patient, doctor) == first
 
 
-def test_the_key_holds_the_database_the_day_and_the_search(hours, doctor, monkeypatch):
-    keys = []
-
-    class Spy:
-        def get(self, key):
-            keys.append(key)
-
-        def set(self, key, value, timeout):
-            pass
-
-    monkeypatch.setattr(card_cache, "cache", Spy())
+def test_the_key_holds_the_database_the_day_and_the_search(hours, doctor, kept_keys):
+    keys = kept_keys
     free_times_cache.kept(
         first_day=MONDAY,
         last_day=MONDAY,
