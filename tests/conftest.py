@@ -68,6 +68,16 @@ def card_cache_paused(monkeypatch):
     monkeypatch.setattr(card_cache, "_paused_until", float("inf"))
 
 
+# A cache that does not answer: nothing listens on that port.
+CACHE_DOWN = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
+
+
 @contextmanager
 def written_afresh():
     """Within: every kept page part (scheduling.card_cache) is written afresh, as with no

@@ -13,7 +13,7 @@ from django.urls import reverse
 from portal import schedule_panel
 from scheduling import services
 from scheduling.models import Appointment, Kind, Location, SchedulingSettings, Status
-from tests.conftest import written_afresh
+from tests.conftest import CACHE_DOWN, written_afresh
 from tests.factories import PatientFactory, screen
 from tests.scheduling.conftest import MONDAY, at, desk_actor
 from tests.treatments.conftest import area, chart_session, make_plan
@@ -241,13 +241,7 @@ def test_the_page_works_and_stays_right_when_the_cache_does_not_answer(
     client, home, patient, settings
 ):
     me, plan, coming = home
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-    }
+    settings.CACHES = CACHE_DOWN
     client.force_login(patient)
     assert "Hello, Rosa" in page(client)[0]
     me.preferred_name = "Rosie"

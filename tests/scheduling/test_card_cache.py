@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 from scheduling import card_cache, selectors
 from scheduling.clock import day_bounds
 from scheduling.models import Appointment, BookingRequest, Kind, Room, Status
+from tests.conftest import CACHE_DOWN
 from tests.factories import PatientFactory
 
 from .conftest import MONDAY, TZ, at
@@ -269,14 +270,7 @@ def test_the_day_view_works_and_stays_right_when_the_cache_does_not_answer(
 ):
     client.force_login(front_desk)
     shown = visit(hours, doctor, 9, patient=PatientFactory(legal_last_name="Before"))
-    down = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-    }
-    with override_settings(CACHES=down):
+    with override_settings(CACHES=CACHE_DOWN):
         assert "Before" in day_page(client)
         assert card_cache._paused_until > 0  # the next pages don't try for a while
         Appointment.objects.filter(pk=shown.pk).update(notes="Seen without the cache")

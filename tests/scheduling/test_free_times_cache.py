@@ -24,7 +24,7 @@ from scheduling.models import (
     TimeOff,
     WorkingHours,
 )
-from tests.conftest import written_afresh
+from tests.conftest import CACHE_DOWN, written_afresh
 from tests.factories import PatientFactory, UserFactory
 from tests.treatments.conftest import make_plan
 
@@ -234,14 +234,7 @@ def test_the_page_works_and_stays_right_when_the_cache_does_not_answer(
 ):
     patient = desk_and_patient
     room = Room.objects.filter(location=hours).first()
-    down = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-    }
-    with override_settings(CACHES=down):
+    with override_settings(CACHES=CACHE_DOWN):
         before = results(client, patient, doctor)
         assert card_cache._paused_until > 0  # the next pages don't try for a while
         Room.objects.exclude(pk=room.pk).update(active=False)
