@@ -98,33 +98,65 @@ def patient_move_options(
         first = max(
             filter(None, [first, rules.first_day_after(before, session.plan.interval_weeks)])
         )
-    slots = free_slots(
-        doctor_ids=[appointment.doctor_id],
-        location=appointment.location,
-        first_day=first,
-        last_day=first + timedelta(days=days),
-        minutes=int(appointment.duration.total_seconds() // 60),
-        step_minutes=settings.slot_step_minutes,
-        buffer_minutes=settings.buffer_minutes,
-        patient_id=appointment.patient_id,
-    )
-    allowed = [
-        slot
-        for slot in slots
-        if slot.starts_at != appointment.starts_at
-        and rules.with_notice(slot.starts_at, now, settings.patient_notice_hours) is None
-        and (session is None or rules.gap(session, slot.starts_at.astimezone(tz).date()) is None)
-    ]
-    return _thin(allowed, tz, per_day=per_day, max_days=max_days)
+
+    def search(first_day, last_day, limit: int) -> list:
+        return free_slots(
+            doctor_ids=[appointment.doctor_id],
+            location=appointment.location,
+            first_day=first_day,
+            last_day=last_day,
+            minutes=int(appointment.duration.total_seconds() // 60),
+            step_minutes=settings.slot_step_minutes,
+            buffer_minutes=settings.buffer_minutes,
+            patient_id=appointment.patient_id,
+            limit=limit,
+        )
+
+    def allowed(slots: list) -> list:
+        return [
+            slot
+            for slot in slots
+            if slot.starts_at != appointment.starts_at
+            and rules.with_notice(slot.starts_at, now, settings.patient_notice_hours) is None
+            and (
+                session is None or rules.gap(session, slot.starts_at.astimezone(tz).date()) is None
+            )
+        ]
+
+    # The first look nearly always finds the days shown; the rest of the range is read only
+    # when it does not. The same times as one search of the whole range, which read every
+    # appointment of four weeks (bench/load.py, "portal move page"): a day's free times don't
+    # depend on the other days searched, and the second look takes what the first left of
+    # the search's limit.
+    last_day = first + timedelta(days=days)
+    split = min(last_day, first + timedelta(days=FIRST_LOOK_DAYS - 1))
+    slots = search(first, split, SEARCH_LIMIT)
+    enough = len(slots) >= SEARCH_LIMIT or len(_days_offered(allowed(slots), tz)) >= max_days
+    rest = [split + timedelta(days=n) for n in range(1, (last_day - split).days + 1)]
+    # A plan's session may be kept off every day of the rest by its interval to the others.
+    if not enough and any(session is None or rules.gap(session, day) is None for day in rest):
+        slots += search(rest[0], last_day, SEARCH_LIMIT - len(slots))
+    return _thin(allowed(slots), tz, per_day=per_day, max_days=max_days)
 
 
-def _thin(slots: list, tz, *, per_day: int, max_days: int) -> list:
-    """At most `per_day` times a day, spread over the day, on the hour or half hour."""
+# The free-time search's limit (slots.free_slots), and the days the move page's first look reads.
+SEARCH_LIMIT = 500
+FIRST_LOOK_DAYS = 14
+
+
+def _days_offered(slots: list, tz) -> dict:
+    """{day: its times on the hour or half hour}, what _thin chooses from."""
     by_day: dict = {}
     for slot in slots:
         local = slot.starts_at.astimezone(tz)
         if local.minute in (0, 30):
             by_day.setdefault(local.date(), []).append(slot)
+    return by_day
+
+
+def _thin(slots: list, tz, *, per_day: int, max_days: int) -> list:
+    """At most `per_day` times a day, spread over the day, on the hour or half hour."""
+    by_day = _days_offered(slots, tz)
     chosen = []
     for day in sorted(by_day)[:max_days]:
         times = by_day[day]
