@@ -14,7 +14,6 @@ read on every page, outside the kept part (each has a form with its token and go
 minutes)."""
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -65,11 +64,10 @@ def kept(request, patient) -> tuple[str, str]:
     def write() -> tuple[str, str]:
         return _write(request, patient)
 
-    if connection.vendor != "postgresql" or card_cache.paused():
+    row = card_cache.fingerprint_row(FINGERPRINT, {"patient": patient.pk, "now": now})
+    if row is None:
         return write()
-    with connection.cursor() as cursor:
-        cursor.execute(FINGERPRINT, {"patient": patient.pk, "now": now})
-        found, turns, zones = cursor.fetchone()
+    found, turns, zones = row
     # The day it is where the page is shown and at each office (a session's hose days are
     # counted in its office's days).
     days = {timezone.localdate(now)} | {

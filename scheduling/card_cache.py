@@ -94,6 +94,17 @@ def cached(rows, parts: tuple, write: Callable[[], object]):
     return remember("cards", found, parts, write)
 
 
+def fingerprint_row(sql: str, params) -> tuple | None:
+    """The row a page part's fingerprint query gives (its md5 first, then whatever the part's
+    key needs beside it), or None where kept parts are not used: elsewhere than PostgreSQL, and
+    while the cache is paused."""
+    if connection.vendor != "postgresql" or paused():
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
 def paused() -> bool:
     """The cache failed to answer a moment ago: pages go without it for now."""
     return time.monotonic() < _paused_until

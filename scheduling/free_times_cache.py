@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.utils import timezone
 
 from goodskin.row_versions import versions
@@ -89,8 +88,6 @@ def kept(
     """What `write()` gives for a search, kept under the fingerprint of the rows it reads and
     `parts` (everything else the result depends on: the search's own words, the patient, the
     zone, the offices shown)."""
-    if connection.vendor != "postgresql" or card_cache.paused():
-        return write()
     since = datetime.combine(first_day, time.min, tzinfo=UTC) - MARGIN
     until = datetime.combine(last_day, time.min, tzinfo=UTC) + timedelta(days=1) + MARGIN
     params = {
@@ -102,8 +99,9 @@ def kept(
         "doctors": sorted(doctor_ids),
         "plan": plan_id or 0,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(FINGERPRINT, params)
-        (found,) = cursor.fetchone()
+    row = card_cache.fingerprint_row(FINGERPRINT, params)
+    if row is None:
+        return write()
+    (found,) = row
     key = (VERSION, first_day, last_day, ",".join(map(str, params["doctors"])), plan_id, *parts)
     return card_cache.remember("free-times", found, key, write, fresh=fresh)

@@ -6,7 +6,6 @@ with patients.record_panels; a fixed number of queries however long the history.
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -94,11 +93,10 @@ def appointments_panel(request, patient) -> str:
     def write() -> str:
         return _panel(request, patient, now, can_book)
 
-    if connection.vendor != "postgresql" or card_cache.paused():
+    row = card_cache.fingerprint_row(PANEL_FINGERPRINT, {"patient": patient.pk, "now": now})
+    if row is None:
         return write()
-    with connection.cursor() as cursor:
-        cursor.execute(PANEL_FINGERPRINT, {"patient": patient.pk, "now": now})
-        found, turns = cursor.fetchone()
+    found, turns = row
     parts = (patient.pk, can_book, clock.zone(), turns.isoformat() if turns else "-")
     return card_cache.remember("record", found, parts, write)
 

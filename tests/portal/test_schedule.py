@@ -11,7 +11,7 @@ from patients.models import AuditEntry
 from scheduling import reminders, services
 from scheduling.models import Appointment, AppointmentChange, ChangeAction, Kind, Status
 from tests.factories import PatientFactory, UserFactory, screen
-from tests.scheduling.conftest import MONDAY, TZ, at, desk_actor
+from tests.scheduling.conftest import MONDAY, TZ, at, desk_actor, three_sessions
 from tests.treatments.conftest import chart_session, make_plan
 
 
@@ -227,15 +227,7 @@ def test_it_moves_to_an_offered_time_and_re_times_the_reminders(client, visit, p
 @pytest.fixture
 def series(now, hours, front_desk, doctor, me):
     """Three sessions of a plan, 5 weeks apart, the first in two days."""
-    return services.book_series(
-        plan=make_plan(me, doctor, sessions=3),
-        by=desk_actor(front_desk),
-        starts={
-            1: at(MONDAY + timedelta(days=2), 9),
-            2: at(MONDAY + timedelta(weeks=5), 9),
-            3: at(MONDAY + timedelta(weeks=10), 9),
-        },
-    )
+    return three_sessions(me, doctor, front_desk)
 
 
 def test_it_offers_only_times_that_keep_the_plan_interval_and_the_notice(series):

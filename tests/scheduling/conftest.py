@@ -1,7 +1,7 @@
 """A clinic calendar to book into: the Oregon office, two rooms, a doctor working 8 to 5 on
 weekdays, and the clock frozen on a Monday morning in Oregon."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -28,6 +28,22 @@ def work_weekdays(doctor, office, start=time(8), end=time(17)) -> None:
         WorkingHours.objects.create(
             doctor=doctor, location=office, weekday=weekday, starts=start, ends=end
         )
+
+
+def three_sessions(patient, doctor, front_desk) -> list:
+    """A plan's three sessions booked 5 weeks apart, the first two days after MONDAY."""
+    from scheduling import services
+    from tests.treatments.conftest import make_plan
+
+    return services.book_series(
+        plan=make_plan(patient, doctor, sessions=3),
+        by=desk_actor(front_desk),
+        starts={
+            1: at(MONDAY + timedelta(days=2), 9),
+            2: at(MONDAY + timedelta(weeks=5), 9),
+            3: at(MONDAY + timedelta(weeks=10), 9),
+        },
+    )
 
 
 @pytest.fixture

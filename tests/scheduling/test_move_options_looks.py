@@ -12,9 +12,8 @@ from scheduling.models import Kind, WorkingHours
 from scheduling.services import patient_changes
 from scheduling.slots import free_slots
 from tests.factories import PatientFactory, screen
-from tests.treatments.conftest import make_plan
 
-from .conftest import MONDAY, at, desk_actor
+from .conftest import MONDAY, at, desk_actor, three_sessions
 
 pytestmark = pytest.mark.django_db
 FRIDAY = 4
@@ -81,15 +80,7 @@ def test_a_session_kept_off_the_rest_of_the_range_by_its_interval_looks_once(
     both others: the days after the first look are all refused, so they are not read."""
     patient = PatientFactory()
     screen(patient, sclerosant_allergy="no", untreated_varicose="no")
-    _first, second, _third = services.book_series(
-        plan=make_plan(patient, doctor, sessions=3),
-        by=desk_actor(front_desk),
-        starts={
-            1: at(MONDAY + timedelta(days=2), 9),
-            2: at(MONDAY + timedelta(weeks=5), 9),
-            3: at(MONDAY + timedelta(weeks=10), 9),
-        },
-    )
+    _first, second, _third = three_sessions(patient, doctor, front_desk)
     whole, _found, _one = offered(second, monkeypatch)
     looked, _found, looks = offered(second, monkeypatch, looks_at=patient_changes.FIRST_LOOK_DAYS)
     assert looks == 1
