@@ -27,7 +27,7 @@ from django.db import connection
 from django.utils import translation
 from redis.exceptions import RedisError
 
-from goodskin.row_versions import version
+from goodskin.row_versions import prepared_row, version
 from patients.models import Patient
 from treatments.models import TreatmentPlan
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # Raise when what a card holds or how it is written changes, so that cards kept by the code
 # before are not shown by the code after.
-VERSION = 1
+VERSION = 2
 # A kept part goes this long after it was written (a newer one is under a newer key).
 KEEP_SECONDS = 15 * 60
 # After the cache fails to answer, pages go without it for this long (a hung Redis would
@@ -51,7 +51,7 @@ CACHE_DOWN = (RedisError, OSError)
 FINGERPRINTED = ("patient", "plan", "doctor", "room", "booking_request")
 
 
-def _fingerprint_sql(where: str) -> str:
+def fingerprint_sql(where: str) -> str:
     table = Appointment._meta.db_table
     return f"""
         SELECT md5(string_agg(concat_ws(':', {table}.id, {version(table)},
@@ -71,16 +71,24 @@ def fingerprint(rows) -> str | None:
     """The fingerprint of the appointments of `rows` (the queryset the cards are read from,
     filtered on the appointment's own columns) and of what they read beside them; None where
     it can't be taken (not PostgreSQL)."""
+    found = rows_where(rows)
+    if found is None:
+        return None
+    where, params = found
+    (found,) = prepared_row(fingerprint_sql(where), params)
+    return found or "none"
+
+
+def rows_where(rows) -> tuple[str, list] | None:
+    """The condition of `rows` (appointments filtered on their own columns) as SQL on the
+    unaliased table, and its parameters, as the ORM writes it for the cards; None where a
+    fingerprint can't be taken of them (not PostgreSQL, or filtered through a join)."""
     query = rows.query
     joined = any(n for alias, n in query.alias_refcount.items() if alias != query.base_table)
     if connection.vendor != "postgresql" or joined:
-        return None  # not PostgreSQL, or filtered through a join the fingerprint can't see
-    # The rows' own condition, as the ORM writes it for the cards (on the unaliased table).
+        return None
     where, params = query.where.as_sql(query.get_compiler(connection=connection), connection)
-    with connection.cursor() as cursor:
-        cursor.execute(_fingerprint_sql(where or "TRUE"), params)
-        (found,) = cursor.fetchone()
-    return found or "none"
+    return where or "TRUE", list(params)
 
 
 def cached(rows, parts: tuple, write: Callable[[], object]):
@@ -100,9 +108,7 @@ def fingerprint_row(sql: str, params) -> tuple | None:
     while the cache is paused."""
     if connection.vendor != "postgresql" or paused():
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+    return prepared_row(sql, params)
 
 
 def paused() -> bool:

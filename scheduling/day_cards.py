@@ -3,6 +3,7 @@ a day of eight doctors is a hundred cards, and the loop was a third of the page'
 eligibility gate read less (bench/scheduling.py, "day view"). The HTML is the one the template
 wrote; every value goes through escape()."""
 
+from dataclasses import astuple, dataclass
 from html import escape  # Django's escape less its lazy-text wrapper: these are plain str
 from urllib.parse import quote
 
@@ -13,11 +14,51 @@ from . import card_cache, selectors
 from .selectors import Card, Column
 
 
+@dataclass(frozen=True)
+class Fields:
+    """What a card's status form carries of the page it is on, as HTML: the form token's
+    field, the field of the address to come back to, and that address as a link's query."""
+
+    form_head: str
+    here_field: str
+    back: str
+
+
+def fields(here: str, csrf_token: str) -> Fields:
+    """The Fields of the page at address `here` (where a status change returns) with the form
+    token `csrf_token`."""
+    return Fields(
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">',
+        f'<input type="hidden" name="next" value="{escape(here)}">',
+        escape(f"?next={quote(here, safe='/')}"),  # as the urlencode filter writes it
+    )
+
+
+# Where each of a page's Fields goes, in cards written to be kept (day_page): NUL characters,
+# which no stored text, address or escaped value holds (PostgreSQL refuses NUL in text, the
+# middleware refuses it in an address).
+MARKS = Fields("\x00form\x00", "\x00here\x00", "\x00back\x00")
+
+
+def put(html: str, page: Fields) -> str:
+    """`html` written with MARKS, with this page's Fields in their place."""
+    for mark, value in zip(astuple(MARKS), astuple(page), strict=True):
+        html = html.replace(mark, value)
+    return html
+
+
 def write(
     columns: list[Column], *, by_room: bool, here: str, csrf_token: str
 ) -> list[tuple[Column, list[SafeString]]]:
     """Each column with its cards' HTML, in order. `here`: the page's own address, where a
     status change returns; `csrf_token`: the page's token for the cards' forms."""
+    return write_with(columns, by_room=by_room, page=fields(here, csrf_token))
+
+
+def write_with(
+    columns: list[Column], *, by_room: bool, page: Fields
+) -> list[tuple[Column, list[SafeString]]]:
+    """write(), with the page's Fields (or MARKS) given."""
     words = {
         "late": escape(gettext("Late cancellation")),
         "online": escape(gettext("Online")),
@@ -25,14 +66,11 @@ def write(
         "ask_doctor": escape(gettext("Only a doctor can let treatment go ahead.")),
         "rescreen": escape(gettext("Re-screen and check in")),
     }
-    form_head = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
-    here_field = f'<input type="hidden" name="next" value="{escape(here)}">'
-    back = escape(f"?next={quote(here, safe='/')}")  # as the urlencode filter writes it
     return [
         (
             column,
             [
-                mark_safe(_card(card, by_room, words, form_head, here_field, back))
+                mark_safe(_card(card, by_room, words, page.form_head, page.here_field, page.back))
                 for card in column.appointments
             ],
         )

@@ -5,20 +5,16 @@ Check-in also asks for the screening to be gone through with the patient again w
 are older than the clinic's limit or changed since the plan was made (`Rescreen`).
 """
 
-import hashlib
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from treatments import eligibility
 from treatments.eligibility import Rescreen, Step, Verdict
 from treatments.models import TreatmentPlan
-from treatments.selectors import gate_fingerprint, gate_plans
+from treatments.selectors import gate_plans
 
-from . import card_cache
 from .models import Appointment, Kind
 
 # The visits where treatment happens; the gate is asked before them.
@@ -118,45 +114,22 @@ class Mark:
 
 
 @dataclass(frozen=True)
-class _Marks:
+class Marks:
     by_visit: dict[int, Mark]
     until: datetime | None  # when a screening grows old and the marks may change
 
 
-def marks(visits: list[Visit]) -> dict[int, Mark]:
+def marks(visits: list[Visit]) -> Marks:
     """{appointment id: Mark} for the treatment visits among `visits`, as flags() has them,
-    kept in the cache under a fingerprint of every row the gate reads
-    (treatments.selectors.gate_fingerprint) until the clock makes a screening old: a day
-    view opened again with nothing changed asks the fingerprint, not the gate (two thirds of
-    its time). Check-in itself always asks the gate (check_in_refusal)."""
-    visits = [v for v in visits if v.kind in TREATMENT_KINDS]
-    if not visits:
-        return {}
-
-    def write() -> _Marks:
-        found = flags(visits)
-        untils = [f.rescreen.stale_from for f in found.values() if f.rescreen.stale_from]
-        return _Marks(
-            {pk: Mark(f.names if f.blocked else "", f.rescreen.needed) for pk, f in found.items()},
-            min(untils, default=None),
-        )
-
-    if connection.vendor != "postgresql" or card_cache.paused():
-        return write().by_visit
-    fingerprint = gate_fingerprint(
-        {v.plan_id for v in visits if v.plan_id},
-        {v.patient_id for v in visits if v.kind == Kind.TOUCH_UP and v.plan_id is None},
+    and the instant the clock makes one of their screenings old (the day view keeps its page
+    until then, scheduling.day_page). Check-in itself always asks the gate
+    (check_in_refusal)."""
+    found = flags(visits)
+    untils = [f.rescreen.stale_from for f in found.values() if f.rescreen.stale_from]
+    return Marks(
+        {pk: Mark(f.names if f.blocked else "", f.rescreen.needed) for pk, f in found.items()},
+        min(untils, default=None),
     )
-    which = hashlib.blake2b(repr(sorted(map(astuple, visits))).encode(), digest_size=16)
-    now = timezone.now()
-    kept = card_cache.remember(
-        "gate",
-        fingerprint,
-        (which.hexdigest(),),
-        write,
-        fresh=lambda kept: kept.until is None or now < kept.until,
-    )
-    return kept.by_visit
 
 
 def flag(appointment: Appointment) -> Flag | None:

@@ -212,33 +212,25 @@ def cards(
     tz,
     *,
     with_cancelled: bool = True,
-    gated: bool = False,
     location: Location | None = None,
     kept: bool = True,
 ) -> list[Card]:
     """The appointments overlapping [start, end) as cards, in time order: one query. Rows are
     read as values, not models (a fifth of the time for a hundred appointments), and labels,
-    buttons and addresses are worked out once, not once per card. `gated`: the booked
-    treatment visits also carry what the eligibility gate says of them (a few queries more,
-    however many there are). `location`: that office's only. `kept`: in the cache while their
-    rows are unchanged (card_cache), unless the caller keeps what it makes of them."""
+    buttons and addresses are worked out once, not once per card. `location`: that office's
+    only. `kept`: in the cache while their rows are unchanged (card_cache), unless the caller
+    keeps what it makes of them."""
     rows = calendar_rows(start, end, location=location, with_cancelled=with_cancelled)
     today = timezone.localdate(timezone.now(), tz)
-    options = (start.isoformat(), end.isoformat(), tz, today, with_cancelled, gated)
+    options = (start.isoformat(), end.isoformat(), tz, today, with_cancelled)
 
     def write():
-        return _write_cards(rows, tz, today, gated)
+        return _write_cards(rows, tz, today, False)[0]
 
     if kept:
         where = location.pk if location is not None else "all"
-        made, waiting = card_cache.cached(rows, (*options, where), write)
-    else:
-        made, waiting = write()
-    if waiting:
-        # The gate's marks are kept apart (gate.marks): they move with the clock (a
-        # screening growing old) and with rows no card shows (answers, clearances, charts).
-        _gate_cards(made, gate.marks(waiting))
-    return made
+        return card_cache.cached(rows, (*options, where), write)
+    return write()
 
 
 def calendar_rows(start, end, *, location=None, with_cancelled: bool = True):
@@ -342,9 +334,12 @@ def _room_columns(location: Location | None) -> dict[int, Column]:
 
 def day_columns(
     day: date, tz, *, by_room: bool = False, location: Location | None = None
-) -> list[Column]:
+) -> tuple[list[Column], datetime | None]:
     """One column per doctor (or per room) with the day's appointments, at one office or
-    all: two queries."""
+    all, the booked treatment visits marked with what the eligibility gate says of them: a
+    fixed number of queries. And the instant the clock makes a screening old (the marks may
+    change then; None for never). Written afresh: the day view keeps the page it makes of
+    them (day_page)."""
     if by_room:
         columns = _room_columns(location)
     else:
@@ -352,12 +347,16 @@ def day_columns(
             d.pk: Column(d.get_full_name() or d.username, d.pk)
             for d in _doctors_at(location, [day.weekday()])
         }
-    for card in cards(*clock.day_bounds(day, tz), tz, gated=True, location=location):
+    rows = calendar_rows(*clock.day_bounds(day, tz), location=location)
+    made, waiting = _write_cards(rows, tz, timezone.localdate(timezone.now(), tz), True)
+    marks = gate.marks(waiting)
+    _gate_cards(made, marks.by_visit)
+    for card in made:
         key = card.room_id if by_room else card.doctor_id
         if key not in columns:  # a doctor who has left, a room taken out of use
             columns[key] = Column(card.room_name if by_room else card.doctor_name, key)
         columns[key].appointments.append(card)
-    return list(columns.values())
+    return list(columns.values()), marks.until
 
 
 @dataclass

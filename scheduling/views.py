@@ -35,6 +35,7 @@ from . import (
     aftercare_sheet,
     clock,
     day_cards,
+    day_page,
     free_times_cache,
     gate,
     online_booking_link,
@@ -99,19 +100,15 @@ def day_view(request: HttpRequest) -> HttpResponse:
     day = _day_from(request, tz)
     by_room = request.GET.get("by") == "room"
     offices = _office_filter(request)
-    columns = selectors.day_columns(day, tz, by_room=by_room, location=offices["office"])
-    record_schedule_read(
-        request, f"day view {day.isoformat()}", [a for c in columns for a in c.appointments]
-    )
+    kept = day_page.page(day, tz, by_room=by_room, office=offices["office"])
+    record_schedule_read(request, f"day view {day.isoformat()}", kept.shown)
     context = {
         "day": day,
         "tz": tz.key,
-        "columns": columns,
-        "column_cards": day_cards.write(
-            columns, by_room=by_room, here=request.get_full_path(), csrf_token=get_token(request)
-        ),
+        "columns": kept.columns(request.get_full_path(), get_token(request)),
+        "shown": kept.shown,
         "by_room": by_room,
-        "closed": selectors.closures(day, day, offices["office"]).get(day, []),
+        "closed": kept.closed,
         "previous": day - timedelta(days=1),
         "next": day + timedelta(days=1),
         "today": timezone.localdate(timezone.now(), tz),

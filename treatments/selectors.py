@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
@@ -372,31 +371,39 @@ def gate_plans(plan_ids, touch_up_patients) -> tuple[dict, dict]:
     return by_id, touch_ups
 
 
-def gate_fingerprint(plan_ids, touch_up_patients) -> str:
-    """An md5 of the versions of every row the gate reads for these plans and these patients'
-    completed plans (gate_plans, assess, rescreen): the plans, their consultations and
-    patients, the patients' screening answers and changes, the plans' clearances and charts,
-    the clinic's settings. A write to any of them, by any path, gives a new fingerprint
-    (scheduling.gate.marks keeps the day view's gate marks under it). PostgreSQL only."""
-    plans = (
-        f"SELECT id, patient_id, consultation_id FROM {TreatmentPlan._meta.db_table}"
-        " WHERE id = ANY(%s) OR patient_id = ANY(%s)"
+def gated_plans(plans: str, touch_up_patients: str) -> str:
+    """SQL of the plans the gate reads (id, patient, consultation) for the plans matching the
+    condition `plans` and every plan of the patients matching `touch_up_patients` (a
+    touch-up's gate reads its patient's latest completed plan): the `gated` of
+    gate_versions()."""
+    # A union, not an OR: each side is read through its own index (an OR of two IN
+    # subqueries reads every plan).
+    select = f"SELECT id, patient_id, consultation_id FROM {TreatmentPlan._meta.db_table}"
+    return f"{select} WHERE {plans} UNION {select} WHERE {touch_up_patients}"
+
+
+def gate_versions() -> str:
+    """SQL of the versions of every row the gate reads for the plans of a query named `gated`
+    (gated_plans), as the parts of a concat_ws(): the plans, their consultations and patients,
+    the patients' screening answers and changes, the plans' clearances and charts, the
+    clinic's settings. A write to any of them, by any path, changes one of these (the day
+    view's fingerprint, scheduling.day_page). PostgreSQL only."""
+    return ", ".join(
+        [
+            versions(TreatmentPlan._meta.db_table, "t.id IN (SELECT id FROM gated)"),
+            versions(Consultation._meta.db_table, "t.id IN (SELECT consultation_id FROM gated)"),
+            versions(Patient._meta.db_table, "t.id IN (SELECT patient_id FROM gated)"),
+            versions(
+                ScreeningAnswer._meta.db_table, "t.patient_id IN (SELECT patient_id FROM gated)"
+            ),
+            versions(
+                ScreeningChange._meta.db_table, "t.patient_id IN (SELECT patient_id FROM gated)"
+            ),
+            versions(Clearance._meta.db_table, "t.plan_id IN (SELECT id FROM gated)"),
+            versions(SessionChart._meta.db_table, "t.plan_id IN (SELECT id FROM gated)"),
+            versions(ClinicSettings._meta.db_table, "TRUE"),
+        ]
     )
-    parts = [
-        versions(TreatmentPlan._meta.db_table, "t.id IN (SELECT id FROM gated)"),
-        versions(Consultation._meta.db_table, "t.id IN (SELECT consultation_id FROM gated)"),
-        versions(Patient._meta.db_table, "t.id IN (SELECT patient_id FROM gated)"),
-        versions(ScreeningAnswer._meta.db_table, "t.patient_id IN (SELECT patient_id FROM gated)"),
-        versions(ScreeningChange._meta.db_table, "t.patient_id IN (SELECT patient_id FROM gated)"),
-        versions(Clearance._meta.db_table, "t.plan_id IN (SELECT id FROM gated)"),
-        versions(SessionChart._meta.db_table, "t.plan_id IN (SELECT id FROM gated)"),
-        versions(ClinicSettings._meta.db_table, "TRUE"),
-    ]
-    sql = f"WITH gated AS ({plans}) SELECT md5(concat_ws('|', {', '.join(parts)}))"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [sorted(set(plan_ids)), sorted(set(touch_up_patients))])
-        (found,) = cursor.fetchone()
-    return found
 
 
 def touch_up_plans(patient_ids, *, gate: bool = False) -> dict[int, TreatmentPlan]:

@@ -1,6 +1,6 @@
-"""The day view's gate marks kept in the cache (scheduling.gate.marks): under a fingerprint of
-every row the gate reads, so any change shows on the next page, and only until the clock makes
-a screening old, so a re-screen due during the day shows too (issue 19)."""
+"""The day view's gate marks, kept with its page (scheduling.day_page): under a fingerprint
+that covers every row the gate reads, so any change shows on the next page, and only until the
+clock makes a screening old, so a re-screen due during the day shows too (issue 19)."""
 
 from datetime import timedelta
 
@@ -11,7 +11,7 @@ from django.utils import timezone
 from patients.models import Patient, ScreeningAnswer
 from scheduling.models import Kind
 from tests.factories import PatientFactory
-from tests.scheduling.conftest import MONDAY, at
+from tests.scheduling.conftest import MONDAY, TZ, at
 from tests.scheduling.test_eligibility_gate import book, changed_after, override
 from tests.treatments.conftest import chart_session, complete_screening, make_plan
 from treatments.eligibility import rescreen, screening_life
@@ -22,7 +22,7 @@ from treatments.models import (
     Consultation,
     TreatmentPlan,
 )
-from treatments.selectors import gate_fingerprint, get_clinic_settings
+from treatments.selectors import get_clinic_settings
 
 pytestmark = pytest.mark.django_db
 committing = pytest.mark.django_db(transaction=True)  # as production runs
@@ -76,23 +76,53 @@ def _settings(now, plan, doctor):
 CHANGES = [_answer, _confirmed, _clearance, _chart, _consultation, _plan, _settings]
 
 
+def day_fingerprint(day) -> str:
+    """The day view's fingerprint of `day` (every office, by doctor)."""
+    from scheduling import card_cache, day_page, selectors
+    from scheduling.clock import day_bounds
+
+    where, params = card_cache.rows_where(selectors.calendar_rows(*day_bounds(day, TZ)))
+    sql = day_page.fingerprint_sql(where)
+    return card_cache.fingerprint_row(sql, [*params, *params, "Doctor", day])[0]
+
+
 @pytest.mark.parametrize("change", CHANGES, ids=lambda f: f.__name__.strip("_"))
-def test_every_row_the_gate_reads_changes_its_fingerprint(change, now, plan, doctor):
+def test_every_row_the_gate_reads_changes_the_days_fingerprint(
+    change, now, plan, doctor, front_desk
+):
     get_clinic_settings()
-    before = gate_fingerprint({plan.pk}, set())
-    assert gate_fingerprint({plan.pk}, set()) == before
+    day = book(front_desk, plan).starts_at.astimezone(TZ).date()
+    before = day_fingerprint(day)
+    assert day_fingerprint(day) == before
     change(now, plan, doctor)
-    assert gate_fingerprint({plan.pk}, set()) != before
+    assert day_fingerprint(day) != before
 
 
-def test_a_touch_up_patients_completed_plans_are_in_the_fingerprint(now, plan, doctor):
+def test_a_touch_up_patients_completed_plans_are_in_the_days_fingerprint(
+    now, plan, doctor, front_desk
+):
+    from scheduling import services
+    from tests.scheduling.conftest import desk_actor
     from treatments.models import PlanStatus
 
-    before = gate_fingerprint(set(), {plan.patient_id})
+    other = make_plan(PatientFactory(), doctor)
     TreatmentPlan.objects.filter(pk=plan.pk).update(
         status=PlanStatus.COMPLETED, completed_at=timezone.now()
     )
-    assert gate_fingerprint(set(), {plan.patient_id}) != before
+    touch_up = services.book_appointment(
+        patient=plan.patient,
+        doctor=doctor,
+        kind=Kind.TOUCH_UP,
+        starts_at=at(MONDAY, 11),
+        by=desk_actor(front_desk),
+    )
+    day = touch_up.starts_at.astimezone(TZ).date()
+    before = day_fingerprint(day)
+    TreatmentPlan.objects.filter(pk=plan.pk).update(sessions_planned=5)
+    assert day_fingerprint(day) != before
+    before = day_fingerprint(day)
+    TreatmentPlan.objects.filter(pk=other.pk).update(sessions_planned=5)  # not on that day
+    assert day_fingerprint(day) == before
 
 
 def card_of(client, appointment) -> str:
