@@ -125,11 +125,17 @@ def charted_visit(chart, tz) -> Appointment | None:
     return visits.order_by("starts_at").first()
 
 
-def office_from(value: str | None) -> Location | None:
-    """The office in use that `?location=<id>` names; None (every office) for anything else."""
+def office_id(value: str | None) -> int | None:
+    """The id `?location=<id>` gives, None for anything but a number."""
     if not value or not (value.isascii() and value.isdigit()) or len(value) > 18:
         return None
-    return Location.objects.in_use().filter(pk=int(value)).first()
+    return int(value)
+
+
+def office_from(value: str | None) -> Location | None:
+    """The office in use that `?location=<id>` names; None (every office) for anything else."""
+    pk = office_id(value)
+    return None if pk is None else Location.objects.in_use().filter(pk=pk).first()
 
 
 def _appointments(start: datetime, end: datetime):

@@ -61,7 +61,7 @@ from .forms import (
     StatusForm,
     TimeOffForm,
 )
-from .models import BookingRequest, DayPart, Kind, Status, TimeOff
+from .models import BookingRequest, DayPart, Kind, Location, Status, TimeOff
 from .services import online_booking
 from .slots import free_slots
 
@@ -81,25 +81,28 @@ def _day_from(request: HttpRequest, tz) -> date:
     return date_param(request.GET.get("date"), default=today)
 
 
-def _office_filter(request: HttpRequest) -> dict:
-    """?location=<id>: one office's appointments, or every office's (the default); the
-    offices to choose from (none when there is only one), and the query that keeps the choice
-    in the page's links."""
-    office = selectors.office_from(request.GET.get("location"))
-    offices = list(selectors.offices_in_use())
-    return {
+def _zone_and_offices(request: HttpRequest) -> tuple:
+    """The clinic's time zone (_clinic_zone) and the office filter of the day and week views
+    (?location=<id>: one office's appointments, or every office's, the default; the offices
+    to choose from, none when there is only one; and the query that keeps the choice in the
+    page's links), from one read of the offices."""
+    every = list(Location.objects.order_by("pk"))
+    tz = clock.zone(every[0].time_zone if every else settings.CLINIC_TIME_ZONE)
+    in_use = sorted((o for o in every if o.active), key=lambda o: (o.name, o.pk))
+    chosen = selectors.office_id(request.GET.get("location"))
+    office = next((o for o in in_use if o.pk == chosen), None)
+    return tz, {
         "office": office,
-        "offices": offices if len(offices) > 1 else [],
+        "offices": in_use if len(in_use) > 1 else [],
         "office_query": f"&location={office.pk}" if office else "",
     }
 
 
 @staff_only
 def day_view(request: HttpRequest) -> HttpResponse:
-    tz = _clinic_zone()
+    tz, offices = _zone_and_offices(request)
     day = _day_from(request, tz)
     by_room = request.GET.get("by") == "room"
-    offices = _office_filter(request)
     kept = day_page.page(day, tz, by_room=by_room, office=offices["office"])
     record_schedule_read(request, f"day view {day.isoformat()}", kept.shown)
     context = {
@@ -120,10 +123,9 @@ def day_view(request: HttpRequest) -> HttpResponse:
 
 @staff_only
 def week_view(request: HttpRequest) -> HttpResponse:
-    tz = _clinic_zone()
+    tz, offices = _zone_and_offices(request)
     day = _day_from(request, tz)
     monday = day - timedelta(days=day.weekday())
-    offices = _office_filter(request)
     people, days, shown = day_cards.week_cells(monday, tz, location=offices["office"])
     closed = selectors.closures(monday, monday + timedelta(days=6), offices["office"])
     record_schedule_read(request, f"week view {monday.isoformat()}", shown)

@@ -330,3 +330,18 @@ def test_an_office_parameter_that_is_no_plain_number_means_every_office(db, valu
     from scheduling.selectors import office_from
 
     assert office_from(value) is None
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "𝟙", "-1", "1.0", "9" * 30, "", "999"])
+def test_the_day_and_week_views_take_an_office_that_is_no_office_in_use_as_every_office(
+    client, front_desk, split_week, value
+):
+    office, east = split_week
+    client.force_login(front_desk)
+    for name in ("scheduling:day", "scheduling:week"):
+        response = client.get(reverse(name), {"date": MONDAY, "location": value})
+        assert response.status_code == 200
+        assert response.context["office"] is None
+        shown = response.context["offices"]
+        assert {o.pk for o in shown} == {office.pk, east.pk}
+        assert [o.name for o in shown] == sorted(o.name for o in shown)
