@@ -141,8 +141,12 @@ else:
     # The clinic's database fits in memory, so random reads cost about what sequential ones do.
     # With PostgreSQL's default of 4 the planner scans the whole patient table for a name
     # fragment instead of using the trigram index (bench/patient_search.py: 23 ms vs 8 ms).
+    # The pages' fingerprint queries are the only prepared statements (goodskin.row_versions.
+    # prepared_row), each written so that one plan serves every day and patient: planned once
+    # per connection, not at each page (the day view's: 2.4 ms a page, 1.5 prepared once).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
         f"-c random_page_cost={env.float('PG_RANDOM_PAGE_COST', default=1.1)}"
+        " -c plan_cache_mode=force_generic_plan"
     )
     # Without it a server that accepts but never answers holds a connecting worker forever.
     # libpq counts whole seconds and waits at least 2 (0 would mean forever).

@@ -29,7 +29,7 @@ from goodskin.row_versions import versions
 from treatments.selectors import gate_versions, gated_plans
 
 from . import card_cache, clock, day_cards, gate, selectors
-from .models import Appointment, ClosedDay, Kind, Location, Room, WorkingHours
+from .models import ClosedDay, Kind, Location, Room, WorkingHours
 
 # Raise when what is kept or how it is written changes.
 VERSION = 1
@@ -42,11 +42,9 @@ def _table(model) -> str:
 def fingerprint_sql(where: str) -> str:
     """The query of the fingerprint of the day whose appointments match `where` (on the
     unaliased appointment table, card_cache.rows_where); its parameters: those of `where`,
-    twice, then the doctors' group's name and the day."""
-    users = get_user_model()
-    memberships = users.groups.through
+    then the doctors' group's name and the day."""
+    memberships = get_user_model().groups.through
     treatment = ", ".join(f"'{kind.value}'" for kind in gate.TREATMENT_KINDS)
-    shown = f"SELECT plan_id, patient_id, kind FROM {_table(Appointment)} WHERE {where}"
     gated = gated_plans(
         f"id IN (SELECT plan_id FROM shown WHERE kind IN ({treatment}))",
         "patient_id IN (SELECT patient_id FROM shown"
@@ -57,11 +55,11 @@ def fingerprint_sql(where: str) -> str:
         f" JOIN {_table(Group)} g ON g.id = m.group_id WHERE g.name = %s)"
     )
     return f"""
-        WITH shown AS ({shown}), gated AS ({gated})
+        WITH shown AS ({card_cache.shown_sql(where)}), gated AS ({gated})
         SELECT md5(concat_ws('|',
-            ({card_cache.fingerprint_sql(where)}),
+            {card_cache.card_versions()},
             {gate_versions()},
-            {versions(_table(users), doctors)},
+            {versions(_table(get_user_model()), doctors)},
             {versions(_table(WorkingHours), "TRUE")},
             {versions(_table(Room), "TRUE")},
             {versions(_table(Location), "TRUE")},
@@ -115,7 +113,7 @@ def page(day: date, tz, *, by_room: bool, office: Location | None) -> Kept:
         return write()
     where, params = found
     row = card_cache.fingerprint_row(
-        fingerprint_sql(where), [*params, *params, GROUP_NAMES[Role.DOCTOR], day]
+        fingerprint_sql(where), [*params, GROUP_NAMES[Role.DOCTOR], day]
     )
     if row is None:
         return write()

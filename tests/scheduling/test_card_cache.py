@@ -306,3 +306,17 @@ def test_the_weeks_cells_are_written_once_while_nothing_changes(
     visit(hours, doctor, 10, patient=PatientFactory(legal_last_name="Added"))
     assert "Added" in client.get(week).content.decode()
     assert len(written) == 2
+
+
+def test_a_change_to_a_cards_plan_makes_a_new_fingerprint(hours, doctor):
+    """A session's card says which of how many sessions it is: the plan's row is read."""
+    from tests.treatments.conftest import complete_screening, make_plan
+    from treatments.models import TreatmentPlan
+
+    patient = PatientFactory()
+    complete_screening(patient)
+    plan = make_plan(patient, doctor)
+    visit(hours, doctor, 9, patient=patient, kind=Kind.SESSION, plan=plan, session_number=1)
+    before = card_cache.fingerprint(monday_rows())
+    TreatmentPlan.objects.filter(pk=plan.pk).update(sessions_planned=6)
+    assert card_cache.fingerprint(monday_rows()) != before
