@@ -1,21 +1,22 @@
-"""The week view's cards, kept in the cache under a fingerprint of the rows they are
-written from, so that a page opened again with nothing changed is not written again (the week
-view spent 55 of its 70 ms writing 470 cards; bench/load.py, issue 19).
+"""Page parts kept in the cache under a fingerprint of the rows they are written from, so that
+a page opened again with nothing changed is not written again (the week view spent 55 of its 70
+ms writing 470 cards; bench/load.py, issue 19).
 
-The fingerprint is read from PostgreSQL each time: every appointment the cards show with the
-row version (`xmin`, the writing transaction, and `ctid`, where the version lies) of it and of
-each row a card reads beside it (patient, plan, doctor, room, online request). Any change to
-one of them, an appointment that starts or stops overlapping the range, a cancellation, makes
-a new version and so a new fingerprint: nothing is ever invalidated by hand, and a write path
-that forgets to tell the cache cannot exist. The fingerprint is read before the cards, so cards
-kept under it are never older than it. Elsewhere than PostgreSQL, and while the cache does not
-answer, the cards are written every time.
+A fingerprint is read from PostgreSQL each time, in one query: the row version (`xmin`, the
+writing transaction, and `ctid`, where the version lies) of every row the part is written from,
+for the day and week views every appointment shown and each row its card reads beside it
+(patient, plan, doctor, room, online request: card_versions). Any change to one of them, an
+appointment that starts or stops overlapping the range, a cancellation, makes a new version and
+so a new fingerprint: nothing is ever invalidated by hand, and a write path that forgets to
+tell the cache cannot exist. The fingerprint is read before the part is written, so a part kept
+under it is never older than it. Elsewhere than PostgreSQL, and while the cache does not
+answer, parts are written every time.
 
-`remember` keeps other page parts the same way under fingerprints of their own: the day view's
-columns with their gate marks (day_page, whose fingerprint takes in the cards' own), the record
-page's appointments (record_panel), the free-time results and the portal's home. What moves
-with the clock rather than the rows goes in the key or the freshness check (the day, the next
-visit to start or end, a screening growing old).
+`remember` keeps: the day view's columns with their gate marks (day_page), the week view's table
+(week_page), the record page's appointments (record_panel), the free-time results
+(free_times_cache) and the portal's home (portal.schedule_panel). What moves with the clock
+rather than the rows goes in the key or the freshness check (the day, the next visit to start
+or end, a screening growing old).
 """
 
 import logging
@@ -79,23 +80,6 @@ def card_versions() -> str:
     )
 
 
-def fingerprint_sql(where: str) -> str:
-    """The fingerprint query of the cards of the appointments matching `where`."""
-    return f"WITH shown AS ({shown_sql(where)}) SELECT md5(concat_ws('|', {card_versions()}))"
-
-
-def fingerprint(rows) -> str | None:
-    """The fingerprint of the appointments of `rows` (the queryset the cards are read from,
-    filtered on the appointment's own columns) and of what they read beside them; None where
-    it can't be taken (not PostgreSQL)."""
-    found = rows_where(rows)
-    if found is None:
-        return None
-    where, params = found
-    (found,) = prepared_row(fingerprint_sql(where), params)
-    return found or "none"
-
-
 def rows_where(rows) -> tuple[str, list] | None:
     """The condition of `rows` (appointments filtered on their own columns) as SQL on the
     unaliased table, and its parameters, as the ORM writes it for the cards; None where a
@@ -106,17 +90,6 @@ def rows_where(rows) -> tuple[str, list] | None:
         return None
     where, params = query.where.as_sql(query.get_compiler(connection=connection), connection)
     return where or "TRUE", list(params)
-
-
-def cached(rows, parts: tuple, write: Callable[[], object]):
-    """What `write()` returns for the cards of `rows`, kept under the rows' fingerprint and
-    `parts` (everything else the cards depend on: range, zone, day, office, options)."""
-    if paused():
-        return write()
-    found = fingerprint(rows)
-    if found is None:
-        return write()
-    return remember("cards", found, parts, write)
 
 
 def fingerprint_row(sql: str, params) -> tuple | None:

@@ -10,7 +10,6 @@ from urllib.parse import quote
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
-from . import card_cache, selectors
 from .selectors import Card, Column
 
 
@@ -164,23 +163,3 @@ def write_week(rows) -> list[tuple[object, list[SafeString]]]:
         )
         for row in rows
     ]
-
-
-def week_cells(monday, tz, location=None) -> tuple[list, list[tuple], list[int]]:
-    """The week view's doctors, each day with its cells' HTML (write_week), and the ids of the
-    appointments shown: the cells kept in the cache under the fingerprint of the week's rows
-    and the doctors' order (card_cache), so a week opened again is not written again."""
-    people = selectors.week_doctors(location)
-    rows = selectors.calendar_rows(
-        *selectors.week_bounds(monday, tz), location=location, with_cancelled=False
-    )
-
-    def write() -> tuple[list[tuple], list[int]]:
-        _people, grid = selectors.week_grid(monday, tz, location, people=people, kept=False)
-        shown = [card.pk for row in grid for cell in row.cells for card in cell]
-        return [(row.day, cells) for row, cells in write_week(grid)], shown
-
-    doctors = ",".join(str(person.pk) for person in people)
-    where = location.pk if location is not None else "all"
-    days, shown = card_cache.cached(rows, ("week", monday, tz, doctors, where), write)
-    return people, days, shown

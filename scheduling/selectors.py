@@ -17,7 +17,7 @@ from goodskin import when
 from treatments.models import SessionChart, TreatmentPlan
 from treatments.selectors import PlanProgress, latest_plan_progress, touch_up_plans
 
-from . import card_cache, change_notices, clock, gate, rules
+from . import change_notices, clock, gate, rules
 from .models import (
     Appointment,
     CancelledBy,
@@ -219,24 +219,13 @@ def cards(
     *,
     with_cancelled: bool = True,
     location: Location | None = None,
-    kept: bool = True,
 ) -> list[Card]:
     """The appointments overlapping [start, end) as cards, in time order: one query. Rows are
     read as values, not models (a fifth of the time for a hundred appointments), and labels,
     buttons and addresses are worked out once, not once per card. `location`: that office's
-    only. `kept`: in the cache while their rows are unchanged (card_cache), unless the caller
-    keeps what it makes of them."""
+    only. The pages keep what they make of them (day_page, week_page)."""
     rows = calendar_rows(start, end, location=location, with_cancelled=with_cancelled)
-    today = timezone.localdate(timezone.now(), tz)
-    options = (start.isoformat(), end.isoformat(), tz, today, with_cancelled)
-
-    def write():
-        return _write_cards(rows, tz, today, False)[0]
-
-    if kept:
-        where = location.pk if location is not None else "all"
-        return card_cache.cached(rows, (*options, where), write)
-    return write()
+    return _write_cards(rows, tz, timezone.localdate(timezone.now(), tz), False)[0]
 
 
 def calendar_rows(start, end, *, location=None, with_cancelled: bool = True):
@@ -381,14 +370,14 @@ def week_bounds(monday: date, tz) -> tuple[datetime, datetime]:
 
 
 def week_grid(
-    monday: date, tz, location: Location | None = None, *, people=None, kept: bool = True
+    monday: date, tz, location: Location | None = None, *, people=None
 ) -> tuple[list, list[WeekRow]]:
     """The week's days × doctors (`people`, or week_doctors), cancelled appointments left
     out, at one office or all: two queries."""
     people = week_doctors(location) if people is None else people
     start, end = week_bounds(monday, tz)
     by_cell = defaultdict(list)
-    for card in cards(start, end, tz, with_cancelled=False, location=location, kept=kept):
+    for card in cards(start, end, tz, with_cancelled=False, location=location):
         by_cell[(card.day, card.doctor_id)].append(card)
     rows = []
     for offset in range(7):

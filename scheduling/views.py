@@ -34,7 +34,6 @@ from treatments.models import PlanStatus
 from . import (
     aftercare_sheet,
     clock,
-    day_cards,
     day_page,
     free_times_cache,
     gate,
@@ -44,6 +43,7 @@ from . import (
     selectors,
     services,
     slot_chips,
+    week_page,
 )
 from .access import (
     BOOKING_ROLES,
@@ -126,17 +126,16 @@ def week_view(request: HttpRequest) -> HttpResponse:
     tz, offices = _zone_and_offices(request)
     day = _day_from(request, tz)
     monday = day - timedelta(days=day.weekday())
-    people, days, shown = day_cards.week_cells(monday, tz, location=offices["office"])
-    closed = selectors.closures(monday, monday + timedelta(days=6), offices["office"])
-    record_schedule_read(request, f"week view {monday.isoformat()}", shown)
+    kept = week_page.page(
+        monday, tz, office=offices["office"], office_query=offices["office_query"]
+    )
+    record_schedule_read(request, f"week view {monday.isoformat()}", kept.shown)
     context = {
         "monday": monday,
         "sunday": monday + timedelta(days=6),
         "tz": tz.key,
-        "doctors": people,
-        # Each day with its cells' HTML and what is closed on it.
-        "row_cells": [(day, cells, closed.get(day, [])) for day, cells in days],
-        "shown": shown,
+        "table": kept.html,
+        "shown": kept.shown,
         "previous": monday - timedelta(days=7),
         "next": monday + timedelta(days=7),
         "today": timezone.localdate(timezone.now(), tz),
