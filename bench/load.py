@@ -215,6 +215,11 @@ def prepare(
     )
     # The page as it is used: with times to choose from (not a plan's session it refuses).
     movable = [a for a in movable if patient_move_options(a)] or movable
+    if booking and not any(patient_move_options(a) for a in movable):
+        # Every visit of theirs is a session of a completed plan (the large database): give
+        # them consultations of their own to move, 3 to 5 weeks ahead (outside the days the
+        # day and week views show), removed at the end with the run's bookings.
+        movable = to_move(desk, patient, office, today) or movable
     feed = CalendarFeed.objects.filter(patient=patient, revoked_at__isnull=True).first()
     if feed is None:
         feed = CalendarFeed.objects.create(patient=patient, token=secrets.token_urlsafe(32))
@@ -281,6 +286,32 @@ def prepare(
         print("note: the portal's patient has no visit to move; no move page")
         pages = [p for p in pages if p.paths or p.posts]
     return pages, facts
+
+
+def to_move(desk, patient, office, today) -> list:
+    """Three consultations for `patient` at free times 3 to 5 weeks ahead, booked as the front
+    desk books them (noted BOOK_NOTE, so the end of the run removes them)."""
+    from goodskin.actors import Actor
+    from scheduling.services import book_appointment
+
+    doctors = get_user_model().objects.filter(username__startswith="bench-dr").order_by("pk")
+    free = apart_free_times(
+        office, doctors[:1], today + timedelta(days=21), today + timedelta(days=35)
+    )
+    booked = []
+    for doctor, starts_at in free[::7][:3]:  # a few days apart
+        booked.append(
+            book_appointment(
+                patient=patient,
+                doctor=doctor,
+                kind="consultation",
+                starts_at=starts_at,
+                by=Actor(user=desk, role=Role.FRONT_DESK),
+                location=office,
+                notes=BOOK_NOTE,
+            )
+        )
+    return [a for a in booked if patient_move_options(a)]
 
 
 def visits(patients: list[int]) -> list[int]:

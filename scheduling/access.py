@@ -70,11 +70,11 @@ def get_own_appointment(request: HttpRequest, pk: int) -> Appointment:
     """The signed-in patient's own appointment, for the portal; 404 for anyone else's, with
     nothing of it in the page."""
     patient = get_own_patient(request, subject="appointment")
-    return get_object_or_404(
-        Appointment.objects.select_related("doctor", "location", "plan", "patient"),
-        pk=pk,
-        patient=patient,
+    appointment = get_object_or_404(
+        Appointment.objects.select_related("doctor", "location", "plan"), pk=pk, patient=patient
     )
+    appointment.patient = patient  # the row just read, not read again beside the visit
+    return appointment
 
 
 def get_calendar_feed(request: HttpRequest, token: str) -> CalendarFeed:

@@ -51,10 +51,11 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "portal/appointment.html", context)
 
 
-def _too_late(request: HttpRequest, appointment) -> HttpResponse | None:
+def _too_late(request: HttpRequest, appointment, settings=None) -> HttpResponse | None:
     """Online changes stop at the notice period: say so on the appointment's page (and that
-    one no longer booked, cancelled by a second tap say, has nothing to change)."""
-    if services.patient_may_change(appointment):
+    one no longer booked, cancelled by a second tap say, has nothing to change). `settings`:
+    the scheduling settings, when the caller has read them."""
+    if services.patient_may_change(appointment, settings=settings):
         return None
     if appointment.status != Status.BOOKED:
         messages.info(
@@ -140,9 +141,10 @@ def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
     """Choose a time, then confirm it on the next page: only the POST of that page's "Yes"
     moves the appointment."""
     appointment = get_own_appointment(request, pk)
-    if refused := _too_late(request, appointment):
+    settings = services.scheduling_settings()  # read once for both
+    if refused := _too_late(request, appointment, settings):
         return refused
-    options = services.patient_move_options(appointment)
+    options = services.patient_move_options(appointment, settings=settings)
     form = MoveChoiceForm(request.POST or None, options=options, version=appointment.version)
     if request.method == "POST" and form.is_valid():
         if not form.confirmed:

@@ -69,13 +69,18 @@ def patient_cancel(*, appointment: Appointment, by: Actor, version: int | None =
 
 
 def patient_move_options(
-    appointment: Appointment, days: int = 28, per_day: int = 6, max_days: int = 10
+    appointment: Appointment,
+    days: int = 28,
+    per_day: int = 6,
+    max_days: int = 10,
+    *,
+    settings: SchedulingSettings | None = None,
 ) -> list:
     """Free times the patient may move to: the times the rules let through for patient_move
     (the same doctor and length, after the notice period, keeping the plan's interval to the
     sessions before and after). A short list a phone can show: on the hour and half hour,
-    `per_day` a day, `max_days` days."""
-    settings = scheduling_settings()
+    `per_day` a day, `max_days` days. `settings`: the row, when the caller has read it."""
+    settings = settings or scheduling_settings()
     now = timezone.now()
     tz = clock.zone(appointment.location.time_zone)
     patient, session = appointment.patient, None
