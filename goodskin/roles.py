@@ -35,7 +35,9 @@ def role_of(user) -> Role | None:
         return None
     # Cached on the user object: one group query per request at most.
     if not hasattr(user, "_goodskin_role"):
-        names = set(user.groups.values_list("name", flat=True))
+        # Read with the user when the login backend could (auth.UsernameOrEmailBackend).
+        names = getattr(user, "group_names", None)
+        names = set(user.groups.values_list("name", flat=True) if names is None else names)
         role = next((r for r in ROLE_ORDER if GROUP_NAMES[r] in names), None)
         if role is None and user.is_superuser:
             role = Role.ADMIN
