@@ -47,17 +47,10 @@ def put(html: str, page: Fields) -> str:
 
 
 def write(
-    columns: list[Column], *, by_room: bool, here: str, csrf_token: str
-) -> list[tuple[Column, list[SafeString]]]:
-    """Each column with its cards' HTML, in order. `here`: the page's own address, where a
-    status change returns; `csrf_token`: the page's token for the cards' forms."""
-    return write_with(columns, by_room=by_room, page=fields(here, csrf_token))
-
-
-def write_with(
     columns: list[Column], *, by_room: bool, page: Fields
 ) -> list[tuple[Column, list[SafeString]]]:
-    """write(), with the page's Fields (or MARKS) given."""
+    """Each column with its cards' HTML, in order. `page`: the Fields of the page they are on
+    (fields()), or MARKS where each page puts its own (day_page)."""
     words = {
         "late": escape(gettext("Late cancellation")),
         "online": escape(gettext("Online")),

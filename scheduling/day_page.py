@@ -95,9 +95,7 @@ def page(day: date, tz, *, by_room: bool, office: Location | None) -> Kept:
             {
                 "day": day,
                 "office": office,
-                "column_cards": day_cards.write_with(
-                    columns, by_room=by_room, page=day_cards.MARKS
-                ),
+                "column_cards": day_cards.write(columns, by_room=by_room, page=day_cards.MARKS),
             },
         )
         return Kept(

@@ -57,7 +57,9 @@ def card(**changes) -> Card:
 
 def written(*cards, by_room=False, here="/schedule/day/?date=2026-12-07&by=room"):
     [(_column, html)] = day_cards.write(
-        [Column("Dr A", 1, list(cards))], by_room=by_room, here=here, csrf_token="tok<en>"
+        [Column("Dr A", 1, list(cards))],
+        by_room=by_room,
+        page=day_cards.fields(here, "tok<en>"),
     )
     return html
 
