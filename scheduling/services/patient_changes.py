@@ -107,6 +107,7 @@ def patient_move_options(
     def search(first_day, last_day, limit: int) -> list:
         return free_slots(
             doctor_ids=[appointment.doctor_id],
+            doctors=[appointment.doctor],  # read with the visit: not read again
             location=appointment.location,
             first_day=first_day,
             last_day=last_day,
