@@ -10,6 +10,11 @@ from datetime import date, datetime, timedelta
 from django.db import connection
 
 
+def table(model) -> str:
+    """The name of a model's table, for the fingerprint queries."""
+    return model._meta.db_table
+
+
 def version(alias: str) -> str:
     """SQL for the version of row `alias` as text: `xmin` (the transaction that wrote this
     version) and `ctid` (where it lies, which moves even when one transaction writes the row

@@ -24,12 +24,13 @@ import time
 from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connection
 from django.utils import translation
 from redis.exceptions import RedisError
 
-from goodskin.row_versions import prepared_row, version, versions
+from goodskin.row_versions import prepared_row, table, version, versions
 from patients.models import Patient
 from treatments.models import TreatmentPlan
 
@@ -78,6 +79,30 @@ def card_versions() -> str:
             versions(BookingRequest._meta.db_table, "t.appointment_id IN (SELECT id FROM shown)"),
         ]
     )
+
+
+def doctors_versions() -> str:
+    """SQL of the versions of the doctors (the users of the group named by its one parameter),
+    as a part of a concat_ws(): the columns of the day and week views. One who joins or leaves
+    the group changes the set."""
+    memberships = get_user_model().groups.through
+    return versions(
+        table(get_user_model()),
+        f"t.id IN (SELECT m.user_id FROM {table(memberships)} m"
+        f" JOIN {table(Group)} g ON g.id = m.group_id WHERE g.name = %s)",
+    )
+
+
+def rows_fingerprint(rows, sql_for: Callable[[str], str], params: list) -> str | None:
+    """The fingerprint of a page part written from the appointments `rows`: the query
+    `sql_for(where)` run with the rows' own parameters, then `params`; None where kept parts
+    are not used (rows_where, fingerprint_row)."""
+    found = rows_where(rows)
+    if found is None:
+        return None
+    where, own = found
+    row = fingerprint_row(sql_for(where), [*own, *params])
+    return None if row is None else row[0]
 
 
 def rows_where(rows) -> tuple[str, list] | None:

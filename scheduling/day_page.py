@@ -18,14 +18,12 @@ answer, the page is written every time.
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from goodskin.roles import GROUP_NAMES, Role
-from goodskin.row_versions import versions
+from goodskin.row_versions import table, versions
 from treatments.selectors import gate_versions, gated_plans
 
 from . import card_cache, clock, day_cards, gate, selectors
@@ -35,36 +33,34 @@ from .models import ClosedDay, Kind, Location, Room, WorkingHours
 VERSION = 1
 
 
-def _table(model) -> str:
-    return model._meta.db_table
-
-
 def fingerprint_sql(where: str) -> str:
     """The query of the fingerprint of the day whose appointments match `where` (on the
     unaliased appointment table, card_cache.rows_where); its parameters: those of `where`,
     then the doctors' group's name and the day."""
-    memberships = get_user_model().groups.through
     treatment = ", ".join(f"'{kind.value}'" for kind in gate.TREATMENT_KINDS)
     gated = gated_plans(
         f"id IN (SELECT plan_id FROM shown WHERE kind IN ({treatment}))",
         "patient_id IN (SELECT patient_id FROM shown"
         f" WHERE kind = '{Kind.TOUCH_UP.value}' AND plan_id IS NULL)",
     )
-    doctors = (
-        f"t.id IN (SELECT m.user_id FROM {_table(memberships)} m"
-        f" JOIN {_table(Group)} g ON g.id = m.group_id WHERE g.name = %s)"
-    )
     return f"""
         WITH shown AS ({card_cache.shown_sql(where)}), gated AS ({gated})
         SELECT md5(concat_ws('|',
             {card_cache.card_versions()},
             {gate_versions()},
-            {versions(_table(get_user_model()), doctors)},
-            {versions(_table(WorkingHours), "TRUE")},
-            {versions(_table(Room), "TRUE")},
-            {versions(_table(Location), "TRUE")},
-            {versions(_table(ClosedDay), "t.day = %s")}))
+            {card_cache.doctors_versions()},
+            {versions(table(WorkingHours), "TRUE")},
+            {versions(table(Room), "TRUE")},
+            {versions(table(Location), "TRUE")},
+            {versions(table(ClosedDay), "t.day = %s")}))
     """
+
+
+def fingerprint(day: date, tz, office: Location | None) -> str | None:
+    """The fingerprint of the day's page at `office` (None: every office); None where kept
+    pages are not used."""
+    rows = selectors.calendar_rows(*clock.day_bounds(day, tz), location=office)
+    return card_cache.rows_fingerprint(rows, fingerprint_sql, [GROUP_NAMES[Role.DOCTOR], day])
 
 
 @dataclass(frozen=True)
@@ -105,16 +101,9 @@ def page(day: date, tz, *, by_room: bool, office: Location | None) -> Kept:
             until=until,
         )
 
-    rows = selectors.calendar_rows(*clock.day_bounds(day, tz), location=office)
-    found = card_cache.rows_where(rows)
+    found = fingerprint(day, tz, office)
     if found is None:
-        return write()
-    where, params = found
-    row = card_cache.fingerprint_row(
-        fingerprint_sql(where), [*params, GROUP_NAMES[Role.DOCTOR], day]
-    )
-    if row is None:
         return write()
     where_at = office.pk if office is not None else "all"
     key = (VERSION, day, tz, by_room, where_at, today)
-    return card_cache.remember("day", row[0], key, write, fresh=_fresh)
+    return card_cache.remember("day", found, key, write, fresh=_fresh)

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from goodskin.row_versions import versions
+from goodskin.row_versions import table, versions
 from treatments.models import TreatmentPlan
 
 from . import card_cache, rules
@@ -39,10 +39,6 @@ from .models import (
 VERSION = 1
 
 
-def _table(model) -> str:
-    return model._meta.db_table
-
-
 # The appointments that overlap the days searched as overlap_q reads them (its bound on the start
 # lets the index on starts_at serve), widened by two days each side: any office's zone and any
 # buffer around a visit fall inside.
@@ -51,15 +47,15 @@ _NEAR = (
 )
 FINGERPRINT = f"""
     SELECT md5(concat_ws('|',
-        {versions(_table(Appointment), _NEAR)},
-        {versions(_table(TimeOff), "t.starts_at < %(until)s AND t.ends_at > %(since)s")},
-        {versions(_table(ClosedDay), "t.day BETWEEN %(first)s AND %(last)s")},
-        {versions(_table(WorkingHours), "TRUE")},
-        {versions(_table(Room), "TRUE")},
-        {versions(_table(Location), "TRUE")},
-        {versions(_table(SchedulingSettings), "TRUE")},
-        {versions(_table(get_user_model()), "t.id = ANY(%(doctors)s)")},
-        {versions(_table(TreatmentPlan), "t.id = %(plan)s")}))
+        {versions(table(Appointment), _NEAR)},
+        {versions(table(TimeOff), "t.starts_at < %(until)s AND t.ends_at > %(since)s")},
+        {versions(table(ClosedDay), "t.day BETWEEN %(first)s AND %(last)s")},
+        {versions(table(WorkingHours), "TRUE")},
+        {versions(table(Room), "TRUE")},
+        {versions(table(Location), "TRUE")},
+        {versions(table(SchedulingSettings), "TRUE")},
+        {versions(table(get_user_model()), "t.id = ANY(%(doctors)s)")},
+        {versions(table(TreatmentPlan), "t.id = %(plan)s")}))
 """
 MARGIN = timedelta(days=2)
 

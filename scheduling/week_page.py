@@ -14,14 +14,12 @@ written every time.
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from goodskin.roles import GROUP_NAMES, Role
-from goodskin.row_versions import versions
+from goodskin.row_versions import table, versions
 
 from . import card_cache, day_cards, selectors
 from .models import ClosedDay, Location, WorkingHours
@@ -30,28 +28,31 @@ from .models import ClosedDay, Location, WorkingHours
 VERSION = 1
 
 
-def _table(model) -> str:
-    return model._meta.db_table
-
-
 def fingerprint_sql(where: str) -> str:
     """The query of the fingerprint of the week whose appointments match `where` (on the
     unaliased appointment table, card_cache.rows_where); its parameters: those of `where`,
     then the doctors' group's name, the Monday and the Sunday."""
-    memberships = get_user_model().groups.through
-    doctors = (
-        f"t.id IN (SELECT m.user_id FROM {_table(memberships)} m"
-        f" JOIN {_table(Group)} g ON g.id = m.group_id WHERE g.name = %s)"
-    )
     return f"""
         WITH shown AS ({card_cache.shown_sql(where)})
         SELECT md5(concat_ws('|',
             {card_cache.card_versions()},
-            {versions(_table(get_user_model()), doctors)},
-            {versions(_table(WorkingHours), "TRUE")},
-            {versions(_table(Location), "TRUE")},
-            {versions(_table(ClosedDay), "t.day BETWEEN %s AND %s")}))
+            {card_cache.doctors_versions()},
+            {versions(table(WorkingHours), "TRUE")},
+            {versions(table(Location), "TRUE")},
+            {versions(table(ClosedDay), "t.day BETWEEN %s AND %s")}))
     """
+
+
+def fingerprint(monday: date, tz, office: Location | None) -> str | None:
+    """The fingerprint of the week's table from `monday` at `office` (None: every office);
+    None where kept tables are not used."""
+    rows = selectors.calendar_rows(
+        *selectors.week_bounds(monday, tz), location=office, with_cancelled=False
+    )
+    sunday = monday + timedelta(days=6)
+    return card_cache.rows_fingerprint(
+        rows, fingerprint_sql, [GROUP_NAMES[Role.DOCTOR], monday, sunday]
+    )
 
 
 @dataclass(frozen=True)
@@ -85,17 +86,8 @@ def page(monday: date, tz, *, office: Location | None, office_query: str) -> Kep
         shown = [card.pk for row in grid for cell in row.cells for card in cell]
         return Kept(mark_safe(html), shown)
 
-    rows = selectors.calendar_rows(
-        *selectors.week_bounds(monday, tz), location=office, with_cancelled=False
-    )
-    found = card_cache.rows_where(rows)
+    found = fingerprint(monday, tz, office)
     if found is None:
         return write()
-    where, params = found
-    row = card_cache.fingerprint_row(
-        fingerprint_sql(where), [*params, GROUP_NAMES[Role.DOCTOR], monday, sunday]
-    )
-    if row is None:
-        return write()
     where_at = office.pk if office is not None else "all"
-    return card_cache.remember("week", row[0], (VERSION, monday, tz, where_at, today), write)
+    return card_cache.remember("week", found, (VERSION, monday, tz, where_at, today), write)

@@ -45,15 +45,14 @@ def visit(office, doctor, hour, patient=None, **fields) -> Appointment:
 def fingerprint(rows) -> str | None:
     """The cards' own part of the day and week views' fingerprints, for `rows`; None where it
     can't be taken."""
-    found = card_cache.rows_where(rows)
-    if found is None:
-        return None
-    where, params = found
-    sql = (
-        f"WITH shown AS ({card_cache.shown_sql(where)})"
-        f" SELECT md5(concat_ws('|', {card_cache.card_versions()}))"
+    return card_cache.rows_fingerprint(
+        rows,
+        lambda where: (
+            f"WITH shown AS ({card_cache.shown_sql(where)})"
+            f" SELECT md5(concat_ws('|', {card_cache.card_versions()}))"
+        ),
+        [],
     )
-    return card_cache.fingerprint_row(sql, params)[0]
 
 
 def monday_rows(**filters):

@@ -11,8 +11,7 @@ from django.urls import reverse
 
 from goodskin.roles import GROUP_NAMES, Role
 from patients.models import AuditEntry
-from scheduling import card_cache, day_page, selectors
-from scheduling.clock import day_bounds
+from scheduling import day_page
 from scheduling.models import Appointment, ClosedDay, Location, Room, Status, WorkingHours
 from tests.conftest import written_afresh
 from tests.factories import PatientFactory, UserFactory
@@ -25,10 +24,7 @@ committing = pytest.mark.django_db(transaction=True)  # as production runs
 
 
 def fingerprint(day=MONDAY, location=None) -> str:
-    rows = selectors.calendar_rows(*day_bounds(day, TZ), location=location)
-    where, params = card_cache.rows_where(rows)
-    sql = day_page.fingerprint_sql(where)
-    return card_cache.fingerprint_row(sql, [*params, GROUP_NAMES[Role.DOCTOR], day])[0]
+    return day_page.fingerprint(day, TZ, location)
 
 
 @pytest.mark.parametrize("change", CHANGES)

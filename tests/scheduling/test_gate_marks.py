@@ -77,13 +77,10 @@ CHANGES = [_answer, _confirmed, _clearance, _chart, _consultation, _plan, _setti
 
 
 def day_fingerprint(day) -> str:
-    """The day view's fingerprint of `day` (every office, by doctor)."""
-    from scheduling import card_cache, day_page, selectors
-    from scheduling.clock import day_bounds
+    """The day view's fingerprint of `day` (every office)."""
+    from scheduling import day_page
 
-    where, params = card_cache.rows_where(selectors.calendar_rows(*day_bounds(day, TZ)))
-    sql = day_page.fingerprint_sql(where)
-    return card_cache.fingerprint_row(sql, [*params, "Doctor", day])[0]
+    return day_page.fingerprint(day, TZ, None)
 
 
 @pytest.mark.parametrize("change", CHANGES, ids=lambda f: f.__name__.strip("_"))

@@ -8,9 +8,8 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from goodskin.roles import GROUP_NAMES, Role
 from patients.models import AuditEntry
-from scheduling import card_cache, selectors, week_page
+from scheduling import week_page
 from scheduling.models import Appointment, ClosedDay, Location, Status
 from tests.conftest import written_afresh
 from tests.factories import PatientFactory
@@ -28,13 +27,7 @@ WEEK_ROWS = [change for change in OTHER_ROWS if change is not _room]
 
 
 def fingerprint(monday=MONDAY, location=None) -> str:
-    rows = selectors.calendar_rows(
-        *selectors.week_bounds(monday, TZ), location=location, with_cancelled=False
-    )
-    where, params = card_cache.rows_where(rows)
-    sql = week_page.fingerprint_sql(where)
-    sunday = monday + timedelta(days=6)
-    return card_cache.fingerprint_row(sql, [*params, GROUP_NAMES[Role.DOCTOR], monday, sunday])[0]
+    return week_page.fingerprint(monday, TZ, location)
 
 
 @pytest.mark.parametrize("change", [c for c in CHANGES if c != "rename_room"])
