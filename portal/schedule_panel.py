@@ -17,9 +17,10 @@ from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from goodskin.kept import fingerprint_row, remember
 from goodskin.row_versions import versions
 from patients.models import Patient
-from scheduling import card_cache, clock, selectors
+from scheduling import clock, selectors
 from scheduling.models import Appointment, Kind, Location, SchedulingSettings
 from treatments import diagram
 from treatments.models import (
@@ -64,7 +65,7 @@ def kept(request, patient) -> tuple[str, str]:
     def write() -> tuple[str, str]:
         return _write(request, patient)
 
-    row = card_cache.fingerprint_row(FINGERPRINT, {"patient": patient.pk, "now": now})
+    row = fingerprint_row(FINGERPRINT, {"patient": patient.pk, "now": now})
     if row is None:
         return write()
     found, turns, zones = row
@@ -79,7 +80,7 @@ def kept(request, patient) -> tuple[str, str]:
         ",".join(sorted(day.isoformat() for day in days)),
         turns.isoformat() if turns else "-",
     )
-    return card_cache.remember("portal-schedule", found, parts, write)
+    return remember("portal-schedule", found, parts, write)
 
 
 def _write(request, patient) -> tuple[str, str]:

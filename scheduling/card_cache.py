@@ -1,53 +1,23 @@
-"""Page parts kept in the cache under a fingerprint of the rows they are written from, so that
-a page opened again with nothing changed is not written again (the week view spent 55 of its 70
-ms writing 470 cards; bench/load.py, issue 19).
-
-A fingerprint is read from PostgreSQL each time, in one query: the row version (`xmin`, the
-writing transaction, and `ctid`, where the version lies) of every row the part is written from,
-for the day and week views every appointment shown and each row its card reads beside it
-(patient, plan, doctor, room, online request: card_versions). Any change to one of them, an
-appointment that starts or stops overlapping the range, a cancellation, makes a new version and
-so a new fingerprint: nothing is ever invalidated by hand, and a write path that forgets to
-tell the cache cannot exist. The fingerprint is read before the part is written, so a part kept
-under it is never older than it. Elsewhere than PostgreSQL, and while the cache does not
-answer, parts are written every time.
-
-`remember` keeps: the day view's columns with their gate marks (day_page), the week view's table
-(week_page), the record page's appointments (record_panel), the free-time results
-(free_times_cache) and the portal's home (portal.schedule_panel). What moves with the clock
-rather than the rows goes in the key or the freshness check (the day, the next visit to start
-or end, a screening growing old).
+"""The day and week views' cards, kept under a fingerprint of the rows they are written from
+(goodskin.kept: the week view spent 55 of its 70 ms writing 470 cards; bench/load.py, issue 19):
+the row version (`xmin`, the writing transaction, and `ctid`, where the version lies) of every
+appointment shown and each row its card reads beside it (patient, plan, doctor, room, online
+request: card_versions). Any change to one of them, an appointment that starts or stops
+overlapping the range, a cancellation, makes a new version and so a new fingerprint.
 """
 
-import logging
-import time
 from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.db import connection
-from django.utils import translation
-from redis.exceptions import RedisError
 
-from goodskin.row_versions import prepared_row, table, version, versions
+from goodskin.kept import fingerprint_row
+from goodskin.row_versions import table, version, versions
 from patients.models import Patient
 from treatments.models import TreatmentPlan
 
 from .models import Appointment, BookingRequest, Room
-
-log = logging.getLogger(__name__)
-
-# Raise when what a card holds or how it is written changes, so that cards kept by the code
-# before are not shown by the code after.
-VERSION = 2
-# A kept part goes this long after it was written (a newer one is under a newer key).
-KEEP_SECONDS = 15 * 60
-# After the cache fails to answer, pages go without it for this long (a hung Redis would
-# otherwise hold every page for its socket timeout).
-PAUSE_SECONDS = 30
-_paused_until = 0.0
-CACHE_DOWN = (RedisError, OSError)
 
 # What cards() reads beside each appointment (selectors.CARD_FIELDS): each such row's version
 # is in the fingerprint (tests/scheduling/test_card_cache.py keeps the two lists together).
@@ -115,46 +85,3 @@ def rows_where(rows) -> tuple[str, list] | None:
         return None
     where, params = query.where.as_sql(query.get_compiler(connection=connection), connection)
     return where or "TRUE", list(params)
-
-
-def fingerprint_row(sql: str, params) -> tuple | None:
-    """The row a page part's fingerprint query gives (its md5 first, then whatever the part's
-    key needs beside it), or None where kept parts are not used: elsewhere than PostgreSQL, and
-    while the cache is paused."""
-    if connection.vendor != "postgresql" or paused():
-        return None
-    return prepared_row(sql, params)
-
-
-def paused() -> bool:
-    """The cache failed to answer a moment ago: pages go without it for now."""
-    return time.monotonic() < _paused_until
-
-
-def remember(kind: str, found: str, parts: tuple, write: Callable, fresh=None):
-    """What `write()` returns, kept under `kind`, the fingerprint `found` and `parts`; a kept
-    value that `fresh(value)` says is out of date (the clock moved past it) is written again.
-    The database's name and the language are in the key too: two databases of one cluster (a
-    copy) may hold the same row versions, and the texts are in the page's language."""
-    database = connection.settings_dict["NAME"]
-    language = translation.get_language() or ""
-    key = ":".join([kind, str(VERSION), database, language, *map(str, parts), found])
-    try:
-        kept = cache.get(key)
-    except CACHE_DOWN:  # the cache is down or hung: the page goes on without it
-        _pause()
-        return write()
-    if kept is not None and (fresh is None or fresh(kept)):
-        return kept
-    made = write()
-    try:
-        cache.set(key, made, KEEP_SECONDS)
-    except CACHE_DOWN:
-        _pause()
-    return made
-
-
-def _pause() -> None:
-    global _paused_until
-    log.warning("card cache: not answering, pages go without it for a while", exc_info=True)
-    _paused_until = time.monotonic() + PAUSE_SECONDS

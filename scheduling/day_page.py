@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from goodskin.kept import remember
 from goodskin.roles import GROUP_NAMES, Role
 from goodskin.row_versions import table, versions
 from treatments.selectors import gate_versions, gated_plans
@@ -106,4 +107,4 @@ def page(day: date, tz, *, by_room: bool, office: Location | None) -> Kept:
         return write()
     where_at = office.pk if office is not None else "all"
     key = (VERSION, day, tz, by_room, where_at, today)
-    return card_cache.remember("day", found, key, write, fresh=_fresh)
+    return remember("day", found, key, write, fresh=_fresh)

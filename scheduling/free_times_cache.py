@@ -20,10 +20,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from goodskin.kept import fingerprint_row, remember
 from goodskin.row_versions import table, versions
 from treatments.models import TreatmentPlan
 
-from . import card_cache, rules
+from . import rules
 from .models import (
     MAX_LENGTH,
     Appointment,
@@ -95,9 +96,9 @@ def kept(
         "doctors": sorted(doctor_ids),
         "plan": plan_id or 0,
     }
-    row = card_cache.fingerprint_row(FINGERPRINT, params)
+    row = fingerprint_row(FINGERPRINT, params)
     if row is None:
         return write()
     (found,) = row
     key = (VERSION, first_day, last_day, ",".join(map(str, params["doctors"])), plan_id, *parts)
-    return card_cache.remember("free-times", found, key, write, fresh=fresh)
+    return remember("free-times", found, key, write, fresh=fresh)

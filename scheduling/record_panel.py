@@ -11,11 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from goodskin.kept import fingerprint_row, remember
 from goodskin.roles import role_of
 from goodskin.row_versions import versions
 from treatments.models import PlanStatus, TreatmentPlan
 
-from . import card_cache, clock
+from . import clock
 from .access import BOOKING_ROLES
 from .models import Appointment, Kind, Status, WaitlistEntry, WaitlistStatus
 
@@ -93,12 +94,12 @@ def appointments_panel(request, patient) -> str:
     def write() -> str:
         return _panel(request, patient, now, can_book)
 
-    row = card_cache.fingerprint_row(PANEL_FINGERPRINT, {"patient": patient.pk, "now": now})
+    row = fingerprint_row(PANEL_FINGERPRINT, {"patient": patient.pk, "now": now})
     if row is None:
         return write()
     found, turns = row
     parts = (patient.pk, can_book, clock.zone(), turns.isoformat() if turns else "-")
-    return card_cache.remember("record", found, parts, write)
+    return remember("record", found, parts, write)
 
 
 def _panel(request, patient, now, can_book: bool) -> str:

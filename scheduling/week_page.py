@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from goodskin.kept import remember
 from goodskin.roles import GROUP_NAMES, Role
 from goodskin.row_versions import table, versions
 
@@ -90,4 +91,4 @@ def page(monday: date, tz, *, office: Location | None, office_query: str) -> Kep
     if found is None:
         return write()
     where_at = office.pk if office is not None else "all"
-    return card_cache.remember("week", found, (VERSION, monday, tz, where_at, today), write)
+    return remember("week", found, (VERSION, monday, tz, where_at, today), write)

@@ -53,19 +53,19 @@ def _healthz_connections_closed_after_each_test():
 @pytest.fixture(autouse=True)
 def _card_cache_answering_after_each_test():
     """A test that finds the cache down pauses the day and week views' card cache for the
-    rest of its process (scheduling.card_cache): each test starts with it answering."""
-    from scheduling import card_cache
+    rest of its process (goodskin.kept): each test starts with it answering."""
+    from goodskin import kept
 
     yield
-    card_cache._paused_until = 0.0
+    kept._paused_until = 0.0
 
 
 @pytest.fixture
 def card_cache_paused(monkeypatch):
     """The day and week views write their cards every time, as with no cache."""
-    from scheduling import card_cache
+    from goodskin import kept
 
-    monkeypatch.setattr(card_cache, "_paused_until", float("inf"))
+    monkeypatch.setattr(kept, "_paused_until", float("inf"))
 
 
 # A cache that does not answer: nothing listens on that port.
@@ -80,22 +80,22 @@ CACHE_DOWN = {
 
 @contextmanager
 def written_afresh():
-    """Within: every kept page part (scheduling.card_cache) is written afresh, as with no
+    """Within: every kept page part (goodskin.kept) is written afresh, as with no
     cache, to compare a kept page with."""
-    from scheduling import card_cache
+    from goodskin import kept
 
-    paused = card_cache._paused_until
-    card_cache._paused_until = float("inf")
+    paused = kept._paused_until
+    kept._paused_until = float("inf")
     try:
         yield
     finally:
-        card_cache._paused_until = paused
+        kept._paused_until = paused
 
 
 @pytest.fixture
 def kept_keys(monkeypatch) -> list[str]:
-    """The keys kept page parts are asked for under (scheduling.card_cache), none kept."""
-    from scheduling import card_cache
+    """The keys kept page parts are asked for under (goodskin.kept), none kept."""
+    from goodskin import kept
 
     keys = []
 
@@ -106,7 +106,7 @@ def kept_keys(monkeypatch) -> list[str]:
         def set(self, key, value, timeout):
             pass
 
-    monkeypatch.setattr(card_cache, "cache", Spy())
+    monkeypatch.setattr(kept, "cache", Spy())
     return keys
 
 

@@ -11,8 +11,9 @@ import time_machine
 from django.test import override_settings
 from django.urls import reverse
 
+from goodskin import kept
 from goodskin.roles import Role
-from scheduling import card_cache, free_times_cache, views
+from scheduling import free_times_cache, views
 from scheduling.models import (
     Appointment,
     ClosedDay,
@@ -236,7 +237,7 @@ def test_the_page_works_and_stays_right_when_the_cache_does_not_answer(
     room = Room.objects.filter(location=hours).first()
     with override_settings(CACHES=CACHE_DOWN):
         before = results(client, patient, doctor)
-        assert card_cache._paused_until > 0  # the next pages don't try for a while
+        assert kept._paused_until > 0  # the next pages don't try for a while
         Room.objects.exclude(pk=room.pk).update(active=False)
         visit(doctor, room, 8)
         after = results(client, patient, doctor)
