@@ -5,9 +5,10 @@ from dataclasses import dataclass
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import Channel, Patient, Purpose
+from patients.record_page import Part
 
 from . import kinds
-from .models import Message
+from .models import Message, MessageStatus
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,13 @@ def patient_messages(patient_id: int, *, limit: int = 200) -> list[Line]:
 
 def given_up_count(patient_id: int) -> int:
     return Message.objects.given_up().filter(patient_id=patient_id).count()
+
+
+# The same count, for the record page that shows it (patients.record_page; as given_up()).
+GIVEN_UP_READ = Part(
+    f"(SELECT count(*)::text FROM {Message._meta.db_table} WHERE patient_id = %(patient)s"
+    f" AND status = '{MessageStatus.FAILED.value}' AND handled_at IS NULL)"
+)
 
 
 def latest_by_topic(topic: str, topic_ids, *, kind: str) -> dict[int, Message]:

@@ -16,8 +16,12 @@ class Notice:
 _sources: list[Callable] = []
 
 
-def register(source: Callable) -> None:
-    """`source(patient)` returns a list of Notice (usually empty)."""
+def register(source: Callable, *, reads: tuple) -> None:
+    """`source(patient)` returns a list of Notice (usually empty). `reads`: the rows it reads,
+    as record_page.Part: the record page is kept until one of them changes."""
+    from . import record_page
+
+    record_page.register(*reads)
     if source not in _sources:
         _sources.append(source)
 

@@ -8,8 +8,12 @@ from collections.abc import Callable
 _panels: list[Callable] = []
 
 
-def register(panel: Callable) -> None:
-    """`panel(request, patient)` returns the panel's HTML (safe), or "" for none."""
+def register(panel: Callable, *, reads: tuple) -> None:
+    """`panel(request, patient)` returns the panel's HTML (safe), or "" for none. `reads`: the
+    rows it reads, as record_page.Part: the record page is kept until one of them changes."""
+    from . import record_page
+
+    record_page.register(*reads)
     if panel not in _panels:
         _panels.append(panel)
 

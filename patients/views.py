@@ -1,7 +1,5 @@
 """Patient pages for front desk and doctors (the patient's own pages are in the portal app)."""
 
-import uuid
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -9,16 +7,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from goodskin import links, two_factor
+from goodskin import two_factor
 from goodskin.actors import Actor
-from goodskin.roles import STAFF_ROLES, Role, role_of, role_required
+from goodskin.roles import STAFF_ROLES, Role, role_required
 
 from . import (
     audit,
-    notices,
     patient_answers,
     portal_link,
-    record_panels,
+    record_page,
     result_rows,
     selectors,
     services,
@@ -35,11 +32,9 @@ from .forms import (
 )
 from .models import AuditAction, Patient, ScreeningChange
 from .record_files import FileFormat, download
+from .record_page import MERGE_ROLES
 
 staff_only = role_required(*STAFF_ROLES)
-# Merging shows both records in full, so only a role that may open patient records merges (the
-# clinic administrator may not: the admin shows no patient data, issue 14).
-MERGE_ROLES = (Role.DOCTOR,)
 
 
 @staff_only
@@ -99,23 +94,8 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if patient.merged_into_id:
         messages.info(request, _("This record was merged into another one."))
         return redirect("patients:detail", pk=patient.merged_into_id)
-    context = {
-        "patient": patient,
-        "screening": selectors.screening_summary(patient),
-        "invitation": patient.invitations.first(),
-        "two_factor_on": bool(patient.portal_user) and two_factor.enrolled(patient.portal_user),
-        # The invitation button's token: a double click sends one invitation.
-        "invite_token": uuid.uuid4(),
-        "can_merge": role_of(request.user) in MERGE_ROLES,
-        "notices": notices.for_patient(patient),
-        "panels": record_panels.for_patient(request, patient),
-        "links": links.for_place(links.PATIENT_RECORD, patient=patient, role=role_of(request.user)),
-        # Who changed the record lately, the patient included (from the portal).
-        "recent_changes": patient.audit_entries.filter(
-            action=AuditAction.CHANGE, subject="patient"
-        ).select_related("user")[:5],
-    }
-    return render(request, "patients/detail.html", context)
+    body = record_page.body(request, patient)
+    return render(request, "patients/detail.html", {"patient": patient, "body": body})
 
 
 @staff_only

@@ -43,8 +43,9 @@ class SchedulingConfig(AppConfig):
         check_in_messages.register()
         waitlist_messages.register()
         register_change_notices()
-        notices.register(record_notice)
-        record_panels.register(record_panel.appointments_panel)
+        # The notice reads the patient, their plans and their treatment visits.
+        notices.register(record_notice, reads=record_panel.READS)
+        record_panels.register(record_panel.appointments_panel, reads=record_panel.READS)
         plan_panels.register(record_panel.plan_sessions_panel)
         plan_panels.register(printouts_panel)
         links.register(links.PLAN_SUMMARY, plan_links)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from goodskin.kept import fingerprint_row, remember
 from goodskin.roles import role_of
 from goodskin.row_versions import versions
+from patients.record_page import Part
 from treatments.models import PlanStatus, TreatmentPlan
 
 from . import clock
@@ -37,15 +38,17 @@ _THEIR_VISITS = (
 # their plans with each one's doctor, their waitlist entries; and the next instant one of
 # their visits starts or ends, which moves it between "coming" and "past" (>=: at that very
 # instant the panel still shows it where it was, and the instant after it moves).
-PANEL_FINGERPRINT = f"""
-    SELECT md5(concat_ws('|',
-        {versions(_VISITS, f"t.id IN ({_THEIR_VISITS})", beside=_DOCTOR)},
-        {versions(_PLANS, _MINE, beside=_DOCTOR)},
-        {versions(WaitlistEntry._meta.db_table, _MINE)})),
-    (SELECT least(min(starts_at) FILTER (WHERE starts_at >= %(now)s),
-                  min(ends_at) FILTER (WHERE ends_at >= %(now)s))
-     FROM {_VISITS} WHERE patient_id = %(patient)s)
-"""
+VISITS_READ = versions(_VISITS, f"t.id IN ({_THEIR_VISITS})", beside=_DOCTOR)
+PLANS_READ = versions(_PLANS, _MINE, beside=_DOCTOR)
+WAITING_READ = versions(WaitlistEntry._meta.db_table, _MINE)
+TURNS = f"""(SELECT least(min(starts_at) FILTER (WHERE starts_at >= %(now)s),
+                 min(ends_at) FILTER (WHERE ends_at >= %(now)s))
+    FROM {_VISITS} WHERE patient_id = %(patient)s)"""
+PANEL_FINGERPRINT = (
+    f"SELECT md5(concat_ws('|', {VISITS_READ}, {PLANS_READ}, {WAITING_READ})), {TURNS}"
+)
+# The same, for the record page that the panel is on (patients.record_page).
+READS = (Part(VISITS_READ, clock=TURNS), Part(PLANS_READ), Part(WAITING_READ))
 
 
 def plan_sessions(plan) -> list[tuple[int, Appointment | None]]:
