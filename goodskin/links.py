@@ -7,7 +7,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-PATIENT_RECORD = "patient record"  # facts: patient, role
+# facts: patient, role. The record page is kept whole (patients.record_page): its links may
+# depend on nothing else.
+PATIENT_RECORD = "patient record"
 PLAN_SUMMARY = "plan summary"  # facts: plan, role
 SESSION_CHART = "session chart"  # facts: chart, role
 
