@@ -1,4 +1,5 @@
-"""The free-time page's results (the first free time and the days' buttons), kept in the cache
+"""The free-time page's results (the first free time and the days' buttons), and the times the
+portal's move page offers (kept_move_options), kept in the cache
 under a fingerprint of every row the search reads, as card_cache keeps the day view's cards: a
 search asked again with nothing changed is not worked out and written again (it was two thirds
 of the page: the calendar read and laid out, some hundreds of buttons written; bench/scheduling.py,
@@ -102,3 +103,67 @@ def kept(
     (found,) = row
     key = (VERSION, first_day, last_day, ",".join(map(str, params["doctors"])), plan_id, *parts)
     return remember("free-times", found, key, write, fresh=fresh)
+
+
+# --- The portal's move page: the times a patient may move a visit to ------------------------
+
+# What the search reads, as for the free-time page, and the visit itself and every visit of its
+# plan (the interval to the sessions before and after, wherever they are). The patient's record
+# (merged: nothing offered) is checked on the row just read, before any of this.
+MOVE_FINGERPRINT = f"""
+    SELECT md5(concat_ws('|', ({FINGERPRINT}),
+        {versions(table(Appointment), "t.id = %(visit)s")},
+        {versions(table(Appointment), "t.plan_id = %(plan)s")}))
+"""
+
+
+@dataclass(frozen=True)
+class KeptOptions:
+    options: list  # the Slots offered
+    # The first free time the rules let through (before the list was thinned): the notice
+    # period reaching it changes the list. And the first the search found, which the clock
+    # passing takes out of the search: that changes the list only where the search's limit
+    # cut it (a second look then reads more), but it is the search's own rule. None for none.
+    first_found: datetime | None
+    first_allowed: datetime | None
+
+
+def kept_move_options(
+    *,
+    appointment: Appointment,
+    first_day: date,
+    last_day: date,
+    parts: tuple,
+    notice_hours: int,
+    write: Callable[[], KeptOptions],
+) -> KeptOptions | None:
+    """What `write()` gives for the times `appointment` may move to from `first_day` to
+    `last_day`, kept under the fingerprint of the rows the search reads and `parts`; written
+    again once the clock passes a time it found or the notice period reaches one it offers.
+    None where nothing is kept (elsewhere than PostgreSQL, the cache paused)."""
+
+    def fresh(kept: KeptOptions) -> bool:
+        now = timezone.now()
+        found, allowed = kept.first_found, kept.first_allowed
+        return (found is None or rules.earliest_start(now) <= found.timestamp()) and (
+            allowed is None or rules.with_notice(allowed, now, notice_hours) is None
+        )
+
+    since = datetime.combine(first_day, time.min, tzinfo=UTC) - MARGIN
+    until = datetime.combine(last_day, time.min, tzinfo=UTC) + timedelta(days=1) + MARGIN
+    params = {
+        "since": since,
+        "until": until,
+        "longest": MAX_LENGTH,
+        "first": first_day - MARGIN,
+        "last": last_day + MARGIN,
+        "doctors": [appointment.doctor_id],
+        "plan": appointment.plan_id or 0,
+        "visit": appointment.pk,
+    }
+    row = fingerprint_row(MOVE_FINGERPRINT, params)
+    if row is None:
+        return None
+    (found,) = row
+    key = (VERSION, appointment.pk, first_day, last_day, notice_hours, *parts)
+    return remember("move-options", found, key, write, fresh=fresh)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from goodskin.actors import Actor
 from goodskin.roles import Role
 
-from .. import change_notices, clock, openings, reminders, rules
+from .. import change_notices, clock, free_times_cache, openings, reminders, rules
 from ..models import (
     Appointment,
     AppointmentChange,
@@ -79,8 +79,44 @@ def patient_move_options(
     """Free times the patient may move to: the times the rules let through for patient_move
     (the same doctor and length, after the notice period, keeping the plan's interval to the
     sessions before and after). A short list a phone can show: on the hour and half hour,
-    `per_day` a day, `max_days` days. `settings`: the row, when the caller has read it."""
+    `per_day` a day, `max_days` days. `settings`: the row, when the caller has read it.
+
+    Kept in the cache under the fingerprint of every row the search reads
+    (free_times_cache.kept_move_options): the move page was twice the portal's home, its time
+    in the free-time search, and a patient opens it again and again choosing a time."""
     settings = settings or scheduling_settings()
+    found = _first_and_last(appointment, days, settings)
+    if found is None:
+        return []  # refused at any time: nothing to offer
+    first, last_day, tz, _session = found
+
+    def write() -> free_times_cache.KeptOptions:
+        # Read again after the fingerprint: what is kept under it is never older than it.
+        visit = Appointment.objects.select_related("doctor", "location", "plan", "patient").get(
+            pk=appointment.pk
+        )
+        now_read = scheduling_settings()
+        again = _first_and_last(visit, days, now_read)
+        if again is None:
+            return free_times_cache.KeptOptions([], None, None)
+        return _move_options(visit, again, per_day, max_days, now_read)
+
+    kept = free_times_cache.kept_move_options(
+        appointment=appointment,
+        first_day=first,
+        last_day=last_day,
+        parts=(per_day, max_days, tz.key),
+        notice_hours=settings.patient_notice_hours,
+        write=write,
+    )
+    if kept is None:  # not kept (no cache): from the rows just read
+        kept = _move_options(appointment, found, per_day, max_days, settings)
+    return kept.options
+
+
+def _first_and_last(appointment: Appointment, days: int, settings: SchedulingSettings):
+    """(first day, last day, zone) of the times to look through for moving `appointment`, or
+    None when the rules refuse it at any time."""
     now = timezone.now()
     tz = clock.zone(appointment.location.time_zone)
     patient, session = appointment.patient, None
@@ -95,7 +131,7 @@ def patient_move_options(
             exclude_id=appointment.pk,
         )
     if rules.patient_record(patient) or (session and rules.plan_session(patient, session)):
-        return []  # refused at any time: nothing to offer
+        return None
     first = (now + timedelta(hours=settings.patient_notice_hours)).astimezone(tz).date()
     if session:
         # Start looking where the plan allows this session, not at today.
@@ -103,6 +139,16 @@ def patient_move_options(
         first = max(
             filter(None, [first, rules.first_day_after(before, session.plan.interval_weeks)])
         )
+    return first, first + timedelta(days=days), tz, session
+
+
+def _move_options(
+    appointment: Appointment, found: tuple, per_day: int, max_days: int, settings
+) -> free_times_cache.KeptOptions:
+    """patient_move_options worked out from `found` (_first_and_last), with what tells when
+    the clock has changed it."""
+    first, last_day, tz, session = found
+    now = timezone.now()
 
     def search(first_day, last_day, limit: int) -> list:
         return free_slots(
@@ -134,7 +180,6 @@ def patient_move_options(
     # appointment of four weeks (bench/load.py, "portal move page"): a day's free times don't
     # depend on the other days searched, and the second look takes what the first left of
     # the search's limit.
-    last_day = first + timedelta(days=days)
     split = min(last_day, first + timedelta(days=FIRST_LOOK_DAYS - 1))
     slots = search(first, split, SEARCH_LIMIT)
     enough = len(slots) >= SEARCH_LIMIT or len(_days_offered(allowed(slots), tz)) >= max_days
@@ -142,7 +187,12 @@ def patient_move_options(
     # A plan's session may be kept off every day of the rest by its interval to the others.
     if not enough and any(session is None or rules.gap(session, day) is None for day in rest):
         slots += search(rest[0], last_day, SEARCH_LIMIT - len(slots))
-    return _thin(allowed(slots), tz, per_day=per_day, max_days=max_days)
+    offered = allowed(slots)
+    return free_times_cache.KeptOptions(
+        _thin(offered, tz, per_day=per_day, max_days=max_days),
+        min((slot.starts_at for slot in slots), default=None),
+        min((slot.starts_at for slot in offered), default=None),
+    )
 
 
 # The free-time search's limit (slots.free_slots), and the days the move page's first look reads.

@@ -241,7 +241,7 @@ def test_it_offers_only_times_that_keep_the_plan_interval_and_the_notice(series)
 
 
 def test_the_move_options_of_a_plan_session_read_the_plan_once_not_per_candidate_time(
-    series, django_assert_max_num_queries
+    series, django_assert_max_num_queries, card_cache_paused
 ):
     _first, second, _third = series
     # Hundreds of candidate times in the 28 days looked at; a handful of queries in all (one

@@ -19,6 +19,11 @@ pytestmark = pytest.mark.django_db
 FRIDAY = 4
 
 
+@pytest.fixture(autouse=True)
+def _worked_out_each_time(card_cache_paused):
+    """These compare ways of working the times out: none is kept (free_times_cache)."""
+
+
 @pytest.fixture
 def visit(now, hours, front_desk, doctor):
     patient = PatientFactory()
