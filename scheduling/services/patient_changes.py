@@ -1,6 +1,7 @@
 """The patient's own changes from the portal: cancelling (and undoing it for a few minutes),
 and moving to a time offered."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -99,7 +100,10 @@ def patient_move_options(
         again = _first_and_last(visit, days, now_read)
         if again is None:
             return free_times_cache.KeptOptions([], None, None)
-        return _move_options(visit, again, per_day, max_days, now_read)
+        made = _move_options(visit, again, per_day, max_days, now_read)
+        # Kept without the doctor's row (a user's, with its password hash): every time offered
+        # is with the visit's own doctor, put back on reading.
+        return replace(made, options=[replace(slot, doctor=None) for slot in made.options])
 
     kept = free_times_cache.kept_move_options(
         appointment=appointment,
@@ -111,12 +115,12 @@ def patient_move_options(
     )
     if kept is None:  # not kept (no cache): from the rows just read
         kept = _move_options(appointment, found, per_day, max_days, settings)
-    return kept.options
+    return [replace(slot, doctor=appointment.doctor) for slot in kept.options]
 
 
 def _first_and_last(appointment: Appointment, days: int, settings: SchedulingSettings):
-    """(first day, last day, zone) of the times to look through for moving `appointment`, or
-    None when the rules refuse it at any time."""
+    """(first day, last day, zone, the plan's session or None) of the times to look through
+    for moving `appointment`, or None when the rules refuse it at any time."""
     now = timezone.now()
     tz = clock.zone(appointment.location.time_zone)
     patient, session = appointment.patient, None

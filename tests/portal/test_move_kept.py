@@ -5,6 +5,7 @@ asked again with nothing changed are not worked out again; the clock passing a t
 the notice period reaching a time offered, gives the times worked out afresh; a cache that does
 not answer changes nothing."""
 
+import pickle
 from datetime import time, timedelta
 
 import pytest
@@ -288,3 +289,27 @@ def test_kept_times_are_worked_out_from_rows_read_after_the_fingerprint(visit):
     Appointment.objects.filter(pk=visit.pk).update(ends_at=visit.ends_at + 2 * 60 * MINUTE)
     services.patient_move_options(stale)  # kept under the new rows' fingerprint
     assert offered(visit) == worked_out(visit)
+
+
+@pytest.mark.django_db
+def test_the_times_are_kept_without_the_doctors_user_row(visit, doctor, monkeypatch):
+    """Redis holds no password hash: the doctor is put back from the visit on reading."""
+    from goodskin import kept
+
+    written, cache = [], kept.cache
+
+    class Spy:
+        def get(self, key):
+            return cache.get(key)
+
+        def set(self, key, value, timeout):
+            written.append(value)
+            cache.set(key, value, timeout)
+
+    monkeypatch.setattr(kept, "cache", Spy())
+    times = services.patient_move_options(visit)
+    assert times and all(slot.doctor == doctor for slot in times)
+    (value,) = written
+    assert value.options and all(slot.doctor is None for slot in value.options)
+    assert doctor.password.encode() not in pickle.dumps(value)
+    assert services.patient_move_options(visit) == times  # read back, the doctor put back
