@@ -74,6 +74,19 @@ def fresh(kept: Kept) -> bool:
     return kept.first_start is None or rules.earliest_start(timezone.now()) <= kept.first_start
 
 
+def _params(first_day: date, last_day: date, doctor_ids: list[int], plan_id: int | None) -> dict:
+    """FINGERPRINT's parameters for a search of `first_day` to `last_day`."""
+    return {
+        "since": datetime.combine(first_day, time.min, tzinfo=UTC) - MARGIN,
+        "until": datetime.combine(last_day, time.min, tzinfo=UTC) + timedelta(days=1) + MARGIN,
+        "longest": MAX_LENGTH,
+        "first": first_day - MARGIN,
+        "last": last_day + MARGIN,
+        "doctors": sorted(doctor_ids),
+        "plan": plan_id or 0,
+    }
+
+
 def kept(
     *,
     first_day: date,
@@ -86,17 +99,7 @@ def kept(
     """What `write()` gives for a search, kept under the fingerprint of the rows it reads and
     `parts` (everything else the result depends on: the search's own words, the patient, the
     zone, the offices shown)."""
-    since = datetime.combine(first_day, time.min, tzinfo=UTC) - MARGIN
-    until = datetime.combine(last_day, time.min, tzinfo=UTC) + timedelta(days=1) + MARGIN
-    params = {
-        "since": since,
-        "until": until,
-        "longest": MAX_LENGTH,
-        "first": first_day - MARGIN,
-        "last": last_day + MARGIN,
-        "doctors": sorted(doctor_ids),
-        "plan": plan_id or 0,
-    }
+    params = _params(first_day, last_day, doctor_ids, plan_id)
     row = fingerprint_row(FINGERPRINT, params)
     if row is None:
         return write()
@@ -149,19 +152,8 @@ def kept_move_options(
             allowed is None or rules.with_notice(allowed, now, notice_hours) is None
         )
 
-    since = datetime.combine(first_day, time.min, tzinfo=UTC) - MARGIN
-    until = datetime.combine(last_day, time.min, tzinfo=UTC) + timedelta(days=1) + MARGIN
-    params = {
-        "since": since,
-        "until": until,
-        "longest": MAX_LENGTH,
-        "first": first_day - MARGIN,
-        "last": last_day + MARGIN,
-        "doctors": [appointment.doctor_id],
-        "plan": appointment.plan_id or 0,
-        "visit": appointment.pk,
-    }
-    row = fingerprint_row(MOVE_FINGERPRINT, params)
+    params = _params(first_day, last_day, [appointment.doctor_id], appointment.plan_id)
+    row = fingerprint_row(MOVE_FINGERPRINT, {**params, "visit": appointment.pk})
     if row is None:
         return None
     (found,) = row

@@ -29,7 +29,8 @@ from scheduling.models import (
 from scheduling.services import patient_changes
 from tests.conftest import CACHE_DOWN, written_afresh
 from tests.factories import PatientFactory, UserFactory, screen
-from tests.scheduling.conftest import MONDAY, TZ, at, desk_actor, three_sessions
+from tests.portal.test_schedule import book
+from tests.scheduling.conftest import MONDAY, TZ, at, three_sessions
 
 committing = pytest.mark.django_db(transaction=True)  # as production runs
 MINUTE = timedelta(minutes=1)
@@ -40,17 +41,6 @@ def me(patient):
     record = PatientFactory(portal_user=patient, legal_last_name="Quintana")
     screen(record, sclerosant_allergy="no", untreated_varicose="no")
     return record
-
-
-def book(front_desk, patient, doctor, starts_at, **extra) -> Appointment:
-    return services.book_appointment(
-        patient=patient,
-        doctor=doctor,
-        starts_at=starts_at,
-        by=desk_actor(front_desk),
-        kind=extra.pop("kind", Kind.REVIEW),
-        **extra,
-    )
 
 
 @pytest.fixture

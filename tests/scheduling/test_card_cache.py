@@ -254,6 +254,7 @@ def normalised(page: str) -> str:
     import re
 
     page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", page)
+    page = re.sub(r'name="form_token" value="[^"]*"', "", page)  # a button's one-time token
     page = re.sub(r'nonce="[^"]*"', "", page)
     return re.sub(r'data-session-left="[^"]*"', "", page)
 

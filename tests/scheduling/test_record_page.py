@@ -27,6 +27,7 @@ from tests.conftest import written_afresh
 from tests.factories import PatientFactory, UserFactory, screen
 
 from .conftest import MONDAY, at, desk_actor
+from .test_card_cache import normalised
 from .test_record_panel import record_with_visits
 
 pytestmark = pytest.mark.django_db
@@ -69,14 +70,6 @@ def open_record(client, user, patient) -> str:
     response = client.get(reverse("patients:detail", args=[patient.pk]))
     assert response.status_code == 200
     return response.content.decode()
-
-
-def normalised(page: str) -> str:
-    """The page without what each request writes afresh (tokens, the session's clock)."""
-    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", page)
-    page = re.sub(r'name="form_token" value="[^"]*"', "", page)
-    page = re.sub(r'nonce="[^"]*"', "", page)
-    return re.sub(r'data-session-left="[^"]*"', "", page)
 
 
 def _account(r: Record):
