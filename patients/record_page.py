@@ -119,20 +119,18 @@ def fingerprint(patient_id: int, now) -> tuple | None:
 
 def body(request, patient: Patient) -> SafeString:
     """The record page's content for this request (what goes inside the site's frame)."""
-    role = role_of(request.user)
-    found = fingerprint(patient.pk, timezone.now())
+    role, now = role_of(request.user), timezone.now()
+    found = fingerprint(patient.pk, now)
     if found is None:
         html = _write(request, patient, role)
     else:
-        today = timezone.localdate()
-        clinic_today = timezone.localdate(timezone.now(), ZoneInfo(settings.CLINIC_TIME_ZONE))
         key = (
             VERSION,
             patient.pk,
             role,
             timezone.get_current_timezone_name(),
-            today,
-            clinic_today,
+            timezone.localdate(now),
+            timezone.localdate(now, ZoneInfo(settings.CLINIC_TIME_ZONE)),
             *(instant.isoformat() if instant else "-" for instant in found[1:]),
         )
 

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from goodskin.kept import fingerprint_row, remember
 from goodskin.roles import role_of
 from goodskin.row_versions import versions
 from patients.record_page import Part
@@ -44,10 +43,7 @@ WAITING_READ = versions(WaitlistEntry._meta.db_table, _MINE)
 TURNS = f"""(SELECT least(min(starts_at) FILTER (WHERE starts_at >= %(now)s),
                  min(ends_at) FILTER (WHERE ends_at >= %(now)s))
     FROM {_VISITS} WHERE patient_id = %(patient)s)"""
-PANEL_FINGERPRINT = (
-    f"SELECT md5(concat_ws('|', {VISITS_READ}, {PLANS_READ}, {WAITING_READ})), {TURNS}"
-)
-# The same, for the record page that the panel is on (patients.record_page).
+# For the record page that the panel is on (patients.record_page).
 READS = (Part(VISITS_READ, clock=TURNS), Part(PLANS_READ), Part(WAITING_READ))
 
 
@@ -88,21 +84,10 @@ def _slots(**params) -> str:
 
 
 def appointments_panel(request, patient) -> str:
-    """The panel, kept in the cache under a fingerprint of the rows it shows (card_cache) and
-    the next instant one of the patient's visits starts or ends (which moves it from "coming"
-    to "past"): a record opened again is not written again."""
-    now = timezone.now()
-    can_book = role_of(request.user) in BOOKING_ROLES
-
-    def write() -> str:
-        return _panel(request, patient, now, can_book)
-
-    row = fingerprint_row(PANEL_FINGERPRINT, {"patient": patient.pk, "now": now})
-    if row is None:
-        return write()
-    found, turns = row
-    parts = (patient.pk, can_book, clock.zone(), turns.isoformat() if turns else "-")
-    return remember("record", found, parts, write)
+    """The panel. Kept with the whole record page (patients.record_page), under READS and the
+    next instant one of the patient's visits starts or ends (TURNS, which moves it from
+    "coming" to "past")."""
+    return _panel(request, patient, timezone.now(), role_of(request.user) in BOOKING_ROLES)
 
 
 def _panel(request, patient, now, can_book: bool) -> str:
