@@ -1,24 +1,29 @@
-"""Show and read times in the clinic's zone (the database keeps UTC), and end sessions that
-went idle or lasted too long."""
+"""Show and read times in the clinic's zone (the database keeps UTC), end sessions that went
+idle or lasted too long, and read a session's second-step device."""
 
 import time
 import zoneinfo
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import SuspiciousOperation
+from django.db import connection
 from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_otp import middleware as otp_middleware
+from django_otp.models import Device
 
 from .roles import Role, role_of
+from .row_versions import columns, prepared_objects, table
 
 
 class ClinicTimezoneMiddleware:
@@ -140,6 +145,27 @@ class RefuseNulMiddleware:
         ):
             raise SuspiciousOperation("A NUL character in the request")
         return self.get_response(request)
+
+
+class OTPMiddleware(otp_middleware.OTPMiddleware):
+    """django-otp's (request.user.is_verified()), reading the session's device through a
+    statement prepared once per connection (row_versions.prepared_objects) on PostgreSQL:
+    every page of a signed-in member of staff reads it."""
+
+    def _device_from_persistent_id(self, persistent_id: str):
+        if connection.vendor != "postgresql":
+            return super()._device_from_persistent_id(persistent_id)
+        label, _slash, pk = self._normalize_persistent_id(persistent_id).rpartition("/")
+        try:
+            model = apps.get_model(label)
+            pk = int(pk)
+        except (ValueError, LookupError):  # as django-otp: not a device, none
+            return None
+        if not issubclass(model, Device):
+            return None
+        sql = f"SELECT {columns(model)} FROM {table(model)} t WHERE t.id = %s"
+        found = prepared_objects(model, sql, [pk])
+        return found[0] if found else None
 
 
 class TwoFactorMiddleware:

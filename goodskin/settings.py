@@ -67,6 +67,9 @@ INSTALLED_APPS = [
     "reports",
 ]
 
+# Django's database sessions, read through a prepared statement (goodskin.sessions).
+SESSION_ENGINE = "goodskin.sessions"
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # A NUL in the path or a parameter answers 400 before any view can pass it to PostgreSQL.
@@ -88,7 +91,7 @@ MIDDLEWARE = [
     # A logged-in patient sees the portal in the language kept on their record.
     "goodskin.language.PatientLanguageMiddleware",
     # request.user.is_verified(): has this session passed its second step (two-step login)?
-    "django_otp.middleware.OTPMiddleware",
+    "goodskin.middleware.OTPMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

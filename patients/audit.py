@@ -5,6 +5,7 @@ import json
 from django.db import connection
 
 from goodskin.actors import Actor
+from goodskin.row_versions import prepared_execute
 
 from .models import AuditAction, AuditEntry, Patient
 
@@ -15,7 +16,7 @@ from .models import AuditAction, AuditEntry, Patient
 MANY = f"""
 INSERT INTO {AuditEntry._meta.db_table}
     (at, user_id, role, patient_id, action, subject, ip, details)
-SELECT %s, %s, %s, entry.patient_id, %s, entry.subject, %s, entry.details::jsonb
+SELECT %s, %s, %s, entry.patient_id, %s, entry.subject, %s::inet, entry.details::jsonb
 FROM unnest(%s::bigint[], %s::text[], %s::text[]) WITH ORDINALITY
     AS entry(patient_id, subject, details, n)
 ORDER BY entry.n
@@ -78,7 +79,7 @@ def record_many(
         return
     # Built as _entry() builds one, each field's own preparation of the values all share.
     shared = _entry(actor, None, action, "", None)
-    ip = AuditEntry._meta.get_field("ip").get_db_prep_save(shared.ip, connection)
+    ip = AuditEntry._meta.get_field("ip").get_prep_value(shared.ip)  # cast to inet in MANY
     written: dict[int, str] = {}  # a search's fifty entries share one details dict
     details = [
         written.get(id(d)) or written.setdefault(id(d), json.dumps(d or {}))
@@ -87,5 +88,4 @@ def record_many(
     patient_ids = [patient.pk if patient is not None else None for patient, _s, _d in entries]
     subjects = [subject for _patient, subject, _details in entries]
     params = [shared.at, shared.user_id, shared.role, action, ip, patient_ids, subjects, details]
-    with connection.cursor() as cursor:
-        cursor.execute(MANY, params)
+    prepared_execute(MANY, params)

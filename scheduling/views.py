@@ -61,7 +61,7 @@ from .forms import (
     StatusForm,
     TimeOffForm,
 )
-from .models import BookingRequest, DayPart, Kind, Location, Status, TimeOff
+from .models import BookingRequest, DayPart, Kind, Status, TimeOff
 from .services import online_booking
 from .slots import free_slots
 
@@ -86,7 +86,7 @@ def _zone_and_offices(request: HttpRequest) -> tuple:
     (?location=<id>: one office's appointments, or every office's, the default; the offices
     to choose from, none when there is only one; and the query that keeps the choice in the
     page's links), from one read of the offices."""
-    every = list(Location.objects.order_by("pk"))
+    every = services.every_location()
     tz = clock.zone(every[0].time_zone if every else settings.CLINIC_TIME_ZONE)
     in_use = sorted((o for o in every if o.active), key=lambda o: (o.name, o.pk))
     chosen = selectors.office_id(request.GET.get("location"))

@@ -2,13 +2,14 @@
 change log and audit of an appointment, and the locks they take."""
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, OperationalError
+from django.db import IntegrityError, OperationalError, connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from goodskin.actors import Actor
 from goodskin.db import locked
 from goodskin.roles import STAFF_ROLES
+from goodskin.row_versions import columns, prepared_objects, table
 from patients import audit
 from patients.models import AuditAction, Patient
 from treatments.models import TreatmentPlan
@@ -56,9 +57,18 @@ def scheduling_settings() -> SchedulingSettings:
     return SchedulingSettings.current()
 
 
+def every_location() -> list[Location]:
+    """The clinic's locations, in use or not, in the order they were set up: the day and week
+    views read them on every page, through a prepared statement (prepared_objects)."""
+    if connection.vendor != "postgresql":
+        return list(Location.objects.order_by("pk"))
+    sql = f"SELECT {columns(Location)} FROM {table(Location)} t ORDER BY t.id"
+    return prepared_objects(Location, sql, [])
+
+
 def first_location() -> Location | None:
     """The clinic's first location, or None before an administrator sets one up."""
-    return Location.objects.order_by("pk").first()
+    return next(iter(every_location()), None)
 
 
 def default_location() -> Location:

@@ -1,6 +1,8 @@
-"""The fingerprint queries' prepared statements (goodskin.row_versions.prepared_row): the same row
-as the plain query, prepared once per connection in the same round trip, and still there after
-a rolled-back transaction and after a new connection."""
+"""The prepared statements of the fingerprint queries and of the rows every page reads
+(goodskin.row_versions: prepared_row, prepared_execute, prepared_objects): the same rows as the
+plain query, prepared once per connection in the same round trip, still there after a
+rolled-back transaction and after a new connection, and still right after a migration adds a
+column."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -9,7 +11,14 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from goodskin import row_versions
-from goodskin.row_versions import prepared_row
+from goodskin.row_versions import (
+    columns,
+    prepared_execute,
+    prepared_objects,
+    prepared_row,
+    table,
+)
+from scheduling.models import Kind, Location
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +86,54 @@ def test_a_parameter_of_a_type_it_cannot_name_runs_the_plain_query():
     with CaptureQueriesContext(connection) as queries:
         assert prepared_row("SELECT %s::numeric + 1", [None]) == (None,)
     assert not queries.captured_queries[0]["sql"].startswith(("PREPARE", "EXECUTE"))
+
+
+def test_lists_of_ids_or_texts_with_nulls_and_empty_ones_are_prepared():
+    sql = "SELECT %s::bigint[], %s::text[], %s::bigint[], %s::text[]"
+    for params in (
+        [[1, None], ["a", None], [], [None]],
+        [[None], [None, None], [2], []],
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            assert prepared_row(sql, params) == plain(sql, params)
+        assert queries.captured_queries[0]["sql"].startswith(("PREPARE", "EXECUTE"))
+
+
+def test_a_statement_that_gives_no_row_is_prepared_too():
+    connection.cursor().execute("CREATE TEMPORARY TABLE written (n bigint, words text[])")
+    insert = "INSERT INTO written SELECT n, %s::text[] FROM unnest(%s::bigint[]) AS n"
+    prepared_execute(insert, [["a", None], [1, 2]])
+    with CaptureQueriesContext(connection) as queries:
+        prepared_execute(insert, [["b"], [3]])
+    assert queries.captured_queries[0]["sql"].startswith("EXECUTE ")
+    prepared_execute(insert, [[], [4]])
+    assert plain(
+        "SELECT array_agg(n ORDER BY n), count(*) FILTER (WHERE words = '{}') FROM written", []
+    ) == ([1, 2, 3, 4], 1)
+
+
+def test_the_rows_read_as_models_are_those_the_orm_reads():
+    made = [
+        Location.objects.create(name="North", kinds=[Kind.CONSULTATION.value]),
+        Location.objects.create(name="South", active=False, phone="541 555 0100"),
+    ]
+    ids = [location.pk for location in made]
+    sql = f"SELECT {columns(Location)}, t.id * 2 AS twice FROM {table(Location)} t"
+    sql += " WHERE t.id = ANY(%s) ORDER BY t.id"
+    read = prepared_objects(Location, sql, [ids])
+    assert [(o.pk, o.name, o.kinds, o.active, o.phone) for o in read] == [
+        (o.pk, o.name, o.kinds, o.active, o.phone) for o in Location.objects.filter(pk__in=ids)
+    ]
+    assert [o.twice for o in read] == [2 * pk for pk in ids]
+    assert read[0]._state.adding is False  # saved as an update, as a row the ORM read
+
+
+def test_a_column_added_after_a_statement_was_prepared_changes_nothing_it_reads():
+    """A migration may add a column while the app's connections keep their statements: each
+    reads its model's columns by name, so it goes on giving what it gave."""
+    location = Location.objects.create(name="North")
+    sql = f"SELECT {columns(Location)} FROM {table(Location)} t WHERE t.id = %s"
+    assert prepared_objects(Location, sql, [location.pk])[0].name == "North"
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table(Location)} ADD COLUMN later integer DEFAULT 7")
+    assert prepared_objects(Location, sql, [location.pk])[0].name == "North"
