@@ -5,7 +5,8 @@ for the rows every page reads (the session, the user, the offices). PostgreSQL o
 import hashlib
 import re
 import weakref
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 from django.db import connection
@@ -47,6 +48,8 @@ def versions(table: str, where: str, *, beside: tuple[str, str] | None = None) -
 # The statements prepared on each open connection (prepared_row): a prepared statement lives as
 # long as its connection, and is gone with it.
 _prepared: "weakref.WeakKeyDictionary[object, set[str]]" = weakref.WeakKeyDictionary()
+# Those whose PREPARE was sent in a round trip that failed: there or not (_statement).
+_in_doubt: "weakref.WeakKeyDictionary[object, set[str]]" = weakref.WeakKeyDictionary()
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s|%%")
 
 
@@ -75,11 +78,14 @@ def _type_of(value) -> str | None:
     return None
 
 
-def _statement(sql: str, params) -> tuple[str, list, Callable[[], None]]:
+@contextmanager
+def _statement(sql: str, params) -> Iterator[tuple[str, list]]:
     """`sql` (with %s or %(name)s placeholders) as the EXECUTE of a statement prepared on this
     connection, with its PREPARE in front the first time it is run there, in the same round
-    trip; its parameters; and what to call once it has run, so that it is not prepared again.
-    A query with a parameter of a type it can't name comes back as it is."""
+    trip, and its parameters: to run in the block. A query with a parameter of a type it can't
+    name comes back as it is. When the block fails after sending a PREPARE, the statement may
+    or may not be there (a PREPARE is not undone with its transaction): the next time, the
+    server is asked."""
     if isinstance(params, dict):
         names = list(dict.fromkeys(m[1] for m in _PLACEHOLDER.finditer(sql) if m[1]))
         values = [params[name] for name in names]
@@ -90,16 +96,29 @@ def _statement(sql: str, params) -> tuple[str, list, Callable[[], None]]:
         text = _PLACEHOLDER.sub(lambda m: m[0] if m[0] == "%%" else f"${next(counter)}", sql)
     types = [_type_of(value) for value in values]
     if None in types:
-        return sql, params, lambda: None
-    with connection.cursor():  # after its health check (CONN_HEALTH_CHECKS), which may reconnect
-        done = _prepared.setdefault(connection.connection, set())
+        yield sql, params
+        return
     name = "gs_" + hashlib.blake2b(f"{types}{text}".encode(), digest_size=12).hexdigest()
+    with connection.cursor() as cursor:  # after its health check, which may reconnect
+        done = _prepared.setdefault(connection.connection, set())
+        doubtful = _in_doubt.setdefault(connection.connection, set())
+        if name in doubtful:
+            cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [name])
+            if cursor.fetchone() is not None:
+                done.add(name)
+            doubtful.discard(name)
     run = f"EXECUTE {name} ({', '.join(['%s'] * len(values))})" if values else f"EXECUTE {name}"
-    if name not in done:
-        # "%%" stays as it is: both statements go through the parameters' formatting.
-        typed = f" ({', '.join(types)})" if types else ""
-        run = f"PREPARE {name}{typed} AS {text}; {run}"
-    return run, values, lambda: done.add(name)
+    if name in done:
+        yield run, values
+        return
+    # "%%" stays as it is: both statements go through the parameters' formatting.
+    typed = f" ({', '.join(types)})" if types else ""
+    try:
+        yield f"PREPARE {name}{typed} AS {text}; {run}", values
+    except BaseException:
+        doubtful.add(name)
+        raise
+    done.add(name)
 
 
 def prepared_row(sql: str, params) -> tuple | None:
@@ -108,20 +127,16 @@ def prepared_row(sql: str, params) -> tuple | None:
     same round trip: a fingerprint query spent more time planned than run (the record page's:
     0.85 ms a query, 0.4 prepared). Parameters of a type it can't name are run as a plain
     query."""
-    run, values, ran = _statement(sql, params)
-    with connection.cursor() as cursor:
+    with _statement(sql, params) as (run, values), connection.cursor() as cursor:
         cursor.execute(run, values)
-        ran()
         return cursor.fetchone()
 
 
 def prepared_execute(sql: str, params) -> None:
     """Run `sql` (a statement that gives no rows) through a prepared statement, as
     prepared_row."""
-    run, values, ran = _statement(sql, params)
-    with connection.cursor() as cursor:
+    with _statement(sql, params) as (run, values), connection.cursor() as cursor:
         cursor.execute(run, values)
-        ran()
 
 
 def prepared_objects(model, sql: str, params) -> list:
@@ -129,7 +144,5 @@ def prepared_objects(model, sql: str, params) -> list:
     as attributes, as Manager.raw() reads them), through a prepared statement as prepared_row:
     for the rows every page reads (its session, its user, the offices), the ORM spent more time
     writing the query than PostgreSQL spent running it (issue 19: about 0.3 ms a query)."""
-    run, values, ran = _statement(sql, params)
-    found = list(model._default_manager.raw(run, values))
-    ran()
-    return found
+    with _statement(sql, params) as (run, values):
+        return list(model._default_manager.raw(run, values))

@@ -7,7 +7,7 @@ column."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import DataError, InternalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from goodskin import row_versions
@@ -137,3 +137,23 @@ def test_a_column_added_after_a_statement_was_prepared_changes_nothing_it_reads(
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE {table(Location)} ADD COLUMN later integer DEFAULT 7")
     assert prepared_objects(Location, sql, [location.pk])[0].name == "North"
+
+
+def test_a_statement_that_failed_where_it_was_prepared_runs_the_next_time():
+    """PREPARE and EXECUTE go in one round trip: when the EXECUTE fails, the PREPARE may have
+    stayed (it is not undone with the transaction) or not."""
+    sql = "SELECT 10 / %s::bigint"
+    with pytest.raises(DataError), transaction.atomic():
+        prepared_row(sql, [0])
+    assert prepared_row(sql, [5]) == (2,)
+    assert prepared_row(sql, [2]) == (5,)
+    with pytest.raises(DataError), transaction.atomic():
+        prepared_row(sql, [0])  # prepared already: nothing in doubt
+    assert prepared_row(sql, [1]) == (10,)
+    other = "SELECT 10 * %s::bigint"
+    with pytest.raises(InternalError), transaction.atomic():
+        with pytest.raises(DataError), connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+        prepared_row(other, [1])  # in a failed transaction: not prepared
+    assert prepared_row(other, [2]) == (20,)
+    assert prepared_row(other, [3]) == (30,)
