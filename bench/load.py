@@ -508,6 +508,15 @@ def fetch(port: int, path: str, cookie: str, gzip: bool, body: str = "") -> tupl
     return response.status, len(data)
 
 
+def answered(page: Page, path: str, got: tuple[int, int]) -> None:
+    """Stop the run when a page measured does not answer 200 with a body: a redirect (to the
+    login or the code page: a session the app no longer takes) or an error page is quick to
+    serve, and would be measured as a fast page."""
+    status, size = got
+    if status != 200 or size == 0:
+        sys.exit(f"{page.name}: {path} answered {status} with {size} bytes, not the page")
+
+
 # --- wrk ------------------------------------------------------------------------------------
 
 LUA = """
@@ -719,12 +728,12 @@ def main() -> int:
         for page in pages:  # warm every worker's caches, and learn the sizes
             for path in page.paths:
                 for _ in range(args.workers):
-                    fetch(servers.app_port, path, page.cookie, gzip=True)
+                    answered(page, path, fetch(servers.app_port, path, page.cookie, gzip=True))
             if small and page.name in small_pages:
                 other = small_pages[page.name]
                 for path in other.paths:
                     for _ in range(args.workers):
-                        fetch(small.app_port, path, other.cookie, gzip=True)
+                        answered(other, path, fetch(small.app_port, path, other.cookie, True))
                 if other.paths:
                     small_sizes[page.name] = fetch(
                         small.app_port, other.paths[0], other.cookie, gzip=False
