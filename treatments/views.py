@@ -16,7 +16,7 @@ from patients import patient_answers
 from patients.access import get_patient_for_user
 from patients.selectors import screening_summary
 
-from . import alerts, check_ins, diagram, eligibility, plan_panels, selectors, services
+from . import alerts, chart_rows, check_ins, diagram, eligibility, plan_panels, selectors, services
 from .access import (
     get_adverse_event_for_user,
     get_chart_for_user,
@@ -352,6 +352,7 @@ def chart_create(
         "plan": plan,
         "forms": forms,
         "form": forms.main,
+        "area_rows": chart_rows.write(forms.rows()),
         "progress": progress,
         "number": progress.sessions_done + 1,
         "touch_up": visit == Visit.TOUCH_UP,
