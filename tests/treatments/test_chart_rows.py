@@ -93,3 +93,32 @@ def test_numbers_are_written_with_a_point_in_spanish():
         _reference, written = both(None)
     assert 'value="0.5"' in written and 'value="0,5"' not in written
     assert "Rodilla" in written or "rodilla" in written  # the page is in Spanish
+
+
+BOXES = """{% for box in field %}
+    <div class="form-check">{{ box.tag }}<label class="form-check-label" for="{{ box.id_for_label }}">{{ box.choice_label }}</label></div>
+  {% endfor %}"""  # noqa: E501 - _area_checkboxes.html's loop, as it was
+
+
+@pytest.mark.parametrize(
+    "regions_given",
+    [None, [], [KEYS[0], KEYS[7], KEYS[-1]], [KEYS[2], "nowhere", '"><b>x</b>']],
+)
+def test_the_area_list_has_the_same_checkboxes_as_djangos_widget(regions_given):
+    data = None if regions_given is None else chart_data(regions_given)
+    query = None
+    if data is not None:
+        query = QueryDict(mutable=True)
+        for name, value in data.items():
+            query.setlist(name, value if isinstance(value, list) else [value])
+    forms = ChartForms(query, clinic=selectors.get_clinic_settings())
+    forms.is_valid()
+    field = forms.main["regions"]
+    engine = engines["django"]
+    reference = engine.from_string(BOXES).render({"field": field})
+    written = engine.from_string("{% load legs %}{% area_boxes field %}").render({"field": field})
+    assert normalised(written) == normalised(reference)
+    assert normalised(written).count("<input ") == len(KEYS)
+    assert normalised(written).count(" checked>") == len(
+        [key for key in (regions_given or []) if key in KEYS]
+    )
