@@ -39,8 +39,8 @@ def normalised(html: str) -> str:
     return re.sub(r"\s*<", "<", html).strip()
 
 
-def both(data: dict | None) -> tuple[str, str]:
-    """The rows as the reference template writes them and as chart_rows does."""
+def checked(data: dict | None) -> ChartForms:
+    """The chart's forms, posted `data` (none: a new chart), checked as the view checks them."""
     query = None
     if data is not None:
         query = QueryDict(mutable=True)
@@ -48,6 +48,12 @@ def both(data: dict | None) -> tuple[str, str]:
             query.setlist(name, value if isinstance(value, list) else [value])
     forms = ChartForms(query, clinic=selectors.get_clinic_settings())
     forms.is_valid()
+    return forms
+
+
+def both(data: dict | None) -> tuple[str, str]:
+    """The rows as the reference template writes them and as chart_rows does."""
+    forms = checked(data)
     reference = engines["django"].from_string(REFERENCE).render({"forms": forms})
     return normalised(reference), normalised(chart_rows.write(forms.rows()))
 
@@ -106,14 +112,7 @@ BOXES = """{% for box in field %}
 )
 def test_the_area_list_has_the_same_checkboxes_as_djangos_widget(regions_given):
     data = None if regions_given is None else chart_data(regions_given)
-    query = None
-    if data is not None:
-        query = QueryDict(mutable=True)
-        for name, value in data.items():
-            query.setlist(name, value if isinstance(value, list) else [value])
-    forms = ChartForms(query, clinic=selectors.get_clinic_settings())
-    forms.is_valid()
-    field = forms.main["regions"]
+    field = checked(data).main["regions"]
     engine = engines["django"]
     reference = engine.from_string(BOXES).render({"field": field})
     written = engine.from_string("{% load legs %}{% area_boxes field %}").render({"field": field})
